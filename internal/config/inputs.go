@@ -1,0 +1,113 @@
+package config
+
+// Input describes one action input. The same table drives action.yml, the CLI
+// flags and the README, and tests keep the three in sync, so a new input is
+// added here first.
+type Input struct {
+	Name        string
+	Default     string
+	Description string
+	// Secret inputs are masked and never echoed, not even in --help defaults.
+	Secret bool
+}
+
+// Flag is the CLI spelling of an input: kebab-case, like kubectl.
+func (i Input) Flag() string {
+	b := []byte(i.Name)
+	for n, c := range b {
+		if c == '_' {
+			b[n] = '-'
+		}
+	}
+	return string(b)
+}
+
+// Input names. They are a public contract (action.yml, INPUT_* variables,
+// workflows in the wild): never rename one.
+const (
+	InWorkloadIdentityProvider = "workload_identity_provider"
+	InServiceAccount           = "service_account"
+	InAudience                 = "audience"
+	InCredentialsJSON          = "credentials_json"
+	InAccessToken              = "access_token"
+	InTokenLifetime            = "token_lifetime"
+	InScopes                   = "scopes"
+	InCredentialMode           = "credential_mode"
+	InSTSEndpoint              = "sts_endpoint"
+	InIAMCredentialsEndpoint   = "iam_credentials_endpoint"
+	InOAuthTokenEndpoint       = "oauth_token_endpoint"
+	InMetadataEndpoint         = "metadata_endpoint"
+	InKubeconfig               = "kubeconfig"
+	InContext                  = "context"
+	InAPIServerHost            = "api_server_host"
+	InNamespaces               = "namespaces"
+	InNamespaceSelector        = "namespace_selector"
+	InExcludeNamespaces        = "exclude_namespaces"
+	InCreateNamespaces         = "create_namespaces"
+	InSecretName               = "secret_name"
+	InSecretLabels             = "secret_labels"
+	InSecretAnnotations        = "secret_annotations"
+	InServiceAccounts          = "service_accounts"
+	InRegistries               = "registries"
+	InMode                     = "mode"
+	InDryRun                   = "dry_run"
+	InForce                    = "force"
+	InConcurrency              = "concurrency"
+	InWaitTimeout              = "wait_timeout"
+)
+
+// Defaults that other packages and the docs refer to.
+const (
+	DefaultSTSEndpoint            = "https://sts.googleapis.com/v1/token"
+	DefaultIAMCredentialsEndpoint = "https://iamcredentials.googleapis.com"
+	DefaultOAuthTokenEndpoint     = "https://oauth2.googleapis.com/token"
+	DefaultMetadataEndpoint       = "http://metadata.google.internal"
+	DefaultSecretName             = "gcr-pull-secret"
+	// DefaultScope is the least privilege that still pulls: it is the scope
+	// GKE nodes pull with by default, accepted by both Container Registry and
+	// Artifact Registry for reads, and it grants nothing outside storage reads.
+	DefaultScope             = "https://www.googleapis.com/auth/devstorage.read_only"
+	DefaultExcludeNamespaces = "kube-system,kube-public,kube-node-lease"
+	DefaultRegistries        = "gcr.io,*.gcr.io,*-docker.pkg.dev,docker.*.rep.pkg.dev"
+)
+
+// Inputs is every input, in the order action.yml and the README list them.
+var Inputs = []Input{
+	{Name: InWorkloadIdentityProvider, Description: "Full resource name of the Workload Identity Provider, e.g. `projects/123456/locations/global/workloadIdentityPools/gh/providers/gh`. Uses the GitHub OIDC token (the job needs `permissions: id-token: write`). One credential source only: this, `credentials_json` or `access_token`; with none of them Application Default Credentials are used."},
+	{Name: InServiceAccount, Description: "Service account to impersonate after federation (recommended), e.g. `puller@my-project.iam.gserviceaccount.com`. Without it the federated token is used directly and lives only about 10 minutes."},
+	{Name: InAudience, Description: "Audience of the GitHub OIDC token. Default: `https://iam.googleapis.com/` followed by `workload_identity_provider`, which is what a provider created with default settings expects."},
+	{Name: InCredentialsJSON, Secret: true, Description: "A service-account key, raw JSON or base64. Its `token_uri` must be Google's (or equal `oauth_token_endpoint`)."},
+	{Name: InAccessToken, Secret: true, Description: "An existing Google access token, e.g. from `google-github-actions/auth` with `token_format: access_token`. Checked at the tokeninfo endpoint for validity and expiry."},
+	{Name: InTokenLifetime, Default: "3600s", Description: "Lifetime of the minted token (Go duration or seconds, e.g. `3600s`, `2h`). Up to `12h` where the organisation policy `constraints/iam.allowServiceAccountCredentialLifetimeExtension` allows it. Applies to service-account impersonation and to keys (by self-impersonation when not 1h)."},
+	{Name: InScopes, Default: DefaultScope, Description: "OAuth scopes of the minted token, comma or newline separated. The default is the least privilege that pulls from gcr.io and Artifact Registry."},
+	{Name: InCredentialMode, Default: "access_token", Description: "`access_token`: the secret holds a short-lived token as user `oauth2accesstoken`. `json_key`: the secret holds the key itself as user `_json_key` (long-lived, for previews that outlive a token; only with `credentials_json`)."},
+	{Name: InSTSEndpoint, Default: DefaultSTSEndpoint, Description: "Security Token Service token URL (Private Service Connect, sovereign universes, tests)."},
+	{Name: InIAMCredentialsEndpoint, Default: DefaultIAMCredentialsEndpoint, Description: "IAM Credentials API base URL used for `generateAccessToken`."},
+	{Name: InOAuthTokenEndpoint, Default: DefaultOAuthTokenEndpoint, Description: "OAuth 2.0 token URL for service-account keys; its host also serves `/tokeninfo`."},
+	{Name: InMetadataEndpoint, Default: DefaultMetadataEndpoint, Description: "Compute metadata server base URL, used for Application Default Credentials on GKE/GCE. The `GCE_METADATA_HOST` variable is honoured when this is left at its default."},
+	{Name: InKubeconfig, Description: "Path to a kubeconfig, or its content inline. Default: `$KUBECONFIG`, then `~/.kube/config`, then the in-cluster service account."},
+	{Name: InContext, Description: "Kubeconfig context to use. Default: the current context."},
+	{Name: InAPIServerHost, Default: "auto", Description: "Inside a container (a docker action), a kubeconfig server on 127.0.0.1/localhost means the container itself. `auto` dials the container's default gateway instead (the runner host), keeping TLS verification against the original name; `off` keeps the address; any other value is the host to dial. See the README section on kind."},
+	{Name: InNamespaces, Description: "Target namespaces: a list (comma or newline separated), globs such as `preview-*`, or `*` for all. Default: the context's namespace, else `default`."},
+	{Name: InNamespaceSelector, Description: "Label selector choosing namespaces, e.g. `team=web,env!=prod`. Combined (union) with `namespaces`."},
+	{Name: InExcludeNamespaces, Default: DefaultExcludeNamespaces, Description: "Namespaces (globs allowed) never chosen by a glob, `*` or `namespace_selector`. Namespaces named explicitly are always used."},
+	{Name: InCreateNamespaces, Default: "false", Description: "Create namespaces named explicitly that do not exist (labelled as created by pullsecret), then wait for their `default` ServiceAccount."},
+	{Name: InSecretName, Default: DefaultSecretName, Description: "Name of the pull secret written in every namespace."},
+	{Name: InSecretLabels, Description: "Extra labels on the secret, `key=value`, comma or newline separated."},
+	{Name: InSecretAnnotations, Description: "Extra annotations on the secret, `key=value`, comma or newline separated."},
+	{Name: InServiceAccounts, Default: "default", Description: "ServiceAccounts whose `imagePullSecrets` get the secret: a list, `*` for all in the namespace, or empty to patch none."},
+	{Name: InRegistries, Default: DefaultRegistries, Description: "Registry hosts the secret authenticates to. The default covers gcr.io, every `*.gcr.io` and every Artifact Registry host with kubelet-style wildcards. Explicit hosts (with optional port) are allowed."},
+	{Name: InMode, Default: "apply", Description: "`apply` writes the secret and references it; `delete` removes the secret and only its own entry from the ServiceAccounts (preview teardown)."},
+	{Name: InDryRun, Default: "false", Description: "Print what would change and touch nothing (credentials are still checked; the API server validates with server-side dry run)."},
+	{Name: InForce, Default: "false", Description: "Take over an existing secret of that name that pullsecret does not manage, or that has another type."},
+	{Name: InConcurrency, Default: "8", Description: "Namespaces processed at once."},
+	{Name: InWaitTimeout, Default: "60s", Description: "How long to wait for a new namespace's ServiceAccounts to appear."},
+}
+
+// Outputs of the action, in action.yml order.
+var Outputs = []Input{
+	{Name: "secret_name", Description: "Name of the secret written (or deleted)."},
+	{Name: "namespaces", Description: "JSON array of the namespaces where the secret was written (or deleted)."},
+	{Name: "expires_at", Description: "RFC 3339 expiry of the credential in the secret; empty for `json_key` mode."},
+	{Name: "registries", Description: "JSON array of the registry hosts the secret covers."},
+}

@@ -1,0 +1,268 @@
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// MaxTokenLifetime is Google's ceiling for generateAccessToken, reachable
+// only where the org policy allows lifetimes above one hour.
+const MaxTokenLifetime = 12 * time.Hour
+
+var (
+	providerPattern = regexp.MustCompile(`^projects/[0-9]+/locations/global/workloadIdentityPools/[a-z0-9-]+/providers/[a-z0-9-]+$`)
+	emailPattern    = regexp.MustCompile(`^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,}$`)
+	// A registry host label may carry kubelet-style globs: "*", "*-docker".
+	registryLabelPattern = regexp.MustCompile(`^[a-zA-Z0-9*]([a-zA-Z0-9*-]*[a-zA-Z0-9*])?$`)
+)
+
+// googleTokenURIs are the token endpoints Google has ever written into
+// service-account keys.
+var googleTokenURIs = map[string]bool{
+	"https://oauth2.googleapis.com/token":        true,
+	"https://accounts.google.com/o/oauth2/token": true,
+	"https://www.googleapis.com/oauth2/v4/token": true,
+}
+
+// ServiceAccountKey is the part of a key file pullsecret reads.
+type ServiceAccountKey struct {
+	Type         string `json:"type"`
+	ProjectID    string `json:"project_id"`
+	PrivateKeyID string `json:"private_key_id"`
+	PrivateKey   string `json:"private_key"`
+	ClientEmail  string `json:"client_email"`
+	TokenURI     string `json:"token_uri"`
+}
+
+// ParseKey type-checks a service-account key. Errors never quote the key.
+func ParseKey(b []byte) (*ServiceAccountKey, error) {
+	var k ServiceAccountKey
+	if err := json.Unmarshal(b, &k); err != nil {
+		return nil, errorf(InCredentialsJSON, "is not valid JSON (%s)", jsonProblem(err))
+	}
+	if k.Type != "service_account" {
+		return nil, errorf(InCredentialsJSON, "has type %q; only service-account keys (type \"service_account\") are accepted here — use workload_identity_provider or ADC for other credential types", k.Type)
+	}
+	var missing []string
+	for name, v := range map[string]string{"client_email": k.ClientEmail, "private_key": k.PrivateKey, "private_key_id": k.PrivateKeyID, "token_uri": k.TokenURI} {
+		if v == "" {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, errorf(InCredentialsJSON, "is missing %s", strings.Join(slices.Sorted(slices.Values(missing)), ", "))
+	}
+	return &k, nil
+}
+
+// jsonProblem describes a JSON error by position only: the default message
+// of a syntax error may quote bytes of the key.
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	}
+	return "unexpected structure"
+}
+
+// Validate checks cross-input rules. Every error names the input(s).
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+
+	var sources []string
+	if c.WorkloadIdentityProvider != "" {
+		sources = append(sources, InWorkloadIdentityProvider)
+	}
+	if len(c.CredentialsJSON) > 0 {
+		sources = append(sources, InCredentialsJSON)
+	}
+	if c.AccessToken != "" {
+		sources = append(sources, InAccessToken)
+	}
+	if len(sources) > 1 {
+		add(fmt.Errorf("inputs %s conflict: set exactly one credential source (or none, for Application Default Credentials)", quoteJoin(sources)))
+	}
+	if c.WorkloadIdentityProvider != "" && !providerPattern.MatchString(c.WorkloadIdentityProvider) {
+		add(errorf(InWorkloadIdentityProvider, "%q is not a provider resource name; expected projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>", c.WorkloadIdentityProvider))
+	}
+	if c.ServiceAccount != "" {
+		if !emailPattern.MatchString(c.ServiceAccount) {
+			add(errorf(InServiceAccount, "%q is not a service-account email", c.ServiceAccount))
+		}
+		if c.WorkloadIdentityProvider == "" {
+			add(errorf(InServiceAccount, "is only used with %q (a key already is its service account; an access token cannot impersonate here)", InWorkloadIdentityProvider))
+		}
+	}
+	if c.Audience != "" && c.WorkloadIdentityProvider == "" {
+		add(errorf(InAudience, "is only used with %q", InWorkloadIdentityProvider))
+	}
+	if len(c.CredentialsJSON) > 0 {
+		add(c.validateKey())
+	}
+	if c.AccessToken != "" && strings.ContainsAny(c.AccessToken, " \t\r\n") {
+		add(errorf(InAccessToken, "contains whitespace; pass the bare token"))
+	}
+	if c.TokenLifetime < time.Minute || c.TokenLifetime > MaxTokenLifetime {
+		add(errorf(InTokenLifetime, "%s is out of range; use between 60s and 12h", c.TokenLifetime))
+	}
+	if len(c.Scopes) == 0 {
+		add(errorf(InScopes, "is empty; the default %q pulls from gcr.io and Artifact Registry", DefaultScope))
+	}
+	switch c.CredentialMode {
+	case CredentialAccessToken:
+	case CredentialJSONKey:
+		if len(c.CredentialsJSON) == 0 {
+			add(errorf(InCredentialMode, "json_key needs %q: the secret stores the key itself", InCredentialsJSON))
+		}
+	default:
+		add(errorf(InCredentialMode, "%q is not one of access_token, json_key", c.CredentialMode))
+	}
+	for name, v := range map[string]string{InSTSEndpoint: c.STSEndpoint, InIAMCredentialsEndpoint: c.IAMCredentialsEndpoint, InOAuthTokenEndpoint: c.OAuthTokenEndpoint, InMetadataEndpoint: c.MetadataEndpoint} {
+		add(validateEndpoint(name, v))
+	}
+
+	if c.APIServerHost == "" {
+		add(errorf(InAPIServerHost, "is empty; use auto, off or a host name"))
+	}
+	add(c.validateNamespaces())
+	for _, msg := range validation.IsDNS1123Subdomain(c.SecretName) {
+		add(errorf(InSecretName, "%q is not a valid secret name: %s", c.SecretName, msg))
+	}
+	for _, sa := range c.ServiceAccounts {
+		if sa == "*" {
+			continue
+		}
+		for _, msg := range validation.IsDNS1123Subdomain(sa) {
+			add(errorf(InServiceAccounts, "%q is not a valid ServiceAccount name: %s", sa, msg))
+		}
+	}
+	for k, v := range c.SecretLabels {
+		for _, msg := range append(validation.IsQualifiedName(k), validation.IsValidLabelValue(v)...) {
+			add(errorf(InSecretLabels, "%s=%s: %s", k, v, msg))
+		}
+	}
+	for k := range c.SecretAnnotations {
+		for _, msg := range validation.IsQualifiedName(k) {
+			add(errorf(InSecretAnnotations, "%q: %s", k, msg))
+		}
+	}
+	if len(c.Registries) == 0 {
+		add(errorf(InRegistries, "is empty; the default covers gcr.io and Artifact Registry"))
+	}
+	for _, r := range c.Registries {
+		add(validateRegistry(r))
+	}
+	switch c.Mode {
+	case ModeApply, ModeDelete:
+	default:
+		add(errorf(InMode, "%q is not one of apply, delete", c.Mode))
+	}
+	if c.Concurrency < 1 || c.Concurrency > 64 {
+		add(errorf(InConcurrency, "%d is out of range; use 1 to 64", c.Concurrency))
+	}
+	if c.WaitTimeout <= 0 || c.WaitTimeout > 10*time.Minute {
+		add(errorf(InWaitTimeout, "%s is out of range; use up to 10m", c.WaitTimeout))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) validateKey() error {
+	k, err := ParseKey(c.CredentialsJSON)
+	if err != nil {
+		return err
+	}
+	if !googleTokenURIs[k.TokenURI] && k.TokenURI != c.OAuthTokenEndpoint {
+		return errorf(InCredentialsJSON, "token_uri %q is not a Google token endpoint; refusing to send a signed assertion there. If this endpoint is intended (Private Service Connect, a sovereign universe), set %q to exactly this URL", k.TokenURI, InOAuthTokenEndpoint)
+	}
+	return nil
+}
+
+func (c *Config) validateNamespaces() error {
+	var errs []error
+	for _, ns := range c.Namespaces {
+		if ns == "*" || IsGlob(ns) {
+			if _, err := path.Match(ns, ""); err != nil {
+				errs = append(errs, errorf(InNamespaces, "%q is not a valid glob", ns))
+			}
+			continue
+		}
+		for _, msg := range validation.IsDNS1123Label(ns) {
+			errs = append(errs, errorf(InNamespaces, "%q is not a valid namespace name: %s", ns, msg))
+		}
+	}
+	for _, ns := range c.ExcludeNamespaces {
+		if _, err := path.Match(ns, ""); err != nil {
+			errs = append(errs, errorf(InExcludeNamespaces, "%q is not a valid glob", ns))
+		}
+	}
+	if c.NamespaceSelector != "" {
+		if _, err := labels.Parse(c.NamespaceSelector); err != nil {
+			errs = append(errs, errorf(InNamespaceSelector, "%q is not a label selector: %v", c.NamespaceSelector, err))
+		}
+	}
+	if c.CreateNamespaces && c.Mode == ModeApply {
+		for _, ns := range c.Namespaces {
+			if IsGlob(ns) {
+				errs = append(errs, errorf(InCreateNamespaces, "cannot create namespaces matching the glob %q; list them by name", ns))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// IsGlob reports whether a namespace entry is a pattern rather than a name.
+func IsGlob(s string) bool { return strings.ContainsAny(s, "*?[") }
+
+func validateEndpoint(name, v string) error {
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return errorf(name, "%q is not an http(s) URL", v)
+	}
+	if u.User != nil {
+		return errorf(name, "must not carry credentials in the URL")
+	}
+	return nil
+}
+
+func validateRegistry(r string) error {
+	if strings.Contains(r, "://") || strings.Contains(r, "/") {
+		return errorf(InRegistries, "%q must be a bare host such as us-docker.pkg.dev (no scheme, no path)", r)
+	}
+	host := r
+	if h, port, err := net.SplitHostPort(r); err == nil {
+		if port == "" {
+			return errorf(InRegistries, "%q has an empty port", r)
+		}
+		host = h
+	}
+	for _, label := range strings.Split(host, ".") {
+		if !registryLabelPattern.MatchString(label) {
+			return errorf(InRegistries, "%q is not a host name (wildcards allowed per label, as kubelet matches them)", r)
+		}
+	}
+	return nil
+}
+
+func quoteJoin(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	return strings.Join(q, ", ")
+}

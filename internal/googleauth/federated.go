@@ -1,0 +1,95 @@
+package googleauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	githubactions "github.com/sethvargo/go-githubactions"
+	"golang.org/x/oauth2/google/externalaccount"
+
+	"github.com/pullsecret/pullsecret/internal/config"
+)
+
+const (
+	cloudPlatformScope = "https://www.googleapis.com/auth/cloud-platform"
+	jwtTokenType       = "urn:ietf:params:oauth:token-type:jwt"
+)
+
+// mintFederated exchanges the GitHub OIDC token at STS and, with a service
+// account, impersonates it through IAM Credentials generateAccessToken.
+func mintFederated(ctx context.Context, cfg *config.Config, d Deps) (*Token, error) {
+	ec := externalaccount.Config{
+		Audience:             "//iam.googleapis.com/" + cfg.WorkloadIdentityProvider,
+		SubjectTokenType:     jwtTokenType,
+		TokenURL:             cfg.STSEndpoint,
+		SubjectTokenSupplier: &githubSupplier{fetcher: d.IDToken, audience: cfg.EffectiveAudience(), mask: d.Mask},
+		Scopes:               cfg.Scopes,
+	}
+	tok := &Token{Method: "Workload Identity Federation"}
+	if cfg.ServiceAccount != "" {
+		ec.ServiceAccountImpersonationURL = impersonationURL(cfg.IAMCredentialsEndpoint, cfg.ServiceAccount)
+		ec.ServiceAccountImpersonationLifetimeSeconds = int(cfg.TokenLifetime.Seconds())
+		tok.Method += " with service account impersonation"
+		tok.Principal = cfg.ServiceAccount
+	} else {
+		// STS only issues cloud-platform federated tokens; there is no
+		// narrower scope without a service account.
+		ec.Scopes = []string{cloudPlatformScope}
+		tok.Principal = "principal of " + cfg.WorkloadIdentityProvider
+		tok.Warnings = append(tok.Warnings, fmt.Sprintf(
+			"no %q given: the pull secret holds a direct federated token, which Google caps at the GitHub OIDC token's lifetime (about 10 minutes on GitHub), and it carries the broad cloud-platform scope. Pods scheduled after it expires cannot pull. Set %q to impersonate a service account (recommended).",
+			config.InServiceAccount, config.InServiceAccount))
+	}
+	ts, err := externalaccount.NewTokenSource(ctx, ec)
+	if err != nil {
+		return nil, fmt.Errorf("failed to configure Workload Identity Federation: %w", err)
+	}
+	t, err := fetch(ts, d)
+	if err != nil {
+		return nil, fmt.Errorf("failed to exchange the GitHub OIDC token for a Google token (provider %q): %w", cfg.WorkloadIdentityProvider, err)
+	}
+	tok.AccessToken, tok.Expiry = t.AccessToken, t.Expiry
+	return tok, nil
+}
+
+func impersonationURL(base, email string) string {
+	return base + "/v1/projects/-/serviceAccounts/" + email + ":generateAccessToken"
+}
+
+// githubSupplier fetches the GitHub OIDC token once per exchange.
+type githubSupplier struct {
+	fetcher  IDTokenFetcher
+	audience string
+	mask     func(string)
+}
+
+func (s *githubSupplier) SubjectToken(ctx context.Context, _ externalaccount.SupplierOptions) (string, error) {
+	if s.fetcher == nil {
+		return "", errors.New("no GitHub OIDC token source")
+	}
+	tok, err := s.fetcher.GetIDToken(ctx, s.audience)
+	if err != nil {
+		return "", explainIDTokenError(err)
+	}
+	s.mask(tok)
+	return tok, nil
+}
+
+// explainIDTokenError turns go-githubactions errors into what to do: GitHub
+// only sets the request variables when the job may mint OIDC tokens.
+func explainIDTokenError(err error) error {
+	var missing *githubactions.EnvMissingError
+	if errors.As(err, &missing) {
+		return fmt.Errorf("the GitHub OIDC token is not available (%s is not set): give the job `permissions: id-token: write` (and `contents: read`), or, outside GitHub Actions, use credentials_json, access_token or Application Default Credentials", missing.Name)
+	}
+	var failed *githubactions.RequestFailedError
+	if errors.As(err, &failed) {
+		if failed.StatusCode == http.StatusUnauthorized || failed.StatusCode == http.StatusForbidden {
+			return fmt.Errorf("GitHub refused to issue an OIDC token (HTTP %d): check that the job has `permissions: id-token: write`", failed.StatusCode)
+		}
+		return fmt.Errorf("GitHub's OIDC token endpoint answered HTTP %d", failed.StatusCode)
+	}
+	return fmt.Errorf("failed to get the GitHub OIDC token: %w", err)
+}

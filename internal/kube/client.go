@@ -1,0 +1,175 @@
+// Package kube owns everything pullsecret does to a cluster: connecting,
+// choosing namespaces, applying the pull secret and merging it into
+// ServiceAccounts.
+package kube
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// FieldManager is how our writes appear in managedFields.
+const FieldManager = "pullsecret"
+
+// ClientOptions says how to reach the cluster.
+type ClientOptions struct {
+	// Kubeconfig is a path or inline content; empty uses $KUBECONFIG,
+	// ~/.kube/config, then in-cluster config.
+	Kubeconfig string
+	Context    string
+	// APIServerHost: "auto", "off" or a host to dial instead of loopback.
+	APIServerHost string
+	Concurrency   int
+	UserAgent     string
+
+	Getenv   func(string) string
+	ReadFile func(string) ([]byte, error)
+	// InContainer reports whether loopback means "this container".
+	InContainer func() bool
+	// DefaultGateway returns the container's default route (the host).
+	DefaultGateway func() (net.IP, error)
+}
+
+// Connection is a ready client plus what a report needs to know about it.
+type Connection struct {
+	Client kubernetes.Interface
+	Config *rest.Config
+	// Namespace is the context's namespace, the default target.
+	Namespace string
+	// Source says where the config came from (never its content).
+	Source string
+	// Rewritten is set when a loopback server was redirected.
+	Rewritten string
+}
+
+// Connect builds a client from the options.
+func Connect(o ClientOptions) (*Connection, error) {
+	rc, ns, source, err := loadConfig(o)
+	if err != nil {
+		return nil, err
+	}
+	conn := &Connection{Namespace: ns, Source: source}
+	if conn.Rewritten, err = rewriteLoopback(rc, o); err != nil {
+		return nil, err
+	}
+	// client-go's default 5 QPS would serialise a many-namespace run; each
+	// namespace costs ~4 requests, so allow a few per worker and a burst of
+	// two rounds.
+	rc.QPS = float32(max(20, 5*o.Concurrency))
+	rc.Burst = int(2 * rc.QPS)
+	rc.UserAgent = o.UserAgent
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("failed to build the Kubernetes client: %w", err)
+	}
+	conn.Client, conn.Config = cs, rc
+	return conn, nil
+}
+
+func loadConfig(o ClientOptions) (*rest.Config, string, string, error) {
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: o.Context}
+	var cc clientcmd.ClientConfig
+	var source string
+	switch {
+	case isInline(o.Kubeconfig):
+		raw, err := clientcmd.Load([]byte(o.Kubeconfig))
+		if err != nil {
+			return nil, "", "", fmt.Errorf("input \"kubeconfig\": inline content is not a valid kubeconfig: %w", err)
+		}
+		cc, source = clientcmd.NewNonInteractiveClientConfig(*raw, o.Context, overrides, nil), "inline kubeconfig"
+	case o.Kubeconfig != "":
+		path := o.Kubeconfig
+		if _, err := os.Stat(path); err != nil {
+			return nil, "", "", fmt.Errorf("input \"kubeconfig\": %q cannot be read (%v); in a docker action, put it under $GITHUB_WORKSPACE or pass its content inline", path, err)
+		}
+		cc = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(&clientcmd.ClientConfigLoadingRules{ExplicitPath: path}, overrides)
+		source = path
+	default:
+		paths := filepath.SplitList(o.Getenv("KUBECONFIG"))
+		source = "$KUBECONFIG"
+		if len(paths) == 0 {
+			home := o.Getenv("HOME")
+			if p := filepath.Join(home, ".kube", "config"); home != "" && exists(p) {
+				paths, source = []string{p}, p
+			}
+		}
+		if len(paths) == 0 {
+			rc, err := rest.InClusterConfig()
+			if err != nil {
+				return nil, "", "", errors.New("no kubeconfig: set the kubeconfig input, $KUBECONFIG or ~/.kube/config, or run inside a cluster")
+			}
+			ns := "default"
+			if b, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace"); err == nil {
+				ns = strings.TrimSpace(string(b))
+			}
+			return rc, ns, "in-cluster service account", nil
+		}
+		cc = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(&clientcmd.ClientConfigLoadingRules{Precedence: paths}, overrides)
+	}
+	rc, err := cc.ClientConfig()
+	if err != nil {
+		return nil, "", "", fmt.Errorf("failed to load kubeconfig from %s (context %q): %w", source, o.Context, err)
+	}
+	ns, _, err := cc.Namespace()
+	if err != nil || ns == "" {
+		ns = "default"
+	}
+	return rc, ns, source, nil
+}
+
+// isInline tells kubeconfig content from a path: content is YAML or JSON
+// with several lines or braces; paths never contain newlines.
+func isInline(s string) bool {
+	return strings.Contains(s, "\n") || strings.HasPrefix(strings.TrimSpace(s), "{")
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// rewriteLoopback handles the commonest docker-action trap: kind in the same
+// job writes a kubeconfig for https://127.0.0.1:PORT, which inside the
+// action's container is the container itself. We dial the host instead and
+// keep verifying the certificate against the original name.
+func rewriteLoopback(rc *rest.Config, o ClientOptions) (string, error) {
+	u, err := url.Parse(rc.Host)
+	if err != nil || !isLoopback(u.Hostname()) {
+		return "", nil
+	}
+	if o.APIServerHost == "off" || (o.APIServerHost == "auto" && (o.InContainer == nil || !o.InContainer())) {
+		return "", nil
+	}
+	target := o.APIServerHost
+	if target == "auto" {
+		gw, err := o.DefaultGateway()
+		if err != nil {
+			return "", fmt.Errorf("the kubeconfig server %s is a loopback address, which inside this container is the container itself, and the host could not be found (%v): set input \"api_server_host\" to an address of the host that serves the API (see README: kind in the same job)", rc.Host, err)
+		}
+		target = gw.String()
+	}
+	if rc.TLSClientConfig.ServerName == "" {
+		rc.TLSClientConfig.ServerName = u.Hostname()
+	}
+	orig := rc.Host
+	u.Host = net.JoinHostPort(target, u.Port())
+	rc.Host = u.String()
+	return fmt.Sprintf("%s -> %s (TLS name %s)", orig, rc.Host, rc.TLSClientConfig.ServerName), nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

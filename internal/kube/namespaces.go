@@ -1,0 +1,144 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Labels pullsecret puts on what it creates, so teardown and audits can tell
+// its objects from everyone else's.
+const (
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	LabelCreatedBy = "pullsecret.dev/created-by"
+	ManagerName    = "pullsecret"
+)
+
+// NamespaceRequest is what the user asked for.
+type NamespaceRequest struct {
+	// Patterns are names, globs, or "*".
+	Patterns []string
+	Selector string
+	// Excludes apply to glob, "*" and selector matches, never to names.
+	Excludes []string
+}
+
+// Target is one namespace to act in.
+type Target struct {
+	Name string
+	// Missing is set for a named namespace that does not exist.
+	Missing bool
+}
+
+// ResolveNamespaces turns the request into targets, listing namespaces only
+// when a glob or selector needs it.
+func ResolveNamespaces(ctx context.Context, cs kubernetes.Interface, req NamespaceRequest) ([]Target, error) {
+	var names, globs []string
+	for _, p := range req.Patterns {
+		if isPattern(p) {
+			globs = append(globs, p)
+		} else {
+			names = append(names, p)
+		}
+	}
+	var targets []Target
+	seen := map[string]bool{}
+	for _, n := range names {
+		_, err := cs.CoreV1().Namespaces().Get(ctx, n, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			targets = append(targets, Target{Name: n, Missing: true})
+		case err != nil:
+			return nil, fmt.Errorf("failed to look up namespace %q: %w", n, err)
+		default:
+			targets = append(targets, Target{Name: n})
+		}
+		seen[n] = true
+	}
+	if len(globs) > 0 || req.Selector != "" {
+		var matched []string
+		if len(globs) > 0 {
+			all, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return nil, fmt.Errorf("failed to list namespaces for %v: %w", globs, err)
+			}
+			matched = append(matched, MatchNamespaces(all.Items, globs, req.Excludes)...)
+		}
+		if req.Selector != "" {
+			sel, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: req.Selector})
+			if err != nil {
+				return nil, fmt.Errorf("failed to list namespaces matching selector %q: %w", req.Selector, err)
+			}
+			matched = append(matched, MatchNamespaces(sel.Items, []string{"*"}, req.Excludes)...)
+		}
+		slices.Sort(matched)
+		for _, n := range slices.Compact(matched) {
+			if !seen[n] {
+				seen[n] = true
+				targets = append(targets, Target{Name: n})
+			}
+		}
+	}
+	return targets, nil
+}
+
+// MatchNamespaces filters namespaces by globs minus excludes, skipping
+// namespaces being deleted (writes there fail and nothing would pull).
+func MatchNamespaces(all []corev1.Namespace, globs, excludes []string) []string {
+	var out []string
+	for _, ns := range all {
+		if ns.Status.Phase == corev1.NamespaceTerminating || ns.DeletionTimestamp != nil {
+			continue
+		}
+		if matchAny(globs, ns.Name) && !matchAny(excludes, ns.Name) {
+			out = append(out, ns.Name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func matchAny(patterns []string, name string) bool {
+	for _, p := range patterns {
+		if ok, _ := path.Match(p, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func isPattern(s string) bool {
+	for _, c := range s {
+		if c == '*' || c == '?' || c == '[' {
+			return true
+		}
+	}
+	return false
+}
+
+// CreateNamespace creates a namespace labelled as ours. AlreadyExists is
+// success: another run (or a human) won the race.
+func CreateNamespace(ctx context.Context, cs kubernetes.Interface, name string, dryRun bool) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		Name:   name,
+		Labels: map[string]string{LabelCreatedBy: ManagerName},
+	}}
+	_, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{FieldManager: FieldManager, DryRun: dryRunOpt(dryRun)})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("failed to create namespace %q: %w", name, err)
+	}
+	return nil
+}
+
+func dryRunOpt(dryRun bool) []string {
+	if dryRun {
+		return []string{metav1.DryRunAll}
+	}
+	return nil
+}

@@ -1,0 +1,144 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/dockerconfig"
+	"github.com/pullsecret/pullsecret/internal/googleauth"
+	"github.com/pullsecret/pullsecret/internal/kube"
+)
+
+// AnnotationExpiresAt tells humans and refresh jobs when the secret dies.
+const AnnotationExpiresAt = "pullsecret.dev/expires-at"
+
+// writer holds what every namespace receives: one token, one payload.
+type writer struct {
+	cfg       *config.Config
+	spec      kube.SecretSpec
+	expiry    time.Time
+	principal string
+	method    string
+}
+
+func newWriter(ctx context.Context, cfg *config.Config, d Deps) (*writer, error) {
+	r := d.Reporter
+	tok, err := googleauth.Mint(ctx, cfg, googleauth.Deps{
+		Getenv: d.Getenv, ReadFile: func(p string) ([]byte, error) { return d.ReadFile(ContainerPath(p, d.Getenv)) },
+		IDToken: d.IDToken, HTTPClient: d.HTTPClient, Mask: r.Mask, Now: d.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to get Google credentials: %w", err)
+	}
+	for _, w := range tok.Warnings {
+		r.Warningf("%s", w)
+	}
+	user, pass, expiry := dockerconfig.UserAccessToken, tok.AccessToken, tok.Expiry
+	if cfg.CredentialMode == config.CredentialJSONKey {
+		user, pass, expiry = dockerconfig.UserJSONKey, string(cfg.CredentialsJSON), time.Time{}
+	}
+	payload, derived, err := dockerconfig.Build(cfg.Registries, user, pass)
+	if err != nil {
+		return nil, fmt.Errorf("failed to build the docker config: %w", err)
+	}
+	for _, s := range derived {
+		r.Mask(s)
+	}
+	annotations := map[string]string{}
+	for k, v := range cfg.SecretAnnotations {
+		annotations[k] = v
+	}
+	if !expiry.IsZero() {
+		annotations[AnnotationExpiresAt] = expiry.UTC().Format(time.RFC3339)
+	}
+	r.Infof("Credential: %s as %s", tok.Method, tok.Principal)
+	if !expiry.IsZero() {
+		r.Infof("Token expires at %s (in %s)", expiry.UTC().Format(time.RFC3339), expiry.Sub(d.Now()).Round(time.Second))
+	}
+	return &writer{
+		cfg: cfg,
+		spec: kube.SecretSpec{
+			Name: cfg.SecretName, Payload: payload, Labels: cfg.SecretLabels,
+			Annotations: annotations, Force: cfg.Force, DryRun: cfg.DryRun,
+		},
+		expiry: expiry, principal: tok.Principal, method: tok.Method,
+	}, nil
+}
+
+// applyIn writes the secret, then references it. The order matters: a
+// ServiceAccount must never point at a secret that was not written.
+func (w *writer) applyIn(ctx context.Context, cs kubernetes.Interface, t kube.Target) NamespaceResult {
+	cfg := w.cfg
+	res := NamespaceResult{Namespace: t.Name}
+	if t.Missing {
+		if err := kube.CreateNamespace(ctx, cs, t.Name, cfg.DryRun); err != nil {
+			return res.fail(err)
+		}
+		res.CreatedNamespace = true
+		if cfg.DryRun {
+			// Nothing exists server-side to dry-run against.
+			res.Secret = kube.SecretCreated
+			res.Patched = slices.DeleteFunc(slices.Clone(cfg.ServiceAccounts), func(s string) bool { return s == "*" })
+			return res
+		}
+	}
+	names, err := w.serviceAccounts(ctx, cs, t)
+	if err != nil {
+		return res.fail(err)
+	}
+	if res.Secret, err = kube.ApplySecret(ctx, cs, t.Name, w.spec); err != nil {
+		return res.fail(fmt.Errorf("failed to apply secret %q: %w", cfg.SecretName, err))
+	}
+	for _, sa := range names {
+		changed, err := kube.UpdatePullSecrets(ctx, cs, t.Name, sa, cfg.DryRun, func(refs []corev1Ref) ([]corev1Ref, bool) {
+			return kube.AddPullSecret(refs, cfg.SecretName)
+		})
+		if err != nil {
+			return res.fail(fmt.Errorf("failed to add %q to ServiceAccount %q: %w", cfg.SecretName, sa, err))
+		}
+		if changed {
+			res.Patched = append(res.Patched, sa)
+		} else {
+			res.Unchanged = append(res.Unchanged, sa)
+		}
+	}
+	return res
+}
+
+// serviceAccounts resolves and checks the ServiceAccounts before anything
+// is written, waiting for them in a namespace that was just created.
+func (w *writer) serviceAccounts(ctx context.Context, cs kubernetes.Interface, t kube.Target) ([]string, error) {
+	cfg := w.cfg
+	if t.Missing {
+		for _, sa := range cfg.ServiceAccounts {
+			name := sa
+			if sa == "*" {
+				name = "default"
+			}
+			if err := kube.WaitForServiceAccount(ctx, cs, t.Name, name, cfg.WaitTimeout); err != nil {
+				return nil, err
+			}
+		}
+	}
+	names, err := kube.ServiceAccountNames(ctx, cs, t.Name, cfg.ServiceAccounts)
+	if err != nil {
+		return nil, err
+	}
+	for _, sa := range names {
+		_, err := cs.CoreV1().ServiceAccounts(t.Name).Get(ctx, sa, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("ServiceAccount %q does not exist (input %q); create it first or remove it from the list", sa, config.InServiceAccounts)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("failed to read ServiceAccount %q: %w", sa, err)
+		}
+	}
+	return names, nil
+}

@@ -1,0 +1,106 @@
+package runner
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pullsecret/pullsecret/internal/config"
+)
+
+// report sets the outputs and writes the step summary. Outputs name only
+// namespaces that really succeeded.
+func report(r Reporter, res *Result) error {
+	ns, err := json.Marshal(res.Succeeded())
+	if err != nil {
+		return err
+	}
+	regs, err := json.Marshal(res.Registries)
+	if err != nil {
+		return err
+	}
+	r.SetOutput("secret_name", res.SecretName)
+	r.SetOutput("namespaces", string(ns))
+	r.SetOutput("expires_at", formatExpiry(res.ExpiresAt))
+	r.SetOutput("registries", string(regs))
+	r.AddStepSummary(Summary(res))
+	return nil
+}
+
+func formatExpiry(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// Summary renders the step summary as Markdown. It holds names and times
+// only, never credential material.
+func Summary(res *Result) string {
+	var b strings.Builder
+	title := "pullsecret: wrote"
+	if res.Mode == config.ModeDelete {
+		title = "pullsecret: deleted"
+	}
+	if res.DryRun {
+		title += " (dry run, nothing changed)"
+	}
+	fmt.Fprintf(&b, "### %s `%s`\n\n", title, res.SecretName)
+	if res.Method != "" {
+		fmt.Fprintf(&b, "Credential: %s as `%s`", res.Method, res.Principal)
+		if !res.ExpiresAt.IsZero() {
+			fmt.Fprintf(&b, ", expires **%s**", formatExpiry(res.ExpiresAt))
+		}
+		b.WriteString("\n\n")
+	}
+	b.WriteString("| Namespace | Secret | ServiceAccounts patched | Expires | Status |\n")
+	b.WriteString("|---|---|---|---|---|\n")
+	expiry := formatExpiry(res.ExpiresAt)
+	if expiry == "" {
+		expiry = "—"
+	}
+	for _, n := range res.Namespaces {
+		status := "✅ ok"
+		if n.Err != nil {
+			status = "❌ " + escapeCell(n.Err.Error())
+		}
+		secret := string(n.Secret)
+		if n.CreatedNamespace {
+			secret += " (namespace created)"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", n.Namespace, orDash(secret), orDash(strings.Join(n.Patched, ", ")), expiry, status)
+	}
+	if len(res.Namespaces) == 0 {
+		b.WriteString("| — | — | — | — | no namespace matched |\n")
+	}
+	fmt.Fprintf(&b, "\nRegistries: %s\n", "`"+strings.Join(res.Registries, "`, `")+"`")
+	return b.String()
+}
+
+func logNamespace(r Reporter, cfg *config.Config, n NamespaceResult) {
+	if n.Err != nil {
+		r.Warningf("%v", n.Err)
+		return
+	}
+	prefix := ""
+	if cfg.DryRun {
+		prefix = "[dry run] "
+	}
+	created := ""
+	if n.CreatedNamespace {
+		created = " (namespace created)"
+	}
+	r.Infof("%s%s: secret %s%s; ServiceAccounts changed: %s; already set: %s", prefix, n.Namespace, n.Secret, created, orDash(strings.Join(n.Patched, ", ")), orDash(strings.Join(n.Unchanged, ", ")))
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+func escapeCell(s string) string {
+	return strings.NewReplacer("|", "\\|", "\n", " ").Replace(s)
+}

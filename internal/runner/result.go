@@ -1,0 +1,63 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/kube"
+)
+
+// Result is a whole run's outcome.
+type Result struct {
+	SecretName string
+	Registries []string
+	Mode       config.Mode
+	DryRun     bool
+	ExpiresAt  time.Time
+	Principal  string
+	Method     string
+	Namespaces []NamespaceResult
+}
+
+// NamespaceResult is one namespace's outcome.
+type NamespaceResult struct {
+	Namespace        string
+	CreatedNamespace bool
+	Secret           kube.SecretResult
+	// Patched are ServiceAccounts changed; Unchanged already had the entry.
+	Patched   []string
+	Unchanged []string
+	Err       error
+}
+
+func (n NamespaceResult) fail(err error) NamespaceResult {
+	n.Err = fmt.Errorf("namespace %q: %w", n.Namespace, err)
+	return n
+}
+
+// Succeeded lists namespaces where the run did what it was asked.
+func (r *Result) Succeeded() []string {
+	out := []string{}
+	for _, n := range r.Namespaces {
+		if n.Err == nil {
+			out = append(out, n.Namespace)
+		}
+	}
+	return out
+}
+
+// Err joins every namespace failure; nil means all succeeded.
+func (r *Result) Err() error {
+	var errs []error
+	for _, n := range r.Namespaces {
+		if n.Err != nil {
+			errs = append(errs, n.Err)
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d of %d namespace(s) failed: %w", len(errs), len(r.Namespaces), errors.Join(errs...))
+}

@@ -1,0 +1,212 @@
+// Package runner orchestrates one pullsecret run: connect to the cluster,
+// choose namespaces, mint one token, then write the secret and reference it
+// in every namespace with bounded concurrency, reporting per namespace.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/googleauth"
+	"github.com/pullsecret/pullsecret/internal/kube"
+)
+
+// Reporter is how a run talks to its user: GitHub workflow commands in an
+// action, plain text on a terminal. Everything printed passes through it so
+// masking is applied in one place.
+type Reporter interface {
+	Mask(secret string)
+	Group(title string)
+	EndGroup()
+	Infof(format string, args ...any)
+	Warningf(format string, args ...any)
+	SetOutput(name, value string)
+	AddStepSummary(markdown string)
+}
+
+// Deps are the process-level dependencies, injected so tests run the real
+// code path against fakes and a real API server.
+type Deps struct {
+	Reporter       Reporter
+	Getenv         func(string) string
+	ReadFile       func(string) ([]byte, error)
+	IDToken        googleauth.IDTokenFetcher
+	HTTPClient     *http.Client
+	Now            func() time.Time
+	InContainer    func() bool
+	DefaultGateway func() (net.IP, error)
+	Version        string
+}
+
+func (d *Deps) defaults() {
+	if d.Getenv == nil {
+		d.Getenv = os.Getenv
+	}
+	if d.ReadFile == nil {
+		d.ReadFile = os.ReadFile
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.HTTPClient == nil {
+		d.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if d.InContainer == nil {
+		d.InContainer = kube.InDocker
+	}
+	if d.DefaultGateway == nil {
+		d.DefaultGateway = kube.DefaultGateway
+	}
+}
+
+// MaskInputs masks secret inputs before anything else can print. GitHub
+// masks `${{ secrets.X }}` itself, but not a key pasted through another
+// expression, nor the lines of a multi-line key.
+func MaskInputs(cfg *config.Config, r Reporter) {
+	if len(cfg.CredentialsJSON) > 0 {
+		googleauth.MaskKey(cfg.CredentialsJSON, r.Mask)
+	}
+	if cfg.AccessToken != "" {
+		r.Mask(cfg.AccessToken)
+	}
+}
+
+// Run performs one run. The error is nil only if every namespace succeeded.
+func Run(ctx context.Context, cfg *config.Config, d Deps) (*Result, error) {
+	d.defaults()
+	r := d.Reporter
+	MaskInputs(cfg, r)
+
+	conn, err := connect(cfg, d)
+	if err != nil {
+		return nil, err
+	}
+	r.Infof("Cluster: %s (kubeconfig from %s)", conn.Config.Host, conn.Source)
+	if conn.Rewritten != "" {
+		r.Infof("Loopback API server redirected for the container: %s", conn.Rewritten)
+	}
+
+	targets, err := resolveTargets(ctx, cfg, conn)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{SecretName: cfg.SecretName, Registries: cfg.Registries, Mode: cfg.Mode, DryRun: cfg.DryRun}
+	if len(targets) == 0 {
+		r.Warningf("No namespace matched %s; nothing to do.", describeRequest(cfg))
+		return res, report(r, res)
+	}
+
+	var w *writer
+	if cfg.Mode == config.ModeApply {
+		r.Group("Minting a Google access token")
+		w, err = newWriter(ctx, cfg, d)
+		r.EndGroup()
+		if err != nil {
+			return nil, err
+		}
+		res.ExpiresAt, res.Principal, res.Method = w.expiry, w.principal, w.method
+	}
+
+	r.Group(fmt.Sprintf("%s %q in %d namespace(s)", verb(cfg), cfg.SecretName, len(targets)))
+	res.Namespaces = forEach(ctx, targets, cfg.Concurrency, func(ctx context.Context, t kube.Target) NamespaceResult {
+		if cfg.Mode == config.ModeDelete {
+			return deleteIn(ctx, cfg, conn.Client, t)
+		}
+		return w.applyIn(ctx, conn.Client, t)
+	})
+	for _, nr := range res.Namespaces {
+		logNamespace(r, cfg, nr)
+	}
+	r.EndGroup()
+	if err := report(r, res); err != nil {
+		return res, err
+	}
+	return res, res.Err()
+}
+
+func connect(cfg *config.Config, d Deps) (*kube.Connection, error) {
+	kc := cfg.Kubeconfig
+	if kc != "" && !strings.Contains(kc, "\n") {
+		kc = ContainerPath(kc, d.Getenv)
+	}
+	if kc == "" && d.Getenv("KUBECONFIG") != "" {
+		kc = ContainerPath(d.Getenv("KUBECONFIG"), d.Getenv)
+	}
+	conn, err := kube.Connect(kube.ClientOptions{
+		Kubeconfig:     kc,
+		Context:        cfg.Context,
+		APIServerHost:  cfg.APIServerHost,
+		Concurrency:    cfg.Concurrency,
+		UserAgent:      "pullsecret/" + d.Version,
+		Getenv:         d.Getenv,
+		ReadFile:       d.ReadFile,
+		InContainer:    d.InContainer,
+		DefaultGateway: d.DefaultGateway,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to connect to the cluster: %w", err)
+	}
+	return conn, nil
+}
+
+func resolveTargets(ctx context.Context, cfg *config.Config, conn *kube.Connection) ([]kube.Target, error) {
+	patterns := cfg.Namespaces
+	if len(patterns) == 0 && cfg.NamespaceSelector == "" {
+		patterns = []string{conn.Namespace}
+	}
+	targets, err := kube.ResolveNamespaces(ctx, conn.Client, kube.NamespaceRequest{
+		Patterns: patterns, Selector: cfg.NamespaceSelector, Excludes: cfg.ExcludeNamespaces,
+	})
+	if err != nil {
+		return nil, explainAPIError(conn, err)
+	}
+	// A missing namespace is bad input: fail before writing anything.
+	var missing []string
+	for _, t := range targets {
+		if t.Missing && cfg.Mode == config.ModeApply && !cfg.CreateNamespaces {
+			missing = append(missing, fmt.Sprintf("%q", t.Name))
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("input %q: namespace(s) %s do not exist; create them first or set %s: true", config.InNamespaces, strings.Join(missing, ", "), config.InCreateNamespaces)
+	}
+	return targets, nil
+}
+
+// explainAPIError adds the fix for the failure docker actions hit most.
+func explainAPIError(conn *kube.Connection, err error) error {
+	var opErr *net.OpError
+	if conn.Rewritten != "" && errors.As(err, &opErr) {
+		return fmt.Errorf("cannot reach the API server through the host (%s): %w. For kind in the same job, create the cluster with `networking.apiServerAddress: \"0.0.0.0\"` so the host forwards the port, or run pullsecret as a CLI step instead of a docker action (see README: kind in the same job)", conn.Rewritten, err)
+	}
+	return err
+}
+
+func verb(cfg *config.Config) string {
+	v := "Writing"
+	if cfg.Mode == config.ModeDelete {
+		v = "Deleting"
+	}
+	if cfg.DryRun {
+		v += " (dry run)"
+	}
+	return v
+}
+
+func describeRequest(cfg *config.Config) string {
+	parts := []string{}
+	if len(cfg.Namespaces) > 0 {
+		parts = append(parts, fmt.Sprintf("namespaces %v", cfg.Namespaces))
+	}
+	if cfg.NamespaceSelector != "" {
+		parts = append(parts, fmt.Sprintf("selector %q", cfg.NamespaceSelector))
+	}
+	return strings.Join(parts, " and ")
+}

@@ -1,0 +1,65 @@
+// Command pullsecret writes a Google registry pull secret into Kubernetes
+// namespaces. It runs as a GitHub Action (inputs from INPUT_* variables), a
+// CLI or pre-deploy hook (flags), and a Kubernetes Job (in-cluster config).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/pullsecret/pullsecret/internal/actions"
+	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/runner"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	rep := actions.New(os.Getenv, os.Stdout, os.Stdout)
+	if err := realMain(ctx, os.Args[1:], rep, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		rep.Errorf("%s", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+func realMain(ctx context.Context, args []string, rep *actions.Reporter, stderr io.Writer) error {
+	fs := flag.NewFlagSet("pullsecret", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = config.Usage(stderr, fs)
+	lookup := config.Flags(fs, os.LookupEnv)
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *showVersion {
+		fmt.Fprintln(stderr, "pullsecret", version)
+		return flag.ErrHelp
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: pullsecret takes flags only (see --help)", fs.Arg(0))
+	}
+	cfg, err := config.Load(lookup)
+	if err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	_, err = runner.Run(ctx, cfg, runner.Deps{
+		Reporter: rep,
+		IDToken:  rep.Action(),
+		Version:  version,
+	})
+	return err
+}
