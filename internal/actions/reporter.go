@@ -7,6 +7,7 @@ package actions
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -47,26 +48,26 @@ func (r *Reporter) GitHub() bool { return r.github }
 // masking "a" would garble every log line.
 func (r *Reporter) Mask(secret string) {
 	secret = strings.TrimSpace(secret)
-	if len(secret) < 6 {
-		return
+	// GitHub masks line by line, so each line of a multi-line secret is a
+	// secret of its own (and is redacted on its own here too).
+	values := []string{secret}
+	if strings.Contains(secret, "\n") {
+		values = append(values, strings.Split(secret, "\n")...)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, s := range r.secrets {
-		if s == secret {
-			return
+	for _, v := range values {
+		v = strings.TrimSpace(v)
+		if len(v) < 6 || slices.Contains(r.secrets, v) {
+			continue
+		}
+		r.secrets = append(r.secrets, v)
+		if r.github && !strings.Contains(v, "\n") {
+			r.action.AddMask(v)
 		}
 	}
-	r.secrets = append(r.secrets, secret)
 	// Longest first, so a secret containing another is replaced whole.
 	sort.Slice(r.secrets, func(i, j int) bool { return len(r.secrets[i]) > len(r.secrets[j]) })
-	if r.github {
-		for _, line := range strings.Split(secret, "\n") {
-			if line = strings.TrimSpace(line); line != "" {
-				r.action.AddMask(line)
-			}
-		}
-	}
 }
 
 // Redact replaces every registered secret in s.

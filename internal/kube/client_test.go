@@ -1,0 +1,71 @@
+package kube
+
+import (
+	"errors"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/client-go/rest"
+)
+
+func TestRewriteLoopback(t *testing.T) {
+	t.Parallel()
+	gw := func() (net.IP, error) { return net.ParseIP("172.18.0.1"), nil }
+	yes := func() bool { return true }
+	no := func() bool { return false }
+	cases := []struct {
+		name, host, setting string
+		inContainer         func() bool
+		gateway             func() (net.IP, error)
+		wantHost, wantSNI   string
+		wantErr             bool
+	}{
+		{"loopback in container goes to gateway", "https://127.0.0.1:34567", "auto", yes, gw, "https://172.18.0.1:34567", "127.0.0.1", false},
+		{"localhost in container", "https://localhost:6443", "auto", yes, gw, "https://172.18.0.1:6443", "localhost", false},
+		{"outside a container untouched", "https://127.0.0.1:6443", "auto", no, gw, "https://127.0.0.1:6443", "", false},
+		{"off", "https://127.0.0.1:6443", "off", yes, gw, "https://127.0.0.1:6443", "", false},
+		{"explicit host", "https://[::1]:6443", "host.docker.internal", no, gw, "https://host.docker.internal:6443", "::1", false},
+		{"remote untouched", "https://10.0.0.5:6443", "auto", yes, gw, "https://10.0.0.5:6443", "", false},
+		{"no gateway is an actionable error", "https://127.0.0.1:6443", "auto", yes, func() (net.IP, error) { return nil, errors.New("no route") }, "", "", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rc := &rest.Config{Host: tc.host}
+			_, err := rewriteLoopback(rc, ClientOptions{APIServerHost: tc.setting, InContainer: tc.inContainer, DefaultGateway: tc.gateway})
+			if tc.wantErr {
+				if err == nil {
+					t.Fatal("want error")
+				}
+				if !contains(err.Error(), "api_server_host") {
+					t.Errorf("error does not name the input: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]string{tc.wantHost, tc.wantSNI}, []string{rc.Host, rc.TLSClientConfig.ServerName}); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func TestIsInline(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]bool{
+		"/home/runner/.kube/config":      false,
+		"kubeconfig":                     false,
+		"apiVersion: v1\nkind: Config\n": true,
+		`{"apiVersion":"v1"}`:            true,
+	} {
+		if got := isInline(in); got != want {
+			t.Errorf("isInline(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
