@@ -1,0 +1,154 @@
+// Package fakestack wires the GitHub OIDC issuer and Google fakes into one
+// ready-made "project": a Workload Identity provider trusting the issuer, a
+// service account that the repository may impersonate, and a key-holding
+// service account. Integration tests, the end-to-end suite and the local
+// demo all start it, so they exercise the same setup.
+package fakestack
+
+import (
+	"crypto/rsa"
+	"fmt"
+	"strings"
+
+	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/fakegithub"
+	"github.com/pullsecret/pullsecret/internal/fakegoogle"
+)
+
+// The fake project's names. They look like production names on purpose.
+const (
+	Provider         = "projects/123456/locations/global/workloadIdentityPools/gh/providers/gh"
+	ImpersonatedSA   = "puller@e2e-proj.iam.gserviceaccount.com"
+	KeySA            = "keyed@e2e-proj.iam.gserviceaccount.com"
+	MetadataSA       = "node@e2e-proj.iam.gserviceaccount.com"
+	Repository       = "octo-org/octo-repo"
+	googleTokenURI   = "https://oauth2.googleapis.com/token"
+	listenAllDefault = "127.0.0.1:0"
+)
+
+// Stack is a running pair of fakes.
+type Stack struct {
+	Google *fakegoogle.Google
+	GitHub *fakegithub.OIDC
+	// GoogleURL and GitHubURL are the listening addresses as seen from
+	// this host (loopback).
+	GoogleURL, GitHubURL string
+	// Key is a service-account key of KeySA. Its token_uri is Google's
+	// real one, as in a downloaded key; runs point oauth_token_endpoint at
+	// the fake, which is the explicit opt-in config requires.
+	Key []byte
+
+	stops []func()
+}
+
+// Start starts both fakes listening on addr ("" means loopback, any port;
+// "0.0.0.0:0" lets containers reach them).
+func Start(addr string) (*Stack, error) {
+	if addr == "" {
+		addr = listenAllDefault
+	}
+	s := &Stack{}
+	var err error
+	if s.GitHub, err = fakegithub.NewOIDC(fakegithub.OIDCConfig{Claims: fakegithub.Claims{Repository: Repository}}); err != nil {
+		return nil, err
+	}
+	s.Google, err = fakegoogle.New(fakegoogle.Config{
+		Providers: []fakegoogle.Provider{{
+			Name:       Provider,
+			IssuerURI:  s.GitHub.Issuer(),
+			PublicKeys: map[string]*rsa.PublicKey{s.GitHub.KeyID(): s.GitHub.PublicKey()},
+		}},
+		ServiceAccounts: []fakegoogle.ServiceAccount{
+			{Email: ImpersonatedSA, Impersonators: []string{fakegoogle.AttributePrincipalSet(Provider, "repository", Repository)}},
+			{Email: MetadataSA},
+		},
+		DefaultServiceAccount: MetadataSA,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s.Key, err = s.Google.NewServiceAccountKey(KeySA, googleTokenURI); err != nil {
+		return nil, err
+	}
+	var stop func()
+	if s.GitHubURL, stop, err = s.GitHub.Start(addr); err != nil {
+		return nil, err
+	}
+	s.stops = append(s.stops, stop)
+	if s.GoogleURL, stop, err = s.Google.Start(addr); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.stops = append(s.stops, stop)
+	return s, nil
+}
+
+// Close stops both fakes.
+func (s *Stack) Close() {
+	for _, stop := range s.stops {
+		stop()
+	}
+	s.stops = nil
+}
+
+// Rebase rewrites a URL of this host's view (127.0.0.1) to the address a
+// client elsewhere uses, e.g. the docker gateway for a container.
+func Rebase(u, host string) string {
+	if host == "" {
+		return u
+	}
+	return strings.Replace(u, "127.0.0.1", host, 1)
+}
+
+// GitHubEnv is the environment GitHub gives a job with id-token: write,
+// with URLs as seen from host ("" for this host).
+func (s *Stack) GitHubEnv(host string) map[string]string {
+	env := s.GitHub.ContextEnv()
+	for k, v := range s.GitHub.Env(Rebase(s.GitHubURL, host)) {
+		env[k] = v
+	}
+	return env
+}
+
+// EndpointInputs point every Google endpoint input at the fake.
+func (s *Stack) EndpointInputs(host string) map[string]string {
+	base := Rebase(s.GoogleURL, host)
+	return map[string]string{
+		config.InSTSEndpoint:            fakegoogle.STSTokenURL(base),
+		config.InIAMCredentialsEndpoint: base,
+		config.InOAuthTokenEndpoint:     fakegoogle.TokenURL(base),
+		config.InMetadataEndpoint:       base,
+	}
+}
+
+// Credential names a ready-made credential setup.
+type Credential string
+
+const (
+	WIF       Credential = "wif"        // federation + impersonation
+	WIFDirect Credential = "wif-direct" // federation, no service account
+	KeyToken  Credential = "key"        // key, access_token mode
+	KeyJSON   Credential = "json-key"   // key, json_key mode
+	ADC       Credential = "adc"        // metadata server
+)
+
+// Inputs returns the inputs selecting credential c, endpoints included.
+func (s *Stack) Inputs(c Credential, host string) (map[string]string, error) {
+	in := s.EndpointInputs(host)
+	switch c {
+	case WIF:
+		in[config.InWorkloadIdentityProvider] = Provider
+		in[config.InServiceAccount] = ImpersonatedSA
+	case WIFDirect:
+		in[config.InWorkloadIdentityProvider] = Provider
+	case KeyToken:
+		in[config.InCredentialsJSON] = string(s.Key)
+	case KeyJSON:
+		in[config.InCredentialsJSON] = string(s.Key)
+		in[config.InCredentialMode] = string(config.CredentialJSONKey)
+	case ADC:
+	default:
+		return nil, fmt.Errorf("unknown credential %q", c)
+	}
+	return in, nil
+}

@@ -1,0 +1,208 @@
+//go:build integration
+
+package runner
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	githubactions "github.com/sethvargo/go-githubactions"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/pullsecret/pullsecret/internal/actions"
+	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/controlplane"
+	"github.com/pullsecret/pullsecret/internal/controlplane/controlplanetest"
+	"github.com/pullsecret/pullsecret/internal/fakestack"
+)
+
+func TestMain(m *testing.M) { os.Exit(controlplanetest.Run(m)) }
+
+var (
+	stackOnce sync.Once
+	stack     *fakestack.Stack
+	stackErr  error
+)
+
+// fakes returns the package's shared Google/GitHub fakes.
+func fakes(t *testing.T) *fakestack.Stack {
+	t.Helper()
+	stackOnce.Do(func() { stack, stackErr = fakestack.Start("") })
+	if stackErr != nil {
+		t.Fatalf("fakes: %v", stackErr)
+	}
+	return stack
+}
+
+// run is one pullsecret run as GitHub would do it, in-process: inputs,
+// GitHub env, outputs file and step summary.
+type run struct {
+	res     *Result
+	err     error
+	log     string
+	outputs string
+	summary string
+}
+
+func runWith(t *testing.T, kubeconfig string, inputs map[string]string) run {
+	t.Helper()
+	s := fakes(t)
+	dir := t.TempDir()
+	env := s.GitHubEnv("")
+	env["GITHUB_OUTPUT"] = filepath.Join(dir, "output")
+	env["GITHUB_STEP_SUMMARY"] = filepath.Join(dir, "summary")
+	getenv := func(k string) string { return env[k] }
+
+	all := map[string]string{config.InKubeconfig: kubeconfig}
+	for k, v := range inputs {
+		all[k] = v
+	}
+	cfg, err := config.Load(func(n string) (string, bool) { v, ok := all[n]; return v, ok })
+	if err != nil {
+		return run{err: err}
+	}
+	var out bytes.Buffer
+	rep := actions.New(getenv, &out, &out)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := Run(ctx, cfg, Deps{
+		Reporter:    rep,
+		Getenv:      getenv,
+		IDToken:     githubactions.New(githubactions.WithGetenv(getenv)),
+		InContainer: func() bool { return false },
+		Version:     "test",
+	})
+	o, _ := os.ReadFile(env["GITHUB_OUTPUT"])
+	sm, _ := os.ReadFile(env["GITHUB_STEP_SUMMARY"])
+	r := run{res: res, err: err, log: out.String(), outputs: string(o), summary: string(sm)}
+	assertNoSecrets(t, r)
+	return r
+}
+
+// assertNoSecrets fails if any credential the fakes issued, or the key,
+// appears in what a run printed or wrote (mask commands excepted: GitHub
+// consumes them and they are the masking itself).
+func assertNoSecrets(t *testing.T, r run) {
+	t.Helper()
+	var printed []string
+	for _, line := range strings.Split(r.log, "\n") {
+		if !strings.HasPrefix(line, "::add-mask::") {
+			printed = append(printed, line)
+		}
+	}
+	text := strings.Join(printed, "\n") + r.outputs + r.summary
+	if r.err != nil {
+		text += r.err.Error()
+	}
+	for _, tok := range fakes(t).Google.Issued() {
+		if strings.Contains(text, tok.Token) {
+			t.Errorf("access token (%s) leaked into output", tok.Kind)
+		}
+	}
+	for _, line := range strings.Split(string(fakes(t).Key), "\\n") {
+		if len(line) > 20 && strings.Contains(text, line) {
+			t.Errorf("key material leaked into output")
+		}
+	}
+}
+
+func clientFor(t *testing.T, cp *controlplane.ControlPlane) kubernetes.Interface {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(cp.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+// freshName is a namespace name nobody has used.
+func freshName(prefix string) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return prefix + "-" + hex.EncodeToString(b)
+}
+
+func getSA(t *testing.T, cs kubernetes.Interface, ns, name string) *corev1.ServiceAccount {
+	t.Helper()
+	sa, err := cs.CoreV1().ServiceAccounts(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("get ServiceAccount %s/%s: %v", ns, name, err)
+	}
+	return sa
+}
+
+func pullSecretNames(sa *corev1.ServiceAccount) []string {
+	var out []string
+	for _, r := range sa.ImagePullSecrets {
+		out = append(out, r.Name)
+	}
+	return out
+}
+
+func getSecret(t *testing.T, cs kubernetes.Interface, ns, name string) *corev1.Secret {
+	t.Helper()
+	s, err := cs.CoreV1().Secrets(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("get Secret %s/%s: %v", ns, name, err)
+	}
+	return s
+}
+
+func secretAbsent(t *testing.T, cs kubernetes.Interface, ns, name string) bool {
+	t.Helper()
+	_, err := cs.CoreV1().Secrets(ns).Get(context.Background(), name, metav1.GetOptions{})
+	return apierrors.IsNotFound(err)
+}
+
+func withCreds(t *testing.T, c fakestack.Credential, extra map[string]string) map[string]string {
+	t.Helper()
+	in, err := fakes(t).Inputs(c, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range extra {
+		in[k] = v
+	}
+	return in
+}
+
+func createSA(t *testing.T, cs kubernetes.Interface, ns, name string, pullSecrets ...string) {
+	t.Helper()
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
+	for _, p := range pullSecrets {
+		sa.ImagePullSecrets = append(sa.ImagePullSecrets, corev1.LocalObjectReference{Name: p})
+	}
+	if _, err := cs.CoreV1().ServiceAccounts(ns).Create(context.Background(), sa, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitDefaultSA waits for the controller-made default ServiceAccount.
+func waitDefaultSA(t *testing.T, cs kubernetes.Interface, ns string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := cs.CoreV1().ServiceAccounts(ns).Get(context.Background(), "default", metav1.GetOptions{}); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("default ServiceAccount never appeared in %s", ns)
+}
+
+func foreignSecret(name string) *corev1.Secret {
+	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name}, Type: corev1.SecretTypeOpaque}
+}
+
+func metav1CreateOptions() metav1.CreateOptions { return metav1.CreateOptions{} }
