@@ -31,7 +31,14 @@ func mintFromKey(ctx context.Context, cfg *config.Config, d Deps) (*Token, error
 	}
 	// The type is fixed: a key input must never load as another credential
 	// type (an external_account file would make us call arbitrary URLs).
-	creds, err := google.CredentialsFromJSONWithTypeAndParams(ctx, keyJSON, google.ServiceAccount, google.CredentialsParams{Scopes: cfg.Scopes})
+	selfImpersonate := cfg.CredentialMode == config.CredentialAccessToken && cfg.TokenLifetime != time.Hour
+	scopes := cfg.Scopes
+	if selfImpersonate {
+		// The IAM Credentials API only accepts callers with cloud-platform;
+		// the token that ends up in the secret still gets cfg.Scopes.
+		scopes = []string{cloudPlatformScope}
+	}
+	creds, err := google.CredentialsFromJSONWithTypeAndParams(ctx, keyJSON, google.ServiceAccount, google.CredentialsParams{Scopes: scopes})
 	if err != nil {
 		return nil, fmt.Errorf("failed to load %s: %w", config.InCredentialsJSON, err)
 	}
@@ -45,7 +52,7 @@ func mintFromKey(ctx context.Context, cfg *config.Config, d Deps) (*Token, error
 		tok.Warnings = append(tok.Warnings, "credential_mode json_key stores the long-lived service-account key in the cluster: anyone who can read the secret holds the key until it is rotated. Prefer access_token with a refresh job where you can.")
 		return tok, nil
 	}
-	if cfg.TokenLifetime != time.Hour {
+	if selfImpersonate {
 		iam := &iamClient{base: cfg.IAMCredentialsEndpoint, http: d.HTTPClient}
 		it, err := iam.generateAccessToken(ctx, t.AccessToken, key.ClientEmail, cfg.Scopes, cfg.TokenLifetime)
 		if err != nil {

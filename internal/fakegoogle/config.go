@@ -1,0 +1,160 @@
+package fakegoogle
+
+import (
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"time"
+)
+
+// Scope constants for the OAuth scopes the fakes care about.
+const (
+	ScopeCloudPlatform = "https://www.googleapis.com/auth/cloud-platform"
+	ScopeIAM           = "https://www.googleapis.com/auth/iam"
+)
+
+// DefaultMaxLifetime is the longest generateAccessToken lifetime Google
+// grants unless the organisation policy
+// constraints/iam.allowServiceAccountCredentialLifetimeExtension lists the
+// account, which raises it to ExtendedMaxLifetime.
+const (
+	DefaultMaxLifetime  = time.Hour
+	ExtendedMaxLifetime = 12 * time.Hour
+)
+
+// Config configures the fake. The zero value serves an empty project: no
+// identity providers, no service accounts and a metadata server without a
+// service account.
+type Config struct {
+	// Now is the clock used for every expiry decision; defaults to time.Now.
+	// Client libraries compute expiry from their own clock, so keep it close
+	// to real time when driving them.
+	Now func() time.Time
+
+	// MaxLifetime caps generateAccessToken lifetimes; defaults to
+	// DefaultMaxLifetime and may be raised to ExtendedMaxLifetime to model
+	// the lifetime-extension organisation policy.
+	MaxLifetime time.Duration
+
+	// Providers are the Workload Identity Federation OIDC providers STS
+	// accepts subject tokens from.
+	Providers []Provider
+
+	// ServiceAccounts exist from the start; NewServiceAccountKey and
+	// AddServiceAccount add more later.
+	ServiceAccounts []ServiceAccount
+
+	// DefaultServiceAccount is the email of the account the metadata
+	// server's "default" alias names. Empty models an instance with no
+	// service account attached: its token and email paths answer 404.
+	DefaultServiceAccount string
+
+	// MetadataScopes are the instance's access scopes; defaults to
+	// cloud-platform.
+	MetadataScopes []string
+
+	// ProjectID and NumericProjectID are what the metadata server reports.
+	// ProjectID defaults to the project of DefaultServiceAccount's email,
+	// NumericProjectID to "123456".
+	ProjectID        string
+	NumericProjectID string
+
+	// HTTPClient fetches providers' JWKS documents; defaults to a client
+	// with a 10s timeout.
+	HTTPClient *http.Client
+}
+
+// Provider is a Workload Identity Pool OIDC provider.
+type Provider struct {
+	// Name is the full resource name,
+	// "projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/ID".
+	// Google only accepts the project number here, not its id.
+	Name string
+
+	// IssuerURI must equal the subject token's "iss".
+	IssuerURI string
+
+	// Keys that verify subject tokens, tried in this order: PublicKeys
+	// (Google's "upload a JWKS" option), then the document at JWKSURL, then
+	// OIDC discovery at IssuerURI/.well-known/openid-configuration, which is
+	// what Google does for a provider without uploaded keys.
+	PublicKeys map[string]*rsa.PublicKey
+	JWKSURL    string
+
+	// AllowedAudiences must contain one of the subject token's audiences.
+	// Defaults to "https://iam.googleapis.com/" + Name, the audience
+	// google-github-actions/auth requests from GitHub.
+	AllowedAudiences []string
+
+	// AttributeMapping maps Google attributes ("google.subject",
+	// "attribute.NAME") to subject-token claims ("assertion.CLAIM" or just
+	// "CLAIM"). Only mapped attributes can appear in principalSet members,
+	// as on Google. Defaults to DefaultGitHubAttributeMapping.
+	AttributeMapping map[string]string
+
+	// RequiredClaims and AttributeCondition stand in for the provider's CEL
+	// attribute condition: a token is accepted only if every required
+	// claim has exactly the given string value and AttributeCondition (when
+	// set) returns true for its claims.
+	RequiredClaims     map[string]string
+	AttributeCondition func(claims map[string]any) bool
+
+	// Disabled models a disabled or deleted provider.
+	Disabled bool
+}
+
+// DefaultGitHubAttributeMapping is the mapping Google's guide for GitHub
+// Actions uses.
+var DefaultGitHubAttributeMapping = map[string]string{
+	"google.subject":             "assertion.sub",
+	"attribute.actor":            "assertion.actor",
+	"attribute.repository":       "assertion.repository",
+	"attribute.repository_owner": "assertion.repository_owner",
+}
+
+// ServiceAccount is a Google service account.
+type ServiceAccount struct {
+	Email string
+	// UniqueID is the 21-digit numeric id (the key file's client_id);
+	// generated when empty.
+	UniqueID string
+	// Impersonators are the IAM members allowed to mint tokens for this
+	// account (roles/iam.workloadIdentityUser or
+	// roles/iam.serviceAccountTokenCreator): principal:// and principalSet://
+	// federated identities (see SubjectPrincipal and friends) or
+	// "serviceAccount:EMAIL".
+	//
+	// An account may always impersonate itself here, as used to trade a
+	// key-based token for one with a longer lifetime. Real IAM needs that
+	// binding granted explicitly; the fake waives it to keep setups short.
+	Impersonators []string
+}
+
+var providerNameRE = regexp.MustCompile(`^projects/[0-9]+/locations/global/workloadIdentityPools/[a-z0-9-]+/providers/[a-z0-9-]+$`)
+
+func (c *Config) validate() error {
+	if c.MaxLifetime < 0 || c.MaxLifetime > ExtendedMaxLifetime {
+		return fmt.Errorf("fakegoogle: MaxLifetime %v outside (0, %v]", c.MaxLifetime, ExtendedMaxLifetime)
+	}
+	seen := map[string]bool{}
+	for _, p := range c.Providers {
+		if !providerNameRE.MatchString(p.Name) {
+			return fmt.Errorf("fakegoogle: provider name %q is not projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/ID", p.Name)
+		}
+		if seen[p.Name] {
+			return fmt.Errorf("fakegoogle: duplicate provider %q", p.Name)
+		}
+		seen[p.Name] = true
+		if p.IssuerURI == "" {
+			return fmt.Errorf("fakegoogle: provider %q has no IssuerURI", p.Name)
+		}
+	}
+	for _, sa := range c.ServiceAccounts {
+		if sa.Email == "" {
+			return errors.New("fakegoogle: service account without an email")
+		}
+	}
+	return nil
+}

@@ -1,0 +1,147 @@
+package fakegoogle
+
+import (
+	"fmt"
+	"html"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// metadataCacheMargin: the metadata server hands out the same token until it
+// is this close to expiry, as GCE's does; clients see expires_in fall.
+const metadataCacheMargin = 5 * time.Minute
+
+// serveMetadataRoot answers the GET / probe that
+// cloud.google.com/go/compute/metadata.OnGCE sends: only the response
+// header matters to it.
+func (g *Google) serveMetadataRoot(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Metadata-Flavor", "Google")
+	w.Header().Set("Content-Type", "application/text")
+	fmt.Fprint(w, "computeMetadata/\n")
+}
+
+// metadataGuard applies the metadata server's request rules to every
+// /computeMetadata/ path: the Metadata-Flavor: Google request header is
+// required (it stops browsers and naive SSRF from reading tokens) and
+// proxied requests, which carry X-Forwarded-For, are refused.
+func metadataGuard(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Metadata-Flavor", "Google")
+		if r.Header.Get("X-Forwarded-For") != "" {
+			metadataForbidden(w, r, "Request denied: the request header X-Forwarded-For is not allowed.")
+			return
+		}
+		if r.Header.Get("Metadata-Flavor") != "Google" && !strings.EqualFold(r.Header.Get("X-Google-Metadata-Request"), "True") {
+			metadataForbidden(w, r, "Missing Metadata-Flavor:Google header.")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func metadataForbidden(w http.ResponseWriter, r *http.Request, reason string) {
+	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+	w.WriteHeader(http.StatusForbidden)
+	fmt.Fprintf(w, "<!DOCTYPE html>\n<html lang=en>\n  <title>Error 403 (Forbidden)!!1</title>\n  <p><b>403.</b> <ins>That’s an error.</ins>\n  <p>Your client does not have permission to get URL <code>%s</code> from this server. %s <ins>That’s all we know.</ins>\n",
+		html.EscapeString(r.URL.Path), reason)
+}
+
+// serveMetadataText serves the plain-text metadata values.
+func (g *Google) serveMetadataText(w http.ResponseWriter, r *http.Request) {
+	var value string
+	switch key := strings.TrimPrefix(r.URL.Path, "/computeMetadata/v1/"); key {
+	case "project/project-id":
+		value = g.projectID
+	case "project/numeric-project-id":
+		value = g.numericProject
+	case "universe/universe-domain":
+		value = "googleapis.com"
+	case "instance/service-accounts/", "instance/service-accounts":
+		if g.metadataSA != "" {
+			value = "default/\n" + g.metadataSA + "/\n"
+		}
+	default:
+		acct, field, ok := g.metadataAccount(key)
+		if !ok {
+			metadataNotFound(w)
+			return
+		}
+		switch field {
+		case "email":
+			value = acct
+		case "scopes":
+			value = strings.Join(g.metadataScopes, "\n") + "\n"
+		case "aliases":
+			value = "default\n"
+		default:
+			metadataNotFound(w)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/text")
+	fmt.Fprint(w, value)
+}
+
+// metadataAccount parses "instance/service-accounts/{default|EMAIL}/FIELD".
+func (g *Google) metadataAccount(key string) (email, field string, ok bool) {
+	rest, ok := strings.CutPrefix(key, "instance/service-accounts/")
+	if !ok || g.metadataSA == "" {
+		return "", "", false
+	}
+	name, field, ok := strings.Cut(rest, "/")
+	if !ok || (name != "default" && name != g.metadataSA) {
+		return "", "", false
+	}
+	return g.metadataSA, field, true
+}
+
+// serveMetadataToken implements
+// GET /computeMetadata/v1/instance/service-accounts/{default|EMAIL}/token[?scopes=a,b].
+func (g *Google) serveMetadataToken(w http.ResponseWriter, r *http.Request) {
+	email, _, ok := g.metadataAccount("instance/service-accounts/" + r.PathValue("acct") + "/token")
+	if !ok {
+		metadataNotFound(w)
+		return
+	}
+	scopes := g.metadataScopes
+	if s := r.URL.Query().Get("scopes"); s != "" {
+		scopes = slices.DeleteFunc(strings.Split(s, ","), func(s string) bool { return s == "" })
+	}
+	tok, err := g.metadataToken(email, scopes)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"access_token": tok.Token,
+		"expires_in":   int(tok.Expiry.Sub(g.now()) / time.Second),
+		"token_type":   "Bearer",
+	})
+}
+
+// metadataToken returns the cached token for scopes, minting a new one when
+// there is none usable for at least metadataCacheMargin.
+func (g *Google) metadataToken(email string, scopes []string) (IssuedToken, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	key := strings.Join(scopes, ",")
+	if t, ok := g.metadataCache[key]; ok && t.Active(g.now().Add(metadataCacheMargin)) {
+		return t.clone(), nil
+	}
+	t, err := g.mintLocked(IssuedToken{
+		Kind: KindMetadata, Subject: email, Email: email, Principal: ServiceAccountMember(email), Scopes: scopes,
+	}, accessTokenLifetime)
+	if err != nil {
+		return IssuedToken{}, err
+	}
+	g.metadataCache[key] = t
+	return t.clone(), nil
+}
+
+func metadataNotFound(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+	w.WriteHeader(http.StatusNotFound)
+	fmt.Fprint(w, "<!DOCTYPE html>\n<html lang=en>\n  <title>Error 404 (Not Found)!!1</title>\n  <p><b>404.</b> <ins>That’s an error.</ins>\n  <p>The requested URL was not found on this server.  <ins>That’s all we know.</ins>\n")
+}

@@ -1,0 +1,195 @@
+package fakegoogle
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2/google/externalaccount"
+
+	"github.com/pullsecret/pullsecret/internal/fakegithub"
+)
+
+func TestSubjectTokenTiming(t *testing.T) {
+	t.Parallel()
+	gh := githubIssuer(t)
+	w := newWorld(t, nil, nil)
+	now := time.Now()
+	tests := []struct {
+		name     string
+		edit     func(map[string]any)
+		wantDesc string
+	}{
+		{"valid", func(map[string]any) {}, ""},
+		{"iat in the future", func(c map[string]any) { c["iat"] = now.Add(10 * time.Minute).Unix() }, "is in the future."},
+		{"nbf in the future", func(c map[string]any) { c["nbf"] = now.Add(10 * time.Minute).Unix() }, "not yet valid"},
+		{"expired one second ago", func(c map[string]any) { c["exp"] = now.Add(-time.Second).Unix() }, "stale to sign-in"},
+		{"no exp", func(c map[string]any) { delete(c, "exp") }, "exp claim"},
+		{"audience list containing the provider", func(c map[string]any) {
+			c["aud"] = []string{"https://github.com/octo-org", OIDCAudience(testProvider)}
+		}, ""},
+		{"no sub maps to no google.subject", func(c map[string]any) { delete(c, "sub") }, "google.subject is empty"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			claims, err := gh.ClaimSet(OIDCAudience(testProvider))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.edit(claims)
+			subject, err := gh.Sign(claims)
+			if err != nil {
+				t.Fatal(err)
+			}
+			form := url.Values{
+				"grant_type": {GrantTypeTokenExchange}, "audience": {STSAudience(testProvider)},
+				"requested_token_type": {TokenTypeAccessToken}, "subject_token_type": {TokenTypeIDToken},
+				"subject_token": {subject}, "scope": {ScopeCloudPlatform},
+			}
+			status, body := call(t, http.MethodPost, STSTokenURL(w.url), formHeader(), form.Encode())
+			if tc.wantDesc == "" {
+				if status != http.StatusOK {
+					t.Fatalf("status %d %v, want 200", status, body)
+				}
+				return
+			}
+			if status != http.StatusBadRequest || body["error"] != "invalid_grant" ||
+				!strings.Contains(body["error_description"].(string), tc.wantDesc) {
+				t.Errorf("got %d %v, want invalid_grant containing %q", status, body, tc.wantDesc)
+			}
+		})
+	}
+}
+
+func TestSTSRequestValidation(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, nil, nil)
+	subject, err := w.gh.Mint(OIDCAudience(testProvider))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := func() url.Values {
+		return url.Values{
+			"grant_type": {GrantTypeTokenExchange}, "audience": {STSAudience(testProvider)},
+			"requested_token_type": {TokenTypeAccessToken}, "subject_token_type": {TokenTypeJWT},
+			"subject_token": {subject}, "scope": {ScopeCloudPlatform},
+		}
+	}
+	tests := []struct {
+		name      string
+		edit      func(url.Values)
+		wantError string
+	}{
+		{"ok", func(url.Values) {}, ""},
+		{"ok with options", func(v url.Values) { v.Set("options", `{"userProject":"123"}`) }, ""},
+		{"wrong grant type", func(v url.Values) { v.Set("grant_type", "client_credentials") }, "unsupported_grant_type"},
+		{"missing grant type", func(v url.Values) { v.Del("grant_type") }, "unsupported_grant_type"},
+		{"wrong requested token type", func(v url.Values) { v.Set("requested_token_type", TokenTypeJWT) }, "invalid_request"},
+		{"missing subject token", func(v url.Values) { v.Del("subject_token") }, "invalid_request"},
+		{"garbage subject token", func(v url.Values) { v.Set("subject_token", "not-a-jwt") }, "invalid_grant"},
+		{"options not JSON", func(v url.Values) { v.Set("options", "{") }, "invalid_request"},
+		{"workforce audience", func(v url.Values) {
+			v.Set("audience", "//iam.googleapis.com/locations/global/workforcePools/p/providers/x")
+		}, "invalid_target"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			v := good()
+			tc.edit(v)
+			status, body := call(t, http.MethodPost, STSTokenURL(w.url), formHeader(), v.Encode())
+			if tc.wantError == "" {
+				if status != http.StatusOK || body["issued_token_type"] != TokenTypeAccessToken || body["token_type"] != "Bearer" {
+					t.Errorf("got %d %v, want a token", status, body)
+				}
+				return
+			}
+			if status != http.StatusBadRequest || body["error"] != tc.wantError || body["error_description"] == "" {
+				t.Errorf("got %d %v, want 400 %s", status, body, tc.wantError)
+			}
+		})
+	}
+
+	t.Run("JSON body in either field-name style", func(t *testing.T) {
+		t.Parallel()
+		for _, body := range []map[string]any{
+			{"grantType": GrantTypeTokenExchange, "audience": STSAudience(testProvider), "requestedTokenType": TokenTypeAccessToken,
+				"subjectTokenType": TokenTypeJWT, "subjectToken": subject, "scope": ScopeCloudPlatform},
+			{"grant_type": GrantTypeTokenExchange, "audience": STSAudience(testProvider), "requested_token_type": TokenTypeAccessToken,
+				"subject_token_type": TokenTypeJWT, "subject_token": subject, "scope": ScopeCloudPlatform,
+				"options": map[string]any{"userProject": "123"}},
+		} {
+			raw, _ := json.Marshal(body)
+			status, resp := call(t, http.MethodPost, STSTokenURL(w.url), http.Header{"Content-Type": {"application/json"}}, string(raw))
+			if status != http.StatusOK || resp["access_token"] == nil {
+				t.Errorf("JSON %v: got %d %v", body, status, resp)
+			}
+		}
+	})
+
+	t.Run("other content type", func(t *testing.T) {
+		t.Parallel()
+		status, body := call(t, http.MethodPost, STSTokenURL(w.url), http.Header{"Content-Type": {"text/plain"}}, good().Encode())
+		if status != http.StatusBadRequest || body["error"] != "invalid_request" {
+			t.Errorf("got %d %v", status, body)
+		}
+	})
+}
+
+// TestProviderKeyDiscovery has Google find the issuer's keys the way it
+// does for a provider without uploaded keys: OIDC discovery at the issuer,
+// or an explicit JWKS URL.
+func TestProviderKeyDiscovery(t *testing.T) {
+	t.Parallel()
+	gh, err := fakegithub.NewOIDC(fakegithub.OIDCConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ghSrv := httptest.NewServer(gh.Handler())
+	t.Cleanup(ghSrv.Close)
+	// The issuer must be reachable at its iss for discovery to work.
+	gh.SetIssuer(ghSrv.URL)
+
+	tests := []struct {
+		name    string
+		jwksURL string
+		wantErr bool
+	}{
+		{"discovery", "", false},
+		{"explicit JWKS URL", ghSrv.URL + "/.well-known/jwks", false},
+		{"unreachable JWKS", ghSrv.URL + "/nowhere", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			g, err := New(Config{Providers: []Provider{{Name: testProvider, IssuerURI: ghSrv.URL, JWKSURL: tc.jwksURL}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(g.Handler())
+			t.Cleanup(srv.Close)
+			w := &world{gh: gh, ghURL: ghSrv.URL, google: g, url: srv.URL}
+			ts, err := externalaccount.NewTokenSource(context.Background(), w.wifConfig(w.supplier(), false, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = ts.Token()
+			if !tc.wantErr {
+				if err != nil {
+					t.Fatalf("Token: %v", err)
+				}
+				return
+			}
+			if body := googleError(t, err); body["error"] != "invalid_grant" ||
+				!strings.Contains(body["error_description"].(string), "Unable to retrieve the public keys") {
+				t.Errorf("error body %v", body)
+			}
+		})
+	}
+}

@@ -1,0 +1,153 @@
+package fakegoogle
+
+import (
+	"context"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/pullsecret/pullsecret/internal/fakejwt"
+)
+
+// subjectClockSkew is how far in the future iat and nbf may be, allowing for
+// an identity provider whose clock runs ahead. exp gets no grace: a token
+// past exp is refused, which is what tests of expiry expect.
+const subjectClockSkew = 5 * time.Minute
+
+// oauthFailure is an RFC 6749 error to send back.
+type oauthFailure struct{ code, description string }
+
+func invalidGrant(format string, args ...any) *oauthFailure {
+	return &oauthFailure{"invalid_grant", fmt.Sprintf(format, args...)}
+}
+
+// verifiedSubject is what STS learned from a valid subject token.
+type verifiedSubject struct {
+	subject    string
+	attributes map[string]string
+	expiry     time.Time
+}
+
+// verifySubjectToken applies the checks Google documents for OIDC subject
+// tokens, in the order a relying party must: signature before trusting any
+// claim, then issuer, audience, lifetime, mapping and attribute condition.
+func (g *Google) verifySubjectToken(ctx context.Context, p *Provider, raw string) (*verifiedSubject, *oauthFailure) {
+	tok, err := fakejwt.Parse(raw)
+	if err != nil {
+		return nil, invalidGrant("Unable to parse the ID Token.")
+	}
+	keys, err := g.providerKeys(ctx, p)
+	if err != nil {
+		return nil, invalidGrant("Unable to retrieve the public keys of issuer %s: %v", p.IssuerURI, err)
+	}
+	if !verifiesUnderAny(tok, keys) {
+		return nil, invalidGrant("Invalid JWT signature")
+	}
+	c := tok.Claims
+
+	if iss, _ := fakejwt.String(c, "iss"); iss != p.IssuerURI {
+		return nil, invalidGrant("The issuer in ID Token %s does not match the expected ones: %s.", iss, p.IssuerURI)
+	}
+	if aud := fakejwt.Audiences(c); !containsAny(p.AllowedAudiences, aud) {
+		return nil, invalidGrant("The audience in ID Token [%s] does not match the expected audience %s.",
+			strings.Join(aud, ", "), strings.Join(p.AllowedAudiences, ", "))
+	}
+	now := g.now()
+	exp, ok := fakejwt.Time(c, "exp")
+	if !ok {
+		return nil, invalidGrant("The ID Token does not have a valid exp claim.")
+	}
+	iat, ok := fakejwt.Time(c, "iat")
+	if !ok {
+		return nil, invalidGrant("The ID Token does not have a valid iat claim.")
+	}
+	if !now.Before(exp) {
+		return nil, invalidGrant("ID Token issued at %d is stale to sign-in.", iat.Unix())
+	}
+	if iat.After(now.Add(subjectClockSkew)) {
+		return nil, invalidGrant("ID Token issued at %d is in the future.", iat.Unix())
+	}
+	if nbf, ok := fakejwt.Time(c, "nbf"); ok && nbf.After(now.Add(subjectClockSkew)) {
+		return nil, invalidGrant("The ID Token is not yet valid (nbf %d).", nbf.Unix())
+	}
+
+	subject, attrs := mapAttributes(p.AttributeMapping, c)
+	if subject == "" {
+		return nil, invalidGrant("The mapped attribute google.subject is empty. Check the provider's attribute mapping.")
+	}
+	if !passesCondition(p, c) {
+		return nil, &oauthFailure{"unauthorized_client", "The given credential is rejected by the attribute condition."}
+	}
+	return &verifiedSubject{subject: subject, attributes: attrs, expiry: exp}, nil
+}
+
+func passesCondition(p *Provider, claims map[string]any) bool {
+	for name, want := range p.RequiredClaims {
+		if got, _ := fakejwt.String(claims, name); got != want {
+			return false
+		}
+	}
+	return p.AttributeCondition == nil || p.AttributeCondition(claims)
+}
+
+// verifiesUnderAny checks tok against the key its kid names, or against
+// every key when it names none (a JWKS may legitimately omit kids).
+func verifiesUnderAny(tok *fakejwt.Token, keys map[string]*rsa.PublicKey) bool {
+	if kid := tok.KeyID(); kid != "" {
+		return tok.Verify(keys[kid]) == nil
+	}
+	for _, k := range keys {
+		if tok.Verify(k) == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// providerKeys returns the provider's verification keys, fetching them over
+// HTTP on every call unless they were uploaded. Not caching keeps key
+// rotation in tests trivially correct.
+func (g *Google) providerKeys(ctx context.Context, p *Provider) (map[string]*rsa.PublicKey, error) {
+	if p.PublicKeys != nil {
+		return p.PublicKeys, nil
+	}
+	jwksURL := p.JWKSURL
+	if jwksURL == "" {
+		var doc struct {
+			JWKSURI string `json:"jwks_uri"`
+		}
+		if err := g.getJSON(ctx, strings.TrimSuffix(p.IssuerURI, "/")+"/.well-known/openid-configuration", &doc); err != nil {
+			return nil, err
+		}
+		if doc.JWKSURI == "" {
+			return nil, errors.New("discovery document has no jwks_uri")
+		}
+		jwksURL = doc.JWKSURI
+	}
+	var set fakejwt.JWKS
+	if err := g.getJSON(ctx, jwksURL, &set); err != nil {
+		return nil, err
+	}
+	return set.PublicKeys()
+}
+
+func (g *Google) getJSON(ctx context.Context, url string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := g.httpClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(v)
+}

@@ -1,0 +1,255 @@
+//go:build integration
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/controlplane/controlplanetest"
+	"github.com/pullsecret/pullsecret/internal/fakestack"
+)
+
+func TestMain(m *testing.M) { os.Exit(controlplanetest.Run(m)) }
+
+// binary builds the real pullsecret binary once.
+func binary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "pullsecret")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type ghRun struct {
+	exitCode                 int
+	stdout, stderr           string
+	outputs, summary         string
+	outputsFile, summaryFile string
+}
+
+// runAsGitHub runs the binary the way the runner runs a docker action: every
+// input as INPUT_* with action.yml defaults filled in, the workflow context,
+// file commands and (optionally) the OIDC request variables.
+func runAsGitHub(t *testing.T, bin string, inputs, extraEnv map[string]string) ghRun {
+	t.Helper()
+	dir := t.TempDir()
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+	for _, in := range config.Inputs {
+		v := in.Default
+		if set, ok := inputs[in.Name]; ok {
+			v = set
+		}
+		env = append(env, config.EnvName(in.Name)+"="+v)
+	}
+	r := ghRun{outputsFile: filepath.Join(dir, "output"), summaryFile: filepath.Join(dir, "summary")}
+	env = append(env, "GITHUB_OUTPUT="+r.outputsFile, "GITHUB_STEP_SUMMARY="+r.summaryFile)
+	for k, v := range extraEnv {
+		env = append(env, k+"="+v)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.exitCode = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	r.stdout, r.stderr = stdout.String(), stderr.String()
+	o, _ := os.ReadFile(r.outputsFile)
+	s, _ := os.ReadFile(r.summaryFile)
+	r.outputs, r.summary = string(o), string(s)
+	return r
+}
+
+// output parses one name<<DELIM ... DELIM block of GITHUB_OUTPUT.
+func (r ghRun) output(name string) string {
+	lines := strings.Split(r.outputs, "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, name+"<<") && i+1 < len(lines) {
+			return lines[i+1]
+		}
+	}
+	return ""
+}
+
+func TestBinaryAsDockerActionWithWIF(t *testing.T) {
+	cp := controlplanetest.Shared(t)
+	cs, err := kubernetes.NewForConfig(cp.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stack, err := fakestack.Start("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stack.Close)
+	bin := binary(t)
+	ns := "preview-pr-" + strings.ToLower(strings.ReplaceAll(time.Now().Format("150405.000"), ".", ""))
+	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+
+	inputs, _ := stack.Inputs(fakestack.WIF, "")
+	inputs[config.InNamespaces] = ns
+	inputs[config.InCreateNamespaces] = "true"
+	inputs[config.InKubeconfig] = cp.Kubeconfig()
+	r := runAsGitHub(t, bin, inputs, stack.GitHubEnv(""))
+	if r.exitCode != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.exitCode, r.stdout, r.stderr)
+	}
+
+	// Outputs are the contract.
+	if got := r.output("secret_name"); got != config.DefaultSecretName {
+		t.Errorf("secret_name = %q", got)
+	}
+	var nss []string
+	if err := json.Unmarshal([]byte(r.output("namespaces")), &nss); err != nil || len(nss) != 1 || nss[0] != ns {
+		t.Errorf("namespaces = %q (%v)", r.output("namespaces"), err)
+	}
+	exp, err := time.Parse(time.RFC3339, r.output("expires_at"))
+	if err != nil || time.Until(exp) < 50*time.Minute || time.Until(exp) > 61*time.Minute {
+		t.Errorf("expires_at = %q (%v), want about an hour from now", r.output("expires_at"), err)
+	}
+	var regs []string
+	if err := json.Unmarshal([]byte(r.output("registries")), &regs); err != nil || len(regs) != 4 {
+		t.Errorf("registries = %q", r.output("registries"))
+	}
+	if !strings.Contains(r.summary, "| `"+ns+"` | created (namespace created) | default |") {
+		t.Errorf("step summary:\n%s", r.summary)
+	}
+	if !strings.Contains(r.stdout, "::group::") {
+		t.Errorf("no log groups:\n%s", r.stdout)
+	}
+
+	// The cluster holds what the fake minted.
+	s, err := cs.CoreV1().Secrets(ns).Get(context.Background(), config.DefaultSecretName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dc struct {
+		Auths map[string]struct{ Password string } `json:"auths"`
+	}
+	if err := json.Unmarshal(s.Data[corev1.DockerConfigJsonKey], &dc); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := stack.Google.Lookup(dc.Auths["us-docker.pkg.dev"].Password); ok {
+		t.Error("a concrete host was written instead of the wildcard keys")
+	}
+	if _, ok := stack.Google.Lookup(dc.Auths["*-docker.pkg.dev"].Password); !ok {
+		t.Error("secret does not hold a token the fake issued")
+	}
+
+	// Nothing the binary printed or wrote carries a secret.
+	scanForSecrets(t, stack, r, s.Data[corev1.DockerConfigJsonKey])
+}
+
+// scanForSecrets checks stdout, stderr, outputs and the summary for every
+// token the fakes issued, the GitHub OIDC tokens, the secret payload in raw
+// and base64 form, and its auth fields. ::add-mask:: lines are GitHub's
+// masking protocol (the runner consumes them) and are checked to exist.
+func scanForSecrets(t *testing.T, stack *fakestack.Stack, r ghRun, payload []byte) {
+	t.Helper()
+	var printed []string
+	masks := map[string]bool{}
+	for _, line := range strings.Split(r.stdout+"\n"+r.stderr, "\n") {
+		if v, ok := strings.CutPrefix(line, "::add-mask::"); ok {
+			masks[v] = true
+			continue
+		}
+		printed = append(printed, line)
+	}
+	text := strings.Join(printed, "\n") + r.outputs + r.summary
+	var secrets []string
+	for _, tok := range stack.Google.Issued() {
+		secrets = append(secrets, tok.Token)
+	}
+	var dc struct {
+		Auths map[string]struct{ Auth string } `json:"auths"`
+	}
+	_ = json.Unmarshal(payload, &dc)
+	for _, e := range dc.Auths {
+		secrets = append(secrets, e.Auth)
+	}
+	secrets = append(secrets, string(payload), encodeB64(payload))
+	for i, s := range secrets {
+		if strings.Contains(text, s) {
+			t.Errorf("secret #%d (%d bytes) leaked into the output", i, len(s))
+		}
+	}
+	// Everything derived must have been masked before it could be printed.
+	for _, e := range dc.Auths {
+		if !masks[e.Auth] {
+			t.Error("auth field was not masked")
+		}
+	}
+	if !masks[encodeB64(payload)] {
+		t.Error("base64 .dockerconfigjson was not masked")
+	}
+}
+
+func TestBinaryBadInputFailsCleanly(t *testing.T) {
+	cp := controlplanetest.Shared(t)
+	bin := binary(t)
+	cases := []struct {
+		name   string
+		inputs map[string]string
+		env    map[string]string
+		want   []string
+	}{
+		{"conflicting sources", map[string]string{config.InAccessToken: "ya29.abcdefgh", config.InWorkloadIdentityProvider: fakestack.Provider}, nil, []string{config.InAccessToken, config.InWorkloadIdentityProvider, "conflict"}},
+		{"bad lifetime", map[string]string{config.InTokenLifetime: "forever"}, nil, []string{config.InTokenLifetime}},
+		{"no id-token permission", map[string]string{config.InWorkloadIdentityProvider: fakestack.Provider, config.InServiceAccount: fakestack.ImpersonatedSA}, map[string]string{"GITHUB_ACTIONS": "true"}, []string{"id-token: write"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.inputs[config.InKubeconfig] = cp.Kubeconfig()
+			tc.inputs[config.InNamespaces] = "default"
+			env := map[string]string{"GITHUB_ACTIONS": "true"}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			r := runAsGitHub(t, bin, tc.inputs, env)
+			if r.exitCode == 0 {
+				t.Fatal("exit 0 for bad input")
+			}
+			errLine := ""
+			for _, l := range strings.Split(r.stdout, "\n") {
+				if strings.HasPrefix(l, "::error::") {
+					errLine = l
+				}
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errLine, w) {
+					t.Errorf("::error:: annotation %q does not mention %q", errLine, w)
+				}
+			}
+			if strings.Contains(r.stdout, "ya29.abcdefgh") && !strings.Contains(r.stdout, "::add-mask::ya29.abcdefgh") {
+				t.Error("token echoed")
+			}
+			if r.output("namespaces") != "" {
+				t.Errorf("outputs written on a failed configuration: %s", r.outputs)
+			}
+		})
+	}
+}
+
+func encodeB64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
