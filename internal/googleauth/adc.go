@@ -56,7 +56,18 @@ func mintFromADC(ctx context.Context, cfg *config.Config, d Deps) (*Token, error
 	if err := checkExternalAccountURLs(cfg, head.TokenURL, head.ImpersonationURL); err != nil {
 		return nil, fmt.Errorf("%s file %q: %w", origin, path, err)
 	}
-	creds, err := google.CredentialsFromJSONWithTypeAndParams(ctx, raw, credType, google.CredentialsParams{Scopes: cfg.Scopes})
+	params := google.CredentialsParams{Scopes: cfg.Scopes}
+	if cfg.OAuthTokenEndpoint != config.DefaultOAuthTokenEndpoint {
+		// A deliberately configured endpoint (Private Service Connect)
+		// applies to ADC keys and user credentials too.
+		params.TokenURL = cfg.OAuthTokenEndpoint
+		if head.Type == "service_account" {
+			if raw, err = withTokenURI(raw, cfg.OAuthTokenEndpoint); err != nil {
+				return nil, err
+			}
+		}
+	}
+	creds, err := google.CredentialsFromJSONWithTypeAndParams(ctx, raw, credType, params)
 	if err != nil {
 		return nil, fmt.Errorf("failed to load %s file %q: %w", origin, path, err)
 	}

@@ -1,0 +1,357 @@
+package googleauth
+
+import (
+	"context"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	githubactions "github.com/sethvargo/go-githubactions"
+
+	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/fakegithub"
+	"github.com/pullsecret/pullsecret/internal/fakegoogle"
+)
+
+const (
+	provider = "projects/123456/locations/global/workloadIdentityPools/gh/providers/gh"
+	puller   = "puller@p.iam.gserviceaccount.com"
+	keyed    = "keyed@p.iam.gserviceaccount.com"
+	node     = "node@p.iam.gserviceaccount.com"
+)
+
+// world is a hermetic Google + GitHub on httptest servers.
+type world struct {
+	google    *fakegoogle.Google
+	github    *fakegithub.OIDC
+	googleURL string
+	env       map[string]string
+	key       []byte
+}
+
+func newWorld(t *testing.T, maxLifetime time.Duration) *world {
+	t.Helper()
+	gh, err := fakegithub.NewOIDC(fakegithub.OIDCConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := fakegoogle.New(fakegoogle.Config{
+		MaxLifetime: maxLifetime,
+		Providers:   []fakegoogle.Provider{{Name: provider, IssuerURI: gh.Issuer(), PublicKeys: map[string]*rsa.PublicKey{gh.KeyID(): gh.PublicKey()}}},
+		ServiceAccounts: []fakegoogle.ServiceAccount{
+			{Email: puller, Impersonators: []string{fakegoogle.AttributePrincipalSet(provider, "repository", "octo-org/octo-repo")}},
+			{Email: node},
+		},
+		DefaultServiceAccount: node,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := httptest.NewServer(g.Handler())
+	t.Cleanup(gs.Close)
+	hs := httptest.NewServer(gh.Handler())
+	t.Cleanup(hs.Close)
+	key, err := g.NewServiceAccountKey(keyed, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &world{google: g, github: gh, googleURL: gs.URL, env: gh.Env(hs.URL), key: key}
+}
+
+// load builds a validated config with every endpoint on the fake.
+func (w *world) load(t *testing.T, inputs map[string]string) *config.Config {
+	t.Helper()
+	all := map[string]string{
+		config.InSTSEndpoint:            fakegoogle.STSTokenURL(w.googleURL),
+		config.InIAMCredentialsEndpoint: w.googleURL,
+		config.InOAuthTokenEndpoint:     fakegoogle.TokenURL(w.googleURL),
+		config.InMetadataEndpoint:       w.googleURL,
+	}
+	for k, v := range inputs {
+		all[k] = v
+	}
+	c, err := config.Load(func(n string) (string, bool) { v, ok := all[n]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+type masker struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (m *masker) mask(s string) { m.mu.Lock(); m.got = append(m.got, s); m.mu.Unlock() }
+
+func (w *world) deps(env map[string]string, m *masker) Deps {
+	getenv := func(k string) string { return env[k] }
+	return Deps{
+		Getenv:   getenv,
+		ReadFile: os.ReadFile,
+		IDToken:  githubactions.New(githubactions.WithGetenv(getenv)),
+		Mask:     m.mask,
+	}
+}
+
+func TestMintEachSource(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 0)
+	adcFile := filepath.Join(t.TempDir(), "adc.json")
+	if err := os.WriteFile(adcFile, w.key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name      string
+		inputs    map[string]string
+		env       map[string]string
+		wantKind  fakegoogle.TokenKind
+		wantEmail string
+		lifetime  time.Duration
+		warns     bool
+	}{
+		{"wif impersonation", map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller}, w.env, fakegoogle.KindImpersonated, puller, time.Hour, false},
+		{"wif impersonation 30m", map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller, config.InTokenLifetime: "1800s"}, w.env, fakegoogle.KindImpersonated, puller, 30 * time.Minute, false},
+		{"wif direct warns", map[string]string{config.InWorkloadIdentityProvider: provider}, w.env, fakegoogle.KindFederated, "", 0, true},
+		{"key", map[string]string{config.InCredentialsJSON: "KEY"}, nil, fakegoogle.KindJWTBearer, keyed, time.Hour, false},
+		{"key 2h self-impersonates", map[string]string{config.InCredentialsJSON: "KEY", config.InTokenLifetime: "2h"}, nil, fakegoogle.KindImpersonated, keyed, 2 * time.Hour, false},
+		{"key json_key warns", map[string]string{config.InCredentialsJSON: "KEY", config.InCredentialMode: "json_key"}, nil, fakegoogle.KindJWTBearer, keyed, time.Hour, true},
+		{"adc file", nil, map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": adcFile}, fakegoogle.KindJWTBearer, keyed, time.Hour, false},
+		{"adc metadata", nil, map[string]string{"HOME": t.TempDir()}, fakegoogle.KindMetadata, node, 0, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := w
+			if tc.lifetime > time.Hour {
+				w = newWorld(t, 12*time.Hour)
+				if tc.env != nil && tc.env["GOOGLE_APPLICATION_CREDENTIALS"] == "" {
+					tc.env = w.env
+				}
+			}
+			if tc.inputs[config.InCredentialsJSON] == "KEY" {
+				tc.inputs[config.InCredentialsJSON] = string(w.key)
+			}
+			m := &masker{}
+			tok, err := Mint(context.Background(), w.load(t, tc.inputs), w.deps(tc.env, m))
+			if err != nil {
+				t.Fatal(err)
+			}
+			info, ok := w.google.Lookup(tok.AccessToken)
+			if !ok {
+				t.Fatal("token not issued by the fake")
+			}
+			if info.Kind != tc.wantKind || info.Email != tc.wantEmail {
+				t.Errorf("kind %s email %q, want %s %q", info.Kind, info.Email, tc.wantKind, tc.wantEmail)
+			}
+			if tc.lifetime > 0 {
+				if got := info.Expiry.Sub(info.IssuedAt).Round(time.Minute); got != tc.lifetime {
+					t.Errorf("lifetime %s, want %s", got, tc.lifetime)
+				}
+			}
+			if tok.Expiry.IsZero() || tok.Expiry.Sub(info.Expiry).Abs() > 5*time.Second {
+				t.Errorf("reported expiry %s, issued expiry %s", tok.Expiry, info.Expiry)
+			}
+			if (len(tok.Warnings) > 0) != tc.warns {
+				t.Errorf("warnings %q, want some: %v", tok.Warnings, tc.warns)
+			}
+			if !contains(m.got, tok.AccessToken) {
+				t.Error("token was not masked")
+			}
+			if info.Kind != fakegoogle.KindFederated {
+				if diff := cmp.Diff([]string{config.DefaultScope}, info.Scopes); diff != "" {
+					t.Errorf("scopes (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+}
+
+// The wire fields x/oauth2 sends to STS are the ones Google documents.
+func TestSTSRequestFields(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 0)
+	_, err := Mint(context.Background(), w.load(t, map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller}), w.deps(w.env, &masker{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := w.google.RequestsTo(fakegoogle.EndpointSTS)
+	if len(reqs) != 1 {
+		t.Fatalf("%d STS requests", len(reqs))
+	}
+	f := reqs[0].Form
+	got := map[string]string{}
+	for _, k := range []string{"grant_type", "audience", "scope", "requested_token_type", "subject_token_type"} {
+		got[k] = f.Get(k)
+	}
+	want := map[string]string{
+		"grant_type":           "urn:ietf:params:oauth:grant-type:token-exchange",
+		"audience":             "//iam.googleapis.com/" + provider,
+		"scope":                "https://www.googleapis.com/auth/cloud-platform",
+		"requested_token_type": "urn:ietf:params:oauth:token-type:access_token",
+		"subject_token_type":   "urn:ietf:params:oauth:token-type:jwt",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("STS form (-want +got):\n%s", diff)
+	}
+}
+
+func TestMintErrorsAreActionable(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 0)
+	wrongKey, err := w.google.NewServiceAccountKey("other@p.iam.gserviceaccount.com", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Same account and key id, different private key: Google says "Invalid JWT Signature."
+	var forged, real map[string]any
+	_ = json.Unmarshal(w.key, &real)
+	_ = json.Unmarshal(wrongKey, &forged)
+	real["private_key"] = forged["private_key"]
+	forgedKey, _ := json.Marshal(real)
+	cases := []struct {
+		name   string
+		inputs map[string]string
+		env    map[string]string
+		want   []string
+	}{
+		{"no id-token permission", map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller}, map[string]string{}, []string{"id-token: write"}},
+		{"wrong audience", map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller, config.InAudience: "https://example.com/other"}, w.env, []string{provider, "audience"}},
+		{"repo may not impersonate", map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: node}, w.env, []string{"iam.serviceAccounts.getAccessToken"}},
+		{"lifetime over the org limit", map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller, config.InTokenLifetime: "2h"}, w.env, []string{"lifetime"}},
+		{"forged key", map[string]string{config.InCredentialsJSON: string(forgedKey)}, nil, []string{"Invalid JWT Signature", keyed}},
+		{"dead access token", map[string]string{config.InAccessToken: "ya29.not-a-real-token"}, nil, []string{config.InAccessToken, "expired"}},
+		{"no credentials at all", map[string]string{config.InMetadataEndpoint: "http://127.0.0.1:1"}, map[string]string{"HOME": t.TempDir()}, []string{config.InWorkloadIdentityProvider, config.InCredentialsJSON, config.InAccessToken, "GOOGLE_APPLICATION_CREDENTIALS"}},
+		{"adc file missing", nil, map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": "/nonexistent/creds.json"}, []string{"GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent/creds.json"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Mint(context.Background(), w.load(t, tc.inputs), w.deps(tc.env, &masker{}))
+			if err == nil {
+				t.Fatal("Mint succeeded")
+			}
+			for _, s := range tc.want {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q lacks %q", err, s)
+				}
+			}
+		})
+	}
+}
+
+// A revoked token passed as access_token is caught before anything is
+// written; a live one reports its real expiry.
+func TestAccessTokenCheckedAtTokenInfo(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 0)
+	tok, err := Mint(context.Background(), w.load(t, map[string]string{config.InCredentialsJSON: string(w.key)}), w.deps(nil, &masker{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Mint(context.Background(), w.load(t, map[string]string{config.InAccessToken: tok.AccessToken}), w.deps(nil, &masker{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Principal != keyed || got.Expiry.Sub(tok.Expiry).Abs() > 5*time.Second {
+		t.Errorf("principal %q expiry %s, want %q %s", got.Principal, got.Expiry, keyed, tok.Expiry)
+	}
+	w.google.RevokeToken(tok.AccessToken)
+	_, err = Mint(context.Background(), w.load(t, map[string]string{config.InAccessToken: tok.AccessToken}), w.deps(nil, &masker{}))
+	if err == nil || !strings.Contains(err.Error(), config.InAccessToken) {
+		t.Fatalf("revoked token: %v", err)
+	}
+	if strings.Contains(err.Error(), tok.AccessToken) {
+		t.Error("error echoes the token")
+	}
+}
+
+// An external_account ADC file pointing its token URL at a stranger is
+// refused before any token is sent there.
+func TestADCRefusesForeignExternalAccountURLs(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 0)
+	f := filepath.Join(t.TempDir(), "ext.json")
+	ext := `{"type":"external_account","audience":"//iam.googleapis.com/` + provider + `","subject_token_type":"urn:ietf:params:oauth:token-type:jwt","token_url":"https://attacker.example/token","credential_source":{"file":"/dev/null"}}`
+	if err := os.WriteFile(f, []byte(ext), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Mint(context.Background(), w.load(t, nil), w.deps(map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": f}, &masker{}))
+	if err == nil || !strings.Contains(err.Error(), "attacker.example") {
+		t.Fatalf("want refusal naming the endpoint, got %v", err)
+	}
+	if n := len(w.google.Requests()); n != 0 {
+		t.Errorf("%d requests reached Google", n)
+	}
+}
+
+func TestExplainIDTokenError(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		err  error
+		want string
+	}{
+		{&githubactions.EnvMissingError{Name: "ACTIONS_ID_TOKEN_REQUEST_URL"}, "permissions: id-token: write"},
+		{&githubactions.RequestFailedError{StatusCode: 403, Body: "secret body"}, "id-token: write"},
+		{&githubactions.RequestFailedError{StatusCode: 500, Body: "secret body"}, "HTTP 500"},
+		{errors.New("dial tcp: refused"), "refused"},
+	}
+	for _, tc := range cases {
+		got := explainIDTokenError(tc.err).Error()
+		if !strings.Contains(got, tc.want) || strings.Contains(got, "secret body") {
+			t.Errorf("explain(%v) = %q, want it to contain %q and no body", tc.err, got, tc.want)
+		}
+	}
+}
+
+func TestMaskKeyMasksEveryLine(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 0)
+	m := &masker{}
+	MaskKey(w.key, m.mask)
+	var k struct {
+		PrivateKey   string `json:"private_key"`
+		PrivateKeyID string `json:"private_key_id"`
+	}
+	if err := json.Unmarshal(w.key, &k); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(k.PrivateKey, "\n") {
+		if len(line) > 8 && !strings.HasPrefix(line, "-----") && !contains(m.got, line) {
+			t.Errorf("key line %.6s... not masked", line)
+		}
+	}
+	if !contains(m.got, k.PrivateKeyID) || !contains(m.got, strings.TrimSpace(string(w.key))) {
+		t.Error("key id or whole key not masked")
+	}
+}
+
+func TestTokenInfoURL(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"https://oauth2.googleapis.com/token": "https://oauth2.googleapis.com/tokeninfo",
+		"http://127.0.0.1:8080/token":         "http://127.0.0.1:8080/tokeninfo",
+		"https://psc.example/oauth2/v4/token": "https://psc.example/oauth2/v4/tokeninfo",
+	} {
+		if got := tokenInfoURL(in); got != want {
+			t.Errorf("tokenInfoURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
