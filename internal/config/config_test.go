@@ -60,7 +60,9 @@ func TestLoadParses(t *testing.T) {
 		want   any
 	}{
 		{"wif provider strips iam prefix", map[string]string{InWorkloadIdentityProvider: "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/gh/providers/gh", InServiceAccount: "a@b.iam.gserviceaccount.com"},
-			func(c *Config) any { return []string{c.WorkloadIdentityProvider, c.EffectiveAudience(), c.CredentialSource()} },
+			func(c *Config) any {
+				return []string{c.WorkloadIdentityProvider, c.EffectiveAudience(), c.CredentialSource()}
+			},
 			[]string{"projects/1/locations/global/workloadIdentityPools/gh/providers/gh", "https://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/gh/providers/gh", InWorkloadIdentityProvider}},
 		{"base64 key decodes", map[string]string{InCredentialsJSON: b64}, func(c *Config) any { return string(c.CredentialsJSON) }, testKey},
 		{"wrapped base64 key decodes", map[string]string{InCredentialsJSON: b64[:20] + "\n" + b64[20:]}, func(c *Config) any { return string(c.CredentialsJSON) }, testKey},

@@ -36,7 +36,7 @@ var (
 )
 
 // fakes returns the package's shared Google/GitHub fakes.
-func fakes(t *testing.T) *fakestack.Stack {
+func fakes(t testing.TB) *fakestack.Stack {
 	t.Helper()
 	stackOnce.Do(func() { stack, stackErr = fakestack.Start("") })
 	if stackErr != nil {
@@ -55,7 +55,7 @@ type run struct {
 	summary string
 }
 
-func runWith(t *testing.T, kubeconfig string, inputs map[string]string) run {
+func runWith(t testing.TB, kubeconfig string, inputs map[string]string) run {
 	t.Helper()
 	s := fakes(t)
 	dir := t.TempDir()
@@ -93,7 +93,7 @@ func runWith(t *testing.T, kubeconfig string, inputs map[string]string) run {
 // assertNoSecrets fails if any credential the fakes issued, or the key,
 // appears in what a run printed or wrote (mask commands excepted: GitHub
 // consumes them and they are the masking itself).
-func assertNoSecrets(t *testing.T, r run) {
+func assertNoSecrets(t testing.TB, r run) {
 	t.Helper()
 	var printed []string
 	for _, line := range strings.Split(r.log, "\n") {
@@ -117,7 +117,7 @@ func assertNoSecrets(t *testing.T, r run) {
 	}
 }
 
-func clientFor(t *testing.T, cp *controlplane.ControlPlane) kubernetes.Interface {
+func clientFor(t testing.TB, cp *controlplane.ControlPlane) kubernetes.Interface {
 	t.Helper()
 	cs, err := kubernetes.NewForConfig(cp.RESTConfig())
 	if err != nil {
@@ -165,7 +165,7 @@ func secretAbsent(t *testing.T, cs kubernetes.Interface, ns, name string) bool {
 	return apierrors.IsNotFound(err)
 }
 
-func withCreds(t *testing.T, c fakestack.Credential, extra map[string]string) map[string]string {
+func withCreds(t testing.TB, c fakestack.Credential, extra map[string]string) map[string]string {
 	t.Helper()
 	in, err := fakes(t).Inputs(c, "")
 	if err != nil {

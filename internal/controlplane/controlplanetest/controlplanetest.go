@@ -1,0 +1,139 @@
+// Package controlplanetest gives tests a real control plane (see package controlplane).
+//
+// Integration tests carry the build tag `integration`, so a plain `go test ./...` stays hermetic.
+// A package shares one control plane between its tests:
+//
+//	func TestMain(m *testing.M) { os.Exit(controlplanetest.Run(m)) }
+//
+//	func TestSomething(t *testing.T) {
+//		cp := controlplanetest.Shared(t)
+//		ns := controlplanetest.Namespace(t, cp)
+//		...
+//	}
+//
+// If the control plane cannot be built or started the package FAILS (it never skips): the tests
+// exist to prove behaviour against a real API server, and a silent skip would prove nothing.
+package controlplanetest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/pullsecret/pullsecret/internal/controlplane"
+)
+
+// KeepEnv, set to any non-empty value, keeps control-plane work directories (certificates, etcd
+// data, logs) after the tests, and prints where they are.
+const KeepEnv = "PULLSECRET_KEEP_CONTROLPLANE"
+
+var shared *controlplane.ControlPlane
+
+// Run starts the package's shared control plane, runs the tests and stops it, returning the exit
+// code for os.Exit. A start failure is reported on stderr and fails the package. Time spent
+// building binaries here is outside `go test -timeout` but inside go test's own kill timer
+// (timeout + 1 minute), so build them first (`go run ./internal/controlplane/cmd/controlplane
+// build`) or raise -timeout when the cache is cold.
+func Run(m *testing.M) int {
+	start := time.Now()
+	cp, err := controlplane.Start(context.Background(), options())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "FAIL: controlplanetest: no control plane for the integration tests:\n%v\n", err)
+		return 1
+	}
+	shared = cp
+	fmt.Fprintf(os.Stderr, "controlplanetest: control plane %s ready in %s\n", cp.Server(), time.Since(start).Round(time.Millisecond))
+	code := m.Run()
+	if code != 0 && os.Getenv(KeepEnv) == "" {
+		saveLogs(cp)
+	}
+	if err := cp.Stop(); err != nil {
+		fmt.Fprintf(os.Stderr, "FAIL: controlplanetest: stopping the control plane: %v\n", err)
+		code = max(code, 1)
+	}
+	return code
+}
+
+// Shared returns the control plane Run started. It fails the test if Run was not used from
+// TestMain or if a component has died since (rather than letting the test time out on
+// "connection refused").
+func Shared(t testing.TB) *controlplane.ControlPlane {
+	t.Helper()
+	if shared == nil {
+		t.Fatal("controlplanetest.Shared: no shared control plane; add func TestMain(m *testing.M) { os.Exit(controlplanetest.Run(m)) }")
+	}
+	if err := shared.Err(); err != nil {
+		t.Fatalf("shared control plane is down: %v", err)
+	}
+	return shared
+}
+
+// Start gives the test its own control plane, stopped when the test ends (pass or fail). Prefer
+// Shared: each control plane costs a few seconds and ~300 MB.
+func Start(t testing.TB) *controlplane.ControlPlane {
+	t.Helper()
+	cp, err := controlplane.Start(context.Background(), options())
+	if err != nil {
+		t.Fatalf("starting a control plane: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := cp.Stop(); err != nil {
+			t.Errorf("stopping the control plane: %v", err)
+		}
+	})
+	return cp
+}
+
+func options() controlplane.Options {
+	keep := os.Getenv(KeepEnv) != ""
+	return controlplane.Options{KeepWorkDir: keep}
+}
+
+// saveLogs copies the component logs somewhere that survives Stop, so a failed run can be diagnosed.
+func saveLogs(cp *controlplane.ControlPlane) {
+	dir, err := os.MkdirTemp("", "pullsecret-controlplane-logs-")
+	if err == nil {
+		err = os.CopyFS(dir, os.DirFS(cp.LogDir()))
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "controlplanetest: could not save component logs: %v\n", err)
+		return
+	}
+	fmt.Fprintf(os.Stderr, "controlplanetest: tests failed; component logs saved in %s\n", dir)
+}
+
+var notDNSLabel = regexp.MustCompile(`[^a-z0-9-]+`)
+
+// Namespace creates a namespace for the test (named after it) and deletes it at cleanup, so
+// tests sharing a control plane do not see each other's objects.
+func Namespace(t testing.TB, cp *controlplane.ControlPlane) string {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(cp.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := strings.Trim(notDNSLabel.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
+	if len(prefix) > 40 {
+		prefix = strings.TrimRight(prefix[:40], "-")
+	}
+	ns, err := cs.CoreV1().Namespaces().Create(context.Background(),
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix + "-"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("creating a namespace for %s: %v", t.Name(), err)
+	}
+	t.Cleanup(func() {
+		// Deletion completes asynchronously (the namespace controller empties it); no need to wait.
+		if err := cs.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{}); err != nil && cp.Err() == nil {
+			t.Errorf("deleting namespace %s: %v", ns.Name, err)
+		}
+	})
+	return ns.Name
+}
