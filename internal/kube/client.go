@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -37,6 +38,18 @@ type ClientOptions struct {
 	InContainer func() bool
 	// DefaultGateway returns the container's default route (the host).
 	DefaultGateway func() (net.IP, error)
+	// Reachable reports whether a TCP connection to host:port succeeds.
+	Reachable func(hostport string) bool
+}
+
+// Reachable dials hostport briefly.
+func Reachable(hostport string) bool {
+	c, err := net.DialTimeout("tcp", hostport, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }
 
 // Connection is a ready client plus what a report needs to know about it.
@@ -147,6 +160,12 @@ func rewriteLoopback(rc *rest.Config, o ClientOptions) (string, error) {
 		return "", nil
 	}
 	if o.APIServerHost == "off" || (o.APIServerHost == "auto" && (o.InContainer == nil || !o.InContainer())) {
+		return "", nil
+	}
+	// In a container that shares the API server's network (a CI job
+	// container running the control plane itself), loopback is right: only
+	// redirect when nothing answers there.
+	if o.APIServerHost == "auto" && o.Reachable != nil && o.Reachable(u.Host) {
 		return "", nil
 	}
 	target := o.APIServerHost

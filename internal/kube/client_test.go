@@ -28,13 +28,15 @@ func TestRewriteLoopback(t *testing.T) {
 		{"off", "https://127.0.0.1:6443", "off", yes, gw, "https://127.0.0.1:6443", "", false},
 		{"explicit host", "https://[::1]:6443", "host.docker.internal", no, gw, "https://host.docker.internal:6443", "::1", false},
 		{"remote untouched", "https://10.0.0.5:6443", "auto", yes, gw, "https://10.0.0.5:6443", "", false},
+		{"loopback that answers is kept", "https://127.0.0.1:6443", "auto", yes, gw, "https://127.0.0.1:6443", "", false},
 		{"no gateway is an actionable error", "https://127.0.0.1:6443", "auto", yes, func() (net.IP, error) { return nil, errors.New("no route") }, "", "", true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			rc := &rest.Config{Host: tc.host}
-			_, err := rewriteLoopback(rc, ClientOptions{APIServerHost: tc.setting, InContainer: tc.inContainer, DefaultGateway: tc.gateway})
+			reachable := func(string) bool { return tc.name == "loopback that answers is kept" }
+			_, err := rewriteLoopback(rc, ClientOptions{APIServerHost: tc.setting, InContainer: tc.inContainer, DefaultGateway: tc.gateway, Reachable: reachable})
 			if tc.wantErr {
 				if err == nil {
 					t.Fatal("want error")

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -34,6 +35,22 @@ type Target struct {
 	Name string
 	// Missing is set for a named namespace that does not exist.
 	Missing bool
+	// Matched is set when a glob or selector chose it (not its name).
+	Matched bool
+}
+
+// Vanished reports an error meaning the namespace went away (or started
+// terminating) after it was chosen.
+func Vanished(err error) bool {
+	if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+		return true
+	}
+	var status apierrors.APIStatus
+	if errors.As(err, &status) && apierrors.IsNotFound(err) {
+		d := status.Status().Details
+		return d != nil && d.Kind == "namespaces"
+	}
+	return false
 }
 
 // ResolveNamespaces turns the request into targets, listing namespaces only
@@ -81,7 +98,7 @@ func ResolveNamespaces(ctx context.Context, cs kubernetes.Interface, req Namespa
 		for _, n := range slices.Compact(matched) {
 			if !seen[n] {
 				seen[n] = true
-				targets = append(targets, Target{Name: n})
+				targets = append(targets, Target{Name: n, Matched: true})
 			}
 		}
 	}

@@ -76,7 +76,7 @@ func newWriter(ctx context.Context, cfg *config.Config, d Deps) (*writer, error)
 // ServiceAccount must never point at a secret that was not written.
 func (w *writer) applyIn(ctx context.Context, cs kubernetes.Interface, t kube.Target) NamespaceResult {
 	cfg := w.cfg
-	res := NamespaceResult{Namespace: t.Name}
+	res := NamespaceResult{Namespace: t.Name, matched: t.Matched}
 	if t.Missing {
 		if err := kube.CreateNamespace(ctx, cs, t.Name, cfg.DryRun); err != nil {
 			return res.fail(err)

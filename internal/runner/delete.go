@@ -18,7 +18,7 @@ type corev1Ref = corev1.LocalObjectReference
 // ServiceAccount that lists it (so none is left pointing at a deleted
 // secret), keeping everyone else's entries, then delete the secret.
 func deleteIn(ctx context.Context, cfg *config.Config, cs kubernetes.Interface, t kube.Target) NamespaceResult {
-	res := NamespaceResult{Namespace: t.Name}
+	res := NamespaceResult{Namespace: t.Name, matched: t.Matched}
 	if t.Missing {
 		res.Secret = kube.SecretAbsent
 		return res

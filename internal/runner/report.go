@@ -62,6 +62,9 @@ func Summary(res *Result) string {
 	}
 	for _, n := range res.Namespaces {
 		status := "✅ ok"
+		if n.Skipped != "" {
+			status = "⏭ skipped: " + n.Skipped
+		}
 		if n.Err != nil {
 			status = "❌ " + escapeCell(n.Err.Error())
 		}
@@ -81,6 +84,10 @@ func Summary(res *Result) string {
 func logNamespace(r Reporter, cfg *config.Config, n NamespaceResult) {
 	if n.Err != nil {
 		r.Warningf("%v", n.Err)
+		return
+	}
+	if n.Skipped != "" {
+		r.Infof("%s: skipped (%s)", n.Namespace, n.Skipped)
 		return
 	}
 	prefix := ""

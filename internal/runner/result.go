@@ -29,10 +29,19 @@ type NamespaceResult struct {
 	// Patched are ServiceAccounts changed; Unchanged already had the entry.
 	Patched   []string
 	Unchanged []string
-	Err       error
+	// Skipped says why a namespace chosen by a glob or selector was left
+	// alone (it was deleted while the run went on).
+	Skipped string
+	Err     error
+
+	matched bool
 }
 
 func (n NamespaceResult) fail(err error) NamespaceResult {
+	if n.matched && kube.Vanished(err) {
+		n.Skipped = "namespace is being deleted"
+		return n
+	}
 	n.Err = fmt.Errorf("namespace %q: %w", n.Namespace, err)
 	return n
 }
@@ -41,7 +50,7 @@ func (n NamespaceResult) fail(err error) NamespaceResult {
 func (r *Result) Succeeded() []string {
 	out := []string{}
 	for _, n := range r.Namespaces {
-		if n.Err == nil {
+		if n.Err == nil && n.Skipped == "" {
 			out = append(out, n.Namespace)
 		}
 	}

@@ -42,6 +42,7 @@ type Deps struct {
 	Now            func() time.Time
 	InContainer    func() bool
 	DefaultGateway func() (net.IP, error)
+	Reachable      func(hostport string) bool
 	Version        string
 }
 
@@ -63,6 +64,9 @@ func (d *Deps) defaults() {
 	}
 	if d.DefaultGateway == nil {
 		d.DefaultGateway = kube.DefaultGateway
+	}
+	if d.Reachable == nil {
+		d.Reachable = kube.Reachable
 	}
 }
 
@@ -149,6 +153,7 @@ func connect(cfg *config.Config, d Deps) (*kube.Connection, error) {
 		ReadFile:       d.ReadFile,
 		InContainer:    d.InContainer,
 		DefaultGateway: d.DefaultGateway,
+		Reachable:      d.Reachable,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to connect to the cluster: %w", err)

@@ -28,6 +28,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopWithParent()
 	var err error
 	switch os.Args[1] {
 	case "build":
@@ -129,4 +130,15 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return os.Rename(tmp, dst)
+}
+
+// stopWithParent turns the death of our parent into a SIGTERM, which stops the control plane
+// cleanly. Under `go run`, a script's `kill $!` hits the go command, which dies without
+// forwarding the signal; without this the control plane would run on as an orphan.
+func stopWithParent() {
+	parent := os.Getppid()
+	_, _, _ = syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_PDEATHSIG, uintptr(syscall.SIGTERM), 0)
+	if os.Getppid() != parent { // the parent died before the prctl took effect
+		_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	}
 }
