@@ -6,13 +6,22 @@
 // tears the preview environment down again.
 //
 //	go run ./internal/demo
+//
+// With -serve-fakes it only starts the fake Google and GitHub endpoints on
+// all interfaces and appends, to the file named by -env (e.g. $GITHUB_ENV),
+// the inputs (a fake service-account key and the endpoints) a docker action
+// needs to use them through -host, the address the action's container
+// reaches this host by. CI's `uses: ./` self-test uses this; it runs until
+// killed.
 package main
 
 import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -35,7 +44,15 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := realMain(ctx); err != nil {
+	serve := flag.Bool("serve-fakes", false, "only serve the fakes (see package doc)")
+	host := flag.String("host", "", "address containers reach this host by (with -serve-fakes)")
+	envFile := flag.String("env", "", "file to append NAME=value input lines to (with -serve-fakes)")
+	flag.Parse()
+	run := realMain
+	if *serve {
+		run = func(ctx context.Context) error { return serveFakes(ctx, *host, *envFile) }
+	}
+	if err := run(ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "demo failed: %v\n", err)
 		stop()
 		os.Exit(1)
@@ -208,4 +225,41 @@ func step(s string) { fmt.Printf("\n==> %s\n", s) }
 
 func indent(s string) string {
 	return "   " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n   ")
+}
+
+// serveFakes runs the fakes for a self-test and publishes the inputs that
+// select them (workload identity federation through the fake GitHub issuer).
+func serveFakes(ctx context.Context, host, envFile string) error {
+	stack, err := fakestack.Start("0.0.0.0:0")
+	if err != nil {
+		return err
+	}
+	defer stack.Close()
+	// A key, not federation: on GitHub the runner's own OIDC variables
+	// reach the container, and the fake provider trusts only the fake issuer.
+	inputs, err := stack.Inputs(fakestack.KeyToken, host)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	// One line per input: the multi-line key travels as base64, which
+	// credentials_json accepts.
+	inputs[config.InCredentialsJSON] = base64.StdEncoding.EncodeToString(stack.Key)
+	for k, v := range inputs {
+		fmt.Fprintf(&b, "FAKE_%s=%s\n", strings.ToUpper(k), v)
+	}
+	if envFile != "" {
+		f, err := os.OpenFile(envFile, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			return err
+		}
+		_, err = f.WriteString(b.String())
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	fmt.Printf("fakes serving: Google %s, GitHub %s (as %s from containers)\n", stack.GoogleURL, stack.GitHubURL, host)
+	<-ctx.Done()
+	return nil
 }
