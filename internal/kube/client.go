@@ -178,6 +178,11 @@ func rewriteLoopback(rc *rest.Config, o ClientOptions) (string, error) {
 	}
 	if rc.TLSClientConfig.ServerName == "" {
 		rc.TLSClientConfig.ServerName = u.Hostname()
+		if ip := net.ParseIP(u.Hostname()); ip != nil && ip.IsUnspecified() {
+			// kind writes 0.0.0.0 when told to listen everywhere; its
+			// certificate names localhost, not 0.0.0.0.
+			rc.TLSClientConfig.ServerName = "localhost"
+		}
 	}
 	orig := rc.Host
 	u.Host = net.JoinHostPort(target, u.Port())
@@ -189,6 +194,7 @@ func isLoopback(host string) bool {
 	if host == "localhost" {
 		return true
 	}
+	// 0.0.0.0 dials the local host, which in a container is the container.
 	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return ip != nil && (ip.IsLoopback() || ip.IsUnspecified())
 }

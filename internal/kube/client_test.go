@@ -27,6 +27,7 @@ func TestRewriteLoopback(t *testing.T) {
 		{"outside a container untouched", "https://127.0.0.1:6443", "auto", no, gw, "https://127.0.0.1:6443", "", false},
 		{"off", "https://127.0.0.1:6443", "off", yes, gw, "https://127.0.0.1:6443", "", false},
 		{"explicit host", "https://[::1]:6443", "host.docker.internal", no, gw, "https://host.docker.internal:6443", "::1", false},
+		{"kind 0.0.0.0 verifies as localhost", "https://0.0.0.0:41000", "auto", yes, gw, "https://172.18.0.1:41000", "localhost", false},
 		{"remote untouched", "https://10.0.0.5:6443", "auto", yes, gw, "https://10.0.0.5:6443", "", false},
 		{"loopback that answers is kept", "https://127.0.0.1:6443", "auto", yes, gw, "https://127.0.0.1:6443", "", false},
 		{"no gateway is an actionable error", "https://127.0.0.1:6443", "auto", yes, func() (net.IP, error) { return nil, errors.New("no route") }, "", "", true},
