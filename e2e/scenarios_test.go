@@ -1,0 +1,171 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/fakegoogle"
+	"github.com/pullsecret/pullsecret/internal/fakestack"
+)
+
+// The scenarios run in order, sharing one cluster: each asserts on cluster
+// state and on pod status, not only on the action's exit code.
+func TestScenarios(t *testing.T) {
+	t.Run("1 control: no pull secret, the pull is refused", controlNoSecret)
+	t.Run("2 WIF with impersonation: pod pulls from Artifact Registry", wifPullsFromArtifactRegistry)
+	t.Run("3 json_key: pod pulls from gcr.io", jsonKeyPullsFromGCR)
+	t.Run("4 revoked token stops pulls until the action runs again", revokedTokenThenRefresh)
+	t.Run("5 preview environment: create, pull, tear down", previewEnvironment)
+	t.Run("6 several namespaces in one run", severalNamespaces)
+	t.Run("7 nothing the container printed or wrote holds a secret", noSecretsInTranscripts)
+}
+
+func controlNoSecret(t *testing.T) {
+	ns := newNamespace(t, "control")
+	requireUnauthorized(t, startPod(t, ns, "default", arImage), "no secret")
+}
+
+func wifPullsFromArtifactRegistry(t *testing.T) {
+	ns := newNamespace(t, "wif")
+	r := mustRunAction(t, credentials(t, fakestack.WIF, map[string]string{config.InNamespaces: ns}))
+	tok, ok := e.stack.Google.Lookup(tokenIn(t, payload(t, ns, config.DefaultSecretName), "*-docker.pkg.dev"))
+	if !ok || tok.Kind != fakegoogle.KindImpersonated || tok.Email != fakestack.ImpersonatedSA {
+		t.Fatalf("secret does not hold an impersonated token of %s (found %v, kind %s)", fakestack.ImpersonatedSA, ok, tok.Kind)
+	}
+	if diff := cmp.Diff([]string{config.DefaultSecretName}, pullSecrets(t, ns, "default")); diff != "" {
+		t.Errorf("default SA (-want +got):\n%s", diff)
+	}
+	var written []string
+	if err := json.Unmarshal([]byte(r.outputs["namespaces"]), &written); err != nil || !slices.Equal(written, []string{ns}) {
+		t.Errorf("namespaces output %q", r.outputs["namespaces"])
+	}
+	if _, err := time.Parse(time.RFC3339, r.outputs["expires_at"]); err != nil {
+		t.Errorf("expires_at output %q", r.outputs["expires_at"])
+	}
+	if !strings.Contains(r.stdout, "Loopback API server redirected") {
+		t.Errorf("the action did not take the documented loopback route:\n%s", redactForLog(r.stdout))
+	}
+	requireRunning(t, startPod(t, ns, "default", arImage), "WIF secret, us-docker.pkg.dev")
+}
+
+func jsonKeyPullsFromGCR(t *testing.T) {
+	ns := newNamespace(t, "jsonkey")
+	r := mustRunAction(t, credentials(t, fakestack.KeyJSON, map[string]string{config.InNamespaces: ns}))
+	if got := tokenIn(t, payload(t, ns, config.DefaultSecretName), "gcr.io"); got != string(e.stack.Key) {
+		t.Fatal("gcr.io entry does not hold the service-account key")
+	}
+	if !strings.Contains(r.stdout, "::warning::") {
+		t.Error("json_key mode did not warn")
+	}
+	requireRunning(t, startPod(t, ns, "default", gcrImage), "json_key secret, gcr.io")
+}
+
+func revokedTokenThenRefresh(t *testing.T) {
+	ns := newNamespace(t, "revoke")
+	in := credentials(t, fakestack.KeyToken, map[string]string{config.InNamespaces: ns})
+	mustRunAction(t, in)
+	requireRunning(t, startPod(t, ns, "default", arImage), "fresh token")
+	if !e.stack.Google.RevokeToken(tokenIn(t, payload(t, ns, config.DefaultSecretName), "*-docker.pkg.dev")) {
+		t.Fatal("the fake did not know the token in the secret")
+	}
+	requireUnauthorized(t, startPod(t, ns, "default", arImage), "revoked token")
+	mustRunAction(t, in)
+	requireRunning(t, startPod(t, ns, "default", arImage), "refreshed token")
+}
+
+func previewEnvironment(t *testing.T) {
+	ns := "preview-pr-" + randomSuffix()
+	t.Cleanup(func() { deleteNamespace(ns) })
+	mustRunAction(t, credentials(t, fakestack.WIF, map[string]string{config.InNamespaces: ns, config.InCreateNamespaces: "true"}))
+	requireRunning(t, startPod(t, ns, "default", arImage), "preview namespace")
+
+	// Another team's pull secret on the same ServiceAccount must survive teardown.
+	ctx := context.Background()
+	sa, err := e.client.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa.ImagePullSecrets = append([]corev1.LocalObjectReference{{Name: "team-registry"}}, sa.ImagePullSecrets...)
+	if _, err := e.client.CoreV1().ServiceAccounts(ns).Update(ctx, sa, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	mustRunAction(t, map[string]string{config.InNamespaces: ns, config.InMode: "delete"})
+	if _, err := e.client.CoreV1().Secrets(ns).Get(ctx, config.DefaultSecretName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("secret still there after delete (err %v)", err)
+	}
+	if diff := cmp.Diff([]string{"team-registry"}, pullSecrets(t, ns, "default")); diff != "" {
+		t.Errorf("after teardown (-want +got):\n%s", diff)
+	}
+}
+
+func severalNamespaces(t *testing.T) {
+	a, b := newNamespace(t, "multi-a"), newNamespace(t, "multi-b")
+	createSA(t, a, "builder")
+	createSA(t, b, "builder", "other-team", "legacy")
+	r := mustRunAction(t, credentials(t, fakestack.WIF, map[string]string{
+		config.InNamespaces: a + "\n" + b, config.InServiceAccounts: "default,builder",
+	}))
+	var written []string
+	_ = json.Unmarshal([]byte(r.outputs["namespaces"]), &written)
+	slices.Sort(written)
+	want := []string{a, b}
+	slices.Sort(want)
+	if diff := cmp.Diff(want, written); diff != "" {
+		t.Errorf("namespaces output (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"other-team", "legacy", config.DefaultSecretName}, pullSecrets(t, b, "builder")); diff != "" {
+		t.Errorf("builder in %s (-want +got):\n%s", b, diff)
+	}
+	if tokenIn(t, payload(t, a, config.DefaultSecretName), "gcr.io") != tokenIn(t, payload(t, b, config.DefaultSecretName), "gcr.io") {
+		t.Error("two namespaces got different tokens: more than one mint per run")
+	}
+	for _, ns := range []string{a, b} {
+		requireRunning(t, startPod(t, ns, "builder", arImage), ns+" builder")
+		requireRunning(t, startPod(t, ns, "default", gcrImage), ns+" default")
+	}
+}
+
+// Scenario 7: every line printed (except the ::add-mask:: commands, which
+// GitHub's runner consumes — they ARE the masking), every output and every
+// summary of every run above, searched for every token the fake Google
+// issued, the key and its lines, each secret payload, its base64 and its
+// auth fields.
+func noSecretsInTranscripts(t *testing.T) {
+	if len(transcripts) < 6 {
+		t.Fatalf("only %d action runs recorded; the scenarios above must run first", len(transcripts))
+	}
+	secrets := secretValues(payloads)
+	if len(secrets) < 10 {
+		t.Fatalf("only %d secret values to look for", len(secrets))
+	}
+	hits := 0
+	for i, r := range transcripts {
+		var b strings.Builder
+		b.WriteString(redactForLog(r.stdout))
+		b.WriteString(redactForLog(r.stderr))
+		b.WriteString(r.summary)
+		for k, v := range r.outputs {
+			b.WriteString(k + "=" + v + "\n")
+		}
+		text := b.String()
+		for _, s := range secrets {
+			if strings.Contains(text, s) {
+				hits++
+				t.Errorf("run %d leaked a secret value (%d bytes)", i, len(s))
+			}
+		}
+	}
+	t.Logf("scanned %d runs for %d secret values: %d hits", len(transcripts), len(secrets), hits)
+}
