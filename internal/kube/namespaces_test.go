@@ -1,12 +1,16 @@
 package kube
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 func namespaces(names ...string) []corev1.Namespace {
@@ -45,5 +49,28 @@ func TestMatchNamespaces(t *testing.T) {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestVanished(t *testing.T) {
+	t.Parallel()
+	gone := apierrors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, "preview-1")
+	secretMissing := apierrors.NewNotFound(schema.GroupResource{Resource: "secrets"}, "s")
+	terminating := apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "s", errors.New("namespace is being terminated"))
+	terminating.ErrStatus.Details.Causes = []metav1.StatusCause{{Type: corev1.NamespaceTerminatingCause}}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"namespace not found", gone, true},
+		{"wrapped", fmt.Errorf("apply: %w", gone), true},
+		{"terminating", terminating, true},
+		{"secret not found", secretMissing, false},
+		{"plain forbidden", apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "s", errors.New("rbac")), false},
+	} {
+		if got := Vanished(tc.err); got != tc.want {
+			t.Errorf("%s: Vanished = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -140,8 +141,20 @@ func connect(cfg *config.Config, d Deps) (*kube.Connection, error) {
 	if kc != "" && !strings.Contains(kc, "\n") {
 		kc = ContainerPath(kc, d.Getenv)
 	}
-	if kc == "" && d.Getenv("KUBECONFIG") != "" {
-		kc = ContainerPath(d.Getenv("KUBECONFIG"), d.Getenv)
+	getenv := d.Getenv
+	if v := d.Getenv("KUBECONFIG"); v != "" {
+		// $KUBECONFIG may list several files; map each into the container.
+		paths := filepath.SplitList(v)
+		for i, p := range paths {
+			paths[i] = ContainerPath(p, d.Getenv)
+		}
+		mapped := strings.Join(paths, string(filepath.ListSeparator))
+		getenv = func(k string) string {
+			if k == "KUBECONFIG" {
+				return mapped
+			}
+			return d.Getenv(k)
+		}
 	}
 	conn, err := kube.Connect(kube.ClientOptions{
 		Kubeconfig:     kc,
@@ -149,7 +162,7 @@ func connect(cfg *config.Config, d Deps) (*kube.Connection, error) {
 		APIServerHost:  cfg.APIServerHost,
 		Concurrency:    cfg.Concurrency,
 		UserAgent:      "pullsecret/" + d.Version,
-		Getenv:         d.Getenv,
+		Getenv:         getenv,
 		ReadFile:       d.ReadFile,
 		InContainer:    d.InContainer,
 		DefaultGateway: d.DefaultGateway,
