@@ -1,0 +1,107 @@
+// Command nodeimage builds, fully offline, the kind node image the e2e suite
+// runs (default local/kind-node:v1.34.4, on top of local/kind-base:bookworm),
+// and prints its name on stdout. Run it from anywhere in the checkout after
+// e2e/hostsetup/setup.sh (building needs root for debootstrap and chroot;
+// finding the image up to date only needs docker):
+//
+//	go -C e2e/tools/nodeimage run .
+//
+// Everything is cached under ${PULLSECRET_CACHE:-$HOME/.cache/pullsecret}:
+// binaries in bin/, the Debian rootfs, stamps and scratch space in kind/.
+// Each step is keyed by a hash of its inputs, and a run whose inputs match the
+// stamps and whose images still exist in docker does nothing.
+//
+// Steps (why each exists is explained where it is done):
+//  1. binaries: Kubernetes + etcd through e2e/tools/k8sbinaries (shared with
+//     internal/controlplane), CoreDNS, crictl, runc-capfix, pause;
+//  2. a Debian bookworm rootfs from debootstrap (containerd 1.6, runc, CNI
+//     plugins, systemd), turned into a kind base image;
+//  3. component images written as docker archives, packed with kubeadm,
+//     kubelet and kubectl into the release tarball layout kind reads;
+//  4. kind's own node-image build (sigs.k8s.io/kind/pkg/build/nodeimage).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pullsecret/pullsecret/e2e/tools/nodeimage/internal/buildcache"
+)
+
+const (
+	kubernetesVersion = "v1.34.4"
+	defaultNodeImage  = "local/kind-node:" + kubernetesVersion
+	defaultBaseImage  = "local/kind-base:bookworm"
+)
+
+func main() {
+	nodeImage := flag.String("image", defaultNodeImage, "node image to build")
+	baseImage := flag.String("base-image", defaultBaseImage, "base image to build it on")
+	force := flag.Bool("force", false, "rebuild the base and node images even if the stamps match")
+	flag.Parse()
+	if err := run(*nodeImage, *baseImage, *force); err != nil {
+		fmt.Fprintln(os.Stderr, "nodeimage:", err)
+		os.Exit(1)
+	}
+	fmt.Println(*nodeImage)
+}
+
+// builder carries what every step needs.
+type builder struct {
+	repo   string // checkout root
+	cache  string // ${PULLSECRET_CACHE}
+	kind   string // <cache>/kind: rootfs, stamps, scratch
+	self   string // this module's directory
+	force  bool
+	source string // hash of this module's sources, part of every image key
+}
+
+func run(nodeImage, baseImage string, force bool) error {
+	repo, err := buildcache.RepoRoot()
+	if err != nil {
+		return err
+	}
+	cache, err := buildcache.Dir()
+	if err != nil {
+		return err
+	}
+	b := &builder{repo: repo, cache: cache, kind: filepath.Join(cache, "kind"), self: filepath.Join(repo, "e2e", "tools", "nodeimage"), force: force}
+	var key buildcache.Key
+	// Documentation and tests do not shape the images.
+	if err := key.Tree(b.self, func(rel string) bool {
+		return filepath.Ext(rel) != ".md" && !strings.HasSuffix(rel, "_test.go")
+	}); err != nil {
+		return err
+	}
+	b.source = key.Sum()
+
+	unlock, err := buildcache.Lock(filepath.Join(b.kind, "build.lock"))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	start := time.Now()
+	bins, err := b.binaries()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "binaries ready after %s\n", time.Since(start).Round(time.Second))
+	rootfs, rootfsKey, err := b.debootstrap()
+	if err != nil {
+		return err
+	}
+	baseID, err := b.baseImage(baseImage, rootfs, rootfsKey, bins)
+	if err != nil {
+		return err
+	}
+	if err := b.nodeImage(nodeImage, baseImage, baseID, rootfs, bins); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "nodeimage: done in %s\n", time.Since(start).Round(time.Second))
+	return nil
+}
