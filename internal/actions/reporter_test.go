@@ -11,7 +11,7 @@ import (
 func TestReporterMasksAndRedacts(t *testing.T) {
 	t.Parallel()
 	const token = "ya29.a-very-secret-token-value"
-	key := "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nAnotherSecretLineOfTheKey\n-----END PRIVATE KEY-----"
+	key := "-----BEGIN FAKE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nAnotherSecretLineOfTheKey\n-----END FAKE KEY-----"
 	for _, github := range []bool{true, false} {
 		name := map[bool]string{true: "github", false: "plain"}[github]
 		t.Run(name, func(t *testing.T) {

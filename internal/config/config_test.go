@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-const testKey = `{"type":"service_account","project_id":"p","private_key_id":"abc123","private_key":"-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n","client_email":"sa@p.iam.gserviceaccount.com","token_uri":"https://oauth2.googleapis.com/token"}`
+const testKey = `{"type":"service_account","project_id":"p","private_key_id":"abc123","private_key":"FAKE KEY\nMIIB\n-----END FAKE KEY-----\n","client_email":"sa@p.iam.gserviceaccount.com","token_uri":"https://oauth2.googleapis.com/token"}`
 
 func mapLookup(m map[string]string) Lookup {
 	return func(name string) (string, bool) {

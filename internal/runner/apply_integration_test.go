@@ -469,3 +469,57 @@ func TestDryRunChangesNothing(t *testing.T) {
 		t.Errorf("summary does not say dry run:\n%s", r.summary)
 	}
 }
+
+// Explicit registries replace the default keys; extra annotations land on
+// the secret next to pullsecret's own.
+func TestExplicitRegistriesAndAnnotations(t *testing.T) {
+	t.Parallel()
+	cp := controlplanetest.Shared(t)
+	cs := clientFor(t, cp)
+	ns := controlplanetest.Namespace(t, cp)
+	r := runWith(t, cp.Kubeconfig(), withCreds(t, fakestack.KeyToken, map[string]string{
+		config.InNamespaces: ns, config.InServiceAccounts: "",
+		config.InRegistries:        "europe-docker.pkg.dev, registry.internal:5000",
+		config.InSecretAnnotations: "team.example.com/owner=web",
+	}))
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	s := getSecret(t, cs, ns, config.DefaultSecretName)
+	var dc dockerconfig.Config
+	if err := json.Unmarshal(s.Data[corev1.DockerConfigJsonKey], &dc); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for k := range dc.Auths {
+		keys = append(keys, k)
+	}
+	if diff := cmp.Diff([]string{"europe-docker.pkg.dev", "registry.internal:5000"}, keys, sortStrings); diff != "" {
+		t.Errorf("registry keys (-want +got):\n%s", diff)
+	}
+	if s.Annotations["team.example.com/owner"] != "web" || s.Annotations[AnnotationExpiresAt] == "" {
+		t.Errorf("annotations = %v", s.Annotations)
+	}
+	if !strings.Contains(r.outputs, `["europe-docker.pkg.dev","registry.internal:5000"]`) {
+		t.Errorf("registries output:\n%s", r.outputs)
+	}
+}
+
+// wait_timeout bounds the wait for a new namespace's ServiceAccounts, and
+// nothing is written when it expires.
+func TestWaitTimeoutBoundsTheWait(t *testing.T) {
+	t.Parallel()
+	cp := controlplanetest.Shared(t)
+	cs := clientFor(t, cp)
+	ns := freshName("wait")
+	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	r := runWith(t, cp.Kubeconfig(), withCreds(t, fakestack.KeyToken, map[string]string{
+		config.InNamespaces: ns, config.InCreateNamespaces: "true", config.InServiceAccounts: "deployer", config.InWaitTimeout: "2s",
+	}))
+	if r.err == nil || !strings.Contains(r.err.Error(), `"deployer" did not appear within 2s`) {
+		t.Fatalf("want a timeout naming the ServiceAccount, got %v", r.err)
+	}
+	if !secretAbsent(t, cs, ns, config.DefaultSecretName) {
+		t.Error("secret written although its ServiceAccount never appeared")
+	}
+}

@@ -136,7 +136,7 @@ func parsePrivateKey(p string) (crypto.Signer, error) {
 		}
 		return nil, fmt.Errorf("unsupported key type %T", k)
 	}
-	return x509.ParsePKCS1PrivateKey(block.Bytes) // older "BEGIN RSA PRIVATE KEY" keys
+	return x509.ParsePKCS1PrivateKey(block.Bytes) // older PKCS#1 (RSA) PEM keys
 }
 
 func (g *googleClient) get(ctx context.Context, u string) ([]byte, int, error) {
