@@ -114,7 +114,7 @@ func run(m *testing.M) (code int) {
 	cleanups = append(cleanups, func() { os.RemoveAll(dir) })
 	e.kubeconfig = filepath.Join(dir, "kubeconfig")
 
-	cfg, err := kindConfig("http://" + e.registry + ":5000")
+	cfg, err := kindConfig("http://"+e.registry+":5000", nodeImage != "")
 	if err != nil {
 		return fail("kind config: %v", err)
 	}
@@ -208,13 +208,13 @@ func goRunImage(pkg string) (string, error) {
 }
 
 // kindConfig renders testdata/kind-config.yaml.tmpl.
-func kindConfig(registryEndpoint string) ([]byte, error) {
+func kindConfig(registryEndpoint string, offline bool) ([]byte, error) {
 	tmpl, err := template.ParseFiles(filepath.Join("testdata", "kind-config.yaml.tmpl"))
 	if err != nil {
 		return nil, err
 	}
 	var b bytes.Buffer
-	err = tmpl.Execute(&b, map[string]any{"RegistryEndpoint": registryEndpoint, "MirroredHosts": mirroredHosts})
+	err = tmpl.Execute(&b, map[string]any{"RegistryEndpoint": registryEndpoint, "MirroredHosts": mirroredHosts, "Offline": offline})
 	return b.Bytes(), err
 }
 

@@ -32,8 +32,7 @@ type ClientOptions struct {
 	Concurrency   int
 	UserAgent     string
 
-	Getenv   func(string) string
-	ReadFile func(string) ([]byte, error)
+	Getenv func(string) string
 	// InContainer reports whether loopback means "this container".
 	InContainer func() bool
 	// DefaultGateway returns the container's default route (the host).

@@ -163,7 +163,6 @@ func connect(cfg *config.Config, d Deps) (*kube.Connection, error) {
 		Concurrency:    cfg.Concurrency,
 		UserAgent:      "pullsecret/" + d.Version,
 		Getenv:         getenv,
-		ReadFile:       d.ReadFile,
 		InContainer:    d.InContainer,
 		DefaultGateway: d.DefaultGateway,
 		Reachable:      d.Reachable,
