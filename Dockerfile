@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The action's image: a static binary on distroless. Base images are build
 # arguments so air-gapped builders can point them at a mirror.
 ARG GO_IMAGE=golang:1.26-bookworm
