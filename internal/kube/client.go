@@ -73,10 +73,12 @@ func Connect(o ClientOptions) (*Connection, error) {
 	if conn.Rewritten, err = rewriteLoopback(rc, o); err != nil {
 		return nil, err
 	}
-	// client-go's default 5 QPS would serialise a many-namespace run; each
-	// namespace costs ~4 requests, so allow a few per worker and a burst of
-	// two rounds.
-	rc.QPS = float32(max(20, 5*o.Concurrency))
+	// The bounded worker pool, not client-go's limiter (default 5 QPS), is
+	// what paces a run: each namespace costs ~4 requests, a worker issues
+	// them back to back, so allow ~25 per worker per second and a burst of
+	// two seconds' worth. The API server's priority and fairness still
+	// protects it from a large run.
+	rc.QPS = float32(max(50, 25*o.Concurrency))
 	rc.Burst = int(2 * rc.QPS)
 	rc.UserAgent = o.UserAgent
 	cs, err := kubernetes.NewForConfig(rc)

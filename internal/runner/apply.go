@@ -2,12 +2,12 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/pullsecret/pullsecret/internal/config"
@@ -89,32 +89,33 @@ func (w *writer) applyIn(ctx context.Context, cs kubernetes.Interface, t kube.Ta
 			return res
 		}
 	}
-	names, err := w.serviceAccounts(ctx, cs, t)
+	sas, err := w.serviceAccounts(ctx, cs, t)
 	if err != nil {
 		return res.fail(err)
 	}
 	if res.Secret, err = kube.ApplySecret(ctx, cs, t.Name, w.spec); err != nil {
 		return res.fail(fmt.Errorf("failed to apply secret %q: %w", cfg.SecretName, err))
 	}
-	for _, sa := range names {
-		changed, err := kube.UpdatePullSecrets(ctx, cs, t.Name, sa, cfg.DryRun, func(refs []corev1Ref) ([]corev1Ref, bool) {
+	for _, sa := range sas {
+		changed, err := kube.UpdatePullSecrets(ctx, cs, sa, cfg.DryRun, func(refs []corev1Ref) ([]corev1Ref, bool) {
 			return kube.AddPullSecret(refs, cfg.SecretName)
 		})
 		if err != nil {
-			return res.fail(fmt.Errorf("failed to add %q to ServiceAccount %q: %w", cfg.SecretName, sa, err))
+			return res.fail(fmt.Errorf("failed to add %q to ServiceAccount %q: %w", cfg.SecretName, sa.Name, err))
 		}
 		if changed {
-			res.Patched = append(res.Patched, sa)
+			res.Patched = append(res.Patched, sa.Name)
 		} else {
-			res.Unchanged = append(res.Unchanged, sa)
+			res.Unchanged = append(res.Unchanged, sa.Name)
 		}
 	}
 	return res
 }
 
-// serviceAccounts resolves and checks the ServiceAccounts before anything
-// is written, waiting for them in a namespace that was just created.
-func (w *writer) serviceAccounts(ctx context.Context, cs kubernetes.Interface, t kube.Target) ([]string, error) {
+// serviceAccounts reads the ServiceAccounts before anything is written (a
+// missing one fails the namespace with nothing changed), waiting for them in
+// a namespace that was just created.
+func (w *writer) serviceAccounts(ctx context.Context, cs kubernetes.Interface, t kube.Target) ([]*corev1.ServiceAccount, error) {
 	cfg := w.cfg
 	if t.Missing {
 		for _, sa := range cfg.ServiceAccounts {
@@ -127,18 +128,9 @@ func (w *writer) serviceAccounts(ctx context.Context, cs kubernetes.Interface, t
 			}
 		}
 	}
-	names, err := kube.ServiceAccountNames(ctx, cs, t.Name, cfg.ServiceAccounts)
-	if err != nil {
-		return nil, err
+	sas, err := kube.GetServiceAccounts(ctx, cs, t.Name, cfg.ServiceAccounts)
+	if errors.Is(err, kube.ErrServiceAccountNotFound) {
+		return nil, fmt.Errorf("%w (input %q); create it first or remove it from the list", err, config.InServiceAccounts)
 	}
-	for _, sa := range names {
-		_, err := cs.CoreV1().ServiceAccounts(t.Name).Get(ctx, sa, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("ServiceAccount %q does not exist (input %q); create it first or remove it from the list", sa, config.InServiceAccounts)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("failed to read ServiceAccount %q: %w", sa, err)
-		}
-	}
-	return names, nil
+	return sas, err
 }

@@ -27,11 +27,12 @@ func deleteIn(ctx context.Context, cfg *config.Config, cs kubernetes.Interface, 
 	if err != nil {
 		return res.fail(fmt.Errorf("failed to list ServiceAccounts: %w", err))
 	}
-	for _, sa := range list.Items {
+	for i := range list.Items {
+		sa := &list.Items[i]
 		if _, listed := kube.RemovePullSecret(sa.ImagePullSecrets, cfg.SecretName); !listed {
 			continue
 		}
-		changed, err := kube.UpdatePullSecrets(ctx, cs, t.Name, sa.Name, cfg.DryRun, func(refs []corev1Ref) ([]corev1Ref, bool) {
+		changed, err := kube.UpdatePullSecrets(ctx, cs, sa, cfg.DryRun, func(refs []corev1Ref) ([]corev1Ref, bool) {
 			return kube.RemovePullSecret(refs, cfg.SecretName)
 		})
 		if err != nil {
