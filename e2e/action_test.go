@@ -18,44 +18,63 @@ import (
 	"github.com/pullsecret/pullsecret/internal/fakestack"
 )
 
-// buildActionImage builds the action's image. With registry access it is
-// the repository's Dockerfile. Offline no base image (golang, distroless)
-// can be pulled, so it is assembled from the same binary the Dockerfile
-// builds — same flags, static, ENTRYPOINT /pullsecret, root — on an empty
-// root holding only the CA bundle distroless would provide.
+// buildActionImage builds the action's image from the repository's
+// Dockerfile. Where registries are reachable (GitHub runners) its default
+// base images are used. Offline neither golang nor distroless can be pulled,
+// so the same Dockerfile is built with two local stand-ins passed as its
+// build arguments: a builder holding this machine's Go toolchain, and a
+// base holding only the CA bundle (what distroless static adds to scratch).
 func buildActionImage(suffix string) (string, error) {
 	image := "local/pullsecret-action:e2e-" + suffix
-	if os.Getenv("PULLSECRET_E2E_NODE_IMAGE") == "stock" {
-		if out, err := docker("build", "-t", image, ".."); err != nil {
-			return "", fmt.Errorf("docker build: %v: %s", err, out)
+	args := []string{"build", "-q", "-t", image}
+	if os.Getenv("PULLSECRET_E2E_NODE_IMAGE") != "stock" {
+		builder, base, err := localBaseImages()
+		if err != nil {
+			return "", err
 		}
-		return image, nil
+		args = append(args, "--build-arg", "GO_IMAGE="+builder, "--build-arg", "BASE_IMAGE="+base)
 	}
-	root, err := os.MkdirTemp("", "pullsecret-action-root-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(root)
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X main.version=e2e", "-o", filepath.Join(root, "pullsecret"), "..")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false")
-	if out, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %v: %s", err, out)
-	}
-	certs := filepath.Join(root, "etc", "ssl", "certs")
-	if err := os.MkdirAll(certs, 0o755); err != nil {
-		return "", err
-	}
-	if b, err := os.ReadFile("/etc/ssl/certs/ca-certificates.crt"); err == nil {
-		_ = os.WriteFile(filepath.Join(certs, "ca-certificates.crt"), b, 0o644)
-	}
-	if err := os.MkdirAll(filepath.Join(root, "tmp"), 0o1777); err != nil {
-		return "", err
-	}
-	cmd := exec.Command("sh", "-c", `tar -C "$1" -c . | docker import --change 'ENTRYPOINT ["/pullsecret"]' --change 'USER 0:0' - "$2"`, "sh", root, image)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("docker import: %v: %s", err, out)
+	if out, err := docker(append(args, "--build-arg", "VERSION=e2e", "..")...); err != nil {
+		return "", fmt.Errorf("docker build: %v: %s", err, out)
 	}
 	return image, nil
+}
+
+// localBaseImages imports (once per Go version) the builder and base
+// stand-ins from files on this machine.
+func localBaseImages() (builder, base string, err error) {
+	goroot := strings.TrimSpace(runOut("go", "env", "GOROOT"))
+	version := strings.TrimSpace(runOut("go", "env", "GOVERSION"))
+	if goroot == "" || version == "" {
+		return "", "", fmt.Errorf("cannot find the Go toolchain")
+	}
+	builder, base = "local/pullsecret-go-builder:"+version, "local/pullsecret-static-base:1"
+	certs := "/etc/ssl/certs/ca-certificates.crt"
+	// The builder: Go at /usr/local/go, a static busybox for RUN's /bin/sh.
+	if _, err := docker("image", "inspect", builder); err != nil {
+		script := `set -e; r=$(mktemp -d); trap 'rm -rf "$r"' EXIT
+mkdir -p "$r/usr/local" "$r/bin" "$r/tmp" "$r/etc/ssl/certs"
+cp -a "$1" "$r/usr/local/go"; cp /bin/busybox "$r/bin/"; for a in sh env mkdir; do ln -s busybox "$r/bin/$a"; done
+cp "$3" "$r/etc/ssl/certs/"
+tar -C "$r" -c . | docker import --change 'ENV PATH=/usr/local/go/bin:/bin' --change 'ENV HOME=/tmp' --change 'ENV GOTOOLCHAIN=local' - "$2" >/dev/null`
+		if out, err := exec.Command("sh", "-c", script, "sh", goroot, builder, certs).CombinedOutput(); err != nil {
+			return "", "", fmt.Errorf("builder image: %v: %s", err, out)
+		}
+	}
+	if _, err := docker("image", "inspect", base); err != nil {
+		script := `set -e; r=$(mktemp -d); trap 'rm -rf "$r"' EXIT
+mkdir -p "$r/etc/ssl/certs" "$r/tmp"; cp "$2" "$r/etc/ssl/certs/"
+tar -C "$r" -c . | docker import - "$1" >/dev/null`
+		if out, err := exec.Command("sh", "-c", script, "sh", base, certs).CombinedOutput(); err != nil {
+			return "", "", fmt.Errorf("base image: %v: %s", err, out)
+		}
+	}
+	return builder, base, nil
+}
+
+func runOut(name string, args ...string) string {
+	out, _ := exec.Command(name, args...).Output()
+	return string(out)
 }
 
 // actionRun is what one action step left behind.
