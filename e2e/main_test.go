@@ -95,6 +95,7 @@ func run(m *testing.M) (code int) {
 		return fail("action image: %v", err)
 	}
 	logf("action image %s (%s)", e.actionImage, since(start))
+	cleanups = append(cleanups, func() { _, _ = docker("rmi", e.actionImage) })
 	registryImage, err := goRunImage("./fakegcrimage")
 	if err != nil {
 		return fail("fake registry image: %v", err)
