@@ -24,8 +24,11 @@ import (
 // so the same Dockerfile is built with two local stand-ins passed as its
 // build arguments: a builder holding this machine's Go toolchain, and a
 // base holding only the CA bundle (what distroless static adds to scratch).
-func buildActionImage(suffix string) (string, error) {
-	image := "local/pullsecret-action:e2e-" + suffix
+//
+// One fixed tag: a rebuild replaces it and keeps docker's layer cache (the
+// go mod download layer), instead of piling up an image per run.
+func buildActionImage() (string, error) {
+	image := "local/pullsecret-action:e2e"
 	args := []string{"build", "-q", "-t", image}
 	if os.Getenv("PULLSECRET_E2E_NODE_IMAGE") != "stock" {
 		builder, base, err := localBaseImages()

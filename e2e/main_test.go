@@ -91,11 +91,10 @@ func run(m *testing.M) (code int) {
 		return fail("node image: %v", err)
 	}
 	logf("node image %s (%s)", nodeImage, since(start))
-	if e.actionImage, err = buildActionImage(suffix); err != nil {
+	if e.actionImage, err = buildActionImage(); err != nil {
 		return fail("action image: %v", err)
 	}
 	logf("action image %s (%s)", e.actionImage, since(start))
-	cleanups = append(cleanups, func() { _, _ = docker("rmi", e.actionImage) })
 	registryImage, err := goRunImage("./fakegcrimage")
 	if err != nil {
 		return fail("fake registry image: %v", err)
