@@ -45,15 +45,8 @@ func TestApplyWritesSecretAndPatchesServiceAccount(t *testing.T) {
 			if s.Labels[kube.LabelManagedBy] != kube.ManagerName {
 				t.Errorf("labels = %v", s.Labels)
 			}
-			var dc dockerconfig.Config
-			if err := json.Unmarshal(s.Data[corev1.DockerConfigJsonKey], &dc); err != nil {
-				t.Fatal(err)
-			}
-			var keys []string
-			for k := range dc.Auths {
-				keys = append(keys, k)
-			}
-			if diff := cmp.Diff(config.SplitList(config.DefaultRegistries), keys, sortStrings); diff != "" {
+			dc := dockerConfigOf(t, s)
+			if diff := cmp.Diff(config.SplitList(config.DefaultRegistries), registryKeys(dc), sortStrings); diff != "" {
 				t.Errorf("registry keys (-want +got):\n%s", diff)
 			}
 			entry := dc.Auths["gcr.io"]
@@ -293,11 +286,7 @@ func TestManyNamespacesOneMint(t *testing.T) {
 	// One mint per run: every namespace holds the very same token.
 	tokens := map[string]bool{}
 	for _, ns := range names {
-		var dc dockerconfig.Config
-		if err := json.Unmarshal(getSecret(t, cs, ns, config.DefaultSecretName).Data[corev1.DockerConfigJsonKey], &dc); err != nil {
-			t.Fatal(err)
-		}
-		tokens[dc.Auths["gcr.io"].Password] = true
+		tokens[dockerConfigOf(t, getSecret(t, cs, ns, config.DefaultSecretName)).Auths["gcr.io"].Password] = true
 	}
 	if len(tokens) != 1 {
 		t.Errorf("%d different tokens across 25 namespaces, want 1 mint per run", len(tokens))
@@ -486,15 +475,7 @@ func TestExplicitRegistriesAndAnnotations(t *testing.T) {
 		t.Fatal(r.err)
 	}
 	s := getSecret(t, cs, ns, config.DefaultSecretName)
-	var dc dockerconfig.Config
-	if err := json.Unmarshal(s.Data[corev1.DockerConfigJsonKey], &dc); err != nil {
-		t.Fatal(err)
-	}
-	var keys []string
-	for k := range dc.Auths {
-		keys = append(keys, k)
-	}
-	if diff := cmp.Diff([]string{"europe-docker.pkg.dev", "registry.internal:5000"}, keys, sortStrings); diff != "" {
+	if diff := cmp.Diff([]string{"europe-docker.pkg.dev", "registry.internal:5000"}, registryKeys(dockerConfigOf(t, s)), sortStrings); diff != "" {
 		t.Errorf("registry keys (-want +got):\n%s", diff)
 	}
 	if s.Annotations["team.example.com/owner"] != "web" || s.Annotations[AnnotationExpiresAt] == "" {
@@ -522,4 +503,21 @@ func TestWaitTimeoutBoundsTheWait(t *testing.T) {
 	if !secretAbsent(t, cs, ns, config.DefaultSecretName) {
 		t.Error("secret written although its ServiceAccount never appeared")
 	}
+}
+
+func dockerConfigOf(t *testing.T, s *corev1.Secret) dockerconfig.Config {
+	t.Helper()
+	var dc dockerconfig.Config
+	if err := json.Unmarshal(s.Data[corev1.DockerConfigJsonKey], &dc); err != nil {
+		t.Fatal(err)
+	}
+	return dc
+}
+
+func registryKeys(dc dockerconfig.Config) []string {
+	var keys []string
+	for k := range dc.Auths {
+		keys = append(keys, k)
+	}
+	return keys
 }
