@@ -23,7 +23,7 @@ const (
 	MetadataSA       = "node@e2e-proj.iam.gserviceaccount.com"
 	Repository       = "octo-org/octo-repo"
 	googleTokenURI   = "https://oauth2.googleapis.com/token"
-	listenAllDefault = "127.0.0.1:0"
+	loopbackAnyPort = "127.0.0.1:0"
 )
 
 // Stack is a running pair of fakes.
@@ -45,7 +45,7 @@ type Stack struct {
 // "0.0.0.0:0" lets containers reach them).
 func Start(addr string) (*Stack, error) {
 	if addr == "" {
-		addr = listenAllDefault
+		addr = loopbackAnyPort
 	}
 	s := &Stack{}
 	var err error

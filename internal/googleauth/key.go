@@ -3,6 +3,7 @@ package googleauth
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -67,7 +68,7 @@ func mintFromKey(ctx context.Context, cfg *config.Config, d Deps) (*Token, error
 func withTokenURI(keyJSON []byte, uri string) ([]byte, error) {
 	var m map[string]any
 	if err := json.Unmarshal(keyJSON, &m); err != nil {
-		return nil, fmt.Errorf("input %q is not valid JSON", config.InCredentialsJSON)
+		return nil, errors.New("the service-account key is not valid JSON")
 	}
 	m["token_uri"] = uri
 	return json.Marshal(m)
