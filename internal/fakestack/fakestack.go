@@ -17,12 +17,12 @@ import (
 
 // The fake project's names. They look like production names on purpose.
 const (
-	Provider         = "projects/123456/locations/global/workloadIdentityPools/gh/providers/gh"
-	ImpersonatedSA   = "puller@e2e-proj.iam.gserviceaccount.com"
-	KeySA            = "keyed@e2e-proj.iam.gserviceaccount.com"
-	MetadataSA       = "node@e2e-proj.iam.gserviceaccount.com"
-	Repository       = "octo-org/octo-repo"
-	googleTokenURI   = "https://oauth2.googleapis.com/token"
+	Provider        = "projects/123456/locations/global/workloadIdentityPools/gh/providers/gh"
+	ImpersonatedSA  = "puller@e2e-proj.iam.gserviceaccount.com"
+	KeySA           = "keyed@e2e-proj.iam.gserviceaccount.com"
+	MetadataSA      = "node@e2e-proj.iam.gserviceaccount.com"
+	Repository      = "octo-org/octo-repo"
+	googleTokenURI  = "https://oauth2.googleapis.com/token"
 	loopbackAnyPort = "127.0.0.1:0"
 )
 
