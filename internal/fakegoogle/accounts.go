@@ -28,10 +28,9 @@ type account struct {
 }
 
 type saKey struct {
-	id       string // private_key_id, the JWT "kid"
-	pub      *rsa.PublicKey
-	certPEM  string
-	tokenURI string // the key file's token_uri, an accepted assertion "aud"
+	id      string // private_key_id, the JWT "kid"
+	pub     *rsa.PublicKey
+	certPEM string
 }
 
 // AddServiceAccount creates the account, or replaces the grants of an
@@ -111,7 +110,9 @@ type serviceAccountKeyFile struct {
 // file's token_uri, where clients post jwt-bearer assertions: give the
 // fake's TokenURL(baseURL), or "" for Google's real
 // https://oauth2.googleapis.com/token. The certificate URL in the file points
-// at the same host as tokenURI.
+// at the same host as tokenURI. Whatever tokenURI is, assertions must name
+// AssertionAudience: a client posting to the fake must set the JWT audience
+// itself (x/oauth2 reads it from an "audience" field of the key file).
 func (g *Google) NewServiceAccountKey(email, tokenURI string) ([]byte, error) {
 	if tokenURI == "" {
 		tokenURI = "https://oauth2.googleapis.com/token"
@@ -139,7 +140,7 @@ func (g *Google) NewServiceAccountKey(email, tokenURI string) ([]byte, error) {
 
 	g.mu.Lock()
 	a := g.accounts[email]
-	a.keys = append(a.keys, &saKey{id: keyID, pub: &priv.PublicKey, certPEM: certPEM, tokenURI: tokenURI})
+	a.keys = append(a.keys, &saKey{id: keyID, pub: &priv.PublicKey, certPEM: certPEM})
 	uniqueID := a.uniqueID
 	g.mu.Unlock()
 

@@ -126,9 +126,9 @@ type ServiceAccount struct {
 	// federated identities (see SubjectPrincipal and friends) or
 	// "serviceAccount:EMAIL".
 	//
-	// An account may always impersonate itself here, as used to trade a
-	// key-based token for one with a longer lifetime. Real IAM needs that
-	// binding granted explicitly; the fake waives it to keep setups short.
+	// As on Google, an account impersonating itself (to trade a key-based
+	// or metadata token for one of another lifetime) needs
+	// ServiceAccountMember(itself) listed here: there is no waiver.
 	Impersonators []string
 }
 

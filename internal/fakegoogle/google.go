@@ -81,7 +81,7 @@ type Google struct {
 	tokens        map[string]*IssuedToken
 	issued        []*IssuedToken
 	requests      []RecordedRequest
-	metadataCache map[string]*IssuedToken // by joined scopes
+	metadataCache *IssuedToken // the instance's current token
 }
 
 // New validates cfg and returns a fake serving it.
@@ -101,7 +101,6 @@ func New(cfg Config) (*Google, error) {
 		accounts:       map[string]*account{},
 		users:          map[string]*authorizedUser{},
 		tokens:         map[string]*IssuedToken{},
-		metadataCache:  map[string]*IssuedToken{},
 	}
 	if g.now == nil {
 		g.now = time.Now

@@ -30,7 +30,9 @@ type generateAccessTokenRequest struct {
 }
 
 // serveIAMCredentials implements
-// POST /v1/projects/-/serviceAccounts/{email or unique id}:generateAccessToken.
+// POST /v1/projects/-/serviceAccounts/{email or unique id}:generateAccessToken
+// as documented at
+// https://cloud.google.com/iam/docs/reference/credentials/rest/v1/projects.serviceAccounts/generateAccessToken.
 func (g *Google) serveIAMCredentials(w http.ResponseWriter, r *http.Request) {
 	name, ok := strings.CutSuffix(r.PathValue("name"), generateAccessTokenSuffix)
 	if !ok {
@@ -147,14 +149,14 @@ func (g *Google) resolveChain(chain []string) (target, missing string) {
 
 // mayImpersonate applies IAM's delegation rule: the caller needs the
 // permission on the first account of the chain, and each account on the
-// next one.
+// next one. There is no implicit grant on oneself: an account minting a
+// token for itself needs roles/iam.serviceAccountTokenCreator on itself like
+// any other caller
+// (https://cloud.google.com/iam/docs/service-account-permissions#token-creator-role).
 func (g *Google) mayImpersonate(caller IssuedToken, chain []string) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	allowed := func(email string, who IssuedToken) bool {
-		if who.Kind != KindFederated && who.Email == email {
-			return true // self-impersonation; see ServiceAccount.Impersonators
-		}
 		return slices.ContainsFunc(g.accounts[email].impersonators, func(m string) bool { return memberMatches(m, who) })
 	}
 	if !allowed(chain[0], caller) {

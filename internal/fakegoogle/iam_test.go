@@ -16,6 +16,7 @@ func TestGenerateAccessToken(t *testing.T) {
 		deployer = "deployer@my-project.iam.gserviceaccount.com"
 		hop      = "hop@my-project.iam.gserviceaccount.com"
 		noKeys   = "nobody@my-project.iam.gserviceaccount.com"
+		self     = "self@my-project.iam.gserviceaccount.com"
 	)
 	clock := time.Now()
 	w := newWorld(t, nil, func(c *Config) {
@@ -27,10 +28,16 @@ func TestGenerateAccessToken(t *testing.T) {
 			ServiceAccount{Email: deployer, Impersonators: []string{ServiceAccountMember(testSA), ServiceAccountMember(hop)}},
 			ServiceAccount{Email: hop, Impersonators: []string{ServiceAccountMember(testSA)}},
 			ServiceAccount{Email: noKeys, UniqueID: "100000000000000000042", Impersonators: []string{PoolPrincipalSet(testProvider)}},
+			// self holds roles/iam.serviceAccountTokenCreator on itself.
+			ServiceAccount{Email: self, Impersonators: []string{ServiceAccountMember(self)}},
 		)
 	})
 	fed := w.federatedToken(t)
 	saTok, err := w.google.mint(IssuedToken{Kind: KindJWTBearer, Email: testSA, Subject: testSA, Principal: ServiceAccountMember(testSA), Scopes: []string{ScopeCloudPlatform}}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	selfTok, err := w.google.mint(IssuedToken{Kind: KindMetadata, Email: self, Subject: self, Principal: ServiceAccountMember(self), Scopes: []string{ScopeCloudPlatform}}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +67,12 @@ func TestGenerateAccessToken(t *testing.T) {
 	}{
 		{"federated principal in principalSet", GenerateAccessTokenURL(w.url, testSA), bearerJSON(fed), body, 200, "", ""},
 		{"pool-wide principalSet, account by unique id", GenerateAccessTokenURL(w.url, "100000000000000000042"), bearerJSON(fed), body, 200, "", ""},
-		{"self impersonation", GenerateAccessTokenURL(w.url, testSA), bearerJSON(saTok.Token), body, 200, "", ""},
+		// IAM has no implicit self-grant: an account needs
+		// roles/iam.serviceAccountTokenCreator on itself
+		// (https://cloud.google.com/iam/docs/service-account-permissions#token-creator-role).
+		{"self impersonation granted", GenerateAccessTokenURL(w.url, self), bearerJSON(selfTok.Token), body, 200, "", ""},
+		{"self impersonation without a grant", GenerateAccessTokenURL(w.url, testSA), bearerJSON(saTok.Token), body,
+			403, "PERMISSION_DENIED", "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist)."},
 		{"service account granted token creator", GenerateAccessTokenURL(w.url, deployer), bearerJSON(saTok.Token), body, 200, "", ""},
 		{"delegation chain", GenerateAccessTokenURL(w.url, deployer), bearerJSON(saTok.Token),
 			`{"delegates":["projects/-/serviceAccounts/` + hop + `"],"scope":["x"]}`, 200, "", ""},
@@ -144,6 +156,9 @@ func TestGenerateAccessTokenLifetime(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t, nil, func(c *Config) { c.Now = func() time.Time { return clock }; c.MaxLifetime = tc.max })
+			if err := w.google.Grant(testSA, ServiceAccountMember(testSA)); err != nil {
+				t.Fatal(err)
+			}
 			fed, err := w.google.mint(IssuedToken{Kind: KindImpersonated, Email: testSA, Principal: ServiceAccountMember(testSA), Scopes: []string{ScopeCloudPlatform}}, time.Hour)
 			if err != nil {
 				t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"html"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 )
@@ -98,18 +97,18 @@ func (g *Google) metadataAccount(key string) (email, field string, ok bool) {
 }
 
 // serveMetadataToken implements
-// GET /computeMetadata/v1/instance/service-accounts/{default|EMAIL}/token[?scopes=a,b].
+// GET /computeMetadata/v1/instance/service-accounts/{default|EMAIL}/token.
+// A ?scopes= query is ignored: the token carries the instance's access
+// scopes, whatever a client asks for
+// (https://cloud.google.com/compute/docs/access/service-accounts#accesscopesiam,
+// https://cloud.google.com/compute/docs/access/authenticate-workloads#applications).
 func (g *Google) serveMetadataToken(w http.ResponseWriter, r *http.Request) {
 	email, _, ok := g.metadataAccount("instance/service-accounts/" + r.PathValue("acct") + "/token")
 	if !ok {
 		metadataNotFound(w)
 		return
 	}
-	scopes := g.metadataScopes
-	if s := r.URL.Query().Get("scopes"); s != "" {
-		scopes = slices.DeleteFunc(strings.Split(s, ","), func(s string) bool { return s == "" })
-	}
-	tok, err := g.metadataToken(email, scopes)
+	tok, err := g.metadataToken(email)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -121,22 +120,22 @@ func (g *Google) serveMetadataToken(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// metadataToken returns the cached token for scopes, minting a new one when
-// there is none usable for at least metadataCacheMargin.
-func (g *Google) metadataToken(email string, scopes []string) (IssuedToken, error) {
+// metadataToken returns the cached token, minting a new one when there is
+// none usable for at least metadataCacheMargin. Like GCE's, the cache means
+// a caller may get a token with only minutes left.
+func (g *Google) metadataToken(email string) (IssuedToken, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	key := strings.Join(scopes, ",")
-	if t, ok := g.metadataCache[key]; ok && t.Active(g.now().Add(metadataCacheMargin)) {
+	if t := g.metadataCache; t != nil && t.Active(g.now().Add(metadataCacheMargin)) {
 		return t.clone(), nil
 	}
 	t, err := g.mintLocked(IssuedToken{
-		Kind: KindMetadata, Subject: email, Email: email, Principal: ServiceAccountMember(email), Scopes: scopes,
+		Kind: KindMetadata, Subject: email, Email: email, Principal: ServiceAccountMember(email), Scopes: g.metadataScopes,
 	}, accessTokenLifetime)
 	if err != nil {
 		return IssuedToken{}, err
 	}
-	g.metadataCache[key] = t
+	g.metadataCache = t
 	return t.clone(), nil
 }
 

@@ -105,18 +105,21 @@ func TestMetadataServerWithRealClient(t *testing.T) {
 		t.Errorf("near expiry got %+v, want a fresh token", renewed)
 	}
 
+	// As on GCE/GKE, ?scopes= cannot narrow (or widen) the instance's
+	// access scopes: the same cached cloud-platform token comes back.
 	scoped := getToken("instance/service-accounts/default/token?scopes=" + url.QueryEscape(scopeReadOnly+","+ScopeIAM))
 	info, _ := g.Lookup(scoped.AccessToken)
 	want := IssuedToken{Token: scoped.AccessToken, Kind: KindMetadata, Subject: metadataSA, Email: metadataSA,
-		Principal: "serviceAccount:" + metadataSA, Scopes: []string{scopeReadOnly, ScopeIAM}}
+		Principal: "serviceAccount:" + metadataSA, Scopes: []string{ScopeCloudPlatform}}
 	if diff := cmp.Diff(want, info, cmpIgnoreTimes); diff != "" {
-		t.Errorf("scoped token (-want +got):\n%s", diff)
+		t.Errorf("token asked with ?scopes= (-want +got):\n%s", diff)
 	}
 
 	// Metadata tokens are valid at the other endpoints, even when served by
-	// a second server over the same fake.
+	// a second server over the same fake. Without the userinfo.email scope
+	// tokeninfo names the account only by its unique id.
 	status, body := call(t, http.MethodGet, TokenInfoURL(startServer(t, g))+"?access_token="+scoped.AccessToken, nil, "")
-	if status != http.StatusOK || body["email"] != metadataSA {
+	if id := g.uniqueID(metadataSA); status != http.StatusOK || body["email"] != nil || body["azp"] != id || body["sub"] != id {
 		t.Errorf("tokeninfo of a metadata token: %d %v", status, body)
 	}
 }
@@ -208,7 +211,7 @@ func TestComputeTokenSource(t *testing.T) {
 		t.Fatalf("ComputeTokenSource: %v", err)
 	}
 	info, ok := g.Lookup(tok.AccessToken)
-	if !ok || info.Kind != KindMetadata || info.Email != metadataSA || !cmp.Equal(info.Scopes, []string{scopeReadOnly}) {
+	if !ok || info.Kind != KindMetadata || info.Email != metadataSA || !cmp.Equal(info.Scopes, []string{ScopeCloudPlatform}) {
 		t.Errorf("issued %+v", info)
 	}
 	if !approx(tok.Expiry, time.Now().Add(3599*time.Second)) {

@@ -24,17 +24,18 @@ const (
 	assertionClockSkew   = time.Minute
 )
 
-// wellKnownTokenURLs are audiences Google accepts in an assertion besides the
-// URL it was posted to and the key file's token_uri.
-var wellKnownTokenURLs = []string{
-	"https://oauth2.googleapis.com/token",
-	"https://www.googleapis.com/oauth2/v4/token",
-	"https://accounts.google.com/o/oauth2/token",
-}
+// AssertionAudience is the only "aud" Google accepts in a jwt-bearer
+// assertion, whichever host (a Private Service Connect endpoint included)
+// the assertion is posted to: "When making an access token request this
+// value is always https://oauth2.googleapis.com/token"
+// (https://developers.google.com/identity/protocols/oauth2/service-account#authorizingrequests).
+const AssertionAudience = "https://oauth2.googleapis.com/token"
 
 const msgShortLived = "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim."
 
-// serveToken implements POST /token on oauth2.googleapis.com.
+// serveToken implements POST /token on oauth2.googleapis.com
+// (https://developers.google.com/identity/protocols/oauth2/service-account#httprest
+// for keys, RFC 6749 section 6 for refresh tokens).
 func (g *Google) serveToken(w http.ResponseWriter, r *http.Request) {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "application/x-www-form-urlencoded" {
@@ -79,9 +80,8 @@ func (g *Google) jwtBearer(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_grant", "Invalid JWT Signature.")
 		return
 	}
-	aud, _ := fakejwt.String(c, "aud")
-	if aud == "" || !(aud == key.tokenURI || aud == requestURL(r) || slices.Contains(wellKnownTokenURLs, aud)) {
-		writeOAuthError(w, http.StatusBadRequest, "invalid_grant", "Invalid JWT: Failed audience check. The right audience is "+requestURL(r))
+	if aud, _ := fakejwt.String(c, "aud"); aud != AssertionAudience {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_grant", "Invalid JWT: Failed audience check. The right audience is "+AssertionAudience)
 		return
 	}
 	iat, okIat := fakejwt.Time(c, "iat")
@@ -218,14 +218,4 @@ func (g *Google) serveRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{})
-}
-
-// requestURL reconstructs the absolute URL a request was sent to, the
-// audience a client that read token_uri from the fake would use.
-func requestURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + r.URL.Path
 }

@@ -69,7 +69,7 @@ func TestServiceAccountKeyWithRealClient(t *testing.T) {
 		t.Errorf("private_key is not PKCS#8 PEM: %.40q", key["private_key"])
 	}
 
-	creds, err := google.CredentialsFromJSONWithTypeAndParams(context.Background(), keyJSON, google.ServiceAccount,
+	creds, err := google.CredentialsFromJSONWithTypeAndParams(context.Background(), withGoogleAudience(t, keyJSON), google.ServiceAccount,
 		google.CredentialsParams{Scopes: []string{ScopeCloudPlatform, scopeReadOnly}})
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +105,7 @@ func TestServiceAccountKeyWithRealClient(t *testing.T) {
 	if header["kid"] != key["private_key_id"] || header["alg"] != "RS256" {
 		t.Errorf("assertion header %v", header)
 	}
-	if claims["iss"] != testSA || claims["aud"] != w.url+"/token" ||
+	if claims["iss"] != testSA || claims["aud"] != AssertionAudience ||
 		claims["scope"] != ScopeCloudPlatform+" "+scopeReadOnly {
 		t.Errorf("assertion claims %v", claims)
 	}
@@ -118,13 +118,31 @@ func TestServiceAccountKeyWithRealClient(t *testing.T) {
 	}
 }
 
-func TestServiceAccountKeyRejected(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t, nil, nil)
-	keyJSON, err := w.google.NewServiceAccountKey(testSA, TokenURL(w.url))
+// withGoogleAudience adds the "audience" field x/oauth2 signs assertions for:
+// the file posts to the fake, but Google accepts only AssertionAudience
+// wherever an assertion is posted.
+func withGoogleAudience(t *testing.T, keyJSON []byte) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(keyJSON, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["audience"] = AssertionAudience
+	b, err := json.Marshal(m)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return b
+}
+
+func TestServiceAccountKeyRejected(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, nil, nil)
+	postedTo, err := w.google.NewServiceAccountKey(testSA, TokenURL(w.url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyJSON := withGoogleAudience(t, postedTo)
 	otherJSON, err := w.google.NewServiceAccountKey("other@my-project.iam.gserviceaccount.com", TokenURL(w.url))
 	if err != nil {
 		t.Fatal(err)
@@ -139,10 +157,11 @@ func TestServiceAccountKeyRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 	lateW := &world{google: late, url: startServer(t, late)}
-	lateJSON, err := late.NewServiceAccountKey(testSA, TokenURL(lateW.url))
+	lateKey, err := late.NewServiceAccountKey(testSA, TokenURL(lateW.url))
 	if err != nil {
 		t.Fatal(err)
 	}
+	lateJSON := withGoogleAudience(t, lateKey)
 
 	edit := func(src []byte, f func(map[string]any)) []byte {
 		var m map[string]any
@@ -185,7 +204,17 @@ func TestServiceAccountKeyRejected(t *testing.T) {
 			params:     cloudPlatform,
 			key:        edit(keyJSON, func(m map[string]any) { m["audience"] = "https://example.com/token" }),
 			wantStatus: 400,
-			want:       map[string]any{"error": "invalid_grant", "error_description": "Invalid JWT: Failed audience check. The right audience is " + w.url + "/token"},
+			want:       map[string]any{"error": "invalid_grant", "error_description": "Invalid JWT: Failed audience check. The right audience is https://oauth2.googleapis.com/token"},
+		},
+		{
+			// x/oauth2 signs for token_uri when the file has no
+			// "audience": posting to another host (Private Service
+			// Connect) then fails on Google.
+			name:       "audience is the URL posted to",
+			params:     cloudPlatform,
+			key:        postedTo,
+			wantStatus: 400,
+			want:       map[string]any{"error": "invalid_grant", "error_description": "Invalid JWT: Failed audience check. The right audience is https://oauth2.googleapis.com/token"},
 		},
 		{
 			name:       "no scopes",

@@ -35,7 +35,8 @@ type stsRequest struct {
 	subjectToken, subjectTokenType, options        string
 }
 
-// serveSTS implements POST /v1/token on sts.googleapis.com.
+// serveSTS implements POST /v1/token on sts.googleapis.com
+// (https://cloud.google.com/iam/docs/reference/sts/rest/v1/TopLevel/token).
 func (g *Google) serveSTS(w http.ResponseWriter, r *http.Request) {
 	req, ok := parseSTSRequest(w, r)
 	if !ok {
@@ -58,6 +59,12 @@ func (g *Google) serveSTS(w http.ResponseWriter, r *http.Request) {
 	if req.subjectTokenType != TokenTypeJWT && req.subjectTokenType != TokenTypeIDToken {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request",
 			"Invalid value for \"subject_token_type\". Supported values for OIDC providers are urn:ietf:params:oauth:token-type:jwt and urn:ietf:params:oauth:token-type:id_token.")
+		return
+	}
+	// "scope: Required when exchanging an external credential for a
+	// Google access token" (the reference above).
+	if strings.TrimSpace(req.scope) == "" {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_scope", "Scope(s) must be provided.")
 		return
 	}
 	if req.options != "" {

@@ -93,6 +93,8 @@ func TestSTSRequestValidation(t *testing.T) {
 		{"wrong requested token type", func(v url.Values) { v.Set("requested_token_type", TokenTypeJWT) }, "invalid_request"},
 		{"missing subject token", func(v url.Values) { v.Del("subject_token") }, "invalid_request"},
 		{"garbage subject token", func(v url.Values) { v.Set("subject_token", "not-a-jwt") }, "invalid_grant"},
+		{"missing scope", func(v url.Values) { v.Del("scope") }, "invalid_scope"},
+		{"blank scope", func(v url.Values) { v.Set("scope", " ") }, "invalid_scope"},
 		{"options not JSON", func(v url.Values) { v.Set("options", "{") }, "invalid_request"},
 		{"workforce audience", func(v url.Values) {
 			v.Set("audience", "//iam.googleapis.com/locations/global/workforcePools/p/providers/x")

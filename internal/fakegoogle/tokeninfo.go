@@ -2,15 +2,27 @@ package fakegoogle
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
+// ScopeUserinfoEmail (or its alias "email") is what a token must carry for
+// tokeninfo to reveal the account's email.
+const ScopeUserinfoEmail = "https://www.googleapis.com/auth/userinfo.email"
+
 // serveTokenInfo implements GET|POST /tokeninfo?access_token=... on
 // oauth2.googleapis.com (also served as /oauth2/v3/tokeninfo, its
-// www.googleapis.com alias). Registries and other resource servers use it to
-// validate bearer tokens.
+// www.googleapis.com alias), as described at
+// https://developers.google.com/identity/sign-in/web/backend-auth#calling-the-tokeninfo-endpoint
+// and https://cloud.google.com/docs/authentication/token-types#access-contents.
+// Registries and other resource servers use it to validate bearer tokens.
+//
+// For a service account it returns azp, aud and sub = the account's unique
+// numeric id, scope, exp and expires_in; email and email_verified only when
+// the token carries the userinfo.email scope, as on Google. A resource server
+// that needs the principal of a narrower token must go by the unique id.
 func (g *Google) serveTokenInfo(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm() // query and, for POST, form body
 	tok, ok := g.activeToken(r.Form.Get("access_token"))
@@ -33,14 +45,15 @@ func (g *Google) serveTokenInfo(w http.ResponseWriter, r *http.Request) {
 	case KindRefresh:
 		u := g.userByEmail(tok.Email)
 		body["azp"], body["aud"], body["sub"] = u.clientID, u.clientID, u.userID
-		body["email"], body["email_verified"] = tok.Email, "true"
 		body["access_type"] = "offline"
 	default:
 		id := g.uniqueID(tok.Email)
-		// For service accounts azp and aud are the account's unique id.
-		body["azp"], body["aud"] = id, id
-		body["email"], body["email_verified"] = tok.Email, "true"
+		// For service accounts azp, aud and sub are the account's unique id.
+		body["azp"], body["aud"], body["sub"] = id, id, id
 		body["access_type"] = "online"
+	}
+	if tok.Kind != KindFederated && (slices.Contains(tok.Scopes, ScopeUserinfoEmail) || slices.Contains(tok.Scopes, "email")) {
+		body["email"], body["email_verified"] = tok.Email, "true"
 	}
 	w.Header().Set("Cache-Control", "no-cache, no-store, max-age=0, must-revalidate")
 	writeJSON(w, http.StatusOK, body)

@@ -20,6 +20,11 @@ func TestTokenInfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	withEmail, err := w.google.mint(IssuedToken{Kind: KindJWTBearer, Email: testSA, Subject: testSA,
+		Principal: ServiceAccountMember(testSA), Scopes: []string{scopeReadOnly, ScopeUserinfoEmail}}, accessTokenLifetime)
+	if err != nil {
+		t.Fatal(err)
+	}
 	fed := w.federatedToken(t)
 	exp := strconv.FormatInt(sa.Expiry.Unix(), 10)
 
@@ -31,9 +36,11 @@ func TestTokenInfo(t *testing.T) {
 		return call(t, method, w.url+path+"?access_token="+url.QueryEscape(token), nil, "")
 	}
 
+	// Without the userinfo.email scope the account shows only as its
+	// unique id.
 	want := map[string]any{
-		"azp": uid, "aud": uid, "scope": ScopeCloudPlatform + " " + scopeReadOnly,
-		"exp": exp, "expires_in": "3599", "email": testSA, "email_verified": "true", "access_type": "online",
+		"azp": uid, "aud": uid, "sub": uid, "scope": ScopeCloudPlatform + " " + scopeReadOnly,
+		"exp": exp, "expires_in": "3599", "access_type": "online",
 	}
 	for _, tc := range []struct{ method, path string }{
 		{http.MethodGet, "/tokeninfo"}, {http.MethodPost, "/tokeninfo"}, {http.MethodGet, "/oauth2/v3/tokeninfo"},
@@ -45,6 +52,15 @@ func TestTokenInfo(t *testing.T) {
 		if diff := cmp.Diff(want, body); diff != "" {
 			t.Errorf("%s %s (-want +got):\n%s", tc.method, tc.path, diff)
 		}
+	}
+
+	wantEmail := map[string]any{
+		"azp": uid, "aud": uid, "sub": uid, "scope": scopeReadOnly + " " + ScopeUserinfoEmail,
+		"exp": strconv.FormatInt(withEmail.Expiry.Unix(), 10), "expires_in": "3599", "access_type": "online",
+		"email": testSA, "email_verified": "true",
+	}
+	if _, body := query(t, http.MethodGet, "/tokeninfo", withEmail.Token); !cmp.Equal(wantEmail, body) {
+		t.Errorf("token with userinfo.email (-want +got):\n%s", cmp.Diff(wantEmail, body))
 	}
 
 	status, body := query(t, http.MethodGet, "/tokeninfo", fed)
