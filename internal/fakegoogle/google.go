@@ -82,6 +82,7 @@ type Google struct {
 	issued        []*IssuedToken
 	requests      []RecordedRequest
 	metadataCache *IssuedToken // the instance's current token
+	faults        []*Fault
 }
 
 // New validates cfg and returns a fake serving it.

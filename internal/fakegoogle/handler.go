@@ -13,6 +13,8 @@ import "net/http"
 //	GET      /service_accounts/v1/jwk/{email}
 //	GET      /                                                      metadata server probe
 //	GET      /computeMetadata/v1/...                                metadata server
+//
+// Faults injected with InjectFault answer before the endpoint does.
 func (g *Google) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/token", g.serveSTS)
@@ -33,5 +35,5 @@ func (g *Google) Handler() http.Handler {
 	md.HandleFunc("GET /computeMetadata/v1/instance/service-accounts/{acct}/token", g.serveMetadataToken)
 	md.HandleFunc("GET /computeMetadata/v1/", g.serveMetadataText)
 	mux.Handle("/computeMetadata/", metadataGuard(md))
-	return g.record(mux)
+	return g.record(g.withFaults(mux))
 }

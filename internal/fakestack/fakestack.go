@@ -1,7 +1,8 @@
 // Package fakestack wires the GitHub OIDC issuer and Google fakes into one
 // ready-made "project": a Workload Identity provider trusting the issuer, a
-// service account that the repository may impersonate, and a key-holding
-// service account. Integration tests, the end-to-end suite and the local
+// service account that the repository may impersonate, a key-holding
+// service account and the node's (metadata server) account, the last two
+// granted roles/iam.serviceAccountTokenCreator on themselves. Integration tests, the end-to-end suite and the local
 // demo all start it, so they exercise the same setup.
 package fakestack
 
@@ -60,7 +61,12 @@ func Start(addr string) (*Stack, error) {
 		}},
 		ServiceAccounts: []fakegoogle.ServiceAccount{
 			{Email: ImpersonatedSA, Impersonators: []string{fakegoogle.AttributePrincipalSet(Provider, "repository", Repository)}},
-			{Email: MetadataSA},
+			// The key's and the node's accounts mint tokens of
+			// token_lifetime for themselves through IAM Credentials,
+			// which needs roles/iam.serviceAccountTokenCreator on
+			// themselves, as on Google.
+			{Email: KeySA, Impersonators: []string{fakegoogle.ServiceAccountMember(KeySA)}},
+			{Email: MetadataSA, Impersonators: []string{fakegoogle.ServiceAccountMember(MetadataSA)}},
 		},
 		DefaultServiceAccount: MetadataSA,
 	})
