@@ -31,7 +31,15 @@ func checkAccessToken(ctx context.Context, cfg *config.Config, d Deps) (*Token, 
 	if info.ExpiresIn > 0 {
 		tok.Expiry = d.Now().Add(time.Duration(info.ExpiresIn) * time.Second).Truncate(time.Second)
 	}
-	tok.Principal = info.Email
+	tok.Principal, tok.Scopes = info.Email, strings.Fields(info.Scope)
+	if tok.Principal == "" {
+		tok.Principal = unknownPrincipal
+		if cfg.ServiceAccount != "" {
+			tok.Principal = cfg.ServiceAccount
+		} else if info.UniqueID != "" {
+			tok.Principal = fmt.Sprintf("%s; unique ID %s", unknownPrincipal, info.UniqueID)
+		}
+	}
 	if info.ExpiresIn > 0 && info.ExpiresIn < 600 {
 		tok.Warnings = append(tok.Warnings, fmt.Sprintf("the access token expires in %ds: pods pulling after that will fail", info.ExpiresIn))
 	}
@@ -50,8 +58,12 @@ func tokenInfoURL(tokenEndpoint string) string {
 	return u.String()
 }
 
+// tokenInfoResponse is what tokeninfo tells about a token. Email is only
+// there when the token carries the userinfo.email scope; UniqueID (azp, the
+// service account's or OAuth client's numeric id) always is.
 type tokenInfoResponse struct {
 	Email     string
+	UniqueID  string
 	Scope     string
 	ExpiresIn int64
 }
@@ -74,16 +86,17 @@ func tokenInfo(ctx context.Context, hc *http.Client, endpoint, token string) (*t
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("failed to read the tokeninfo answer: %w", err)
 	}
 	if resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnauthorized {
 		return nil, &invalidTokenError{}
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("tokeninfo answered HTTP %d", resp.StatusCode)
+		return nil, fmt.Errorf("tokeninfo answered %w", googleError(resp.StatusCode, raw))
 	}
 	var body struct {
 		Email string `json:"email"`
+		AZP   string `json:"azp"`
 		Scope string `json:"scope"`
 		// Google sends numbers as strings here; accept both.
 		ExpiresIn json.RawMessage `json:"expires_in"`
@@ -92,5 +105,5 @@ func tokenInfo(ctx context.Context, hc *http.Client, endpoint, token string) (*t
 		return nil, fmt.Errorf("tokeninfo returned malformed JSON")
 	}
 	n, _ := strconv.ParseInt(strings.Trim(string(body.ExpiresIn), `"`), 10, 64)
-	return &tokenInfoResponse{Email: body.Email, Scope: body.Scope, ExpiresIn: n}, nil
+	return &tokenInfoResponse{Email: body.Email, UniqueID: body.AZP, Scope: body.Scope, ExpiresIn: n}, nil
 }

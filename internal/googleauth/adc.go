@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"golang.org/x/oauth2/google"
 
@@ -22,6 +24,9 @@ var adcTypes = map[string]google.CredentialsType{
 	"impersonated_service_account": google.ImpersonatedServiceAccount,
 }
 
+// maxSourceDepth bounds source_credentials nesting; gcloud writes one level.
+const maxSourceDepth = 3
+
 // mintFromADC follows Application Default Credentials: the file named by
 // GOOGLE_APPLICATION_CREDENTIALS (e.g. written by google-github-actions/auth),
 // gcloud's well-known file, then the metadata server (GKE, GCE).
@@ -37,75 +42,220 @@ func mintFromADC(ctx context.Context, cfg *config.Config, d Deps) (*Token, error
 	if err != nil {
 		return nil, fmt.Errorf("failed to read %s file %q: %w (in a docker action, the file must be under $GITHUB_WORKSPACE)", origin, path, err)
 	}
-	var head struct {
-		Type             string `json:"type"`
-		ClientEmail      string `json:"client_email"`
-		TokenURL         string `json:"token_url"`
-		ImpersonationURL string `json:"service_account_impersonation_url"`
-	}
-	if err := json.Unmarshal(raw, &head); err != nil {
+	var file map[string]any
+	if err := json.Unmarshal(raw, &file); err != nil {
 		return nil, fmt.Errorf("%s file %q is not JSON", origin, path)
 	}
-	credType, ok := adcTypes[head.Type]
-	if !ok {
-		return nil, fmt.Errorf("%s file %q has unsupported type %q", origin, path, head.Type)
-	}
-	if head.Type == "service_account" {
-		MaskKey(raw, d.Mask)
-	}
-	if err := checkExternalAccountURLs(cfg, head.TokenURL, head.ImpersonationURL); err != nil {
+	maskSecrets(file, d.Mask)
+	// Nothing is sent anywhere before every URL in the file passed.
+	if err := checkCredentials(cfg, file, "", 0); err != nil {
 		return nil, fmt.Errorf("%s file %q: %w", origin, path, err)
 	}
-	params := google.CredentialsParams{Scopes: cfg.Scopes}
-	if cfg.OAuthTokenEndpoint != config.DefaultOAuthTokenEndpoint {
-		// A deliberately configured endpoint (Private Service Connect)
-		// applies to ADC keys and user credentials too.
-		params.TokenURL = cfg.OAuthTokenEndpoint
-		if head.Type == "service_account" {
-			if raw, err = withTokenURI(raw, cfg.OAuthTokenEndpoint); err != nil {
-				return nil, err
+	typ, _ := file["type"].(string)
+	tok, err := mintFromCredentials(ctx, cfg, d, file, cfg.Scopes, true)
+	if err != nil {
+		return nil, fmt.Errorf("failed to mint a token from %s file %q (%s): %w", origin, path, typ, err)
+	}
+	tok.Method = "Application Default Credentials (" + typ + ")"
+	return tok, nil
+}
+
+// mintFromCredentials mints from one checked credentials object: a file or
+// the source_credentials inside one.
+func mintFromCredentials(ctx context.Context, cfg *config.Config, d Deps, m map[string]any, scopes []string, top bool) (*Token, error) {
+	typ, _ := m["type"].(string)
+	switch typ {
+	case "service_account":
+		email, _ := m["client_email"].(string)
+		raw, _ := json.Marshal(m)
+		if !top {
+			// A source only authenticates the impersonation call.
+			return mintWithKeyScopes(ctx, cfg, d, raw, email, scopes)
+		}
+		return mintWithKey(ctx, cfg, d, raw, email, true)
+	case "impersonated_service_account":
+		// Done here rather than by x/oauth2, which would ask the source
+		// for the target's scopes (too narrow to call IAM Credentials)
+		// and ignore token_lifetime.
+		src, _ := m["source_credentials"].(map[string]any)
+		st, err := mintFromCredentials(ctx, cfg, d, src, []string{cloudPlatformScope}, false)
+		if err != nil {
+			return nil, fmt.Errorf("source_credentials: %w", err)
+		}
+		u, _ := m["service_account_impersonation_url"].(string)
+		var delegates []string
+		if ds, ok := m["delegates"].([]any); ok {
+			for _, v := range ds {
+				if s, ok := v.(string); ok {
+					delegates = append(delegates, s)
+				}
 			}
 		}
+		lifetime := cfg.TokenLifetime
+		if !top {
+			lifetime = time.Hour // a source only authenticates the next call
+		}
+		iam := &iamClient{http: d.HTTPClient}
+		it, err := iam.generateAt(ctx, u, st.AccessToken, scopes, lifetime, delegates)
+		if err != nil {
+			return nil, fmt.Errorf("failed to impersonate %s: %w", impersonatedEmail(u), err)
+		}
+		d.Mask(it.AccessToken)
+		return &Token{AccessToken: it.AccessToken, Expiry: it.Expiry, Principal: impersonatedEmail(u), Scopes: scopes}, nil
 	}
-	creds, err := google.CredentialsFromJSONWithTypeAndParams(ctx, raw, credType, params)
+	raw, _ := json.Marshal(m)
+	creds, err := google.CredentialsFromJSONWithTypeAndParams(ctx, raw, adcTypes[typ], google.CredentialsParams{Scopes: scopes})
 	if err != nil {
-		return nil, fmt.Errorf("failed to load %s file %q: %w", origin, path, err)
+		return nil, fmt.Errorf("failed to load the credentials: %w", err)
 	}
 	t, err := fetch(creds.TokenSource, d)
 	if err != nil {
-		return nil, fmt.Errorf("failed to mint a token from %s file %q (%s): %w", origin, path, head.Type, err)
+		return nil, err
 	}
-	principal := head.ClientEmail
-	if principal == "" {
-		principal = head.Type + " credentials"
+	tok := &Token{AccessToken: t.AccessToken, Expiry: t.Expiry}
+	if u, _ := m["service_account_impersonation_url"].(string); u != "" {
+		tok.Principal, tok.Scopes = impersonatedEmail(u), scopes
+		return tok, nil
 	}
-	return &Token{AccessToken: t.AccessToken, Expiry: t.Expiry, Principal: principal, Method: "Application Default Credentials (" + head.Type + ")"}, nil
+	// A user's or a federated token: ask Google who it is and what it may do.
+	if info, err := tokenInfo(ctx, d.HTTPClient, tokenInfoURL(cfg.OAuthTokenEndpoint), t.AccessToken); err == nil {
+		tok.Principal, tok.Scopes = info.Email, strings.Fields(info.Scope)
+	}
+	if tok.Principal == "" && typ == "external_account" {
+		aud, _ := m["audience"].(string)
+		tok.Principal = "principal of " + strings.TrimPrefix(aud, "//iam.googleapis.com/")
+	}
+	return tok, nil
 }
 
-// checkExternalAccountURLs applies Google's advice for external credential
-// files: only send tokens to Google's STS and IAM hosts (or the endpoints the
-// user configured on purpose).
-func checkExternalAccountURLs(cfg *config.Config, tokenURL, impersonationURL string) error {
-	allowed := map[string]bool{
-		"sts.googleapis.com":               true,
-		"iamcredentials.googleapis.com":    true,
-		hostOf(cfg.STSEndpoint):            true,
-		hostOf(cfg.IAMCredentialsEndpoint): true,
+// mintWithKeyScopes mints a one-hour token with explicit scopes.
+func mintWithKeyScopes(ctx context.Context, cfg *config.Config, d Deps, keyJSON []byte, email string, scopes []string) (*Token, error) {
+	c := *cfg
+	c.Scopes = scopes
+	return mintWithKey(ctx, &c, d, keyJSON, email, false)
+}
+
+// checkCredentials validates every URL a credentials object can make the
+// product call, recursively through source_credentials, and rewrites token
+// endpoints to oauth_token_endpoint when one is configured (as for a key
+// given directly). field prefixes error messages with the path inside the
+// file.
+func checkCredentials(cfg *config.Config, m map[string]any, field string, depth int) error {
+	if depth > maxSourceDepth {
+		return fmt.Errorf("%ssource_credentials nested more than %d deep", field, maxSourceDepth)
 	}
-	for _, u := range []string{tokenURL, impersonationURL} {
-		if u != "" && !allowed[hostOf(u)] {
-			return fmt.Errorf("refusing to use endpoint %q: not a Google STS/IAM host (set %s or %s to allow it)", u, config.InSTSEndpoint, config.InIAMCredentialsEndpoint)
+	typ, _ := m["type"].(string)
+	if _, ok := adcTypes[typ]; !ok {
+		return fmt.Errorf("%stype %q is not supported (only authorized_user, external_account, impersonated_service_account, service_account)", field, typ)
+	}
+	check := func(name string, obj map[string]any, required bool) error {
+		v, present := obj[name]
+		s, _ := v.(string)
+		if !present || s == "" {
+			if required {
+				return fmt.Errorf("%s%s is missing", field, name)
+			}
+			return nil
+		}
+		return allowedURL(cfg, field+name, s)
+	}
+	switch typ {
+	case "service_account", "authorized_user":
+		if err := check("token_uri", m, false); err != nil {
+			return err
+		}
+		if typ == "service_account" {
+			pointKeyAt(m, cfg)
+		} else if cfg.OAuthTokenEndpoint != config.DefaultOAuthTokenEndpoint {
+			m["token_uri"] = cfg.OAuthTokenEndpoint
+		}
+	case "impersonated_service_account":
+		if err := check("service_account_impersonation_url", m, true); err != nil {
+			return err
+		}
+		src, ok := m["source_credentials"].(map[string]any)
+		if !ok {
+			return fmt.Errorf("%ssource_credentials is missing", field)
+		}
+		return checkCredentials(cfg, src, field+"source_credentials.", depth+1)
+	case "external_account":
+		for _, name := range []string{"token_url", "service_account_impersonation_url", "token_info_url"} {
+			if err := check(name, m, name == "token_url"); err != nil {
+				return err
+			}
+		}
+		cs, _ := m["credential_source"].(map[string]any)
+		if _, ok := cs["executable"]; ok {
+			return fmt.Errorf("%scredential_source.executable is refused: pullsecret never runs a command named in a credentials file (whatever GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES says)", field)
+		}
+		for _, name := range []string{"url", "region_url", "imdsv2_session_token_url", "regional_cred_verification_url"} {
+			if err := allowedCredentialSourceURL(cfg, field+"credential_source.", name, cs); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-func hostOf(raw string) string {
+func allowedCredentialSourceURL(cfg *config.Config, field, name string, cs map[string]any) error {
+	s, _ := cs[name].(string)
+	if s == "" {
+		return nil
+	}
+	return allowedURL(cfg, field+name, s)
+}
+
+// allowedURL applies Google's advice for credential files from elsewhere:
+// only send anything to Google's own hosts over HTTPS, or to an endpoint the
+// user configured on purpose (Private Service Connect, tests).
+func allowedURL(cfg *config.Config, field, raw string) error {
 	u, err := url.Parse(raw)
-	if err != nil {
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%s %q is not a URL", field, raw)
+	}
+	for _, e := range []string{cfg.STSEndpoint, cfg.IAMCredentialsEndpoint, cfg.OAuthTokenEndpoint} {
+		if c, err := url.Parse(e); err == nil && c.Scheme == u.Scheme && strings.EqualFold(c.Host, u.Host) {
+			return nil
+		}
+	}
+	host := strings.ToLower(u.Hostname())
+	google := strings.HasSuffix(host, ".googleapis.com") || raw == "https://accounts.google.com/o/oauth2/token"
+	switch {
+	case google && u.Scheme == "https":
+		return nil
+	case google:
+		return fmt.Errorf("refusing %s %q: Google endpoints are called over https only", field, raw)
+	}
+	return fmt.Errorf("refusing %s %q: not a Google host (*.googleapis.com) nor a configured endpoint (%s, %s, %s)", field, raw,
+		config.InSTSEndpoint, config.InIAMCredentialsEndpoint, config.InOAuthTokenEndpoint)
+}
+
+// maskSecrets masks the secret fields of a credentials file at any depth.
+func maskSecrets(m map[string]any, mask func(string)) {
+	if raw, err := json.Marshal(m); err == nil && m["type"] == "service_account" {
+		MaskKey(raw, mask)
+	}
+	for _, k := range []string{"private_key", "private_key_id", "client_secret", "refresh_token"} {
+		if s, ok := m[k].(string); ok && s != "" {
+			mask(s)
+		}
+	}
+	if src, ok := m["source_credentials"].(map[string]any); ok {
+		maskSecrets(src, mask)
+	}
+}
+
+// impersonatedEmail extracts the account from a generateAccessToken URL.
+func impersonatedEmail(u string) string {
+	_, rest, ok := strings.Cut(u, "/serviceAccounts/")
+	if !ok {
 		return ""
 	}
-	return u.Host
+	email, _, _ := strings.Cut(rest, ":")
+	if e, err := url.PathUnescape(email); err == nil {
+		return e
+	}
+	return email
 }
 
 func wellKnownFile(getenv func(string) string) string {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	githubactions "github.com/sethvargo/go-githubactions"
 	"golang.org/x/oauth2/google/externalaccount"
@@ -27,7 +28,7 @@ func mintFederated(ctx context.Context, cfg *config.Config, d Deps) (*Token, err
 		SubjectTokenSupplier: &githubSupplier{fetcher: d.IDToken, audience: cfg.EffectiveAudience(), mask: d.Mask},
 		Scopes:               cfg.Scopes,
 	}
-	tok := &Token{Method: "Workload Identity Federation"}
+	tok := &Token{Method: "Workload Identity Federation", Scopes: cfg.Scopes}
 	if cfg.ServiceAccount != "" {
 		ec.ServiceAccountImpersonationURL = impersonationURL(cfg.IAMCredentialsEndpoint, cfg.ServiceAccount)
 		ec.ServiceAccountImpersonationLifetimeSeconds = int(cfg.TokenLifetime.Seconds())
@@ -37,10 +38,11 @@ func mintFederated(ctx context.Context, cfg *config.Config, d Deps) (*Token, err
 		// STS only issues cloud-platform federated tokens; there is no
 		// narrower scope without a service account.
 		ec.Scopes = []string{cloudPlatformScope}
+		tok.Scopes = ec.Scopes
 		tok.Principal = "principal of " + cfg.WorkloadIdentityProvider
 		tok.Warnings = append(tok.Warnings, fmt.Sprintf(
-			"no %q given: the pull secret holds a direct federated token, which Google caps at the GitHub OIDC token's lifetime (about 10 minutes on GitHub), and it carries the broad cloud-platform scope. Pods scheduled after it expires cannot pull. Set %q to impersonate a service account (recommended).",
-			config.InServiceAccount, config.InServiceAccount))
+			"no %q given: the pull secret holds a direct federated token, which expires with the GitHub OIDC token it was exchanged for — GitHub issues those for 5 minutes, so the secret stops working within 5 minutes of this step (%s is ignored). Pods scheduled after that cannot pull. Set %q to impersonate a service account (recommended).",
+			config.InServiceAccount, config.InTokenLifetime, config.InServiceAccount))
 	}
 	ts, err := externalaccount.NewTokenSource(ctx, ec)
 	if err != nil {
@@ -48,7 +50,13 @@ func mintFederated(ctx context.Context, cfg *config.Config, d Deps) (*Token, err
 	}
 	t, err := fetch(ts, d)
 	if err != nil {
-		return nil, fmt.Errorf("failed to exchange the GitHub OIDC token for a Google token (provider %q): %w", cfg.WorkloadIdentityProvider, err)
+		hint := ""
+		if strings.Contains(err.Error(), "is stale to sign-in") || strings.Contains(err.Error(), "expired") {
+			// GitHub's tokens live 5 minutes; one that is already too old
+			// when STS sees it points at a slow step or a skewed clock.
+			hint = " (the GitHub OIDC token had expired: GitHub issues them for 5 minutes, so check the runner's clock and that nothing delays this step after the token is fetched)"
+		}
+		return nil, fmt.Errorf("failed to exchange the GitHub OIDC token for a Google token (provider %q)%s: %w", cfg.WorkloadIdentityProvider, hint, err)
 	}
 	tok.AccessToken, tok.Expiry = t.AccessToken, t.Expiry
 	return tok, nil

@@ -8,6 +8,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -43,16 +45,26 @@ type Token struct {
 	Principal string
 	// Method describes the credential source, for the report.
 	Method string
+	// Scopes are the OAuth scopes the token really carries, when known:
+	// asked of an API that grants exactly what is asked, or read back from
+	// tokeninfo. Empty means unknown.
+	Scopes []string
 	// Warnings are printed by the caller as annotations.
 	Warnings []string
 }
 
+// defaultTimeout bounds each Google request (retries and their waits
+// included) when the caller's client sets no timeout.
+const defaultTimeout = 30 * time.Second
+
+// unknownPrincipal is reported when nothing names the token's identity:
+// tokeninfo shows the email only to tokens with the userinfo.email scope.
+const unknownPrincipal = "unknown principal (token lacks userinfo.email scope)"
+
 // Mint obtains exactly one access token for cfg. Every run mints once,
 // however many namespaces it writes.
 func Mint(ctx context.Context, cfg *config.Config, d Deps) (*Token, error) {
-	if d.HTTPClient == nil {
-		d.HTTPClient = &http.Client{Timeout: 30 * time.Second}
-	}
+	d.HTTPClient = withRetries(d.HTTPClient)
 	if d.Now == nil {
 		d.Now = time.Now
 	}
@@ -83,7 +95,44 @@ func Mint(ctx context.Context, cfg *config.Config, d Deps) (*Token, error) {
 		return nil, fmt.Errorf("%s returned an empty access token", tok.Method)
 	}
 	d.Mask(tok.AccessToken)
+	if tok.Principal == "" {
+		tok.Principal = unknownPrincipal
+	}
+	if extra := broaderScopes(tok.Scopes, cfg.Scopes); len(extra) > 0 {
+		tok.Warnings = append(tok.Warnings, fmt.Sprintf("the token carries scopes beyond input %q (%s): %s. Anyone who can read the pull secret can use them.",
+			config.InScopes, strings.Join(cfg.Scopes, ", "), strings.Join(extra, ", ")))
+	}
 	return tok, nil
+}
+
+// withRetries copies hc (a default client when nil) with a transport that
+// retries what Google says to retry, and a timeout that bounds every
+// request.
+func withRetries(hc *http.Client) *http.Client {
+	out := &http.Client{Timeout: defaultTimeout}
+	if hc != nil {
+		*out = *hc
+	}
+	if out.Timeout <= 0 {
+		out.Timeout = defaultTimeout
+	}
+	base := out.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	out.Transport = &retryTransport{base: base}
+	return out
+}
+
+// broaderScopes returns the scopes in have that want does not ask for.
+func broaderScopes(have, want []string) []string {
+	var extra []string
+	for _, s := range have {
+		if !slices.Contains(want, s) {
+			extra = append(extra, s)
+		}
+	}
+	return extra
 }
 
 // fetch pulls one token out of a token source, masking it at once.

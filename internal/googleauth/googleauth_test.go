@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -39,19 +40,32 @@ type world struct {
 
 func newWorld(t *testing.T, maxLifetime time.Duration) *world {
 	t.Helper()
-	gh, err := fakegithub.NewOIDC(fakegithub.OIDCConfig{})
+	return newWorldWith(t, fakegithub.OIDCConfig{}, func(c *fakegoogle.Config) { c.MaxLifetime = maxLifetime })
+}
+
+// newWorldWith is newWorld with the issuer's config and an edit of
+// Google's. The key's and the node's accounts hold
+// roles/iam.serviceAccountTokenCreator on themselves unless edit removes
+// the node's grant.
+func newWorldWith(t *testing.T, ghCfg fakegithub.OIDCConfig, edit func(*fakegoogle.Config)) *world {
+	t.Helper()
+	gh, err := fakegithub.NewOIDC(ghCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := fakegoogle.New(fakegoogle.Config{
-		MaxLifetime: maxLifetime,
-		Providers:   []fakegoogle.Provider{{Name: provider, IssuerURI: gh.Issuer(), PublicKeys: map[string]*rsa.PublicKey{gh.KeyID(): gh.PublicKey()}}},
+	cfg := fakegoogle.Config{
+		Providers: []fakegoogle.Provider{{Name: provider, IssuerURI: gh.Issuer(), PublicKeys: map[string]*rsa.PublicKey{gh.KeyID(): gh.PublicKey()}}},
 		ServiceAccounts: []fakegoogle.ServiceAccount{
 			{Email: puller, Impersonators: []string{fakegoogle.AttributePrincipalSet(provider, "repository", "octo-org/octo-repo")}},
-			{Email: node},
+			{Email: node, Impersonators: []string{fakegoogle.ServiceAccountMember(node)}},
+			{Email: keyed, Impersonators: []string{fakegoogle.ServiceAccountMember(keyed)}},
 		},
 		DefaultServiceAccount: node,
-	})
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	g, err := fakegoogle.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +139,10 @@ func TestMintEachSource(t *testing.T) {
 		{"key 2h self-impersonates", map[string]string{config.InCredentialsJSON: "KEY", config.InTokenLifetime: "2h"}, nil, fakegoogle.KindImpersonated, keyed, 2 * time.Hour, false},
 		{"key json_key warns", map[string]string{config.InCredentialsJSON: "KEY", config.InCredentialMode: "json_key"}, nil, fakegoogle.KindJWTBearer, keyed, time.Hour, true},
 		{"adc file", nil, map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": adcFile}, fakegoogle.KindJWTBearer, keyed, time.Hour, false},
-		{"adc metadata", nil, map[string]string{"HOME": t.TempDir()}, fakegoogle.KindMetadata, node, 0, false},
+		// The metadata server's token only authenticates the call that
+		// mints a token of token_lifetime for the node's account.
+		{"adc metadata", nil, map[string]string{"HOME": t.TempDir()}, fakegoogle.KindImpersonated, node, time.Hour, false},
+		{"adc metadata 30m", map[string]string{config.InTokenLifetime: "30m"}, map[string]string{"HOME": t.TempDir()}, fakegoogle.KindImpersonated, node, 30 * time.Minute, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -249,29 +266,79 @@ func TestMintErrorsAreActionable(t *testing.T) {
 }
 
 // A revoked token passed as access_token is caught before anything is
-// written; a live one reports its real expiry.
+// written; a live one reports its real expiry, who it acts as (never an
+// empty principal: tokeninfo shows the email only to tokens with the
+// userinfo.email scope) and scopes broader than asked.
 func TestAccessTokenCheckedAtTokenInfo(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, 0)
-	tok, err := Mint(context.Background(), w.load(t, map[string]string{config.InCredentialsJSON: string(w.key)}), w.deps(nil, &masker{}))
+	const email = "https://www.googleapis.com/auth/userinfo.email"
+	cases := []struct {
+		name          string
+		scopes        []string // of the token given as access_token
+		wantPrincipal []string
+		wantWarning   string
+	}{
+		{"narrow token", []string{config.DefaultScope}, []string{"unknown principal (token lacks userinfo.email scope)", "unique ID 1"}, ""},
+		{"token with userinfo.email", []string{config.DefaultScope, email}, []string{node}, email},
+		{"cloud-platform token", []string{fakegoogle.ScopeCloudPlatform}, []string{"unknown principal"}, fakegoogle.ScopeCloudPlatform},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			// A token with exactly these scopes: the metadata server's.
+			w := newWorldWith(t, fakegithub.OIDCConfig{}, func(c *fakegoogle.Config) { c.MetadataScopes = tc.scopes })
+			tok := metadataToken(t, w)
+			got, err := Mint(context.Background(), w.load(t, map[string]string{config.InAccessToken: tok.AccessToken}), w.deps(nil, &masker{}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info, _ := w.google.Lookup(tok.AccessToken); got.Expiry.Sub(info.Expiry).Abs() > 5*time.Second {
+				t.Errorf("expiry %s, want %s", got.Expiry, info.Expiry)
+			}
+			for _, s := range tc.wantPrincipal {
+				if !strings.Contains(got.Principal, s) {
+					t.Errorf("principal %q lacks %q", got.Principal, s)
+				}
+			}
+			warned := strings.Join(got.Warnings, "\n")
+			if tc.wantWarning == "" && warned != "" {
+				t.Errorf("unexpected warnings %q", warned)
+			}
+			if tc.wantWarning != "" && (!strings.Contains(warned, tc.wantWarning) || !strings.Contains(warned, config.InScopes)) {
+				t.Errorf("warnings %q do not name the broader scope %q", warned, tc.wantWarning)
+			}
+			w.google.RevokeToken(tok.AccessToken)
+			_, err = Mint(context.Background(), w.load(t, map[string]string{config.InAccessToken: tok.AccessToken}), w.deps(nil, &masker{}))
+			if err == nil || !strings.Contains(err.Error(), config.InAccessToken) {
+				t.Fatalf("revoked token: %v", err)
+			}
+			if strings.Contains(err.Error(), tok.AccessToken) {
+				t.Error("error echoes the token")
+			}
+		})
+	}
+}
+
+type tokenJSON struct {
+	AccessToken string `json:"access_token"`
+}
+
+// metadataToken fetches the instance's token straight from the fake
+// metadata server.
+func metadataToken(t *testing.T, w *world) tokenJSON {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, w.googleURL+"/computeMetadata/v1/instance/service-accounts/default/token", nil)
+	req.Header.Set("Metadata-Flavor", "Google")
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := Mint(context.Background(), w.load(t, map[string]string{config.InAccessToken: tok.AccessToken}), w.deps(nil, &masker{}))
-	if err != nil {
-		t.Fatal(err)
+	defer resp.Body.Close()
+	var tok tokenJSON
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		t.Fatalf("metadata token: %v", err)
 	}
-	if got.Principal != keyed || got.Expiry.Sub(tok.Expiry).Abs() > 5*time.Second {
-		t.Errorf("principal %q expiry %s, want %q %s", got.Principal, got.Expiry, keyed, tok.Expiry)
-	}
-	w.google.RevokeToken(tok.AccessToken)
-	_, err = Mint(context.Background(), w.load(t, map[string]string{config.InAccessToken: tok.AccessToken}), w.deps(nil, &masker{}))
-	if err == nil || !strings.Contains(err.Error(), config.InAccessToken) {
-		t.Fatalf("revoked token: %v", err)
-	}
-	if strings.Contains(err.Error(), tok.AccessToken) {
-		t.Error("error echoes the token")
-	}
+	return tok
 }
 
 // An external_account ADC file pointing its token URL at a stranger is

@@ -13,6 +13,12 @@ import (
 	"github.com/pullsecret/pullsecret/internal/config"
 )
 
+// googleTokenAudience is the "aud" Google requires in a jwt-bearer
+// assertion whichever endpoint it is posted to, Private Service Connect
+// included
+// (https://developers.google.com/identity/protocols/oauth2/service-account#authorizingrequests).
+const googleTokenAudience = "https://oauth2.googleapis.com/token"
+
 // mintFromKey signs a JWT with the key and trades it at the OAuth token
 // endpoint (one hour). Any other lifetime is obtained by the service account
 // impersonating itself, which needs roles/iam.serviceAccountTokenCreator on
@@ -22,56 +28,76 @@ func mintFromKey(ctx context.Context, cfg *config.Config, d Deps) (*Token, error
 	if err != nil {
 		return nil, err
 	}
-	keyJSON := cfg.CredentialsJSON
-	if cfg.OAuthTokenEndpoint != config.DefaultOAuthTokenEndpoint && key.TokenURI != cfg.OAuthTokenEndpoint {
-		// A deliberately configured endpoint (Private Service Connect) wins
-		// over the public one written in the key.
-		if keyJSON, err = withTokenURI(keyJSON, cfg.OAuthTokenEndpoint); err != nil {
-			return nil, err
-		}
+	tok, err := mintWithKey(ctx, cfg, d, cfg.CredentialsJSON, key.ClientEmail, cfg.CredentialMode == config.CredentialAccessToken)
+	if err != nil {
+		return nil, err
 	}
-	// The type is fixed: a key input must never load as another credential
-	// type (an external_account file would make us call arbitrary URLs).
-	selfImpersonate := cfg.CredentialMode == config.CredentialAccessToken && cfg.TokenLifetime != time.Hour
+	tok.Method = "service-account key"
+	if cfg.CredentialMode == config.CredentialJSONKey {
+		tok.Method += " (stored as _json_key)"
+		tok.Warnings = append(tok.Warnings, "credential_mode json_key stores the long-lived service-account key in the cluster: anyone who can read the secret holds the key until it is rotated. Prefer access_token with a refresh job where you can.")
+	}
+	return tok, nil
+}
+
+// mintWithKey mints for the key of email (from credentials_json or an ADC
+// file). With honourLifetime, a token_lifetime other than one hour is
+// obtained by self-impersonation.
+func mintWithKey(ctx context.Context, cfg *config.Config, d Deps, keyJSON []byte, email string, honourLifetime bool) (*Token, error) {
+	keyJSON, err := keyForEndpoint(keyJSON, cfg)
+	if err != nil {
+		return nil, err
+	}
+	selfImpersonate := honourLifetime && cfg.TokenLifetime != time.Hour
 	scopes := cfg.Scopes
 	if selfImpersonate {
 		// The IAM Credentials API only accepts callers with cloud-platform;
 		// the token that ends up in the secret still gets cfg.Scopes.
 		scopes = []string{cloudPlatformScope}
 	}
+	// The type is fixed: a key must never load as another credential type
+	// (an external_account file would make us call arbitrary URLs).
 	creds, err := google.CredentialsFromJSONWithTypeAndParams(ctx, keyJSON, google.ServiceAccount, google.CredentialsParams{Scopes: scopes})
 	if err != nil {
-		return nil, fmt.Errorf("failed to load %s: %w", config.InCredentialsJSON, err)
+		return nil, fmt.Errorf("failed to load the service-account key of %s: %w", email, err)
 	}
 	t, err := fetch(creds.TokenSource, d)
 	if err != nil {
-		return nil, fmt.Errorf("failed to mint a token with the key of %s: %w", key.ClientEmail, err)
+		return nil, fmt.Errorf("failed to mint a token with the key of %s: %w", email, err)
 	}
-	tok := &Token{AccessToken: t.AccessToken, Expiry: t.Expiry, Principal: key.ClientEmail, Method: "service-account key"}
-	if cfg.CredentialMode == config.CredentialJSONKey {
-		tok.Method += " (stored as _json_key)"
-		tok.Warnings = append(tok.Warnings, "credential_mode json_key stores the long-lived service-account key in the cluster: anyone who can read the secret holds the key until it is rotated. Prefer access_token with a refresh job where you can.")
-		return tok, nil
-	}
+	tok := &Token{AccessToken: t.AccessToken, Expiry: t.Expiry, Principal: email, Scopes: scopes}
 	if selfImpersonate {
 		iam := &iamClient{base: cfg.IAMCredentialsEndpoint, http: d.HTTPClient}
-		it, err := iam.generateAccessToken(ctx, t.AccessToken, key.ClientEmail, cfg.Scopes, cfg.TokenLifetime)
+		it, err := iam.generateAccessToken(ctx, t.AccessToken, email, cfg.Scopes, cfg.TokenLifetime)
 		if err != nil {
-			return nil, fmt.Errorf("failed to extend the token lifetime to %s by self-impersonation (grant %s roles/iam.serviceAccountTokenCreator on itself, or use %s 3600s): %w", cfg.TokenLifetime, key.ClientEmail, config.InTokenLifetime, err)
+			return nil, fmt.Errorf("failed to mint a %s token by self-impersonation (%s, or use %s 3600s): %w", cfg.TokenLifetime, tokenCreatorHint(email), config.InTokenLifetime, err)
 		}
 		d.Mask(it.AccessToken)
-		tok.AccessToken, tok.Expiry = it.AccessToken, it.Expiry
+		tok.AccessToken, tok.Expiry, tok.Scopes = it.AccessToken, it.Expiry, cfg.Scopes
 	}
 	return tok, nil
 }
 
-func withTokenURI(keyJSON []byte, uri string) ([]byte, error) {
+// keyForEndpoint points the key at oauth_token_endpoint when one was
+// configured on purpose (Private Service Connect), and always pins the
+// assertion's audience to Google's: x/oauth2 otherwise signs for token_uri,
+// which Google refuses on any other host ("Invalid JWT: Failed audience
+// check").
+func keyForEndpoint(keyJSON []byte, cfg *config.Config) ([]byte, error) {
 	var m map[string]any
 	if err := json.Unmarshal(keyJSON, &m); err != nil {
 		return nil, errors.New("the service-account key is not valid JSON")
 	}
-	m["token_uri"] = uri
+	pointKeyAt(m, cfg)
 	return json.Marshal(m)
+}
+
+// pointKeyAt applies keyForEndpoint to a parsed key.
+func pointKeyAt(m map[string]any, cfg *config.Config) {
+	if cfg.OAuthTokenEndpoint != config.DefaultOAuthTokenEndpoint {
+		m["token_uri"] = cfg.OAuthTokenEndpoint
+	}
+	m["audience"] = googleTokenAudience
 }
 
 // MaskKey masks the key as a whole and line by line: GitHub masks per line,

@@ -3,52 +3,122 @@ package googleauth
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/pullsecret/pullsecret/internal/config"
 )
 
-// mintFromMetadata asks the GKE/GCE metadata server for the attached service
-// account's token. It is a direct client rather than x/oauth2's
-// ComputeTokenSource because that one only reads its host from the process
-// environment, and metadata_endpoint must be settable per run.
+// metadataProbeTimeout: off Google Cloud the metadata host does not resolve
+// or answer, and the user needs the "no credentials" error quickly.
+const metadataProbeTimeout = 5 * time.Second
+
+// mintFromMetadata uses the GKE/GCE metadata server's token for the attached
+// service account only to authenticate one IAM Credentials
+// generateAccessToken call for that same account. The metadata server hands
+// out a cached token that may have only minutes left (GCE refreshes it 5
+// minutes before expiry) and ignores any requested scopes; the minted token
+// has exactly token_lifetime and scopes, so expires_at is real and means
+// what the user asked for. This needs roles/iam.serviceAccountTokenCreator
+// of the account on itself, and (on GCE) the cloud-platform access scope.
+//
+// It is a direct client rather than x/oauth2's ComputeTokenSource because
+// that one only reads its host from the process environment, and
+// metadata_endpoint must be settable per run.
 func mintFromMetadata(ctx context.Context, cfg *config.Config, d Deps) (*Token, error) {
 	base := cfg.MetadataEndpoint
 	if h := d.Getenv("GCE_METADATA_HOST"); h != "" && base == config.DefaultMetadataEndpoint {
 		base = "http://" + h
 	}
-	// A short timeout: off Google Cloud the host does not resolve or answer,
-	// and the user needs the "no credentials" error quickly.
-	probe := &http.Client{Transport: d.HTTPClient.Transport, Timeout: 5 * time.Second}
+	timeout := d.HTTPClient.Timeout
+	if timeout <= 0 {
+		timeout = defaultTimeout
+	}
+	probe := metadataClient(min(timeout, metadataProbeTimeout))
 	email, err := metadataGet(ctx, probe, base+"/computeMetadata/v1/instance/service-accounts/default/email")
 	if err != nil {
+		var he *metadataHTTPError
+		if errors.As(err, &he) {
+			if he.status == http.StatusNotFound {
+				return nil, fmt.Errorf("the metadata server at %s has no service account for this instance or pod: attach one (GKE: Workload Identity bound to a Google service account), or set %s, %s or %s", base, config.InWorkloadIdentityProvider, config.InCredentialsJSON, config.InAccessToken)
+			}
+			return nil, fmt.Errorf("the metadata server at %s refused the service account's email: %w", base, err)
+		}
 		return nil, fmt.Errorf("no Google credentials: set one of %s, %s or %s, or provide Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud auth application-default login, or the metadata server on GKE/GCE, which was not reachable at %s: %v)",
 			config.InWorkloadIdentityProvider, config.InCredentialsJSON, config.InAccessToken, base, err)
 	}
-	q := url.Values{"scopes": {strings.Join(cfg.Scopes, ",")}}
-	raw, err := metadataGet(ctx, d.HTTPClient, base+"/computeMetadata/v1/instance/service-accounts/default/token?"+q.Encode())
+	email = strings.TrimSpace(email)
+	// No ?scopes=: GCE ignores it and the token only authenticates the
+	// IAM Credentials call below.
+	raw, err := metadataGet(ctx, metadataClient(timeout), base+"/computeMetadata/v1/instance/service-accounts/default/token")
 	if err != nil {
-		return nil, fmt.Errorf("failed to get a token from the metadata server: %w", err)
+		return nil, fmt.Errorf("failed to get the token of %s from the metadata server: %w", email, err)
 	}
 	var body struct {
 		AccessToken string `json:"access_token"`
 		ExpiresIn   int64  `json:"expires_in"`
 	}
-	if err := json.Unmarshal([]byte(raw), &body); err != nil {
-		return nil, fmt.Errorf("the metadata server returned malformed JSON")
+	if err := json.Unmarshal([]byte(raw), &body); err != nil || body.AccessToken == "" {
+		return nil, errors.New("the metadata server returned malformed JSON for the token")
 	}
 	d.Mask(body.AccessToken)
+
+	iam := &iamClient{base: cfg.IAMCredentialsEndpoint, http: d.HTTPClient}
+	it, err := iam.generateAccessToken(ctx, body.AccessToken, email, cfg.Scopes, cfg.TokenLifetime)
+	if err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) && ae.denied() {
+			hint := tokenCreatorHint(email)
+			if ae.Reason == "ACCESS_TOKEN_SCOPE_INSUFFICIENT" {
+				hint = "give the instance (or node pool) the cloud-platform access scope, and " + hint
+			}
+			return nil, fmt.Errorf("the metadata server's token for %s lives at most an hour and may have only minutes left, so pullsecret mints a %s token for that account through IAM Credentials, which was denied: %s: %w",
+				email, cfg.TokenLifetime, hint, err)
+		}
+		return nil, fmt.Errorf("failed to mint a %s token for %s through IAM Credentials: %w", cfg.TokenLifetime, email, err)
+	}
+	d.Mask(it.AccessToken)
 	return &Token{
-		AccessToken: body.AccessToken,
-		Expiry:      d.Now().Add(time.Duration(body.ExpiresIn) * time.Second).Truncate(time.Second),
-		Principal:   strings.TrimSpace(email),
-		Method:      "Application Default Credentials (metadata server)",
+		AccessToken: it.AccessToken,
+		Expiry:      it.Expiry,
+		Principal:   email,
+		Method:      "Application Default Credentials (metadata server, then IAM Credentials for token_lifetime)",
+		Scopes:      cfg.Scopes,
 	}, nil
+}
+
+// metadataClient never uses a proxy: HTTP(S)_PROXY must not see the
+// instance's token, and the metadata server is link-local (a proxy cannot
+// reach it, and the server refuses forwarded requests anyway).
+func metadataClient(timeout time.Duration) *http.Client {
+	return &http.Client{
+		Timeout: timeout,
+		Transport: &retryTransport{base: &http.Transport{
+			Proxy:                 nil,
+			DialContext:           (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
+			ResponseHeaderTimeout: timeout,
+			MaxIdleConnsPerHost:   2,
+		}},
+	}
+}
+
+// metadataHTTPError is a metadata server's non-200 answer; its body is
+// short plain text.
+type metadataHTTPError struct {
+	status  int
+	message string
+}
+
+func (e *metadataHTTPError) Error() string {
+	if e.message == "" {
+		return fmt.Sprintf("HTTP %d %s", e.status, http.StatusText(e.status))
+	}
+	return fmt.Sprintf("HTTP %d: %s", e.status, e.message)
 }
 
 func metadataGet(ctx context.Context, hc *http.Client, u string) (string, error) {
@@ -66,13 +136,25 @@ func metadataGet(ctx context.Context, hc *http.Client, u string) (string, error)
 	if err != nil {
 		return "", err
 	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("HTTP %d from %s", resp.StatusCode, u)
-	}
 	// A real metadata server always says so; anything else (a captive
 	// portal, a proxy) must not be trusted with our token request.
 	if resp.Header.Get("Metadata-Flavor") != "Google" {
-		return "", fmt.Errorf("%s is not a metadata server (no Metadata-Flavor header)", u)
+		return "", fmt.Errorf("%s is not a metadata server (no Metadata-Flavor header, HTTP %d)", u, resp.StatusCode)
+	}
+	if resp.StatusCode != http.StatusOK {
+		e := &metadataHTTPError{status: resp.StatusCode}
+		if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+			e.message = firstLine(string(raw), 200)
+		}
+		return "", e
 	}
 	return string(raw), nil
+}
+
+func firstLine(s string, limit int) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	if len(s) > limit {
+		s = s[:limit] + "…"
+	}
+	return s
 }

@@ -1,0 +1,147 @@
+package googleauth
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/fakegoogle"
+)
+
+// Every URL a credentials file can make pullsecret call is checked before
+// anything is sent, at any depth of source_credentials, and executables are
+// never run.
+func TestADCFileURLsChecked(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 0)
+	var hits atomic.Int64
+	attacker := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		http.Error(rw, "{}", http.StatusBadRequest)
+	}))
+	t.Cleanup(attacker.Close)
+	evil := attacker.URL + "/token"
+
+	obj := func(raw []byte) map[string]any {
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	key := func(edit func(map[string]any)) map[string]any {
+		m := obj(w.key)
+		if edit != nil {
+			edit(m)
+		}
+		return m
+	}
+	userFile, err := w.google.NewAuthorizedUser("dev@example.com", evil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	impersonated := func(source map[string]any, url string) map[string]any {
+		return map[string]any{"type": "impersonated_service_account", "service_account_impersonation_url": url, "source_credentials": source}
+	}
+	goodImpURL := fakegoogle.GenerateAccessTokenURL(w.googleURL, puller)
+	external := func(edit func(map[string]any)) map[string]any {
+		m := map[string]any{
+			"type": "external_account", "audience": "//iam.googleapis.com/" + provider,
+			"subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+			"token_url":          fakegoogle.STSTokenURL(w.googleURL),
+			"credential_source":  map[string]any{"file": "/dev/null"},
+		}
+		edit(m)
+		return m
+	}
+	cases := []struct {
+		name string
+		file map[string]any
+		want []string
+	}{
+		{"service_account token_uri", key(func(m map[string]any) { m["token_uri"] = evil }), []string{"token_uri", evil}},
+		{"authorized_user token_uri", obj(userFile), []string{"token_uri", evil}},
+		{"impersonated service_account_impersonation_url", impersonated(key(nil), attacker.URL+"/v1/projects/-/serviceAccounts/"+puller+":generateAccessToken"), []string{"service_account_impersonation_url", attacker.URL}},
+		{"impersonated source_credentials token_uri", impersonated(key(func(m map[string]any) { m["token_uri"] = evil }), goodImpURL), []string{"source_credentials.token_uri", evil}},
+		{"nested source_credentials", impersonated(impersonated(obj(userFile), goodImpURL), goodImpURL), []string{"source_credentials.source_credentials.token_uri", evil}},
+		{"external token_url", external(func(m map[string]any) { m["token_url"] = evil }), []string{"token_url", evil}},
+		{"external token_url over plain http", external(func(m map[string]any) { m["token_url"] = "http://sts.googleapis.com/v1/token" }), []string{"token_url", "https"}},
+		{"external service_account_impersonation_url", external(func(m map[string]any) {
+			m["service_account_impersonation_url"] = attacker.URL + "/x:generateAccessToken"
+		}), []string{"service_account_impersonation_url", attacker.URL}},
+		{"external credential_source.url", external(func(m map[string]any) { m["credential_source"] = map[string]any{"url": evil} }), []string{"credential_source.url", evil}},
+		{"external credential_source.executable", external(func(m map[string]any) {
+			m["credential_source"] = map[string]any{"executable": map[string]any{"command": "/bin/sh -c 'echo pwned'"}}
+		}), []string{"credential_source.executable"}},
+		{"external aws region_url", external(func(m map[string]any) {
+			m["credential_source"] = map[string]any{"environment_id": "aws1", "region_url": evil, "url": evil}
+		}), []string{"credential_source.", evil}},
+		{"impersonated source of another external account", impersonated(external(func(m map[string]any) { m["token_url"] = evil }), goodImpURL), []string{"source_credentials.token_url", evil}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			raw, err := json.Marshal(tc.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := filepath.Join(t.TempDir(), "adc.json")
+			if err := os.WriteFile(f, raw, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			before := hits.Load()
+			env := map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": f, "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES": "1"}
+			_, err = Mint(context.Background(), w.load(t, nil), w.deps(env, &masker{}))
+			if err == nil {
+				t.Fatal("Mint accepted the file")
+			}
+			for _, s := range tc.want {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q lacks %q", err, s)
+				}
+			}
+			if n := hits.Load() - before; n != 0 {
+				t.Errorf("%d requests reached the foreign endpoint", n)
+			}
+		})
+	}
+}
+
+// An impersonated_service_account file (what `gcloud auth
+// application-default login --impersonate-service-account` writes) works
+// when every URL in it is Google's or a configured endpoint: its source key
+// goes to oauth_token_endpoint like a top-level key.
+func TestADCImpersonatedServiceAccount(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 0)
+	if err := w.google.Grant(puller, fakegoogle.ServiceAccountMember(keyed)); err != nil {
+		t.Fatal(err)
+	}
+	var source map[string]any
+	if err := json.Unmarshal(w.key, &source); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(map[string]any{
+		"type":                              "impersonated_service_account",
+		"service_account_impersonation_url": fakegoogle.GenerateAccessTokenURL(w.googleURL, puller),
+		"source_credentials":                source,
+	})
+	f := filepath.Join(t.TempDir(), "adc.json")
+	if err := os.WriteFile(f, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := Mint(context.Background(), w.load(t, map[string]string{config.InTokenLifetime: "1h"}), w.deps(map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": f}, &masker{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, ok := w.google.Lookup(tok.AccessToken)
+	if !ok || info.Kind != fakegoogle.KindImpersonated || info.Email != puller || tok.Principal != puller {
+		t.Errorf("token kind %s email %q principal %q, want an impersonated token of %s", info.Kind, info.Email, tok.Principal, puller)
+	}
+}

@@ -1,0 +1,137 @@
+package googleauth
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/fakegithub"
+	"github.com/pullsecret/pullsecret/internal/fakegoogle"
+)
+
+// Google failing in each way it can, on each endpoint a run calls: a clear
+// error carrying Google's message, retries only for 429/503 (which Google
+// documents as retryable, https://cloud.google.com/storage/docs/retry-strategy
+// and https://developers.google.com/identity/protocols/oauth2/service-account#error-codes)
+// and only a bounded number of times, and never a hang.
+func TestGoogleFaults(t *testing.T) {
+	t.Parallel()
+	paths := []struct {
+		name      string
+		inputs    map[string]string
+		env       func(w *world) map[string]string
+		endpoints []string
+	}{
+		{"wif", map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller},
+			func(w *world) map[string]string { return w.env }, []string{fakegoogle.EndpointSTS, fakegoogle.EndpointIAMCredentials}},
+		{"key", map[string]string{config.InCredentialsJSON: "KEY"}, func(*world) map[string]string { return nil }, []string{fakegoogle.EndpointOAuth2Token}},
+		{"key 2h", map[string]string{config.InCredentialsJSON: "KEY", config.InTokenLifetime: "30m"}, func(*world) map[string]string { return nil }, []string{fakegoogle.EndpointIAMCredentials}},
+		{"metadata", nil, func(*world) map[string]string { return map[string]string{"HOME": "/nonexistent"} }, []string{fakegoogle.EndpointMetadata, fakegoogle.EndpointIAMCredentials}},
+	}
+	const msg = "Denied by the test's organisation policy."
+	faults := []struct {
+		name      string
+		fault     fakegoogle.Fault
+		ok        bool
+		want      []string
+		attempts  int // requests answered with the fault
+		timeout   time.Duration
+		notInBody string
+	}{
+		{"403", fakegoogle.Fault{Status: 403, Message: msg}, false, []string{msg, "403"}, 1, 0, ""},
+		{"429 once", fakegoogle.Fault{Status: 429, RetryAfter: "0", Times: 1}, true, nil, 1, 0, ""},
+		{"503 once", fakegoogle.Fault{Status: 503, RetryAfter: "0", Times: 1}, true, nil, 1, 0, ""},
+		{"429 always", fakegoogle.Fault{Status: 429, RetryAfter: "0"}, false, []string{"Quota exceeded", "429"}, maxAttempts, 0, ""},
+		{"500", fakegoogle.Fault{Status: 500}, false, []string{"Internal error encountered.", "500"}, 1, 0, ""},
+		{"malformed JSON", fakegoogle.Fault{Malformed: true}, false, []string{"JSON"}, 1, 0, "ya29.trunc"},
+		{"stalled", fakegoogle.Fault{Stall: true}, false, []string{"exceeded"}, 1, 2 * time.Second, ""},
+	}
+	for _, p := range paths {
+		for _, endpoint := range p.endpoints {
+			for _, f := range faults {
+				t.Run(p.name+"/"+endpoint+"/"+f.name, func(t *testing.T) {
+					t.Parallel()
+					w := newWorld(t, 0)
+					inputs := map[string]string{}
+					for k, v := range p.inputs {
+						inputs[k] = v
+					}
+					if inputs[config.InCredentialsJSON] == "KEY" {
+						inputs[config.InCredentialsJSON] = string(w.key)
+					}
+					fault := f.fault
+					fault.Endpoint = endpoint
+					w.google.InjectFault(fault)
+					d := w.deps(p.env(w), &masker{})
+					if f.timeout > 0 {
+						d.HTTPClient = &http.Client{Timeout: f.timeout}
+					}
+					tok, err := Mint(context.Background(), w.load(t, inputs), d)
+					faulted := 0
+					for _, r := range w.google.RequestsTo(endpoint) {
+						if (fault.Status != 0 && r.Status == fault.Status) || (fault.Status == 0 && r.Status == http.StatusOK && fault.Malformed) {
+							faulted++
+						}
+					}
+					if f.ok {
+						if err != nil {
+							t.Fatalf("Mint failed after one retryable answer: %v", err)
+						}
+						if _, issued := w.google.Lookup(tok.AccessToken); !issued {
+							t.Error("token not issued by the fake")
+						}
+					} else {
+						if err == nil {
+							t.Fatal("Mint succeeded")
+						}
+						for _, s := range f.want {
+							if !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(s)) {
+								t.Errorf("error %q lacks %q", err, s)
+							}
+						}
+						if f.notInBody != "" && strings.Contains(err.Error(), f.notInBody) {
+							t.Errorf("error echoes the response body: %q", err)
+						}
+					}
+					if fault.Status != 0 && faulted != f.attempts {
+						t.Errorf("%d requests answered %d, want %d", faulted, fault.Status, f.attempts)
+					}
+				})
+			}
+		}
+	}
+}
+
+// Retry-After is honoured, but a wait longer than a run should take is not:
+// the run fails at once with Google's message.
+func TestRetryAfterTooLong(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 0)
+	w.google.InjectFault(fakegoogle.Fault{Endpoint: fakegoogle.EndpointOAuth2Token, Status: 429, RetryAfter: "3600"})
+	_, err := Mint(context.Background(), w.load(t, map[string]string{config.InCredentialsJSON: string(w.key)}), w.deps(nil, &masker{}))
+	if err == nil || !strings.Contains(err.Error(), "Quota exceeded") {
+		t.Fatalf("error %v, want Google's quota message", err)
+	}
+	if n := len(w.google.RequestsTo(fakegoogle.EndpointOAuth2Token)); n != 1 {
+		t.Errorf("%d token requests, want 1 (no retry when told to wait an hour)", n)
+	}
+}
+
+// A GitHub OIDC token that expired before it reached STS (GitHub's live 5
+// minutes) fails with Google's reason and what to check.
+func TestExpiredGitHubToken(t *testing.T) {
+	t.Parallel()
+	w := newWorldWith(t, fakegithub.OIDCConfig{Now: func() time.Time { return time.Now().Add(-6 * time.Minute) }}, nil)
+	_, err := Mint(context.Background(), w.load(t, map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller}), w.deps(w.env, &masker{}))
+	if err == nil {
+		t.Fatal("Mint succeeded with an expired subject token")
+	}
+	for _, want := range []string{provider, "is stale to sign-in", "expired"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}
