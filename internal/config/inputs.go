@@ -74,7 +74,7 @@ const (
 // Inputs is every input, in the order action.yml and the README list them.
 var Inputs = []Input{
 	{Name: InWorkloadIdentityProvider, Description: "Full resource name of the Workload Identity Provider, e.g. `projects/123456/locations/global/workloadIdentityPools/gh/providers/gh`. Uses the GitHub OIDC token (the job needs `permissions: id-token: write`). One credential source only: this, `credentials_json` or `access_token`; with none of them Application Default Credentials are used."},
-	{Name: InServiceAccount, Description: "Service account to impersonate after federation (recommended), e.g. `puller@my-project.iam.gserviceaccount.com`. Without it the federated token is used directly and lives only about 10 minutes."},
+	{Name: InServiceAccount, Description: "Service account to impersonate after federation (recommended), e.g. `puller@my-project.iam.gserviceaccount.com`. Without it the federated token itself goes into the secret: it expires with the GitHub OIDC token, which GitHub issues for 5 minutes, and carries the broad cloud-platform scope."},
 	{Name: InAudience, Description: "Audience of the GitHub OIDC token. Default: `https://iam.googleapis.com/` followed by `workload_identity_provider`, which is what a provider created with default settings expects."},
 	{Name: InCredentialsJSON, Secret: true, Description: "A service-account key, raw JSON or base64. Its `token_uri` must be Google's (or equal `oauth_token_endpoint`)."},
 	{Name: InAccessToken, Secret: true, Description: "An existing Google access token, e.g. from `google-github-actions/auth` with `token_format: access_token`. Checked at the tokeninfo endpoint for validity and expiry."},

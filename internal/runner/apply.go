@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -59,6 +60,9 @@ func newWriter(ctx context.Context, cfg *config.Config, d Deps) (*writer, error)
 		annotations[AnnotationExpiresAt] = expiry.UTC().Format(time.RFC3339)
 	}
 	r.Infof("Credential: %s as %s", tok.Method, tok.Principal)
+	if len(tok.Scopes) > 0 {
+		r.Infof("Token scopes: %s", strings.Join(tok.Scopes, " "))
+	}
 	if !expiry.IsZero() {
 		r.Infof("Token expires at %s (in %s)", expiry.UTC().Format(time.RFC3339), expiry.Sub(d.Now()).Round(time.Second))
 	}
