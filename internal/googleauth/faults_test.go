@@ -28,7 +28,7 @@ func TestGoogleFaults(t *testing.T) {
 		{"wif", map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller},
 			func(w *world) map[string]string { return w.env }, []string{fakegoogle.EndpointSTS, fakegoogle.EndpointIAMCredentials}},
 		{"key", map[string]string{config.InCredentialsJSON: "KEY"}, func(*world) map[string]string { return nil }, []string{fakegoogle.EndpointOAuth2Token}},
-		{"key 2h", map[string]string{config.InCredentialsJSON: "KEY", config.InTokenLifetime: "30m"}, func(*world) map[string]string { return nil }, []string{fakegoogle.EndpointIAMCredentials}},
+		{"key 30m", map[string]string{config.InCredentialsJSON: "KEY", config.InTokenLifetime: "30m"}, func(*world) map[string]string { return nil }, []string{fakegoogle.EndpointIAMCredentials}},
 		{"metadata", nil, func(*world) map[string]string { return map[string]string{"HOME": "/nonexistent"} }, []string{fakegoogle.EndpointMetadata, fakegoogle.EndpointIAMCredentials}},
 	}
 	const msg = "Denied by the test's organisation policy."

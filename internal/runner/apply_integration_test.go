@@ -62,7 +62,7 @@ func TestApplyWritesSecretAndPatchesServiceAccount(t *testing.T) {
 				if entry.Username != dockerconfig.UserAccessToken || !ok {
 					t.Fatalf("secret does not hold a token the fake issued (user %q)", entry.Username)
 				}
-				wantKind := map[fakestack.Credential]fakegoogle.TokenKind{fakestack.WIF: fakegoogle.KindImpersonated, fakestack.KeyToken: fakegoogle.KindJWTBearer, fakestack.ADC: fakegoogle.KindMetadata}[c]
+				wantKind := map[fakestack.Credential]fakegoogle.TokenKind{fakestack.WIF: fakegoogle.KindImpersonated, fakestack.KeyToken: fakegoogle.KindJWTBearer, fakestack.ADC: fakegoogle.KindImpersonated}[c]
 				if tok.Kind != wantKind {
 					t.Errorf("token kind = %s, want %s", tok.Kind, wantKind)
 				}
