@@ -177,6 +177,7 @@ func prepareClusterWide(t *testing.T, cp *controlplane.ControlPlane, cs kubernet
 			t.Errorf("%s: ServiceAccount app still references the secret: %v", apply, got)
 		}
 		assertCannotReadOtherSecrets(t, id, other)
+		assertOtherSecretNameRefused(t, id, selected)
 	}
 	return map[string]string{"pullsecret": identityNS}, steps, check
 }
@@ -205,6 +206,7 @@ func prepareNamespaced(t *testing.T, cp *controlplane.ControlPlane, cs kubernete
 			}
 		}
 		assertCannotReadOtherSecrets(t, id, other)
+		assertOtherSecretNameRefused(t, id, ns)
 	}
 	return map[string]string{"my-app": ns}, steps, check
 }
@@ -231,6 +233,28 @@ func assertCannotReadOtherSecrets(t *testing.T, id rbacIdentity, other *corev1.S
 		if _, err := secrets.List(ctx, opts); !apierrors.IsForbidden(err) {
 			t.Errorf("listing secrets in %s (%q) as %s: want 403, got %v", other.Namespace, opts.FieldSelector, id.user, err)
 		}
+	}
+}
+
+// assertOtherSecretNameRefused: a secret_name the manifest does not list
+// fails, saying which name to add, and writes nothing.
+func assertOtherSecretNameRefused(t *testing.T, id rbacIdentity, ns string) {
+	t.Helper()
+	r := runWith(t, id.kubeconfig, withCreds(t, fakestack.KeyToken, map[string]string{config.InNamespaces: ns, config.InSecretName: "renamed-pull"}))
+	if r.err == nil {
+		t.Fatal("secret_name outside the manifest's resourceNames succeeded")
+	}
+	for _, want := range []string{`cannot get resource "secrets"`, `secret_name "renamed-pull" in the secrets rule's resourceNames`} {
+		if !strings.Contains(r.err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, r.err)
+		}
+	}
+	sa, err := id.client.CoreV1().ServiceAccounts(ns).Get(context.Background(), "default", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pullSecretNames(sa); slices.Contains(got, "renamed-pull") {
+		t.Errorf("refused run still referenced its secret: %v", got)
 	}
 }
 
