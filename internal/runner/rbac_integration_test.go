@@ -14,13 +14,17 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/util/yaml"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -467,4 +471,99 @@ func tokenIdentity(t *testing.T, cp *controlplane.ControlPlane, cs kubernetes.In
 		t.Fatal(err)
 	}
 	return rbacIdentity{user: "system:serviceaccount:" + ns + ":" + name, kubeconfig: path, client: client}
+}
+
+// deploy/secret-type-policy.yaml stops the identity from writing its one
+// secret name as a ServiceAccount token secret (which the token controller
+// would fill with a token it could then read), and pullsecret still works.
+func TestRBACSecretTypePolicy(t *testing.T) {
+	t.Parallel()
+	cp := controlplanetest.Shared(t)
+	cs := clientFor(t, cp)
+	ctx := context.Background()
+	identityNS := controlplanetest.Namespace(t, cp)
+	ns := controlplanetest.Namespace(t, cp)
+	createSA(t, cs, ns, "app")
+	id := installManifest(t, cp, cs, loadManifest(t, "rbac.yaml"), map[string]string{"pullsecret": identityNS}, nil)
+	installSecretTypePolicy(t, cs, id.user)
+
+	attack := corev1ac.Secret(config.DefaultSecretName, ns).
+		WithType(corev1.SecretTypeServiceAccountToken).
+		WithAnnotations(map[string]string{corev1.ServiceAccountNameKey: "app"})
+	// The API server loads a new policy asynchronously: wait until it denies.
+	const denial = "may only write secrets of type kubernetes.io/dockerconfigjson"
+	poll := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, err := id.client.CoreV1().Secrets(ns).Apply(ctx, attack, metav1.ApplyOptions{FieldManager: "attacker", Force: true, DryRun: []string{metav1.DryRunAll}})
+		switch {
+		case err == nil:
+			return false, nil // not enforced yet
+		case strings.Contains(err.Error(), denial):
+			return true, nil
+		default:
+			return false, fmt.Errorf("refused for another reason: %w", err)
+		}
+	})
+	if poll != nil {
+		t.Fatalf("writing %q as a ServiceAccount token secret was not denied by the policy: %v", config.DefaultSecretName, poll)
+	}
+	if _, err := cs.CoreV1().Secrets(ns).Create(ctx, foreignSecret(config.DefaultSecretName), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	in := withCreds(t, fakestack.KeyToken, map[string]string{config.InNamespaces: ns, config.InServiceAccounts: "*", config.InForce: "true"})
+	for _, step := range []string{"apply, force over a foreign secret", "re-run"} {
+		if r := runWith(t, id.kubeconfig, in); r.err != nil {
+			t.Fatalf("%s under the policy: %v\n%s", step, r.err, r.log)
+		}
+	}
+	if s := getSecret(t, cs, ns, config.DefaultSecretName); s.Type != corev1.SecretTypeDockerConfigJson {
+		t.Errorf("secret has type %q", s.Type)
+	}
+}
+
+// installSecretTypePolicy applies deploy/secret-type-policy.yaml with its
+// username set to user and unique names (the policy is cluster-wide).
+func installSecretTypePolicy(t *testing.T, cs kubernetes.Interface, user string) {
+	t.Helper()
+	ctx := context.Background()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "deploy", "secret-type-policy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const shipped = "system:serviceaccount:pullsecret:pullsecret"
+	suffix := "-" + freshName("t")
+	var policy admissionregistrationv1.ValidatingAdmissionPolicy
+	var binding admissionregistrationv1.ValidatingAdmissionPolicyBinding
+	dec := yaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096)
+	for _, target := range []any{&policy, &binding} {
+		if err := dec.Decode(target); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if policy.Kind != "ValidatingAdmissionPolicy" || binding.Kind != "ValidatingAdmissionPolicyBinding" || binding.Spec.PolicyName != policy.Name {
+		t.Fatalf("unexpected secret-type-policy.yaml: %s %q, %s for %q", policy.Kind, policy.Name, binding.Kind, binding.Spec.PolicyName)
+	}
+	replaced := 0
+	for i, c := range policy.Spec.MatchConditions {
+		replaced += strings.Count(c.Expression, shipped)
+		policy.Spec.MatchConditions[i].Expression = strings.ReplaceAll(c.Expression, shipped, user)
+	}
+	if replaced != 1 {
+		t.Fatalf("secret-type-policy.yaml: want the username %q once in matchConditions, found it %d times", shipped, replaced)
+	}
+	policy.Name += suffix
+	binding.Name += suffix
+	binding.Spec.PolicyName = policy.Name
+	if _, err := cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().Create(ctx, &policy, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(ctx, policy.Name, metav1.DeleteOptions{})
+	})
+	if _, err := cs.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Create(ctx, &binding, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cs.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(ctx, binding.Name, metav1.DeleteOptions{})
+	})
 }
