@@ -133,7 +133,7 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) (*Result, error) {
 	if err := report(r, res); err != nil {
 		return res, err
 	}
-	return res, res.Err()
+	return res, explainForbidden(res.Err(), cfg.SecretName)
 }
 
 func connect(cfg *config.Config, d Deps) (*kube.Connection, error) {
@@ -182,7 +182,7 @@ func resolveTargets(ctx context.Context, cfg *config.Config, conn *kube.Connecti
 		Patterns: patterns, Selector: cfg.NamespaceSelector, Excludes: cfg.ExcludeNamespaces,
 	})
 	if err != nil {
-		return nil, explainAPIError(conn, err)
+		return nil, explainForbidden(explainAPIError(conn, err), cfg.SecretName)
 	}
 	// A missing namespace is bad input: fail before writing anything.
 	var missing []string
