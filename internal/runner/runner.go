@@ -45,6 +45,9 @@ type Deps struct {
 	DefaultGateway func() (net.IP, error)
 	Reachable      func(hostport string) bool
 	Version        string
+	// KubeRequestTimeout bounds each API call, retries included; zero
+	// means kube.DefaultRequestTimeout. Tests shorten it.
+	KubeRequestTimeout time.Duration
 }
 
 func (d *Deps) defaults() {
@@ -166,6 +169,7 @@ func connect(cfg *config.Config, d Deps) (*kube.Connection, error) {
 		InContainer:    d.InContainer,
 		DefaultGateway: d.DefaultGateway,
 		Reachable:      d.Reachable,
+		RequestTimeout: d.KubeRequestTimeout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to connect to the cluster: %w", err)
