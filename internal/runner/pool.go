@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -38,6 +39,9 @@ func forEach(ctx context.Context, targets []kube.Target, limit int, fn func(cont
 	return out
 }
 
+// errNotAttempted marks a namespace the run never started.
+var errNotAttempted = errors.New("not attempted")
+
 func notAttempted(ctx context.Context, ns string) error {
-	return fmt.Errorf("namespace %q: not attempted: run cancelled: %w", ns, context.Cause(ctx))
+	return fmt.Errorf("namespace %q: %w: run cancelled: %w", ns, errNotAttempted, context.Cause(ctx))
 }

@@ -136,6 +136,12 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) (*Result, error) {
 	if err := report(r, res); err != nil {
 		return res, err
 	}
+	if err := res.Err(); err != nil && ctx.Err() != nil {
+		// Say first that the run was stopped (SIGTERM when a job is
+		// cancelled, a deadline), not that namespaces broke.
+		return res, fmt.Errorf("run cancelled (%v) with %d of %d namespace(s) done, %d not attempted: %w",
+			context.Cause(ctx), len(res.Succeeded()), len(res.Namespaces), res.notAttempted(), err)
+	}
 	return res, res.Err()
 }
 

@@ -54,6 +54,11 @@ const (
 	Stall Fault = "stall"
 )
 
+// UpstreamFailed is the rule name of the events recorded when the API
+// server could not be reached (the client's connection is then reset) or
+// answered 429 or 5xx itself, e.g. while shutting down.
+const UpstreamFailed = "upstream-failed"
+
 // Request is what a rule matches on, parsed from the URL.
 type Request struct {
 	Method    string
@@ -142,9 +147,18 @@ func New(cfg Config) (*Proxy, error) {
 		},
 		Transport:     rt,
 		FlushInterval: -1,
+		ModifyResponse: func(resp *http.Response) error {
+			if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
+				p.record(Event{Rule: UpstreamFailed, Fault: Fault(fmt.Sprint(resp.StatusCode)), Request: Parse(resp.Request.Method, resp.Request.URL.Path)})
+			}
+			return nil
+		},
 		// An upstream that is down (restarting) looks to the client like a
 		// server that dropped the connection.
-		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) { reset(w) },
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, _ error) {
+			p.record(Event{Rule: UpstreamFailed, Fault: Reset, Request: Parse(r.Method, r.URL.Path)})
+			reset(w)
+		},
 	}
 	p.srv = httptest.NewUnstartedServer(http.HandlerFunc(p.serve))
 	// HTTP/1.1 only: one request per connection at a time, so a reset hits
@@ -258,6 +272,12 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		panic(fmt.Sprintf("faultproxy: unknown fault %q", rule.Fault))
 	}
+}
+
+func (p *Proxy) record(e Event) {
+	p.mu.Lock()
+	p.events = append(p.events, e)
+	p.mu.Unlock()
 }
 
 // decide picks the first rule that fires for req and records it.
