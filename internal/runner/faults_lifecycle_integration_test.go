@@ -163,6 +163,9 @@ func TestAPIServerRestartMidRun(t *testing.T) {
 	case <-guard.Done():
 		t.Fatal("kube-apiserver did not come back (hang guard)")
 	}
+	if err := cp.Err(); err != nil {
+		t.Fatalf("control plane marked down by the restart: %v", err)
+	}
 	failed := failedIn(r.res)
 	if len(failed) == 0 {
 		t.Fatalf("no namespace failed: the restart did not hit the run (%d upstream errors)", len(p.Events()))
