@@ -221,6 +221,9 @@ func (c *ControlPlane) run(name, path string, args []string, opts Options) error
 // watch reports the first component that exits on its own through Done and Err.
 func (c *ControlPlane) watch(p *process) {
 	<-p.done
+	if p.replaced.Load() {
+		return
+	}
 	c.finish(fmt.Errorf("%s exited unexpectedly (%v); see %s", p.name, p.waitErr, p.logPath))
 }
 

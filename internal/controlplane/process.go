@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -20,6 +21,8 @@ type process struct {
 	logPath string
 	done    chan struct{} // closed when the process has exited
 	waitErr error         // valid after done is closed
+	// replaced is set when a restart stops it on purpose.
+	replaced atomic.Bool
 }
 
 // startProcess runs path in its own process group (so Stop can signal it and anything it spawned)

@@ -39,6 +39,8 @@ type ClientOptions struct {
 	DefaultGateway func() (net.IP, error)
 	// Reachable reports whether a TCP connection to host:port succeeds.
 	Reachable func(hostport string) bool
+	// RequestTimeout bounds each API call; zero means DefaultRequestTimeout.
+	RequestTimeout time.Duration
 }
 
 // Reachable dials hostport briefly.
@@ -81,6 +83,7 @@ func Connect(o ClientOptions) (*Connection, error) {
 	rc.QPS = float32(max(50, 25*o.Concurrency))
 	rc.Burst = int(2 * rc.QPS)
 	rc.UserAgent = o.UserAgent
+	retryAndTimeout(rc, o.RequestTimeout)
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, fmt.Errorf("failed to build the Kubernetes client: %w", err)

@@ -57,6 +57,15 @@ type run struct {
 
 func runWith(t testing.TB, kubeconfig string, inputs map[string]string) run {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return runCtx(ctx, t, kubeconfig, inputs, Deps{})
+}
+
+// runCtx is runWith under the caller's context and with Deps fields the
+// test sets (the process-level ones are filled in here).
+func runCtx(ctx context.Context, t testing.TB, kubeconfig string, inputs map[string]string, d Deps) run {
+	t.Helper()
 	s := fakes(t)
 	dir := t.TempDir()
 	env := s.GitHubEnv("")
@@ -74,15 +83,11 @@ func runWith(t testing.TB, kubeconfig string, inputs map[string]string) run {
 	}
 	var out bytes.Buffer
 	rep := actions.New(getenv, &out, &out)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	res, err := Run(ctx, cfg, Deps{
-		Reporter:    rep,
-		Getenv:      getenv,
-		IDToken:     githubactions.New(githubactions.WithGetenv(getenv)),
-		InContainer: func() bool { return false },
-		Version:     "test",
-	})
+	d.Reporter, d.Getenv = rep, getenv
+	d.IDToken = githubactions.New(githubactions.WithGetenv(getenv))
+	d.InContainer = func() bool { return false }
+	d.Version = "test"
+	res, err := Run(ctx, cfg, d)
 	o, _ := os.ReadFile(env["GITHUB_OUTPUT"])
 	sm, _ := os.ReadFile(env["GITHUB_STEP_SUMMARY"])
 	r := run{res: res, err: err, log: out.String(), outputs: string(o), summary: string(sm)}

@@ -2,6 +2,8 @@ package runner
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/pullsecret/pullsecret/internal/kube"
@@ -9,7 +11,8 @@ import (
 
 // forEach runs fn for every target with at most limit in flight, returning
 // results in target order. Failures do not stop the others: every
-// namespace's outcome is reported.
+// namespace's outcome is reported. Once ctx is done no new namespace starts:
+// those still queued are reported as not attempted, never as written.
 func forEach(ctx context.Context, targets []kube.Target, limit int, fn func(context.Context, kube.Target) NamespaceResult) []NamespaceResult {
 	out := make([]NamespaceResult, len(targets))
 	sem := make(chan struct{}, limit)
@@ -20,14 +23,25 @@ func forEach(ctx context.Context, targets []kube.Target, limit int, fn func(cont
 			defer wg.Done()
 			select {
 			case sem <- struct{}{}:
+				defer func() { <-sem }()
 			case <-ctx.Done():
-				out[i] = NamespaceResult{Namespace: t.Name}.fail(ctx.Err())
+			}
+			// select picks at random when both are ready: check again so
+			// a cancelled run starts nothing new.
+			if ctx.Err() != nil {
+				out[i] = NamespaceResult{Namespace: t.Name, Err: notAttempted(ctx, t.Name)}
 				return
 			}
-			defer func() { <-sem }()
 			out[i] = fn(ctx, t)
 		}()
 	}
 	wg.Wait()
 	return out
+}
+
+// errNotAttempted marks a namespace the run never started.
+var errNotAttempted = errors.New("not attempted")
+
+func notAttempted(ctx context.Context, ns string) error {
+	return fmt.Errorf("namespace %q: %w: run cancelled: %w", ns, errNotAttempted, context.Cause(ctx))
 }

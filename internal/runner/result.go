@@ -57,6 +57,17 @@ func (r *Result) Succeeded() []string {
 	return out
 }
 
+// notAttempted counts namespaces a cancelled run never started.
+func (r *Result) notAttempted() int {
+	n := 0
+	for _, ns := range r.Namespaces {
+		if errors.Is(ns.Err, errNotAttempted) {
+			n++
+		}
+	}
+	return n
+}
+
 // Err joins every namespace failure; nil means all succeeded.
 func (r *Result) Err() error {
 	var errs []error

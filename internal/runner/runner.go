@@ -45,6 +45,9 @@ type Deps struct {
 	DefaultGateway func() (net.IP, error)
 	Reachable      func(hostport string) bool
 	Version        string
+	// KubeRequestTimeout bounds each API call, retries included; zero
+	// means kube.DefaultRequestTimeout. Tests shorten it.
+	KubeRequestTimeout time.Duration
 }
 
 func (d *Deps) defaults() {
@@ -133,6 +136,12 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) (*Result, error) {
 	if err := report(r, res); err != nil {
 		return res, err
 	}
+	if err := res.Err(); err != nil && ctx.Err() != nil {
+		// Say first that the run was stopped (SIGTERM when a job is
+		// cancelled, a deadline), not that namespaces broke.
+		return res, fmt.Errorf("run cancelled (%v) with %d of %d namespace(s) done, %d not attempted: %w",
+			context.Cause(ctx), len(res.Succeeded()), len(res.Namespaces), res.notAttempted(), err)
+	}
 	return res, explainForbidden(res.Err(), cfg.SecretName)
 }
 
@@ -166,6 +175,7 @@ func connect(cfg *config.Config, d Deps) (*kube.Connection, error) {
 		InContainer:    d.InContainer,
 		DefaultGateway: d.DefaultGateway,
 		Reachable:      d.Reachable,
+		RequestTimeout: d.KubeRequestTimeout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to connect to the cluster: %w", err)
