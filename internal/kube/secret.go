@@ -34,6 +34,8 @@ const (
 	SecretAbsent    SecretResult = "absent"
 )
 
+const applyFix = "choose another secret_name, or set force to take it over"
+
 // ErrNotOurs marks a secret pullsecret refuses to touch without force.
 var ErrNotOurs = errors.New("secret is not managed by pullsecret")
 
@@ -49,7 +51,7 @@ func ApplySecret(ctx context.Context, cs kubernetes.Interface, ns string, spec S
 	case err != nil:
 		return "", err
 	default:
-		if err := checkOwnership(existing, spec.Force); err != nil {
+		if err := checkOwnership(existing, spec.Force, applyFix); err != nil {
 			return "", err
 		}
 		if existing.Type != corev1.SecretTypeDockerConfigJson {
@@ -90,43 +92,22 @@ func ApplySecret(ctx context.Context, cs kubernetes.Interface, ns string, spec S
 
 // checkOwnership refuses secrets someone else manages: a hand-made secret of
 // the same name, or one owned by another controller (ExternalSecret,
-// SealedSecret), would be silently overwritten otherwise.
-func checkOwnership(s *corev1.Secret, force bool) error {
+// SealedSecret), would be silently overwritten otherwise. fix tells the user
+// the way out for the operation at hand.
+func checkOwnership(s *corev1.Secret, force bool, fix string) error {
 	if force {
 		return nil
 	}
-	if s.Labels[LabelManagedBy] != ManagerName {
-		return fmt.Errorf("%w: it exists without label %s=%s (type %q); choose another secret_name, or set force to take it over", ErrNotOurs, LabelManagedBy, ManagerName, s.Type)
+	var reason string
+	switch {
+	case s.Labels[LabelManagedBy] != ManagerName:
+		reason = fmt.Sprintf("it exists without label %s=%s (type %q)", LabelManagedBy, ManagerName, s.Type)
+	case len(s.OwnerReferences) > 0:
+		reason = fmt.Sprintf("it is owned by %s %q", s.OwnerReferences[0].Kind, s.OwnerReferences[0].Name)
+	case s.Type != corev1.SecretTypeDockerConfigJson:
+		reason = fmt.Sprintf("it has type %q", s.Type)
+	default:
+		return nil
 	}
-	if len(s.OwnerReferences) > 0 {
-		return fmt.Errorf("%w: it is owned by %s %q; set force to take it over", ErrNotOurs, s.OwnerReferences[0].Kind, s.OwnerReferences[0].Name)
-	}
-	if s.Type != corev1.SecretTypeDockerConfigJson {
-		return fmt.Errorf("%w: it has type %q; set force to replace it", ErrNotOurs, s.Type)
-	}
-	return nil
-}
-
-// DeleteSecret removes our secret. A missing one is success (teardown is
-// idempotent); someone else's is refused without force.
-func DeleteSecret(ctx context.Context, cs kubernetes.Interface, ns, name string, force, dryRun bool) (SecretResult, error) {
-	s, err := cs.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return SecretAbsent, nil
-	}
-	if err != nil {
-		return "", err
-	}
-	if !force && s.Labels[LabelManagedBy] != ManagerName {
-		return "", fmt.Errorf("%w: refusing to delete it; set force to delete anyway", ErrNotOurs)
-	}
-	uid := s.UID
-	err = cs.CoreV1().Secrets(ns).Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}, DryRun: dryRunOpt(dryRun)})
-	if apierrors.IsNotFound(err) {
-		return SecretAbsent, nil
-	}
-	if err != nil {
-		return "", err
-	}
-	return SecretDeleted, nil
+	return fmt.Errorf("%w: %s; %s", ErrNotOurs, reason, fix)
 }

@@ -72,6 +72,8 @@ func newWriter(ctx context.Context, cfg *config.Config, d Deps) (*writer, error)
 	}, nil
 }
 
+type corev1Ref = corev1.LocalObjectReference
+
 // applyIn writes the secret, then references it. The order matters: a
 // ServiceAccount must never point at a secret that was not written.
 func (w *writer) applyIn(ctx context.Context, cs kubernetes.Interface, t kube.Target) NamespaceResult {
