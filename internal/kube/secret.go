@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/util/retry"
 )
 
 // SecretSpec is the pull secret to write.
@@ -32,6 +36,9 @@ const (
 	SecretUnchanged SecretResult = "unchanged"
 	SecretDeleted   SecretResult = "deleted"
 	SecretAbsent    SecretResult = "absent"
+	// SecretReplaced: a secret of another type was deleted and ours created
+	// (force); in a dry run, that it would be.
+	SecretReplaced SecretResult = "replaced"
 )
 
 const applyFix = "choose another secret_name, or set force to take it over"
@@ -41,9 +48,30 @@ var ErrNotOurs = errors.New("secret is not managed by pullsecret")
 
 // ApplySecret writes the secret with server-side apply: only the fields we
 // own change, so labels and annotations others add survive, and it is never
-// deleted and recreated (pods mid-pull keep a valid secret).
+// deleted and recreated (pods mid-pull keep a valid secret) unless force
+// replaces a secret of another type.
+//
+// Every write is conditional on the object whose ownership was checked
+// (UID and resourceVersion): if anyone changed it in between, the write
+// fails with a Conflict and the secret is read and checked again, so a
+// secret another controller took over meanwhile is refused, not
+// overwritten.
 func ApplySecret(ctx context.Context, cs kubernetes.Interface, ns string, spec SecretSpec) (SecretResult, error) {
 	secrets := cs.CoreV1().Secrets(ns)
+	var result SecretResult
+	err := retry.RetryOnConflict(conflictBackoff, func() error {
+		var err error
+		result, err = applyOnce(ctx, secrets, ns, spec)
+		return err
+	})
+	return result, err
+}
+
+// conflictBackoff bounds the re-reads when others keep writing the same
+// secret (concurrent runs): about 2.5s at most.
+var conflictBackoff = wait.Backoff{Steps: 8, Duration: 20 * time.Millisecond, Factor: 2, Jitter: 0.5}
+
+func applyOnce(ctx context.Context, secrets corev1client.SecretInterface, ns string, spec SecretSpec) (SecretResult, error) {
 	existing, err := secrets.Get(ctx, spec.Name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
@@ -55,28 +83,14 @@ func ApplySecret(ctx context.Context, cs kubernetes.Interface, ns string, spec S
 			return "", err
 		}
 		if existing.Type != corev1.SecretTypeDockerConfigJson {
-			// Type is immutable: only an explicit force may replace it,
-			// guarded by UID so we delete exactly what we inspected.
-			uid := existing.UID
-			if err := secrets.Delete(ctx, spec.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}, DryRun: dryRunOpt(spec.DryRun)}); err != nil {
-				return "", fmt.Errorf("failed to replace secret of type %q: %w", existing.Type, err)
-			}
-			existing = nil
+			return replaceSecret(ctx, secrets, existing, spec)
 		}
 	}
-	labels := map[string]string{LabelManagedBy: ManagerName}
-	maps.Copy(labels, spec.Labels)
-	labels[LabelManagedBy] = ManagerName
-	ac := corev1ac.Secret(spec.Name, ns).
-		WithType(corev1.SecretTypeDockerConfigJson).
-		WithLabels(labels).
-		WithData(map[string][]byte{corev1.DockerConfigJsonKey: spec.Payload})
-	if len(spec.Annotations) > 0 {
-		ac = ac.WithAnnotations(spec.Annotations)
+	ac := desiredSecret(ns, spec)
+	if existing != nil {
+		ac = ac.WithUID(existing.UID).WithResourceVersion(existing.ResourceVersion)
 	}
-	// Force only resolves field conflicts with other managers of the same
-	// fields (e.g. a human's kubectl edit of .data); ownership was checked.
-	applied, err := secrets.Apply(ctx, ac, metav1.ApplyOptions{FieldManager: FieldManager, Force: true, DryRun: dryRunOpt(spec.DryRun)})
+	applied, err := secrets.Apply(ctx, ac, applyOptions(spec))
 	if err != nil {
 		return "", err
 	}
@@ -87,6 +101,81 @@ func ApplySecret(ctx context.Context, cs kubernetes.Interface, ns string, spec S
 		return SecretUnchanged, nil
 	default:
 		return SecretUpdated, nil
+	}
+}
+
+func desiredSecret(ns string, spec SecretSpec) *corev1ac.SecretApplyConfiguration {
+	labels := map[string]string{LabelManagedBy: ManagerName}
+	maps.Copy(labels, spec.Labels)
+	labels[LabelManagedBy] = ManagerName
+	ac := corev1ac.Secret(spec.Name, ns).
+		WithType(corev1.SecretTypeDockerConfigJson).
+		WithLabels(labels).
+		WithData(map[string][]byte{corev1.DockerConfigJsonKey: spec.Payload})
+	if len(spec.Annotations) > 0 {
+		ac = ac.WithAnnotations(spec.Annotations)
+	}
+	return ac
+}
+
+// applyOptions: Force only resolves field conflicts with other managers of
+// the same fields (e.g. a human's kubectl edit of .data); ownership was
+// checked.
+func applyOptions(spec SecretSpec) metav1.ApplyOptions {
+	return metav1.ApplyOptions{FieldManager: FieldManager, Force: true, DryRun: dryRunOpt(spec.DryRun)}
+}
+
+// replaceSecret swaps a secret of another type for ours (force only: type
+// is immutable, so it is delete then create). The delete is conditional on
+// the object inspected. Once it is gone the name must not stay empty -
+// ServiceAccounts may reference it - so the create runs even if the run is
+// being cancelled, and if it fails the original is put back.
+func replaceSecret(ctx context.Context, secrets corev1client.SecretInterface, existing *corev1.Secret, spec SecretSpec) (SecretResult, error) {
+	uid, rv := existing.UID, existing.ResourceVersion
+	err := secrets.Delete(ctx, existing.Name, metav1.DeleteOptions{
+		Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv},
+		DryRun:        dryRunOpt(spec.DryRun),
+	})
+	if apierrors.IsNotFound(err) {
+		return "", apierrors.NewConflict(corev1.Resource("secrets"), existing.Name, errors.New("deleted by someone else during replacement"))
+	}
+	if err != nil {
+		return "", fmt.Errorf("failed to delete the secret of type %q to replace it: %w", existing.Type, err)
+	}
+	if spec.DryRun {
+		// The delete was validated; a dry-run create cannot be (the
+		// object still exists), and a dry-run apply fails on the type.
+		return SecretReplaced, nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), replaceTimeout)
+	defer cancel()
+	if _, err := secrets.Apply(ctx, desiredSecret(existing.Namespace, spec), applyOptions(spec)); err != nil {
+		return "", restoreSecret(ctx, secrets, existing, err)
+	}
+	return SecretReplaced, nil
+}
+
+// replaceTimeout bounds finishing a replacement after cancellation.
+const replaceTimeout = 30 * time.Second
+
+// restoreSecret re-creates the secret a failed replacement deleted, with
+// its type, data, labels, annotations and owners (a new UID is unavoidable).
+func restoreSecret(ctx context.Context, secrets corev1client.SecretInterface, orig *corev1.Secret, cause error) error {
+	back := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: orig.Name, Namespace: orig.Namespace,
+			Labels: orig.Labels, Annotations: orig.Annotations, OwnerReferences: orig.OwnerReferences,
+		},
+		Type: orig.Type, Data: orig.Data, Immutable: orig.Immutable,
+	}
+	_, err := secrets.Create(ctx, back, metav1.CreateOptions{FieldManager: FieldManager + "-restore"})
+	switch {
+	case err == nil:
+		return fmt.Errorf("failed to replace the secret of type %q, so the original was put back: %w", orig.Type, cause)
+	case apierrors.IsAlreadyExists(err):
+		return fmt.Errorf("failed to replace the secret of type %q (someone else re-created it meanwhile): %w", orig.Type, cause)
+	default:
+		return fmt.Errorf("failed to replace the secret of type %q, and putting the original back failed too (%v), so ServiceAccounts referencing it point at nothing: %w", orig.Type, err, cause)
 	}
 }
 
