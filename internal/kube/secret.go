@@ -68,8 +68,10 @@ func ApplySecret(ctx context.Context, cs kubernetes.Interface, ns string, spec S
 }
 
 // conflictBackoff bounds the re-reads when others keep writing the same
-// secret (concurrent runs): about 2.5s at most.
-var conflictBackoff = wait.Backoff{Steps: 8, Duration: 20 * time.Millisecond, Factor: 2, Jitter: 0.5}
+// object (concurrent runs, a controller editing ServiceAccounts): growing,
+// jittered waits so two writers do not retry in lockstep, at most about
+// 5s in all before the namespace fails with the Conflict.
+var conflictBackoff = wait.Backoff{Steps: 9, Duration: 10 * time.Millisecond, Factor: 2, Jitter: 1}
 
 func applyOnce(ctx context.Context, secrets corev1client.SecretInterface, ns string, spec SecretSpec) (SecretResult, error) {
 	existing, err := secrets.Get(ctx, spec.Name, metav1.GetOptions{})

@@ -20,7 +20,7 @@ func deleteIn(ctx context.Context, cfg *config.Config, cs kubernetes.Interface, 
 	out, err := kube.DeletePullSecret(ctx, cs, t.Name, kube.DeleteSpec{Name: cfg.SecretName, Force: cfg.Force, DryRun: cfg.DryRun})
 	res.Secret, res.Patched = out.Secret, out.Unreferenced
 	if err != nil {
-		return res.fail(err)
+		return res.failIn(ctx, cs, err)
 	}
 	return res
 }
