@@ -10,10 +10,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/wait"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/client-go/kubernetes"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/util/csaupgrade"
 	"k8s.io/client-go/util/retry"
 )
 
@@ -77,28 +80,26 @@ func applyOnce(ctx context.Context, secrets corev1client.SecretInterface, ns str
 	existing, err := secrets.Get(ctx, spec.Name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
-		existing = nil
+		return createSecret(ctx, secrets, ns, spec)
 	case err != nil:
 		return "", err
-	default:
-		if err := checkOwnership(existing, spec.Force, applyFix); err != nil {
-			return "", err
-		}
-		if existing.Type != corev1.SecretTypeDockerConfigJson {
-			return replaceSecret(ctx, secrets, existing, spec)
-		}
 	}
-	ac := desiredSecret(ns, spec)
-	if existing != nil {
-		ac = ac.WithUID(existing.UID).WithResourceVersion(existing.ResourceVersion)
-	}
-	applied, err := secrets.Apply(ctx, ac, applyOptions(spec))
-	if err != nil {
+	if err := checkOwnership(existing, spec.Force, applyFix); err != nil {
 		return "", err
 	}
+	if existing.Type != corev1.SecretTypeDockerConfigJson {
+		return replaceSecret(ctx, secrets, existing, spec)
+	}
+	if !spec.DryRun {
+		if existing, err = adoptFields(ctx, secrets, existing); err != nil {
+			return "", err
+		}
+	}
+	ac := desiredSecret(ns, spec).WithUID(existing.UID).WithResourceVersion(existing.ResourceVersion)
+	applied, err := secrets.Apply(ctx, ac, applyOptions(spec))
 	switch {
-	case existing == nil:
-		return SecretCreated, nil
+	case err != nil:
+		return "", err
 	case applied.ResourceVersion == existing.ResourceVersion:
 		return SecretUnchanged, nil
 	default:
@@ -106,13 +107,56 @@ func applyOnce(ctx context.Context, secrets corev1client.SecretInterface, ns str
 	}
 }
 
-func desiredSecret(ns string, spec SecretSpec) *corev1ac.SecretApplyConfiguration {
-	labels := map[string]string{LabelManagedBy: ManagerName}
+// createSecret creates the secret only while the name is still free: an
+// apply would take over a secret someone made since it was read, so this
+// is a Create, and AlreadyExists becomes a Conflict that re-reads and
+// re-checks. Create records our fields as an Update; they are then handed
+// to our apply manager, so a later apply can drop a label it no longer sets.
+func createSecret(ctx context.Context, secrets corev1client.SecretInterface, ns string, spec SecretSpec) (SecretResult, error) {
+	obj := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: spec.Name, Namespace: ns, Labels: secretLabels(spec), Annotations: spec.Annotations},
+		Type:       corev1.SecretTypeDockerConfigJson,
+		Data:       map[string][]byte{corev1.DockerConfigJsonKey: spec.Payload},
+	}
+	created, err := secrets.Create(ctx, obj, metav1.CreateOptions{FieldManager: FieldManager, DryRun: dryRunOpt(spec.DryRun)})
+	if apierrors.IsAlreadyExists(err) {
+		return "", apierrors.NewConflict(corev1.Resource("secrets"), spec.Name, errors.New("created by someone else since it was read"))
+	}
+	if err != nil {
+		return "", err
+	}
+	if !spec.DryRun {
+		if _, err := adoptFields(ctx, secrets, created); err != nil {
+			// The secret exists and is ours; the next run's update path
+			// retries the hand-over.
+			return SecretCreated, fmt.Errorf("created the secret, but failed to record its fields as server-side applied: %w", err)
+		}
+	}
+	return SecretCreated, nil
+}
+
+// adoptFields moves the fields our Create recorded (manager pullsecret,
+// operation Update) to our apply manager, conditional on s's
+// resourceVersion. It returns s unchanged when there is nothing to move.
+func adoptFields(ctx context.Context, secrets corev1client.SecretInterface, s *corev1.Secret) (*corev1.Secret, error) {
+	patch, err := csaupgrade.UpgradeManagedFieldsPatch(s, sets.New(FieldManager), FieldManager)
+	if err != nil || patch == nil {
+		return s, err
+	}
+	return secrets.Patch(ctx, s.Name, types.JSONPatchType, patch, metav1.PatchOptions{})
+}
+
+func secretLabels(spec SecretSpec) map[string]string {
+	labels := map[string]string{}
 	maps.Copy(labels, spec.Labels)
 	labels[LabelManagedBy] = ManagerName
+	return labels
+}
+
+func desiredSecret(ns string, spec SecretSpec) *corev1ac.SecretApplyConfiguration {
 	ac := corev1ac.Secret(spec.Name, ns).
 		WithType(corev1.SecretTypeDockerConfigJson).
-		WithLabels(labels).
+		WithLabels(secretLabels(spec)).
 		WithData(map[string][]byte{corev1.DockerConfigJsonKey: spec.Payload})
 	if len(spec.Annotations) > 0 {
 		ac = ac.WithAnnotations(spec.Annotations)
@@ -151,7 +195,10 @@ func replaceSecret(ctx context.Context, secrets corev1client.SecretInterface, ex
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), replaceTimeout)
 	defer cancel()
-	if _, err := secrets.Apply(ctx, desiredSecret(existing.Namespace, spec), applyOptions(spec)); err != nil {
+	if created, err := createSecret(ctx, secrets, existing.Namespace, spec); err != nil {
+		if created != "" {
+			return "", err // ours is in place; only its field records failed
+		}
 		return "", restoreSecret(ctx, secrets, existing, err)
 	}
 	return SecretReplaced, nil

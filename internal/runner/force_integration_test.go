@@ -202,3 +202,64 @@ func denyDockerConfigSecrets(t *testing.T, cs kubernetes.Interface, ns string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// A secret someone creates between pullsecret's read (not found) and its
+// write is not taken over: the create is refused, re-read and re-checked.
+func TestCreateDoesNotTakeOverSecretMadeAfterRead(t *testing.T) {
+	t.Parallel()
+	cp := controlplanetest.Shared(t)
+	cs := clientFor(t, cp)
+	ns := controlplanetest.Namespace(t, cp)
+	theirs := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "late"},
+		Type:       corev1.SecretTypeDockerConfigJson,
+		Data:       map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{"registry.example.com":{}}}`)},
+	}
+	racer := afterSecretRead(t, cp, ns, theirs.Name, func() {
+		if _, err := cs.CoreV1().Secrets(ns).Create(context.Background(), theirs, metav1.CreateOptions{}); err != nil {
+			t.Errorf("concurrent writer: %v", err)
+		}
+	})
+	_, err := kube.ApplySecret(t.Context(), racer, ns, kube.SecretSpec{Name: theirs.Name, Payload: []byte(`{"auths":{}}`)})
+	if !errors.Is(err, kube.ErrNotOurs) {
+		t.Errorf("want ErrNotOurs after the re-check, got %v", err)
+	}
+	after := getSecret(t, cs, ns, theirs.Name)
+	if string(after.Data[corev1.DockerConfigJsonKey]) != string(theirs.Data[corev1.DockerConfigJsonKey]) || after.Labels[kube.LabelManagedBy] != "" {
+		t.Errorf("the secret made after the read was taken over (labels %v)", after.Labels)
+	}
+}
+
+// The secret is created with a precondition (Create, not apply), yet its
+// fields end up with pullsecret's apply manager alone: a later run that no
+// longer sets a label or annotation removes it.
+func TestRerunDropsLabelsItNoLongerSets(t *testing.T) {
+	t.Parallel()
+	cp := controlplanetest.Shared(t)
+	cs := clientFor(t, cp)
+	ns := controlplanetest.Namespace(t, cp)
+	in := withCreds(t, fakestack.KeyToken, map[string]string{config.InNamespaces: ns, config.InServiceAccounts: "", config.InSecretLabels: "team=web", config.InSecretAnnotations: "owner=web"})
+	if r := runWith(t, cp.Kubeconfig(), in); r.err != nil {
+		t.Fatal(r.err)
+	}
+	for _, m := range getSecret(t, cs, ns, config.DefaultSecretName).ManagedFields {
+		if m.Manager == kube.FieldManager && m.Operation != metav1.ManagedFieldsOperationApply {
+			t.Errorf("pullsecret owns fields through %s, want Apply only", m.Operation)
+		}
+	}
+	delete(in, config.InSecretLabels)
+	delete(in, config.InSecretAnnotations)
+	if r := runWith(t, cp.Kubeconfig(), in); r.err != nil {
+		t.Fatal(r.err)
+	}
+	s := getSecret(t, cs, ns, config.DefaultSecretName)
+	if _, ok := s.Labels["team"]; ok {
+		t.Errorf("label kept after the run stopped setting it: %v", s.Labels)
+	}
+	if _, ok := s.Annotations["owner"]; ok {
+		t.Errorf("annotation kept after the run stopped setting it: %v", s.Annotations)
+	}
+	if s.Labels[kube.LabelManagedBy] != kube.ManagerName {
+		t.Errorf("labels = %v", s.Labels)
+	}
+}
