@@ -42,6 +42,9 @@ type Target struct {
 // Vanished reports an error meaning the namespace went away (or started
 // terminating) after it was chosen.
 func Vanished(err error) bool {
+	if errors.Is(err, ErrNamespaceTerminating) {
+		return true
+	}
 	if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
 		return true
 	}
@@ -51,6 +54,21 @@ func Vanished(err error) bool {
 		return d != nil && d.Kind == "namespaces"
 	}
 	return false
+}
+
+// ErrNamespaceTerminating marks a failure in a namespace that is being
+// deleted: whatever the write met there (a ServiceAccount already gone,
+// creation refused) is not the thing to fix.
+var ErrNamespaceTerminating = errors.New("namespace is being deleted")
+
+// Terminating reports whether ns is gone or being deleted. A failed lookup
+// says no: the caller then reports its own error as it is.
+func Terminating(ctx context.Context, cs kubernetes.Interface, ns string) bool {
+	got, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return true
+	}
+	return err == nil && (got.DeletionTimestamp != nil || got.Status.Phase == corev1.NamespaceTerminating)
 }
 
 // ResolveNamespaces turns the request into targets, listing namespaces only

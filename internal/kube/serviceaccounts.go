@@ -46,7 +46,7 @@ func UpdatePullSecrets(ctx context.Context, cs kubernetes.Interface, sa *corev1.
 	client := cs.CoreV1().ServiceAccounts(sa.Namespace)
 	current := sa.DeepCopy()
 	changed := false
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err := retry.RetryOnConflict(conflictBackoff, func() error {
 		if current == nil {
 			fresh, err := client.Get(ctx, sa.Name, metav1.GetOptions{})
 			if err != nil {

@@ -76,6 +76,8 @@ func newWriter(ctx context.Context, cfg *config.Config, d Deps) (*writer, error)
 	}, nil
 }
 
+type corev1Ref = corev1.LocalObjectReference
+
 // applyIn writes the secret, then references it. The order matters: a
 // ServiceAccount must never point at a secret that was not written.
 func (w *writer) applyIn(ctx context.Context, cs kubernetes.Interface, t kube.Target) NamespaceResult {
@@ -95,17 +97,17 @@ func (w *writer) applyIn(ctx context.Context, cs kubernetes.Interface, t kube.Ta
 	}
 	sas, err := w.serviceAccounts(ctx, cs, t)
 	if err != nil {
-		return res.fail(err)
+		return res.failIn(ctx, cs, err)
 	}
 	if res.Secret, err = kube.ApplySecret(ctx, cs, t.Name, w.spec); err != nil {
-		return res.fail(fmt.Errorf("failed to apply secret %q: %w", cfg.SecretName, err))
+		return res.failIn(ctx, cs, fmt.Errorf("failed to apply secret %q: %w", cfg.SecretName, err))
 	}
 	for _, sa := range sas {
 		changed, err := kube.UpdatePullSecrets(ctx, cs, sa, cfg.DryRun, func(refs []corev1Ref) ([]corev1Ref, bool) {
 			return kube.AddPullSecret(refs, cfg.SecretName)
 		})
 		if err != nil {
-			return res.fail(fmt.Errorf("failed to add %q to ServiceAccount %q: %w", cfg.SecretName, sa.Name, err))
+			return res.failIn(ctx, cs, fmt.Errorf("failed to add %q to ServiceAccount %q: %w", cfg.SecretName, sa.Name, err))
 		}
 		if changed {
 			res.Patched = append(res.Patched, sa.Name)

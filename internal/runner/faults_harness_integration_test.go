@@ -71,6 +71,8 @@ func newFleet(t testing.TB, cp *controlplane.ControlPlane) fleet {
 	return f
 }
 
+// fastClient is an admin client without client-go's default 5 QPS limit,
+// for tests that write and check hundreds of namespaces.
 func fastClient(t testing.TB, cp *controlplane.ControlPlane) kubernetes.Interface {
 	t.Helper()
 	rc := cp.RESTConfig()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/kube"
 )
 
 // report sets the outputs and writes the step summary. Outputs name only
@@ -68,7 +69,7 @@ func Summary(res *Result) string {
 		if n.Err != nil {
 			status = "❌ " + escapeCell(n.Err.Error())
 		}
-		secret := string(n.Secret)
+		secret := secretText(n.Secret, res.DryRun)
 		if n.CreatedNamespace {
 			secret += " (namespace created)"
 		}
@@ -98,7 +99,16 @@ func logNamespace(r Reporter, cfg *config.Config, n NamespaceResult) {
 	if n.CreatedNamespace {
 		created = " (namespace created)"
 	}
-	r.Infof("%s%s: secret %s%s; ServiceAccounts changed: %s; already set: %s", prefix, n.Namespace, n.Secret, created, orDash(strings.Join(n.Patched, ", ")), orDash(strings.Join(n.Unchanged, ", ")))
+	r.Infof("%s%s: secret %s%s; ServiceAccounts changed: %s; already set: %s", prefix, n.Namespace, secretText(n.Secret, cfg.DryRun), created, orDash(strings.Join(n.Patched, ", ")), orDash(strings.Join(n.Unchanged, ", ")))
+}
+
+// secretText names what happened to the secret; a dry run's forced
+// replacement (a delete, then a create) says plainly that it would happen.
+func secretText(s kube.SecretResult, dryRun bool) string {
+	if dryRun && s == kube.SecretReplaced {
+		return "would replace (force)"
+	}
+	return string(s)
 }
 
 func orDash(s string) string {

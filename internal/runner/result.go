@@ -1,9 +1,12 @@
 package runner
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
+
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/kube"
@@ -44,6 +47,15 @@ func (n NamespaceResult) fail(err error) NamespaceResult {
 	}
 	n.Err = fmt.Errorf("namespace %q: %w", n.Namespace, err)
 	return n
+}
+
+// failIn is fail, first telling a namespace being deleted from other
+// failures, so the report says what really happened there.
+func (n NamespaceResult) failIn(ctx context.Context, cs kubernetes.Interface, err error) NamespaceResult {
+	if !errors.Is(err, kube.ErrNamespaceTerminating) && kube.Terminating(ctx, cs, n.Namespace) {
+		err = fmt.Errorf("%w: %w", kube.ErrNamespaceTerminating, err)
+	}
+	return n.fail(err)
 }
 
 // Succeeded lists namespaces where the run did what it was asked.
