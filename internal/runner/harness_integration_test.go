@@ -92,7 +92,20 @@ func runCtx(ctx context.Context, t testing.TB, kubeconfig string, inputs map[str
 	sm, _ := os.ReadFile(env["GITHUB_STEP_SUMMARY"])
 	r := run{res: res, err: err, log: out.String(), outputs: string(o), summary: string(sm)}
 	assertNoSecrets(t, r)
+	r.log = withoutMaskCommands(r.log)
 	return r
+}
+
+// withoutMaskCommands hides the values of ::add-mask:: commands: they are
+// the secrets themselves, and r.log is printed when a test fails.
+func withoutMaskCommands(log string) string {
+	lines := strings.Split(log, "\n")
+	for i, line := range lines {
+		if strings.HasPrefix(line, "::add-mask::") {
+			lines[i] = "::add-mask::***"
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // assertNoSecrets fails if any credential the fakes issued, or the key,
