@@ -52,7 +52,8 @@ func realMain(ctx context.Context, args []string, rep *actions.Reporter, stderr 
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q: pullsecret takes flags only (see --help)", fs.Arg(0))
 	}
-	cfg, err := config.Load(lookup)
+	allowHTTP := os.Getenv(config.EnvAllowHTTPEndpoints) == "true"
+	cfg, err := config.Load(lookup, config.AllowHTTPEndpoints(allowHTTP))
 	if err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
