@@ -62,5 +62,7 @@ func realMain(ctx context.Context, args []string, rep *actions.Reporter, stderr 
 		IDToken:  rep.Action(),
 		Version:  version,
 	})
-	return err
+	// Outputs the runner could not write fail the run too, after
+	// everything else was reported: later steps would read them empty.
+	return errors.Join(err, rep.Err())
 }

@@ -88,6 +88,9 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) (*Result, error) {
 	d.defaults()
 	r := d.Reporter
 	MaskInputs(cfg, r)
+	if cfg.AllowHTTPEndpoints {
+		r.Warningf("%s is set: Google endpoints may use plain http. This is for test rigs only; credentials cross the network unencrypted.", config.EnvAllowHTTPEndpoints)
+	}
 
 	conn, err := connect(cfg, d)
 	if err != nil {
