@@ -169,6 +169,7 @@ func connect(cfg *config.Config, d Deps) (*kube.Connection, error) {
 		InContainer:    d.InContainer,
 		DefaultGateway: d.DefaultGateway,
 		Reachable:      d.Reachable,
+		Mask:           d.Reporter.Mask,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to connect to the cluster: %w", err)
