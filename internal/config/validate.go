@@ -51,6 +51,9 @@ func ParseKey(b []byte) (*ServiceAccountKey, error) {
 	if err := json.Unmarshal(b, &k); err != nil {
 		return nil, errorf(InCredentialsJSON, "is not valid JSON (%s)", jsonProblem(err))
 	}
+	if err := exactFieldNames(b); err != nil {
+		return nil, err
+	}
 	if k.Type != "service_account" {
 		return nil, errorf(InCredentialsJSON, "has type %q; only service-account keys (type \"service_account\") are accepted here — use workload_identity_provider or ADC for other credential types", k.Type)
 	}
@@ -64,6 +67,27 @@ func ParseKey(b []byte) (*ServiceAccountKey, error) {
 		return nil, errorf(InCredentialsJSON, "is missing %s", strings.Join(slices.Sorted(slices.Values(missing)), ", "))
 	}
 	return &k, nil
+}
+
+// keyFields are the names Google writes into a key, all lower case.
+var keyFields = []string{"type", "project_id", "private_key_id", "private_key", "client_email", "client_id", "auth_uri", "token_uri", "auth_provider_x509_cert_url", "client_x509_cert_url", "universe_domain"}
+
+// exactFieldNames refuses a key naming a field in another case
+// ("Private_Key"): encoding/json, and so every Go reader of the key,
+// accepts it, while masking and reviewers look for Google's spelling.
+func exactFieldNames(b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return errorf(InCredentialsJSON, "is not valid JSON (%s)", jsonProblem(err))
+	}
+	for name := range m {
+		for _, f := range keyFields {
+			if strings.EqualFold(name, f) && name != f {
+				return errorf(InCredentialsJSON, "names field %q; a service-account key spells it %q", name, f)
+			}
+		}
+	}
+	return nil
 }
 
 // jsonProblem describes a JSON error by position only: the default message
