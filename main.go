@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/pullsecret/pullsecret/internal/actions"
@@ -26,7 +27,7 @@ func main() {
 	defer stop()
 
 	rep := actions.New(os.Getenv, os.Stdout, os.Stdout)
-	if err := realMain(ctx, os.Args[1:], rep, os.Stderr); err != nil {
+	if err := realMain(ctx, os.Args[1:], os.Stdin, rep, os.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
@@ -36,11 +37,12 @@ func main() {
 	}
 }
 
-func realMain(ctx context.Context, args []string, rep *actions.Reporter, stderr io.Writer) error {
+func realMain(ctx context.Context, args []string, stdin io.Reader, rep *actions.Reporter, stderr io.Writer) error {
 	fs := flag.NewFlagSet("pullsecret", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = config.Usage(stderr, fs)
 	lookup := config.Flags(fs, os.LookupEnv)
+	keyFile := config.CredentialsFileFlag(fs)
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -52,7 +54,15 @@ func realMain(ctx context.Context, args []string, rep *actions.Reporter, stderr 
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q: pullsecret takes flags only (see --help)", fs.Arg(0))
 	}
-	cfg, err := config.Load(lookup)
+	if flags := config.SecretsOnCommandLine(fs); len(flags) > 0 {
+		rep.Warningf("%s on the command line is readable by every local user (/proc/PID/cmdline, shell history): use --%s FILE (or - for stdin) or the INPUT_* variable", strings.Join(flags, ", "), config.FlagCredentialsJSONFile)
+	}
+	lookup, err := config.WithCredentialsFile(lookup, *keyFile, stdin, os.ReadFile)
+	if err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	allowHTTP := os.Getenv(config.EnvAllowHTTPEndpoints) == "true"
+	cfg, err := config.Load(lookup, config.AllowHTTPEndpoints(allowHTTP))
 	if err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
@@ -61,5 +71,7 @@ func realMain(ctx context.Context, args []string, rep *actions.Reporter, stderr 
 		IDToken:  rep.Action(),
 		Version:  version,
 	})
-	return err
+	// Outputs the runner could not write fail the run too, after
+	// everything else was reported: later steps would read them empty.
+	return errors.Join(err, rep.Err())
 }

@@ -132,6 +132,9 @@ func runAction(t *testing.T, inputs map[string]string) actionRun {
 		"GITHUB_STEP_SUMMARY": "/github/file_commands/step_summary",
 		// An earlier step exported the host path of the kubeconfig.
 		"KUBECONFIG": hostWorkspace + "/kubeconfig",
+		// The fakes are reached through the job network's gateway over
+		// plain http, which only this test-rig switch permits.
+		config.EnvAllowHTTPEndpoints: "true",
 	}
 	for k, v := range e.stack.GitHubEnv(e.jobGateway) {
 		envs[k] = v

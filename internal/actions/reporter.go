@@ -5,6 +5,7 @@
 package actions
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -15,14 +16,21 @@ import (
 	githubactions "github.com/sethvargo/go-githubactions"
 )
 
-// Reporter implements runner.Reporter.
+// Reporter implements runner.Reporter. It never panics: outputs are
+// written after the cluster was changed, and a reporting failure must not
+// hide what the run did. Write failures are collected for Err.
 type Reporter struct {
 	mu      sync.Mutex
 	github  bool
+	getenv  func(string) string
 	action  *githubactions.Action
 	out     io.Writer // logs
 	results io.Writer // plain-mode outputs
 	secrets []string
+	errs    []error
+	// newDelimiter makes each heredoc delimiter; tests fix it.
+	newDelimiter func() string
+	warnedOutput bool
 }
 
 // New returns a reporter. In GitHub mode (GITHUB_ACTIONS=true) it issues
@@ -31,14 +39,25 @@ type Reporter struct {
 // as name=value lines to results.
 func New(getenv func(string) string, out, results io.Writer) *Reporter {
 	return &Reporter{
-		github:  getenv("GITHUB_ACTIONS") == "true",
-		action:  githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(out)),
-		out:     out,
-		results: results,
+		github:       getenv("GITHUB_ACTIONS") == "true",
+		getenv:       getenv,
+		action:       githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(io.Discard)),
+		out:          out,
+		results:      results,
+		newDelimiter: randomDelimiter,
 	}
 }
 
-// Action exposes the underlying action (for GetIDToken and inputs).
+// Err reports every output or summary that could not be written (joined),
+// so the caller can fail the run after everything else was reported.
+func (r *Reporter) Err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return errors.Join(r.errs...)
+}
+
+// Action exposes the underlying action, for GetIDToken only: its command
+// writers panic on I/O errors, so it is given no writer.
 func (r *Reporter) Action() *githubactions.Action { return r.action }
 
 // GitHub reports whether workflow commands are in use.
@@ -63,7 +82,7 @@ func (r *Reporter) Mask(secret string) {
 		}
 		r.secrets = append(r.secrets, v)
 		if r.github && !strings.Contains(v, "\n") {
-			r.action.AddMask(v)
+			r.command("add-mask", v)
 		}
 	}
 	// Longest first, so a secret containing another is replaced whole.
@@ -82,7 +101,7 @@ func (r *Reporter) Redact(s string) string {
 
 func (r *Reporter) Group(title string) {
 	if r.github {
-		r.action.Group(r.Redact(title))
+		r.lockedCommand("group", r.Redact(title))
 		return
 	}
 	r.printf("== %s\n", r.Redact(title))
@@ -90,7 +109,7 @@ func (r *Reporter) Group(title string) {
 
 func (r *Reporter) EndGroup() {
 	if r.github {
-		r.action.EndGroup()
+		r.lockedCommand("endgroup", "")
 	}
 }
 
@@ -101,7 +120,7 @@ func (r *Reporter) Infof(format string, args ...any) {
 func (r *Reporter) Warningf(format string, args ...any) {
 	msg := r.Redact(fmt.Sprintf(format, args...))
 	if r.github {
-		r.action.Warningf("%s", msg)
+		r.lockedCommand("warning", msg)
 		return
 	}
 	r.printf("warning: %s\n", msg)
@@ -111,33 +130,52 @@ func (r *Reporter) Warningf(format string, args ...any) {
 func (r *Reporter) Errorf(format string, args ...any) {
 	msg := r.Redact(fmt.Sprintf(format, args...))
 	if r.github {
-		r.action.Errorf("%s", msg)
+		r.lockedCommand("error", msg)
 		return
 	}
 	r.printf("error: %s\n", msg)
 }
 
+// SetOutput writes an output to GITHUB_OUTPUT with a random heredoc
+// delimiter. Outside GitHub, or where GITHUB_OUTPUT is unset (an old or
+// emulated runner), it prints name=value to results instead.
 func (r *Reporter) SetOutput(name, value string) {
 	value = r.Redact(value)
-	if r.github {
-		r.action.SetOutput(name, value)
-		return
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	fmt.Fprintf(r.results, "%s=%s\n", name, value)
+	path := r.getenv("GITHUB_OUTPUT")
+	if !r.github || path == "" {
+		if r.github && !r.warnedOutput {
+			r.warnedOutput = true
+			r.command("warning", "GITHUB_OUTPUT is not set: outputs are printed as name=value lines instead")
+		}
+		fmt.Fprintf(r.results, "%s=%s\n", name, value)
+		return
+	}
+	text, err := keyValueCommand(name, value, r.newDelimiter())
+	if err == nil {
+		err = appendFile("GITHUB_OUTPUT", path, text)
+	}
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("failed to set output %q: %w", name, err))
+	}
 }
 
 // AddStepSummary appends to GITHUB_STEP_SUMMARY when there is one (GitHub,
-// or a CI that emulates it); on a terminal it prints the table.
+// or a CI that emulates it); on a terminal it prints the table. The
+// summary is Markdown appended as is: the runner does not parse it.
 func (r *Reporter) AddStepSummary(markdown string) {
 	markdown = r.Redact(markdown)
-	if r.action.Getenv("GITHUB_STEP_SUMMARY") != "" {
-		r.action.AddStepSummary(markdown)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if path := r.getenv("GITHUB_STEP_SUMMARY"); path != "" {
+		if err := appendFile("GITHUB_STEP_SUMMARY", path, markdown+"\n"); err != nil {
+			r.errs = append(r.errs, fmt.Errorf("failed to write the step summary: %w", err))
+		}
 		return
 	}
 	if !r.github {
-		r.printf("\n%s\n", markdown)
+		fmt.Fprintf(r.out, "\n%s\n", markdown)
 	}
 }
 
@@ -145,4 +183,17 @@ func (r *Reporter) printf(format string, args ...any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	fmt.Fprintf(r.out, format, args...)
+}
+
+// lockedCommand issues a workflow command.
+func (r *Reporter) lockedCommand(name, data string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.command(name, data)
+}
+
+// command writes ::name::data with r.mu held. A failed log write has
+// nowhere to be reported; it is not a reason to stop the run.
+func (r *Reporter) command(name, data string) {
+	_, _ = fmt.Fprintf(r.out, "::%s::%s\n", name, escapeData(data))
 }

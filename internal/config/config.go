@@ -64,6 +64,12 @@ type Config struct {
 	Force       bool
 	Concurrency int
 	WaitTimeout time.Duration
+
+	// AllowHTTPEndpoints lets Google endpoint inputs use plain http on
+	// hosts other than loopback. Only test rigs whose fakes are reached
+	// through a container gateway set it (EnvAllowHTTPEndpoints); it is
+	// not an input, so no workflow can turn it on through `with:`.
+	AllowHTTPEndpoints bool
 }
 
 // CredentialSource names the credential source a config selects.

@@ -108,6 +108,9 @@ func TestLoadRejects(t *testing.T) {
 		{"audience without wif", map[string]string{InAudience: "x"}, []string{InAudience}},
 		{"key not json", map[string]string{InCredentialsJSON: "not a key"}, []string{InCredentialsJSON}},
 		{"key wrong type", map[string]string{InCredentialsJSON: `{"type":"external_account"}`}, []string{InCredentialsJSON}},
+		// encoding/json matches field names case-insensitively; MaskKey
+		// (and a reader of the key) does not. Found by FuzzKeyParsing.
+		{"key field names in another case", map[string]string{InCredentialsJSON: strings.Replace(testKey, `"private_key"`, `"Private_Key"`, 1)}, []string{InCredentialsJSON}},
 		{"key missing fields", map[string]string{InCredentialsJSON: `{"type":"service_account"}`}, []string{InCredentialsJSON}},
 		{"key foreign token_uri", map[string]string{InCredentialsJSON: strings.Replace(testKey, "https://oauth2.googleapis.com/token", "https://evil.example/token", 1)}, []string{InCredentialsJSON, InOAuthTokenEndpoint}},
 		{"lifetime garbage", map[string]string{InTokenLifetime: "forever"}, []string{InTokenLifetime}},

@@ -60,7 +60,8 @@ Usage:
 
 Every flag can also be given as its INPUT_* environment variable, which is
 how the GitHub Action passes them. Examples:
-  pullsecret --credentials-json "$(cat key.json)" --namespaces 'preview-*'
+  pullsecret --credentials-json-file key.json --namespaces 'preview-*'
+  vault read -field=key secret/gcp | pullsecret --credentials-json-file - --namespaces 'preview-*'
   pullsecret --namespaces preview-42 --mode delete
 
 Flags:
@@ -80,3 +81,58 @@ type inputValue struct {
 func (v *inputValue) String() string     { return v.val }
 func (v *inputValue) Set(s string) error { v.val = s; return nil }
 func (v *inputValue) IsBoolFlag() bool   { return v.isBool }
+
+// FlagCredentialsJSONFile is the CLI-only way to give the key without
+// putting it in argv (where /proc/PID/cmdline and shell history show it).
+const FlagCredentialsJSONFile = "credentials-json-file"
+
+// CredentialsFileFlag registers --credentials-json-file.
+func CredentialsFileFlag(fs *flag.FlagSet) *string {
+	return fs.String(FlagCredentialsJSONFile, "", "Read the service-account key (raw JSON or base64) from this file, or from standard input with '-'. Keeps the key out of the command line.")
+}
+
+// WithCredentialsFile returns a lookup whose credentials_json is the
+// content of path ("-" reads stdin). Giving the key twice is an error, as
+// two credential sources are.
+func WithCredentialsFile(lookup Lookup, path string, stdin io.Reader, readFile func(string) ([]byte, error)) (Lookup, error) {
+	if path == "" {
+		return lookup, nil
+	}
+	if v, ok := lookup(InCredentialsJSON); ok && strings.TrimSpace(v) != "" {
+		return nil, fmt.Errorf("--%s and input %q (--%s or %s) are both set; give the key once", FlagCredentialsJSONFile, InCredentialsJSON, Input{Name: InCredentialsJSON}.Flag(), EnvName(InCredentialsJSON))
+	}
+	var b []byte
+	var err error
+	if path == "-" {
+		b, err = io.ReadAll(io.LimitReader(stdin, 1<<20))
+	} else {
+		b, err = readFile(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--%s: cannot read %q: %w", FlagCredentialsJSONFile, path, err)
+	}
+	if strings.TrimSpace(string(b)) == "" {
+		return nil, fmt.Errorf("--%s: %q is empty", FlagCredentialsJSONFile, path)
+	}
+	key := string(b)
+	return func(name string) (string, bool) {
+		if name == InCredentialsJSON {
+			return key, true
+		}
+		return lookup(name)
+	}, nil
+}
+
+// SecretsOnCommandLine lists the secret inputs given as flags, which every
+// local user can read in /proc/PID/cmdline.
+func SecretsOnCommandLine(fs *flag.FlagSet) []string {
+	var out []string
+	fs.Visit(func(f *flag.Flag) {
+		for _, in := range Inputs {
+			if in.Secret && in.Flag() == f.Name {
+				out = append(out, "--"+f.Name)
+			}
+		}
+	})
+	return out
+}

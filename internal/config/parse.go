@@ -27,9 +27,24 @@ func errorf(name, format string, args ...any) error {
 	return &inputError{name: name, msg: fmt.Sprintf(format, args...)}
 }
 
+// EnvAllowHTTPEndpoints, set to "true", lets Google endpoint inputs use
+// plain http on non-loopback hosts. It exists for test rigs only: a docker
+// action reaches fakes on the runner host through the container's gateway,
+// never through loopback. main reads it; tests pass the option.
+const EnvAllowHTTPEndpoints = "PULLSECRET_TEST_ALLOW_HTTP_ENDPOINTS"
+
+// Option adjusts a Config before validation, for settings that are not
+// inputs.
+type Option func(*Config)
+
+// AllowHTTPEndpoints sets Config.AllowHTTPEndpoints.
+func AllowHTTPEndpoints(allow bool) Option {
+	return func(c *Config) { c.AllowHTTPEndpoints = allow }
+}
+
 // Load reads every input through lookup, applying defaults, and validates.
 // All problems are returned together, joined, so one run shows them all.
-func Load(lookup Lookup) (*Config, error) {
+func Load(lookup Lookup, opts ...Option) (*Config, error) {
 	get := func(name string) string {
 		if v, ok := lookup(name); ok && strings.TrimSpace(v) != "" {
 			return strings.TrimSpace(v)
@@ -94,6 +109,9 @@ func Load(lookup Lookup) (*Config, error) {
 	}
 	if c.SecretAnnotations, err = parseKeyValues(InSecretAnnotations, get(InSecretAnnotations)); err != nil {
 		errs = append(errs, err)
+	}
+	for _, o := range opts {
+		o(c)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

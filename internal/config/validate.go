@@ -51,6 +51,9 @@ func ParseKey(b []byte) (*ServiceAccountKey, error) {
 	if err := json.Unmarshal(b, &k); err != nil {
 		return nil, errorf(InCredentialsJSON, "is not valid JSON (%s)", jsonProblem(err))
 	}
+	if err := exactFieldNames(b); err != nil {
+		return nil, err
+	}
 	if k.Type != "service_account" {
 		return nil, errorf(InCredentialsJSON, "has type %q; only service-account keys (type \"service_account\") are accepted here — use workload_identity_provider or ADC for other credential types", k.Type)
 	}
@@ -64,6 +67,27 @@ func ParseKey(b []byte) (*ServiceAccountKey, error) {
 		return nil, errorf(InCredentialsJSON, "is missing %s", strings.Join(slices.Sorted(slices.Values(missing)), ", "))
 	}
 	return &k, nil
+}
+
+// keyFields are the names Google writes into a key, all lower case.
+var keyFields = []string{"type", "project_id", "private_key_id", "private_key", "client_email", "client_id", "auth_uri", "token_uri", "auth_provider_x509_cert_url", "client_x509_cert_url", "universe_domain"}
+
+// exactFieldNames refuses a key naming a field in another case
+// ("Private_Key"): encoding/json, and so every Go reader of the key,
+// accepts it, while masking and reviewers look for Google's spelling.
+func exactFieldNames(b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return errorf(InCredentialsJSON, "is not valid JSON (%s)", jsonProblem(err))
+	}
+	for name := range m {
+		for _, f := range keyFields {
+			if strings.EqualFold(name, f) && name != f {
+				return errorf(InCredentialsJSON, "names field %q; a service-account key spells it %q", name, f)
+			}
+		}
+	}
+	return nil
 }
 
 // jsonProblem describes a JSON error by position only: the default message
@@ -134,7 +158,7 @@ func (c *Config) Validate() error {
 		add(errorf(InCredentialMode, "%q is not one of access_token, json_key", c.CredentialMode))
 	}
 	for name, v := range map[string]string{InSTSEndpoint: c.STSEndpoint, InIAMCredentialsEndpoint: c.IAMCredentialsEndpoint, InOAuthTokenEndpoint: c.OAuthTokenEndpoint, InMetadataEndpoint: c.MetadataEndpoint} {
-		add(validateEndpoint(name, v))
+		add(validateEndpoint(name, v, c.AllowHTTPEndpoints))
 	}
 
 	if c.APIServerHost == "" {
@@ -229,15 +253,30 @@ func (c *Config) validateNamespaces() error {
 // IsGlob reports whether a namespace entry is a pattern rather than a name.
 func IsGlob(s string) bool { return strings.ContainsAny(s, "*?[") }
 
-func validateEndpoint(name, v string) error {
+// validateEndpoint checks a Google endpoint input. Every one of them
+// receives a credential (the GitHub OIDC token, a signed assertion, an
+// access token), so plain http is refused except for the metadata server
+// (link-local and http by design) and loopback hosts (fakes in tests).
+func validateEndpoint(name, v string, allowHTTP bool) error {
 	u, err := url.Parse(v)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return errorf(name, "%q is not an http(s) URL", v)
+		return errorf(name, "%q is not an https URL", v)
 	}
 	if u.User != nil {
 		return errorf(name, "must not carry credentials in the URL")
 	}
+	if u.Scheme == "http" && name != InMetadataEndpoint && !isLoopbackHost(u.Hostname()) && !allowHTTP {
+		return errorf(name, "%q must use https: it receives credentials (plain http is allowed only for loopback hosts)", v)
+	}
 	return nil
+}
+
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func validateRegistry(r string) error {
@@ -251,10 +290,23 @@ func validateRegistry(r string) error {
 		}
 		host = h
 	}
+	literal, wildcard := 0, false
 	for _, label := range strings.Split(host, ".") {
 		if !registryLabelPattern.MatchString(label) {
 			return errorf(InRegistries, "%q is not a host name (wildcards allowed per label, as kubelet matches them)", r)
 		}
+		if strings.Contains(label, "*") {
+			wildcard = true
+		} else {
+			literal++
+		}
+	}
+	// kubelet sends the credential to every host the pattern matches:
+	// "*.io" or "*" would hand the Google token to any registry a pod names.
+	// Two literal labels pin the pattern under one domain, as every Google
+	// pattern does (*.gcr.io, *-docker.pkg.dev, docker.*.rep.pkg.dev).
+	if wildcard && literal < 2 {
+		return errorf(InRegistries, "%q matches too many hosts: kubelet would send the token to any registry it matches. A wildcard must leave at least two literal labels, such as *.gcr.io or *-docker.pkg.dev", r)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -41,6 +42,28 @@ type ClientOptions struct {
 	Reachable func(hostport string) bool
 	// RequestTimeout bounds each API call; zero means DefaultRequestTimeout.
 	RequestTimeout time.Duration
+	// Mask registers every credential the kubeconfig holds, before
+	// anything can print it.
+	Mask func(string)
+	// LookPath finds an exec credential plugin (exec.LookPath).
+	LookPath func(string) (string, error)
+	// Environ is the environment an exec plugin would inherit (os.Environ).
+	Environ func() []string
+}
+
+func (o *ClientOptions) defaults() {
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.Mask == nil {
+		o.Mask = func(string) {}
+	}
+	if o.LookPath == nil {
+		o.LookPath = exec.LookPath
+	}
+	if o.Environ == nil {
+		o.Environ = os.Environ
+	}
 }
 
 // Reachable dials hostport briefly.
@@ -67,9 +90,17 @@ type Connection struct {
 
 // Connect builds a client from the options.
 func Connect(o ClientOptions) (*Connection, error) {
+	o.defaults()
 	rc, ns, source, err := loadConfig(o)
 	if err != nil {
 		return nil, err
+	}
+	maskRESTConfig(rc, o.Mask)
+	if rc.ExecProvider != nil {
+		if err := checkExecPlugin(rc.ExecProvider, o); err != nil {
+			return nil, err
+		}
+		scrubExecEnv(rc.ExecProvider, o.Environ())
 	}
 	conn := &Connection{Namespace: ns, Source: source}
 	if conn.Rewritten, err = rewriteLoopback(rc, o); err != nil {
@@ -98,6 +129,7 @@ func loadConfig(o ClientOptions) (*rest.Config, string, string, error) {
 	var source string
 	switch {
 	case isInline(o.Kubeconfig):
+		maskCredentialLines(o.Kubeconfig, o.Mask)
 		raw, err := clientcmd.Load([]byte(o.Kubeconfig))
 		if err != nil {
 			return nil, "", "", fmt.Errorf("input \"kubeconfig\": inline content is not a valid kubeconfig: %w", err)
@@ -108,6 +140,7 @@ func loadConfig(o ClientOptions) (*rest.Config, string, string, error) {
 		if _, err := os.Stat(path); err != nil {
 			return nil, "", "", fmt.Errorf("input \"kubeconfig\": %q cannot be read (%v); in a docker action, put it under $GITHUB_WORKSPACE or pass its content inline", path, err)
 		}
+		maskCredentialFiles([]string{path}, o.Mask)
 		cc = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(&clientcmd.ClientConfigLoadingRules{ExplicitPath: path}, overrides)
 		source = path
 	default:
@@ -130,8 +163,16 @@ func loadConfig(o ClientOptions) (*rest.Config, string, string, error) {
 			}
 			return rc, ns, "in-cluster service account", nil
 		}
+		maskCredentialFiles(paths, o.Mask)
 		cc = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(&clientcmd.ClientConfigLoadingRules{Precedence: paths}, overrides)
 	}
+	// Mask before resolving: a resolution error must not be where a
+	// credential is first printed.
+	raw, err := cc.RawConfig()
+	if err != nil {
+		return nil, "", "", fmt.Errorf("failed to load kubeconfig from %s: %w", source, err)
+	}
+	maskKubeconfig(&raw, o.Mask)
 	rc, err := cc.ClientConfig()
 	if err != nil {
 		return nil, "", "", fmt.Errorf("failed to load kubeconfig from %s (context %q): %w", source, o.Context, err)

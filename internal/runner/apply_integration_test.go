@@ -76,7 +76,7 @@ func TestApplyWritesSecretAndPatchesServiceAccount(t *testing.T) {
 			if diff := cmp.Diff([]string{config.DefaultSecretName}, pullSecretNames(getSA(t, cs, ns, "default"))); diff != "" {
 				t.Errorf("default SA pull secrets (-want +got):\n%s", diff)
 			}
-			if !strings.Contains(r.outputs, fmt.Sprintf("namespaces<<_GitHubActionsFileCommandDelimeter_\n[%q]", ns)) {
+			if got, _ := r.output("namespaces"); got != fmt.Sprintf("[%q]", ns) {
 				t.Errorf("namespaces output:\n%s", r.outputs)
 			}
 			if !strings.Contains(r.summary, "| `"+ns+"` | created |") {
@@ -200,7 +200,7 @@ func TestForeignSecretRefusedUnlessForced(t *testing.T) {
 			if got := pullSecretNames(getSA(t, cs, ns, "default")); len(got) != 0 {
 				t.Errorf("refused run patched the ServiceAccount: %v", got)
 			}
-			if !strings.Contains(r.outputs, "namespaces<<_GitHubActionsFileCommandDelimeter_\n[]") {
+			if got, ok := r.output("namespaces"); !ok || got != "[]" {
 				t.Errorf("a failed namespace was reported as written:\n%s", r.outputs)
 			}
 

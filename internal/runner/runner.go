@@ -91,6 +91,9 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) (*Result, error) {
 	d.defaults()
 	r := d.Reporter
 	MaskInputs(cfg, r)
+	if cfg.AllowHTTPEndpoints {
+		r.Warningf("%s is set: Google endpoints may use plain http. This is for test rigs only; credentials cross the network unencrypted.", config.EnvAllowHTTPEndpoints)
+	}
 
 	conn, err := connect(cfg, d)
 	if err != nil {
@@ -176,6 +179,7 @@ func connect(cfg *config.Config, d Deps) (*kube.Connection, error) {
 		DefaultGateway: d.DefaultGateway,
 		Reachable:      d.Reachable,
 		RequestTimeout: d.KubeRequestTimeout,
+		Mask:           d.Reporter.Mask,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to connect to the cluster: %w", err)

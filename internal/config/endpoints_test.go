@@ -1,0 +1,61 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// Every Google endpoint receives a credential (an OIDC token, a signed
+// assertion, an access token): only https, except the metadata server
+// (link-local, http by design) and loopback fakes.
+func TestGoogleEndpointsMustBeHTTPS(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		input, value string
+		ok           bool
+	}{
+		{InSTSEndpoint, "https://sts.example/v1/token", true},
+		{InSTSEndpoint, "http://127.0.0.1:8080/v1/token", true},
+		{InIAMCredentialsEndpoint, "http://localhost:9", true},
+		{InOAuthTokenEndpoint, "http://[::1]:9/token", true},
+		{InMetadataEndpoint, "http://169.254.169.254", true},
+		{InMetadataEndpoint, "http://metadata.internal.example", true},
+		{InSTSEndpoint, "http://sts.googleapis.com/v1/token", false},
+		{InIAMCredentialsEndpoint, "http://iamcredentials.googleapis.com", false},
+		{InOAuthTokenEndpoint, "http://10.0.0.5/token", false},
+		{InOAuthTokenEndpoint, "http://127.0.0.1.evil.example/token", false},
+		{InOAuthTokenEndpoint, "http://localhost.evil.example/token", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.input+" "+tc.value, func(t *testing.T) {
+			t.Parallel()
+			_, err := Load(mapLookup(map[string]string{tc.input: tc.value}))
+			if tc.ok {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("accepted a plain-http Google endpoint that is not loopback")
+			}
+			for _, want := range []string{`input "` + tc.input + `"`, "https"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not contain %s", err, want)
+				}
+			}
+		})
+	}
+}
+
+// Test rigs that reach fakes through a container gateway opt in explicitly.
+func TestAllowHTTPEndpointsOption(t *testing.T) {
+	t.Parallel()
+	in := mapLookup(map[string]string{InOAuthTokenEndpoint: "http://172.17.0.1:8080/token"})
+	if _, err := Load(in); err == nil {
+		t.Fatal("http gateway endpoint accepted without the option")
+	}
+	if _, err := Load(in, AllowHTTPEndpoints(true)); err != nil {
+		t.Fatalf("refused with the option: %v", err)
+	}
+}

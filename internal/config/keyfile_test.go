@@ -1,0 +1,87 @@
+package config
+
+import (
+	"flag"
+	"io/fs"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestCredentialsFile(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{"key.json": testKey, "empty.json": " \n"}
+	readFile := func(p string) ([]byte, error) {
+		if v, ok := files[p]; ok {
+			return []byte(v), nil
+		}
+		return nil, fs.ErrNotExist
+	}
+	cases := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		stdin   string
+		wantKey string
+		wantErr []string
+	}{
+		{"file", []string{"--credentials-json-file", "key.json"}, nil, "", testKey, nil},
+		{"stdin", []string{"--credentials-json-file", "-"}, nil, testKey + "\n", testKey, nil},
+		{"no flag keeps the input", nil, map[string]string{"INPUT_CREDENTIALS_JSON": testKey}, "", testKey, nil},
+		{"missing file", []string{"--credentials-json-file", "nope.json"}, nil, "", "", []string{"--credentials-json-file", `"nope.json"`, "not exist"}},
+		{"empty file", []string{"--credentials-json-file", "empty.json"}, nil, "", "", []string{"--credentials-json-file", "empty"}},
+		{"empty stdin", []string{"--credentials-json-file", "-"}, nil, "", "", []string{"--credentials-json-file", "empty"}},
+		{"and the flag", []string{"--credentials-json-file", "key.json", "--credentials-json", testKey}, nil, "", "", []string{"--credentials-json-file", `"credentials_json"`}},
+		{"and the env", []string{"--credentials-json-file", "key.json"}, map[string]string{"INPUT_CREDENTIALS_JSON": testKey}, "", "", []string{"--credentials-json-file", "INPUT_CREDENTIALS_JSON"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			fset := flag.NewFlagSet("t", flag.ContinueOnError)
+			lookup := Flags(fset, func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok })
+			path := CredentialsFileFlag(fset)
+			if err := fset.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			lookup, err := WithCredentialsFile(lookup, *path, strings.NewReader(tc.stdin), readFile)
+			if tc.wantErr != nil {
+				if err == nil {
+					t.Fatal("want an error")
+				}
+				for _, w := range tc.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q does not contain %q", err, w)
+					}
+				}
+				if strings.Contains(err.Error(), "BEGIN") || strings.Contains(err.Error(), "MIIB") {
+					t.Errorf("error quotes the key: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := Load(lookup)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.wantKey, string(c.CredentialsJSON)); diff != "" {
+				t.Errorf("key (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestSecretsOnCommandLine(t *testing.T) {
+	t.Parallel()
+	fset := flag.NewFlagSet("t", flag.ContinueOnError)
+	Flags(fset, func(string) (string, bool) { return "", false })
+	CredentialsFileFlag(fset)
+	if err := fset.Parse([]string{"--access-token", "ya29.x", "--credentials-json-file", "k", "--namespaces", "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"--access-token"}, SecretsOnCommandLine(fset)); diff != "" {
+		t.Error(diff)
+	}
+}

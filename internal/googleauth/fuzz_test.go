@@ -1,0 +1,36 @@
+package googleauth
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pullsecret/pullsecret/internal/config"
+)
+
+// FuzzKeyParsing feeds anything as a key to config.ParseKey and MaskKey
+// (what runs before any key is used): no panic, and every line of an
+// accepted key's private_key is masked.
+func FuzzKeyParsing(f *testing.F) {
+	f.Add(`{"type":"service_account","private_key":"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n","private_key_id":"abc","client_email":"a@b.iam.gserviceaccount.com","token_uri":"https://oauth2.googleapis.com/token"}`)
+	f.Add(`{"type":"service_account","private_key":42}`)
+	f.Fuzz(func(t *testing.T, raw string) {
+		var masked []string
+		MaskKey([]byte(raw), func(s string) { masked = append(masked, s) })
+		k, err := config.ParseKey([]byte(raw))
+		if err != nil {
+			return
+		}
+		var m map[string]any
+		if json.Unmarshal([]byte(raw), &m) != nil {
+			t.Fatal("ParseKey accepted what json.Unmarshal into a map refuses")
+		}
+		for _, line := range strings.Split(k.PrivateKey, "\n") {
+			l := strings.TrimSpace(line)
+			if len(l) > 8 && !strings.HasPrefix(l, "-----") && !slices.Contains(masked, l) {
+				t.Fatalf("private key line not masked")
+			}
+		}
+	})
+}

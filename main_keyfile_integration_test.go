@@ -1,0 +1,69 @@
+//go:build integration
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/controlplane/controlplanetest"
+	"github.com/pullsecret/pullsecret/internal/fakestack"
+)
+
+// The CLI takes the key from a file or stdin, so it never appears in argv
+// (/proc/PID/cmdline, shell history).
+func TestBinaryKeyFromFileOrStdin(t *testing.T) {
+	cp := controlplanetest.Shared(t)
+	cs, err := kubernetes.NewForConfig(cp.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stack, err := fakestack.Start("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stack.Close)
+	bin := binary(t)
+	keyFile := filepath.Join(t.TempDir(), "key.json")
+	if err := os.WriteFile(keyFile, stack.Key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, arg string
+		stdin     []byte
+	}{{"file", keyFile, nil}, {"stdin", "-", stack.Key}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ns := "keyfile-" + tc.name + "-" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
+			t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+			args := []string{"--credentials-json-file", tc.arg, "--kubeconfig", cp.Kubeconfig(), "--namespaces", ns, "--create-namespaces"}
+			for name, v := range stack.EndpointInputs("") {
+				args = append(args, "--"+config.Input{Name: name}.Flag(), v)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, args...)
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+			cmd.Stdin = bytes.NewReader(tc.stdin)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if strings.Contains(string(out), "warning:") {
+				t.Errorf("warned although no secret was on the command line:\n%s", out)
+			}
+			if _, err := cs.CoreV1().Secrets(ns).Get(context.Background(), config.DefaultSecretName, metav1.GetOptions{}); err != nil {
+				t.Errorf("secret not written: %v", err)
+			}
+		})
+	}
+}
