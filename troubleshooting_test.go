@@ -36,6 +36,7 @@ var undocumented = map[string]string{
 	"no registries to authenticate to":                          "programming error: registries is validated non-empty",
 	"no default route":                                          "wrapped into the loopback API server message, which is documented",
 	"the service-account key is not valid JSON":                 "caught by input validation of credentials_json first",
+	"is not a plain name":                                       "programming error: output names are constants",
 	"pullsecret takes flags only (see --help":                   "CLI usage error; the message points at --help",
 	"source_credentials nested more than":                       "malformed ADC file; the message says what is wrong",
 	"is not supported (only authorized_user, external_account, impersonated_service_account, service_account": "malformed ADC file; the message lists the supported types",
