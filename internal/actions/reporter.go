@@ -114,7 +114,26 @@ func (r *Reporter) EndGroup() {
 }
 
 func (r *Reporter) Infof(format string, args ...any) {
-	r.printf("%s\n", r.Redact(fmt.Sprintf(format, args...)))
+	msg := r.Redact(fmt.Sprintf(format, args...))
+	if r.github {
+		msg = neutraliseCommands(msg)
+	}
+	r.printf("%s\n", msg)
+}
+
+// neutraliseCommands keeps text that reaches a log line (API server and
+// Google messages, names) from being read as a workflow command: the
+// runner treats any line whose trimmed text starts with "::" as one, so
+// such lines get a zero-width space in front, which the runner does not
+// trim and a reader does not see.
+func neutraliseCommands(msg string) string {
+	lines := strings.Split(msg, "\n")
+	for i, line := range lines {
+		if strings.HasPrefix(strings.TrimSpace(line), "::") {
+			lines[i] = "\u200b" + line
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 func (r *Reporter) Warningf(format string, args ...any) {

@@ -1,0 +1,40 @@
+package actions
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// A log line is text, never a workflow command: a namespace name, an API
+// server message or a Google error that puts "::" at the start of a line
+// must not be able to issue ::add-mask::, ::stop-commands:: or ::error::.
+func TestInfoLinesCannotIssueWorkflowCommands(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		text string
+	}{
+		{name: "second line", text: "cluster says:\n::error::forged"},
+		{name: "first line", text: "::stop-commands::abc"},
+		{name: "indented", text: "x\n   ::set-env name=A::b"},
+		{name: "crlf", text: "x\r\n::warning::forged"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{"GITHUB_ACTIONS": "true"}
+			var out bytes.Buffer
+			r := New(func(k string) string { return env[k] }, &out, &out)
+			r.Infof("%s", tc.text)
+			for _, line := range strings.FieldsFunc(out.String(), func(c rune) bool { return c == '\n' || c == '\r' }) {
+				if strings.HasPrefix(strings.TrimSpace(line), "::") {
+					t.Errorf("Infof(%q) printed a workflow command line %q", tc.text, line)
+				}
+			}
+			if !strings.Contains(out.String(), "forged") && strings.Contains(tc.text, "forged") {
+				t.Errorf("the text itself was dropped: %q", out.String())
+			}
+		})
+	}
+}
