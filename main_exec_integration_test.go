@@ -18,8 +18,8 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/pullsecret/pullsecret/internal/config"
-	"github.com/pullsecret/pullsecret/internal/controlplane/controlplanetest"
-	"github.com/pullsecret/pullsecret/internal/fakestack"
+	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
+	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
 
 // In the CLI an exec credential plugin really runs. It must not inherit

@@ -19,8 +19,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/pullsecret/pullsecret/internal/config"
-	"github.com/pullsecret/pullsecret/internal/controlplane/controlplanetest"
-	"github.com/pullsecret/pullsecret/internal/fakestack"
+	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
+	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
 
 func TestMain(m *testing.M) { os.Exit(controlplanetest.Run(m)) }

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/pullsecret/pullsecret/internal/config"
-	"github.com/pullsecret/pullsecret/internal/fakestack"
+	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
 
 // buildActionImage builds the action's image from the repository's

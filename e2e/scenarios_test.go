@@ -16,8 +16,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pullsecret/pullsecret/internal/config"
-	"github.com/pullsecret/pullsecret/internal/fakegoogle"
-	"github.com/pullsecret/pullsecret/internal/fakestack"
+	"github.com/pullsecret/pullsecret/internal/testing/fakegoogle"
+	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
 
 // The scenarios run in order, sharing one cluster: each asserts on cluster

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/pullsecret/pullsecret/internal/config"
-	"github.com/pullsecret/pullsecret/internal/fakegoogle"
+	"github.com/pullsecret/pullsecret/internal/testing/fakegoogle"
 )
 
 // Every URL a credentials file can make pullsecret call is checked before

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/pullsecret/pullsecret/internal/config"
-	"github.com/pullsecret/pullsecret/internal/fakegithub"
-	"github.com/pullsecret/pullsecret/internal/fakegoogle"
+	"github.com/pullsecret/pullsecret/internal/testing/fakegithub"
+	"github.com/pullsecret/pullsecret/internal/testing/fakegoogle"
 )
 
 // Google failing in each way it can, on each endpoint a run calls: a clear

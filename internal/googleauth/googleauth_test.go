@@ -18,8 +18,8 @@ import (
 	githubactions "github.com/sethvargo/go-githubactions"
 
 	"github.com/pullsecret/pullsecret/internal/config"
-	"github.com/pullsecret/pullsecret/internal/fakegithub"
-	"github.com/pullsecret/pullsecret/internal/fakegoogle"
+	"github.com/pullsecret/pullsecret/internal/testing/fakegithub"
+	"github.com/pullsecret/pullsecret/internal/testing/fakegoogle"
 )
 
 const (

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/pullsecret/pullsecret/internal/config"
-	"github.com/pullsecret/pullsecret/internal/fakegoogle"
+	"github.com/pullsecret/pullsecret/internal/testing/fakegoogle"
 )
 
 // With oauth_token_endpoint set (Private Service Connect) the assertion is

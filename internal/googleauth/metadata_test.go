@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/pullsecret/pullsecret/internal/config"
-	"github.com/pullsecret/pullsecret/internal/fakegithub"
-	"github.com/pullsecret/pullsecret/internal/fakegoogle"
+	"github.com/pullsecret/pullsecret/internal/testing/fakegithub"
+	"github.com/pullsecret/pullsecret/internal/testing/fakegoogle"
 )
 
 // clock is a settable fake clock for the fake Google.

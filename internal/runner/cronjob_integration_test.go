@@ -16,7 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/pullsecret/pullsecret/internal/controlplane/controlplanetest"
+	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 )
 
 // The shipped CronJob is admitted where Pod Security enforces the

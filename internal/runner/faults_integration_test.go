@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/pullsecret/pullsecret/internal/config"
-	"github.com/pullsecret/pullsecret/internal/controlplane/controlplanetest"
-	"github.com/pullsecret/pullsecret/internal/controlplane/faultproxy"
-	"github.com/pullsecret/pullsecret/internal/fakestack"
+	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
+	"github.com/pullsecret/pullsecret/internal/testing/controlplane/faultproxy"
+	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
 
 // faultTimeout is the per-call timeout the fault tests give the client, so

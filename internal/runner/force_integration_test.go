@@ -19,9 +19,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/pullsecret/pullsecret/internal/config"
-	"github.com/pullsecret/pullsecret/internal/controlplane"
-	"github.com/pullsecret/pullsecret/internal/controlplane/controlplanetest"
-	"github.com/pullsecret/pullsecret/internal/fakestack"
+	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
+	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
+	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 	"github.com/pullsecret/pullsecret/internal/kube"
 )
 

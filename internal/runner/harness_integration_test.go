@@ -22,9 +22,9 @@ import (
 
 	"github.com/pullsecret/pullsecret/internal/actions"
 	"github.com/pullsecret/pullsecret/internal/config"
-	"github.com/pullsecret/pullsecret/internal/controlplane"
-	"github.com/pullsecret/pullsecret/internal/controlplane/controlplanetest"
-	"github.com/pullsecret/pullsecret/internal/fakestack"
+	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
+	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
+	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
 
 func TestMain(m *testing.M) { os.Exit(controlplanetest.Run(m)) }

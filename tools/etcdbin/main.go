@@ -1,5 +1,5 @@
 // Command etcd is etcd v3.6.5's server, built from the Go module proxy so the control-plane
-// harness (internal/controlplane) needs no downloaded release tarball.
+// harness (internal/testing/controlplane) needs no downloaded release tarball.
 package main
 
 import (

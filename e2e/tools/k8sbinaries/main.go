@@ -1,5 +1,5 @@
 // Command k8sbinaries makes sure the pinned Kubernetes and etcd binaries are in
-// the cache (building missing ones through internal/controlplane.EnsureBinaries,
+// the cache (building missing ones through internal/testing/controlplane.EnsureBinaries,
 // the same cache the control-plane harness uses) and prints where they are as
 // JSON: {"kubeDir": …, "etcd": …}. The e2e node-image builder
 // (e2e/tools/nodeimage, a separate module) runs it with `go run` so that both
@@ -17,7 +17,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/pullsecret/pullsecret/internal/controlplane"
+	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
 )
 
 func main() {

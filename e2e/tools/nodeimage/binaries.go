@@ -38,7 +38,7 @@ func (b binaries) all() []string {
 
 func (b *builder) binaries() (binaries, error) {
 	var bins binaries
-	// Kubernetes and etcd come from internal/controlplane.EnsureBinaries (a
+	// Kubernetes and etcd come from internal/testing/controlplane.EnsureBinaries (a
 	// root-module package, hence `go run` there): one cache, one set of flags.
 	c := buildcache.Cmd(b.repo, "go", "run", "./e2e/tools/k8sbinaries", "-all")
 	c.Env = buildcache.GoEnv()
@@ -54,7 +54,7 @@ func (b *builder) binaries() (binaries, error) {
 		return bins, fmt.Errorf("k8sbinaries printed %q: %w", out, err)
 	}
 	if k8s.KubernetesVersion != kubernetesVersion {
-		return bins, fmt.Errorf("internal/controlplane pins Kubernetes %s, the node image expects %s", k8s.KubernetesVersion, kubernetesVersion)
+		return bins, fmt.Errorf("internal/testing/controlplane pins Kubernetes %s, the node image expects %s", k8s.KubernetesVersion, kubernetesVersion)
 	}
 	bins.kubeDir, bins.etcd = k8s.KubeDir, k8s.Etcd
 

@@ -13,7 +13,7 @@
 //
 // Steps (why each exists is explained where it is done):
 //  1. binaries: Kubernetes + etcd through e2e/tools/k8sbinaries (shared with
-//     internal/controlplane), CoreDNS, crictl, runc-capfix, pause;
+//     internal/testing/controlplane), CoreDNS, crictl, runc-capfix, pause;
 //  2. a Debian bookworm rootfs from debootstrap (containerd 1.6, runc, CNI
 //     plugins, systemd), turned into a kind base image;
 //  3. component images written as docker archives, packed with kubeadm,

@@ -14,7 +14,7 @@ import (
 
 	"github.com/sethvargo/go-githubactions"
 
-	"github.com/pullsecret/pullsecret/internal/fakejwt"
+	"github.com/pullsecret/pullsecret/internal/testing/fakejwt"
 )
 
 func newServer(t *testing.T, cfg OIDCConfig) (*OIDC, *httptest.Server) {

@@ -28,7 +28,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/pullsecret/pullsecret/internal/controlplane"
+	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
 )
 
 // KeepEnv, set to any non-empty value, keeps control-plane work directories (certificates, etcd
@@ -40,7 +40,7 @@ var shared *controlplane.ControlPlane
 // Run starts the package's shared control plane, runs the tests and stops it, returning the exit
 // code for os.Exit. A start failure is reported on stderr and fails the package. Time spent
 // building binaries here is outside `go test -timeout` but inside go test's own kill timer
-// (timeout + 1 minute), so build them first (`go run ./internal/controlplane/cmd/controlplane
+// (timeout + 1 minute), so build them first (`go run ./internal/testing/controlplane/cmd/controlplane
 // build`) or raise -timeout when the cache is cold.
 func Run(m *testing.M) int {
 	start := time.Now()

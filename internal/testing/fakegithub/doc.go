@@ -6,7 +6,7 @@
 //
 // It mirrors GitHub's wire protocol closely enough that unmodified clients
 // (github.com/sethvargo/go-githubactions GetIDToken, @actions/core getIDToken)
-// and relying parties (Google STS, via internal/fakegoogle) work against it:
+// and relying parties (Google STS, via internal/testing/fakegoogle) work against it:
 // RS256 tokens with a kid, the documented claim set with GitHub's defaults
 // (aud defaults to https://github.com/OWNER, exp is five minutes after iat, nbf
 // ten minutes before it), and JSON error bodies in the Azure DevOps style the

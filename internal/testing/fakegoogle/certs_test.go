@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/pullsecret/pullsecret/internal/fakejwt"
+	"github.com/pullsecret/pullsecret/internal/testing/fakejwt"
 )
 
 func TestServiceAccountPublicKeys(t *testing.T) {

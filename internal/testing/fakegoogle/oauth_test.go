@@ -18,7 +18,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 
-	"github.com/pullsecret/pullsecret/internal/fakejwt"
+	"github.com/pullsecret/pullsecret/internal/testing/fakejwt"
 )
 
 const scopeReadOnly = "https://www.googleapis.com/auth/devstorage.read_only"

@@ -20,7 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"golang.org/x/oauth2/google/externalaccount"
 
-	"github.com/pullsecret/pullsecret/internal/fakegithub"
+	"github.com/pullsecret/pullsecret/internal/testing/fakegithub"
 )
 
 func TestFederationWithoutImpersonation(t *testing.T) {

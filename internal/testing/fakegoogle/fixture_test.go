@@ -16,7 +16,7 @@ import (
 	"github.com/sethvargo/go-githubactions"
 	"golang.org/x/oauth2/google/externalaccount"
 
-	"github.com/pullsecret/pullsecret/internal/fakegithub"
+	"github.com/pullsecret/pullsecret/internal/testing/fakegithub"
 )
 
 const (

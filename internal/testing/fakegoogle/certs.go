@@ -3,7 +3,7 @@ package fakegoogle
 import (
 	"net/http"
 
-	"github.com/pullsecret/pullsecret/internal/fakejwt"
+	"github.com/pullsecret/pullsecret/internal/testing/fakejwt"
 )
 
 // serveX509 implements GET /service_accounts/v1/metadata/x509/{email} (and

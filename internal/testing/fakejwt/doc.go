@@ -1,5 +1,5 @@
 // Package fakejwt holds the small amount of JOSE code that the test doubles
-// in internal/fakegithub and internal/fakegoogle share: RS256 JWT signing and
+// in internal/testing/fakegithub and internal/testing/fakegoogle share: RS256 JWT signing and
 // verification, JWK/JWKS encoding, and typed access to decoded claims.
 //
 // It is written against the standard library only (crypto/rsa, crypto/sha256,

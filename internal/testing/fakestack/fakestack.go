@@ -12,8 +12,8 @@ import (
 	"strings"
 
 	"github.com/pullsecret/pullsecret/internal/config"
-	"github.com/pullsecret/pullsecret/internal/fakegithub"
-	"github.com/pullsecret/pullsecret/internal/fakegoogle"
+	"github.com/pullsecret/pullsecret/internal/testing/fakegithub"
+	"github.com/pullsecret/pullsecret/internal/testing/fakegoogle"
 )
 
 // The fake project's names. They look like production names on purpose.

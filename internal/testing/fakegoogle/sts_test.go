@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/oauth2/google/externalaccount"
 
-	"github.com/pullsecret/pullsecret/internal/fakegithub"
+	"github.com/pullsecret/pullsecret/internal/testing/fakegithub"
 )
 
 func TestSubjectTokenTiming(t *testing.T) {

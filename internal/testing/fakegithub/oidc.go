@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pullsecret/pullsecret/internal/fakejwt"
+	"github.com/pullsecret/pullsecret/internal/testing/fakejwt"
 )
 
 // DefaultIssuer is the "iss" of tokens from github.com Actions.

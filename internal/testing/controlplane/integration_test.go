@@ -19,8 +19,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/pullsecret/pullsecret/internal/controlplane"
-	"github.com/pullsecret/pullsecret/internal/controlplane/controlplanetest"
+	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
+	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 )
 
 func TestMain(m *testing.M) { os.Exit(controlplanetest.Run(m)) }

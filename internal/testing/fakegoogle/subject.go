@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pullsecret/pullsecret/internal/fakejwt"
+	"github.com/pullsecret/pullsecret/internal/testing/fakejwt"
 )
 
 // subjectClockSkew is how far in the future iat and nbf may be, allowing for

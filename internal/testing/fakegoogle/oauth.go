@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pullsecret/pullsecret/internal/fakejwt"
+	"github.com/pullsecret/pullsecret/internal/testing/fakejwt"
 )
 
 // GrantTypeJWTBearer is the RFC 7523 grant service-account keys use.

@@ -5,7 +5,7 @@
 // shows the secret (never its content) and the patched ServiceAccount, and
 // tears the preview environment down again.
 //
-//	go run ./internal/demo
+//	go run ./internal/testing/demo
 //
 // With -serve-fakes it only starts the fake Google and GitHub endpoints on
 // all interfaces and appends, to the file named by -env (e.g. $GITHUB_ENV),
@@ -37,8 +37,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/pullsecret/pullsecret/internal/config"
-	"github.com/pullsecret/pullsecret/internal/controlplane"
-	"github.com/pullsecret/pullsecret/internal/fakestack"
+	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
+	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
 
 func main() {

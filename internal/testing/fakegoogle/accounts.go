@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pullsecret/pullsecret/internal/fakejwt"
+	"github.com/pullsecret/pullsecret/internal/testing/fakejwt"
 )
 
 // account is a service account and its user-managed keys.

@@ -1,7 +1,7 @@
 // Command controlplane builds the pinned etcd/Kubernetes binaries and runs a local control plane.
 //
-//	go run ./internal/controlplane/cmd/controlplane build [-components kubelet,kubeadm|all]
-//	go run ./internal/controlplane/cmd/controlplane up [-kubeconfig /tmp/kc] [-workdir DIR] [-keep] [-v]
+//	go run ./internal/testing/controlplane/cmd/controlplane build [-components kubelet,kubeadm|all]
+//	go run ./internal/testing/controlplane/cmd/controlplane up [-kubeconfig /tmp/kc] [-workdir DIR] [-keep] [-v]
 //
 // `build` prints name=path lines. `up` writes the admin kubeconfig once the control plane is
 // ready (scripts can wait for the file), prints KUBECONFIG=<path> on stdout, and runs until
@@ -19,7 +19,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/pullsecret/pullsecret/internal/controlplane"
+	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
 )
 
 func main() {
