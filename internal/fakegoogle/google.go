@@ -81,7 +81,8 @@ type Google struct {
 	tokens        map[string]*IssuedToken
 	issued        []*IssuedToken
 	requests      []RecordedRequest
-	metadataCache map[string]*IssuedToken // by joined scopes
+	metadataCache map[string]*IssuedToken        // by joined scopes
+	bindings      map[string]map[string][]string // resource → role → members; see resourceiam.go
 }
 
 // New validates cfg and returns a fake serving it.
