@@ -18,11 +18,19 @@ import (
 
 var metav1GetOptions = metav1.GetOptions{}
 
-// Images the fake registry serves, under production names.
+// Images the fake registry serves, under production names. The e2e-proj
+// ones are readable by the stack's service accounts; nobody holds a role on
+// other-proj, so pulls from there must be refused whatever the credential.
 const (
-	arImage  = "us-docker.pkg.dev/e2e-proj/private/app:v1"
-	gcrImage = "gcr.io/e2e-proj/app:v1"
+	arImage       = "us-docker.pkg.dev/e2e-proj/private/app:v1"
+	gcrImage      = "gcr.io/e2e-proj/app:v1"
+	otherARImage  = "us-docker.pkg.dev/other-proj/private/app:v1"
+	otherGCRImage = "gcr.io/other-proj/app:v1"
 )
+
+// registrySeed is what the fake registry pushes at startup: the repository
+// path (host-less) of every image above.
+var registrySeed = []string{"e2e-proj/private/app:v1", "e2e-proj/app:v1", "other-proj/private/app:v1", "other-proj/app:v1"}
 
 func newNamespace(t *testing.T, prefix string) string {
 	t.Helper()
@@ -164,6 +172,22 @@ func requireRunning(t *testing.T, o podOutcome, what string) {
 	if !o.running {
 		t.Fatalf("%s: pod did not run: %s %s", what, o.reason, o.message)
 	}
+}
+
+// requireDenied checks the registry refused the pull for want of a
+// permission (Artifact Registry's 403 DENIED "Permission
+// \"artifactregistry.repositories.downloadArtifacts\" denied on resource …"),
+// not for bad credentials (401) or a missing image.
+func requireDenied(t *testing.T, o podOutcome, what string) {
+	t.Helper()
+	if o.running {
+		t.Fatalf("%s: pod ran, want a pull refused with 403", what)
+	}
+	m := strings.ToLower(o.message)
+	if !strings.Contains(m, "403") && !strings.Contains(m, "denied") {
+		t.Fatalf("%s: pull failed for another reason than a denied permission: %s %s", what, o.reason, o.message)
+	}
+	t.Logf("%s: refused as expected: %s", what, o.reason)
 }
 
 // requireUnauthorized checks the pull failed because the registry refused
