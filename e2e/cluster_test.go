@@ -26,6 +26,8 @@ const (
 	gcrImage      = "gcr.io/e2e-proj/app:v1"
 	otherARImage  = "us-docker.pkg.dev/other-proj/private/app:v1"
 	otherGCRImage = "gcr.io/other-proj/app:v1"
+
+	otherARRepository = "projects/other-proj/locations/us/repositories/private" // otherARImage's, in IAM
 )
 
 // registrySeed is what the fake registry pushes at startup: the repository
@@ -174,20 +176,33 @@ func requireRunning(t *testing.T, o podOutcome, what string) {
 	}
 }
 
-// requireDenied checks the registry refused the pull for want of a
-// permission (Artifact Registry's 403 DENIED "Permission
-// \"artifactregistry.repositories.downloadArtifacts\" denied on resource …"),
-// not for bad credentials (401) or a missing image.
-func requireDenied(t *testing.T, o podOutcome, what string) {
+// requireDenied checks the registry refused the pull because who (an
+// account email or a principal:// prefix) lacks
+// artifactregistry.repositories.downloadArtifacts on resource — Artifact
+// Registry's 403 DENIED — not for bad credentials (401), a missing scope
+// (also 403) or a missing image. containerd only reports the status
+// ("failed to fetch oauth token: unexpected status: 403 Forbidden"), so the
+// reason is read from the registry's log.
+func requireDenied(t *testing.T, o podOutcome, what, who, resource string) {
 	t.Helper()
 	if o.running {
 		t.Fatalf("%s: pod ran, want a pull refused with 403", what)
 	}
-	m := strings.ToLower(o.message)
-	if !strings.Contains(m, "403") && !strings.Contains(m, "denied") {
+	if !strings.Contains(o.message, "403 Forbidden") {
 		t.Fatalf("%s: pull failed for another reason than a denied permission: %s %s", what, o.reason, o.message)
 	}
-	t.Logf("%s: refused as expected: %s", what, o.reason)
+	logs, err := docker("logs", e.registry)
+	if err != nil {
+		t.Fatalf("registry logs: %v", err)
+	}
+	want := `Permission "artifactregistry.repositories.downloadArtifacts" denied on resource "` + resource + `" (or it may not exist)`
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, "refused for repository:") && strings.Contains(line, who) && strings.HasSuffix(line, want) {
+			t.Logf("%s: refused as expected: %s; registry: %s", what, o.reason, line[strings.Index(line, "token:"):])
+			return
+		}
+	}
+	t.Fatalf("%s: the registry logged no denial of %s for %s (pod: %s %s)", what, resource, who, o.reason, o.message)
 }
 
 // requireUnauthorized checks the pull failed because the registry refused

@@ -59,7 +59,8 @@ func wifPullsFromArtifactRegistry(t *testing.T) {
 		t.Errorf("the action did not take the documented loopback route:\n%s", redactForLog(r.stdout))
 	}
 	requireRunning(t, startPod(t, ns, "default", arImage), "WIF secret, us-docker.pkg.dev")
-	requireDenied(t, startPod(t, ns, "default", otherARImage), "WIF secret, another project's repository")
+	requireDenied(t, startPod(t, ns, "default", otherARImage), "WIF secret, another project's repository",
+		fakestack.ImpersonatedSA, otherARRepository)
 }
 
 func jsonKeyPullsFromGCR(t *testing.T) {
@@ -72,7 +73,8 @@ func jsonKeyPullsFromGCR(t *testing.T) {
 		t.Error("json_key mode did not warn")
 	}
 	requireRunning(t, startPod(t, ns, "default", gcrImage), "json_key secret, gcr.io")
-	requireDenied(t, startPod(t, ns, "default", otherGCRImage), "json_key secret, another project on gcr.io")
+	requireDenied(t, startPod(t, ns, "default", otherGCRImage), "json_key secret, another project on gcr.io",
+		fakestack.KeySA, "projects/other-proj/locations/us/repositories/gcr.io")
 }
 
 func revokedTokenThenRefresh(t *testing.T) {
@@ -157,7 +159,9 @@ func wifDirectFederation(t *testing.T) {
 	if got := tokenIn(t, p, "gcr.io"); got != tok.Token {
 		t.Error("gcr.io entry holds another token than *-docker.pkg.dev")
 	}
-	requireDenied(t, startPod(t, ns, "default", arImage), "direct federation, no grant for the federated principal")
+	federated := "oauth2accesstoken(principal://iam.googleapis.com/projects/123456/locations/global/workloadIdentityPools/gh/subject/"
+	requireDenied(t, startPod(t, ns, "default", arImage), "direct federation, no grant for the federated principal",
+		federated, "projects/e2e-proj/locations/us/repositories/private")
 
 	member := fakegoogle.AttributePrincipalSet(fakestack.Provider, "repository", fakestack.Repository)
 	if err := e.stack.Google.GrantRole(fakegoogle.ProjectResource(fakestack.Project), fakegoogle.RoleArtifactRegistryReader, member); err != nil {
@@ -165,7 +169,8 @@ func wifDirectFederation(t *testing.T) {
 	}
 	requireRunning(t, startPod(t, ns, "default", arImage), "direct federation, principalSet granted reader")
 	requireRunning(t, startPod(t, ns, "default", gcrImage), "direct federation, gcr.io")
-	requireDenied(t, startPod(t, ns, "default", otherARImage), "direct federation, another project's repository")
+	requireDenied(t, startPod(t, ns, "default", otherARImage), "direct federation, another project's repository",
+		federated, otherARRepository)
 }
 
 // Scenario 8: every line printed (except the ::add-mask:: commands, which
