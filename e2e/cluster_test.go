@@ -18,11 +18,21 @@ import (
 
 var metav1GetOptions = metav1.GetOptions{}
 
-// Images the fake registry serves, under production names.
+// Images the fake registry serves, under production names. The e2e-proj
+// ones are readable by the stack's service accounts; nobody holds a role on
+// other-proj, so pulls from there must be refused whatever the credential.
 const (
-	arImage  = "us-docker.pkg.dev/e2e-proj/private/app:v1"
-	gcrImage = "gcr.io/e2e-proj/app:v1"
+	arImage       = "us-docker.pkg.dev/e2e-proj/private/app:v1"
+	gcrImage      = "gcr.io/e2e-proj/app:v1"
+	otherARImage  = "us-docker.pkg.dev/other-proj/private/app:v1"
+	otherGCRImage = "gcr.io/other-proj/app:v1"
+
+	otherARRepository = "projects/other-proj/locations/us/repositories/private" // otherARImage's, in IAM
 )
+
+// registrySeed is what the fake registry pushes at startup: the repository
+// path (host-less) of every image above.
+var registrySeed = []string{"e2e-proj/private/app:v1", "e2e-proj/app:v1", "other-proj/private/app:v1", "other-proj/app:v1"}
 
 func newNamespace(t *testing.T, prefix string) string {
 	t.Helper()
@@ -164,6 +174,35 @@ func requireRunning(t *testing.T, o podOutcome, what string) {
 	if !o.running {
 		t.Fatalf("%s: pod did not run: %s %s", what, o.reason, o.message)
 	}
+}
+
+// requireDenied checks the registry refused the pull because who (an
+// account email or a principal:// prefix) lacks
+// artifactregistry.repositories.downloadArtifacts on resource — Artifact
+// Registry's 403 DENIED — not for bad credentials (401), a missing scope
+// (also 403) or a missing image. containerd only reports the status
+// ("failed to fetch oauth token: unexpected status: 403 Forbidden"), so the
+// reason is read from the registry's log.
+func requireDenied(t *testing.T, o podOutcome, what, who, resource string) {
+	t.Helper()
+	if o.running {
+		t.Fatalf("%s: pod ran, want a pull refused with 403", what)
+	}
+	if !strings.Contains(o.message, "403 Forbidden") {
+		t.Fatalf("%s: pull failed for another reason than a denied permission: %s %s", what, o.reason, o.message)
+	}
+	logs, err := docker("logs", e.registry)
+	if err != nil {
+		t.Fatalf("registry logs: %v", err)
+	}
+	want := `Permission "artifactregistry.repositories.downloadArtifacts" denied on resource "` + resource + `" (or it may not exist)`
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, "refused for repository:") && strings.Contains(line, who) && strings.HasSuffix(line, want) {
+			t.Logf("%s: refused as expected: %s; registry: %s", what, o.reason, line[strings.Index(line, "token:"):])
+			return
+		}
+	}
+	t.Fatalf("%s: the registry logged no denial of %s for %s (pod: %s %s)", what, resource, who, o.reason, o.message)
 }
 
 // requireUnauthorized checks the pull failed because the registry refused

@@ -147,7 +147,8 @@ func run(m *testing.M) (code int) {
 		return fail("%v", err)
 	}
 	if out, err := docker("run", "-d", "--name", e.registry, "--network", "kind",
-		"-e", "FAKEGCR_GOOGLE="+fakestack.Rebase(e.stack.GoogleURL, kindGateway), registryImage); err != nil {
+		"-e", "FAKEGCR_GOOGLE="+fakestack.Rebase(e.stack.GoogleURL, kindGateway), registryImage,
+		"-addr", ":5000", "-seed", strings.Join(registrySeed, ",")); err != nil {
 		return fail("fake registry: %v: %s", err, out)
 	}
 	cleanups = append(cleanups, func() {

@@ -29,7 +29,8 @@ func TestScenarios(t *testing.T) {
 	t.Run("4 revoked token stops pulls until the action runs again", revokedTokenThenRefresh)
 	t.Run("5 preview environment: create, pull, tear down", previewEnvironment)
 	t.Run("6 several namespaces in one run", severalNamespaces)
-	t.Run("7 nothing the container printed or wrote holds a secret", noSecretsInTranscripts)
+	t.Run("7 direct federation: the federated principal pulls once granted reader", wifDirectFederation)
+	t.Run("8 nothing the container printed or wrote holds a secret", noSecretsInTranscripts)
 }
 
 func controlNoSecret(t *testing.T) {
@@ -58,6 +59,8 @@ func wifPullsFromArtifactRegistry(t *testing.T) {
 		t.Errorf("the action did not take the documented loopback route:\n%s", redactForLog(r.stdout))
 	}
 	requireRunning(t, startPod(t, ns, "default", arImage), "WIF secret, us-docker.pkg.dev")
+	requireDenied(t, startPod(t, ns, "default", otherARImage), "WIF secret, another project's repository",
+		fakestack.ImpersonatedSA, otherARRepository)
 }
 
 func jsonKeyPullsFromGCR(t *testing.T) {
@@ -70,6 +73,8 @@ func jsonKeyPullsFromGCR(t *testing.T) {
 		t.Error("json_key mode did not warn")
 	}
 	requireRunning(t, startPod(t, ns, "default", gcrImage), "json_key secret, gcr.io")
+	requireDenied(t, startPod(t, ns, "default", otherGCRImage), "json_key secret, another project on gcr.io",
+		fakestack.KeySA, "projects/other-proj/locations/us/repositories/gcr.io")
 }
 
 func revokedTokenThenRefresh(t *testing.T) {
@@ -137,7 +142,38 @@ func severalNamespaces(t *testing.T) {
 	}
 }
 
-// Scenario 7: every line printed (except the ::add-mask:: commands, which
+// Direct federation (no service_account): the secret holds the STS token
+// itself, which acts as the federated principal. The service accounts'
+// grants do not extend to it: the pull is refused until the repository's
+// identities (principalSet … attribute.repository/octo-org/octo-repo) are
+// granted roles/artifactregistry.reader on the project, as Google's guide
+// for direct resource access has it.
+func wifDirectFederation(t *testing.T) {
+	ns := newNamespace(t, "wif-direct")
+	mustRunAction(t, credentials(t, fakestack.WIFDirect, map[string]string{config.InNamespaces: ns}))
+	p := payload(t, ns, config.DefaultSecretName)
+	tok, ok := e.stack.Google.Lookup(tokenIn(t, p, "*-docker.pkg.dev"))
+	if !ok || tok.Kind != fakegoogle.KindFederated || tok.Email != "" {
+		t.Fatalf("secret does not hold a federated STS token (found %v, kind %s)", ok, tok.Kind)
+	}
+	if got := tokenIn(t, p, "gcr.io"); got != tok.Token {
+		t.Error("gcr.io entry holds another token than *-docker.pkg.dev")
+	}
+	federated := "oauth2accesstoken(principal://iam.googleapis.com/projects/123456/locations/global/workloadIdentityPools/gh/subject/"
+	requireDenied(t, startPod(t, ns, "default", arImage), "direct federation, no grant for the federated principal",
+		federated, "projects/e2e-proj/locations/us/repositories/private")
+
+	member := fakegoogle.AttributePrincipalSet(fakestack.Provider, "repository", fakestack.Repository)
+	if err := e.stack.Google.GrantRole(fakegoogle.ProjectResource(fakestack.Project), fakegoogle.RoleArtifactRegistryReader, member); err != nil {
+		t.Fatal(err)
+	}
+	requireRunning(t, startPod(t, ns, "default", arImage), "direct federation, principalSet granted reader")
+	requireRunning(t, startPod(t, ns, "default", gcrImage), "direct federation, gcr.io")
+	requireDenied(t, startPod(t, ns, "default", otherARImage), "direct federation, another project's repository",
+		federated, otherARRepository)
+}
+
+// Scenario 8: every line printed (except the ::add-mask:: commands, which
 // GitHub's runner consumes — they ARE the masking), every output and every
 // summary of every run above, searched for every token the fake Google
 // issued, the key and its lines, each secret payload, its base64 and its

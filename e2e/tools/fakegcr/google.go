@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -29,9 +30,11 @@ func newGoogleClient(base string) *googleClient {
 	return &googleClient{base: strings.TrimRight(base, "/"), http: &http.Client{Timeout: 15 * time.Second}}
 }
 
-// tokenInfo is what GET {google}/tokeninfo?access_token=… reports.
+// tokenInfo is what GET {google}/tokeninfo?access_token=… reports. Its
+// email (present only for tokens with the userinfo.email scope, and never
+// for federated tokens) is not used: who is behind a token is the fake
+// Google's answer to checkPermission.
 type tokenInfo struct {
-	Email     string
 	Scopes    []string
 	ExpiresIn time.Duration
 }
@@ -53,7 +56,6 @@ func (g *googleClient) tokenInfo(ctx context.Context, accessToken string) (token
 	var raw struct {
 		Scope     string          `json:"scope"`
 		ExpiresIn json.RawMessage `json:"expires_in"` // Google sends a string; accept a number too
-		Email     string          `json:"email"`
 	}
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return tokenInfo{}, fmt.Errorf("tokeninfo: decoding %q: %w", body, err)
@@ -65,7 +67,55 @@ func (g *googleClient) tokenInfo(ctx context.Context, accessToken string) (token
 	if secs <= 0 {
 		return tokenInfo{}, fmt.Errorf("%w: tokeninfo: token expired", errInvalidCredential)
 	}
-	return tokenInfo{Email: raw.Email, Scopes: strings.Fields(raw.Scope), ExpiresIn: time.Duration(secs) * time.Second}, nil
+	return tokenInfo{Scopes: strings.Fields(raw.Scope), ExpiresIn: time.Duration(secs) * time.Second}, nil
+}
+
+// iamIdentity names who an IAM check is for: the identity behind an access
+// token, or a member ("serviceAccount:EMAIL") whose key was verified here.
+type iamIdentity struct {
+	accessToken string
+	member      string
+}
+
+// checkPermission asks the fake Google whether who holds permission on
+// resource, through its fake-only POST /fakegoogle/v1/checkPermission (the
+// stand-in for the check Artifact Registry makes inside Google). principal
+// is the IAM member Google resolved, e.g. serviceAccount:… or principal://….
+func (g *googleClient) checkPermission(ctx context.Context, who iamIdentity, resource, permission string) (principal string, granted bool, err error) {
+	body, err := json.Marshal(map[string]string{
+		"accessToken": who.accessToken, "member": who.member, "resource": resource, "permission": permission,
+	})
+	if err != nil {
+		return "", false, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.base+"/fakegoogle/v1/checkPermission", bytes.NewReader(body))
+	if err != nil {
+		return "", false, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := g.http.Do(req)
+	if err != nil {
+		return "", false, fmt.Errorf("asking google: %w", err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return "", false, fmt.Errorf("asking google: %w", err)
+	}
+	var ans struct {
+		Principal string `json:"principal"`
+		Granted   bool   `json:"granted"`
+		Error     any    `json:"error"`
+	}
+	_ = json.Unmarshal(raw, &ans)
+	switch {
+	case resp.StatusCode == http.StatusBadRequest && ans.Error == "invalid_token":
+		// Revoked or expired since tokeninfo said it was fine.
+		return "", false, fmt.Errorf("%w: checkPermission: %s", errInvalidCredential, strings.TrimSpace(string(raw)))
+	case resp.StatusCode != http.StatusOK:
+		return "", false, fmt.Errorf("checkPermission %s on %s: %d %s", permission, resource, resp.StatusCode, strings.TrimSpace(string(raw)))
+	}
+	return ans.Principal, ans.Granted, nil
 }
 
 // serviceAccountKey is the subset of a JSON key file GCR looks at.

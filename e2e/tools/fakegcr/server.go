@@ -55,8 +55,9 @@ func (s *server) handler() http.Handler {
 // principal is who a set of Basic credentials turned out to be.
 type principal struct {
 	subject           string
-	canRead, canWrite bool
+	canRead, canWrite bool      // the credential's OAuth scopes allow reading / writing images
 	expiry            time.Time // zero: no limit from the credential itself
+	iam               iamIdentity
 }
 
 // errorJSON writes a registry-style error body: {"errors":[{"code":…,"message":…}]}.
@@ -77,7 +78,7 @@ func (s *server) serveToken(w http.ResponseWriter, r *http.Request) {
 			errorJSON(w, http.StatusUnauthorized, "UNAUTHORIZED", "Unauthenticated request. Unauthenticated requests do not have permission to pull from this repository.")
 			return
 		}
-		s.issueToken(w, r, user, pass, r.URL.Query()["scope"], false)
+		s.issueToken(w, r, user, pass, r.URL.Query().Get("service"), r.URL.Query()["scope"], false)
 	case http.MethodPost:
 		if s.tokenPost == postNotFound {
 			// What gcr.io does; containerd and docker fall back to GET with Basic auth.
@@ -92,22 +93,24 @@ func (s *server) serveToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f := r.PostForm
-		s.issueToken(w, r, f.Get("username"), f.Get("password"), []string{f.Get("scope")}, true)
+		s.issueToken(w, r, f.Get("username"), f.Get("password"), f.Get("service"), []string{f.Get("scope")}, true)
 	default:
 		w.Header().Set("Allow", "GET, POST")
 		errorJSON(w, http.StatusMethodNotAllowed, "UNSUPPORTED", "method not allowed")
 	}
 }
 
-func (s *server) issueToken(w http.ResponseWriter, r *http.Request, user, pass string, scopes []string, oauth bool) {
+// issueToken answers a token request for service (the registry host named
+// in our challenge) and the requested scopes, per the Docker Registry token
+// authentication spec (https://distribution.github.io/distribution/spec/auth/token/):
+// a token granting what the principal may do. A repository the principal may
+// do none of the requested actions on fails the whole request with 403
+// DENIED and Artifact Registry's "Permission … denied on resource …" message,
+// which is what docker and containerd then report.
+func (s *server) issueToken(w http.ResponseWriter, r *http.Request, user, pass, service string, scopes []string, oauth bool) {
 	p, err := s.authenticate(r, user, pass)
 	if err != nil {
-		log.Printf("token: %s refused: %v", user, err)
-		if errors.Is(err, errInvalidCredential) {
-			errorJSON(w, http.StatusUnauthorized, "UNAUTHORIZED", "Not Authorized. "+err.Error())
-		} else {
-			errorJSON(w, http.StatusInternalServerError, "UNKNOWN", err.Error())
-		}
+		s.refuse(w, user, err)
 		return
 	}
 	if !p.canRead {
@@ -115,24 +118,52 @@ func (s *server) issueToken(w http.ResponseWriter, r *http.Request, user, pass s
 		errorJSON(w, http.StatusForbidden, "DENIED", "Permission denied: the credential has no OAuth scope that allows reading images (e.g. https://www.googleapis.com/auth/cloud-platform).")
 		return
 	}
+	if service == "" {
+		service = registryHost(r)
+	}
 	g := grants{}
 	for _, scope := range scopes {
 		for _, sc := range strings.Fields(scope) {
-			repo, actions, ok := parseRepoScope(sc)
+			path, actions, ok := parseRepoScope(sc)
 			if !ok {
 				continue // registry:catalog:* and friends: nothing to grant here
 			}
-			for _, a := range actions {
-				if a == "pull" || (a == "push" && p.canWrite) || (a == "*" && p.canWrite) {
-					if g[repo] == nil {
-						g[repo] = map[string]bool{}
-					}
-					if a == "*" {
-						g[repo]["pull"], g[repo]["push"] = true, true
-					} else {
-						g[repo][a] = true
-					}
+			repo, err := locate(service, path)
+			if err != nil {
+				log.Printf("token: %s: %v", p.subject, err)
+				errorJSON(w, http.StatusBadRequest, "NAME_INVALID", err.Error())
+				return
+			}
+			key := service + "/" + path
+			missing := ""
+			for _, a := range expandActions(actions) {
+				if a == "push" && !p.canWrite {
+					continue
 				}
+				who, allowed, perm, err := s.authorize(r.Context(), p.iam, repo, a)
+				if err != nil {
+					s.refuse(w, user, err)
+					return
+				}
+				if who != "" && p.iam.accessToken != "" {
+					p.subject = user + "(" + who + ")"
+				}
+				if !allowed {
+					if missing == "" {
+						missing = perm
+					}
+					continue
+				}
+				if g[key] == nil {
+					g[key] = map[string]bool{}
+				}
+				g[key][a] = true
+			}
+			if g[key] == nil && missing != "" {
+				msg := deniedMessage(missing, repo.resource)
+				log.Printf("token: %s refused for %s: %s", p.subject, sc, msg)
+				errorJSON(w, http.StatusForbidden, "DENIED", msg)
+				return
 			}
 		}
 	}
@@ -157,6 +188,34 @@ func (s *server) issueToken(w http.ResponseWriter, r *http.Request, user, pass s
 	_ = json.NewEncoder(w).Encode(resp)
 }
 
+// refuse answers a failed authentication: 401 for credentials Google does
+// not accept, 500 when Google could not be asked.
+func (s *server) refuse(w http.ResponseWriter, user string, err error) {
+	log.Printf("token: %s refused: %v", user, err)
+	if errors.Is(err, errInvalidCredential) {
+		errorJSON(w, http.StatusUnauthorized, "UNAUTHORIZED", "Not Authorized. "+err.Error())
+		return
+	}
+	errorJSON(w, http.StatusInternalServerError, "UNKNOWN", err.Error())
+}
+
+// expandActions turns "*" into pull and push and drops duplicates.
+func expandActions(actions []string) []string {
+	var out []string
+	for _, a := range actions {
+		xs := []string{a}
+		if a == "*" {
+			xs = []string{"pull", "push"}
+		}
+		for _, x := range xs {
+			if (x == "pull" || x == "push") && !slices.Contains(out, x) {
+				out = append(out, x)
+			}
+		}
+	}
+	return out
+}
+
 // authenticate maps GCR's Basic credential conventions to a principal.
 func (s *server) authenticate(r *http.Request, user, pass string) (principal, error) {
 	switch user {
@@ -169,10 +228,11 @@ func (s *server) authenticate(r *http.Request, user, pass string) (principal, er
 			return slices.ContainsFunc(ti.Scopes, func(s string) bool { return slices.Contains(want, s) })
 		}
 		return principal{
-			subject:  "oauth2accesstoken(" + ti.Email + ")",
+			subject:  "oauth2accesstoken",
 			canRead:  hasAny(readScopes),
 			canWrite: hasAny(writeScopes),
 			expiry:   time.Now().Add(ti.ExpiresIn),
+			iam:      iamIdentity{accessToken: pass},
 		}, nil
 	case "_json_key", "_json_key_base64":
 		key := []byte(pass)
@@ -186,8 +246,9 @@ func (s *server) authenticate(r *http.Request, user, pass string) (principal, er
 		if err != nil {
 			return principal{}, err
 		}
-		// A key acts with its service account's IAM roles; the fake grants it read/write.
-		return principal{subject: user + "(" + email + ")", canRead: true, canWrite: true}, nil
+		// A key carries no OAuth scopes: it acts with its service account's IAM roles.
+		return principal{subject: user + "(" + email + ")", canRead: true, canWrite: true,
+			iam: iamIdentity{member: "serviceAccount:" + email}}, nil
 	}
 	return principal{}, fmt.Errorf("%w: unknown username %q (want oauth2accesstoken, _json_key or _json_key_base64)", errInvalidCredential, user)
 }
@@ -234,7 +295,7 @@ func (s *server) registryProxy() http.Handler {
 			s.challenge(w, r, repo, action, "")
 			log.Printf("registry: %s %s -> 401 (%s)", r.Method, r.URL.Path, map[bool]string{true: "invalid or expired token", false: "no token"}[hasBearer])
 			return
-		case repo != "" && !tok.grants.allows(repo, action):
+		case repo != "" && !tok.grants.allows(registryHost(r)+"/"+repo, action):
 			s.challenge(w, r, repo, action, "insufficient_scope")
 			log.Printf("registry: %s %s -> 401 (%s has no %s on %s)", r.Method, r.URL.Path, tok.subject, action, repo)
 			return
@@ -252,7 +313,9 @@ func (s *server) challenge(w http.ResponseWriter, r *http.Request, repo, action,
 	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
 		scheme = "https"
 	}
-	c := fmt.Sprintf(`Bearer realm="%s://%s/v2/token",service="%s"`, scheme, r.Host, r.Host)
+	// service names the registry (gcr.io, us-docker.pkg.dev, …) even when
+	// the request reached us as a mirror: the token service authorises by it.
+	c := fmt.Sprintf(`Bearer realm="%s://%s/v2/token",service="%s"`, scheme, r.Host, registryHost(r))
 	if repo != "" {
 		c += fmt.Sprintf(`,scope="repository:%s:%s"`, repo, action)
 	}

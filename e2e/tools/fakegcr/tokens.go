@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// grants maps a repository name to the actions ("pull", "push") a token allows.
+// grants maps HOST/REPOSITORY to the actions ("pull", "push") a token allows.
 type grants map[string]map[string]bool
 
 func (g grants) allows(repo, action string) bool { return g[repo][action] }

@@ -13,6 +13,9 @@
 //     GET /service_accounts/v1/metadata/x509/EMAIL and /service_accounts/v1/jwk/EMAIL
 //   - the Compute Engine metadata server, metadata.google.internal:
 //     GET / and GET /computeMetadata/v1/...
+//   - fake-only, no Google counterpart: POST /fakegoogle/v1/checkPermission,
+//     the per-repository IAM check a registry double makes on a caller's
+//     behalf against roles granted with GrantRole (see resourceiam.go)
 //
 // The fakes follow the wire formats that golang.org/x/oauth2/google,
 // golang.org/x/oauth2/google/externalaccount and

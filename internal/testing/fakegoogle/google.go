@@ -83,6 +83,7 @@ type Google struct {
 	requests      []RecordedRequest
 	metadataCache *IssuedToken // the instance's current token
 	faults        []*Fault
+	bindings      map[string]map[string][]string // resource → role → members; see resourceiam.go
 }
 
 // New validates cfg and returns a fake serving it.

@@ -13,6 +13,7 @@ import "net/http"
 //	GET      /service_accounts/v1/jwk/{email}
 //	GET      /                                                      metadata server probe
 //	GET      /computeMetadata/v1/...                                metadata server
+//	POST     /fakegoogle/v1/checkPermission                         fake-only: see serveCheckPermission
 //
 // Faults injected with InjectFault answer before the endpoint does.
 func (g *Google) Handler() http.Handler {
@@ -29,6 +30,7 @@ func (g *Google) Handler() http.Handler {
 	mux.HandleFunc("GET /service_accounts/v1/metadata/x509/{email}", g.serveX509)
 	mux.HandleFunc("GET /robot/v1/metadata/x509/{email}", g.serveX509)
 	mux.HandleFunc("GET /service_accounts/v1/jwk/{email}", g.serveJWK)
+	mux.HandleFunc("POST /fakegoogle/v1/checkPermission", g.serveCheckPermission)
 
 	mux.HandleFunc("GET /{$}", g.serveMetadataRoot)
 	md := http.NewServeMux()

@@ -2,7 +2,8 @@
 // ready-made "project": a Workload Identity provider trusting the issuer, a
 // service account that the repository may impersonate, a key-holding
 // service account and the node's (metadata server) account, the last two
-// granted roles/iam.serviceAccountTokenCreator on themselves. Integration tests, the end-to-end suite and the local
+// granted roles/iam.serviceAccountTokenCreator on themselves; the first two
+// are Artifact Registry readers of the project. Integration tests, the end-to-end suite and the local
 // demo all start it, so they exercise the same setup.
 package fakestack
 
@@ -18,11 +19,13 @@ import (
 
 // The fake project's names. They look like production names on purpose.
 const (
-	Provider        = "projects/123456/locations/global/workloadIdentityPools/gh/providers/gh"
-	ImpersonatedSA  = "puller@e2e-proj.iam.gserviceaccount.com"
-	KeySA           = "keyed@e2e-proj.iam.gserviceaccount.com"
-	MetadataSA      = "node@e2e-proj.iam.gserviceaccount.com"
-	Repository      = "octo-org/octo-repo"
+	Provider       = "projects/123456/locations/global/workloadIdentityPools/gh/providers/gh"
+	ImpersonatedSA = "puller@e2e-proj.iam.gserviceaccount.com"
+	KeySA          = "keyed@e2e-proj.iam.gserviceaccount.com"
+	MetadataSA     = "node@e2e-proj.iam.gserviceaccount.com"
+	Repository     = "octo-org/octo-repo"
+	// Project holds the registry repositories the accounts may read.
+	Project         = "e2e-proj"
 	googleTokenURI  = "https://oauth2.googleapis.com/token"
 	loopbackAnyPort = "127.0.0.1:0"
 )
@@ -75,6 +78,14 @@ func Start(addr string) (*Stack, error) {
 	}
 	if s.Key, err = s.Google.NewServiceAccountKey(KeySA, googleTokenURI); err != nil {
 		return nil, err
+	}
+	// What pulling from the project's repositories takes on Artifact
+	// Registry. The federated identities get no grant of their own: tests
+	// of direct federation grant one (GrantRole) when they want a pull to work.
+	for _, sa := range []string{ImpersonatedSA, KeySA} {
+		if err := s.Google.GrantRole(fakegoogle.ProjectResource(Project), fakegoogle.RoleArtifactRegistryReader, fakegoogle.ServiceAccountMember(sa)); err != nil {
+			return nil, err
+		}
 	}
 	var stop func()
 	if s.GitHubURL, stop, err = s.GitHub.Start(addr); err != nil {
