@@ -65,6 +65,13 @@ type Config struct {
 	Concurrency int
 	WaitTimeout time.Duration
 
+	// The in-cluster refresher (refresh: true).
+	Refresh                         bool
+	RefreshInterval                 time.Duration
+	RefreshNamespace                string
+	RefreshImage                    string
+	RefreshWorkloadIdentityProvider string
+
 	// AllowHTTPEndpoints lets Google endpoint inputs use plain http on
 	// hosts other than loopback. Only test rigs whose fakes are reached
 	// through a container gateway set it (EnvAllowHTTPEndpoints); it is

@@ -73,6 +73,10 @@ func Load(lookup Lookup, opts ...Option) (*Config, error) {
 		Registries:               SplitList(get(InRegistries)),
 		Mode:                     Mode(get(InMode)),
 		Scopes:                   SplitList(get(InScopes)),
+
+		RefreshNamespace:                get(InRefreshNamespace),
+		RefreshImage:                    get(InRefreshImage),
+		RefreshWorkloadIdentityProvider: strings.TrimPrefix(get(InRefreshWorkloadIdentityProvider), "//iam.googleapis.com/"),
 	}
 	// service_accounts may be deliberately empty ("patch none"), which get()
 	// would turn back into the default.
@@ -93,10 +97,13 @@ func Load(lookup Lookup, opts ...Option) (*Config, error) {
 	if c.WaitTimeout, err = parseDuration(InWaitTimeout, get(InWaitTimeout)); err != nil {
 		errs = append(errs, err)
 	}
+	if c.RefreshInterval, err = parseDuration(InRefreshInterval, get(InRefreshInterval)); err != nil {
+		errs = append(errs, err)
+	}
 	for _, b := range []struct {
 		name string
 		dst  *bool
-	}{{InCreateNamespaces, &c.CreateNamespaces}, {InDryRun, &c.DryRun}, {InForce, &c.Force}} {
+	}{{InCreateNamespaces, &c.CreateNamespaces}, {InDryRun, &c.DryRun}, {InForce, &c.Force}, {InRefresh, &c.Refresh}} {
 		if *b.dst, err = parseBool(b.name, get(b.name)); err != nil {
 			errs = append(errs, err)
 		}
