@@ -38,6 +38,10 @@ func main() {
 }
 
 func realMain(ctx context.Context, args []string, stdin io.Reader, rep *actions.Reporter, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == runner.RefreshCommand {
+		// Job mode: the in-cluster refresher's CronJob.
+		return runner.RunRefresher(ctx, args[1:], stderr, runner.Deps{Reporter: rep, Version: version})
+	}
 	fs := flag.NewFlagSet("pullsecret", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = config.Usage(stderr, fs)

@@ -72,6 +72,11 @@ type Config struct {
 	RefreshImage                    string
 	RefreshWorkloadIdentityProvider string
 
+	// SkipMissingNamespaces drops named namespaces that no longer exist
+	// instead of failing: the refresher's runs set it, since a preview
+	// namespace deleted without a teardown run is simply gone. Not an input.
+	SkipMissingNamespaces bool
+
 	// AllowHTTPEndpoints lets Google endpoint inputs use plain http on
 	// hosts other than loopback. Only test rigs whose fakes are reached
 	// through a container gateway set it (EnvAllowHTTPEndpoints); it is

@@ -42,6 +42,11 @@ func AllowHTTPEndpoints(allow bool) Option {
 	return func(c *Config) { c.AllowHTTPEndpoints = allow }
 }
 
+// SkipMissingNamespaces sets Config.SkipMissingNamespaces.
+func SkipMissingNamespaces() Option {
+	return func(c *Config) { c.SkipMissingNamespaces = true }
+}
+
 // Load reads every input through lookup, applying defaults, and validates.
 // All problems are returned together, joined, so one run shows them all.
 func Load(lookup Lookup, opts ...Option) (*Config, error) {
