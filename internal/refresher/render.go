@@ -163,7 +163,7 @@ func Render(s Settings) ([]Object, error) {
 		}},
 		{"rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", "", crName, &rbacv1.ClusterRoleBinding{
 			TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"}, ObjectMeta: meta("", crName),
-			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: crName}, Subjects: subjects,
+			RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: crName}, Subjects: subjects,
 		}},
 		{"rbac.authorization.k8s.io/v1", "Role", "roles", ns, Name, &rbacv1.Role{
 			TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"}, ObjectMeta: meta(ns, Name),
@@ -177,7 +177,7 @@ func Render(s Settings) ([]Object, error) {
 		}},
 		{"rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings", ns, Name, &rbacv1.RoleBinding{
 			TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "RoleBinding"}, ObjectMeta: meta(ns, Name),
-			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: Name}, Subjects: subjects,
+			RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: Name}, Subjects: subjects,
 		}},
 		{"v1", "ConfigMap", "configmaps", ns, Name, cm},
 		{"batch/v1", "CronJob", "cronjobs", ns, Name, cronJob(s)},
