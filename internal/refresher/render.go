@@ -202,9 +202,14 @@ func clusterRules(in map[string]string) []rbacv1.PolicyRule {
 	}
 	rules := []rbacv1.PolicyRule{
 		nsRule,
-		// get: ownership check; create and patch: server-side apply,
-		// authorized with the name (see deploy/rbac.yaml).
-		{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{in[config.InSecretName]}, Verbs: []string{"get", "create", "patch"}},
+		// get: ownership check; patch: server-side apply of an existing
+		// secret, authorized with its name.
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{in[config.InSecretName]}, Verbs: []string{"get", "patch"}},
+		// A new namespace's secret is a POST (internal/kube createSecret,
+		// conditional on the name being free), which carries no name in
+		// its URL, so RBAC cannot narrow it by resourceNames. Reading stays
+		// limited to the one name above.
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create"}},
 	}
 	if len(sas) > 0 {
 		rules = append(rules, saRule)
