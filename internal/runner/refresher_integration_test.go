@@ -314,8 +314,9 @@ func TestRefresherLifecycle(t *testing.T) {
 	t.Logf("setup helper output:\n%s", printed)
 }
 
-// Teardown of one preview keeps the refresher for the others: coverage
-// shrinks, and the RBAC follows it.
+// GKE flavour (no refresh_workload_identity_provider): the refresher runs
+// on the metadata server. Teardown of one preview keeps the refresher for
+// the others: coverage shrinks, and the RBAC follows it.
 func TestRefresherTeardownNarrowsCoverage(t *testing.T) {
 	t.Parallel()
 	cp := controlplanetest.Shared(t)
@@ -342,6 +343,18 @@ func TestRefresherTeardownNarrowsCoverage(t *testing.T) {
 	sa := getSAIn(t, cs, refreshNS, refresher.Name)
 	if sa.Annotations[refresher.AnnotationGKEServiceAccount] != fakestack.ImpersonatedSA {
 		t.Errorf("ServiceAccount annotations %v", sa.Annotations)
+	}
+	// A run there authenticates through the metadata server (the fake's;
+	// metadata_endpoint is carried in the settings). The fake does not
+	// model the GKE annotation, so the token is its node account's.
+	if log, err := refresherRun(t, cp, refreshNS, ""); err != nil {
+		t.Fatalf("metadata-server refresher run: %v\n%s", err, log)
+	}
+	for _, ns := range []string{a, b} {
+		issued, ok := fakes(t).Google.Lookup(secretToken(t, cs, ns))
+		if !ok || issued.Email != fakestack.MetadataSA {
+			t.Errorf("%s: secret token acts as %q, want the metadata server's account %s", ns, issued.Email, fakestack.MetadataSA)
+		}
 	}
 	r := runWith(t, cp.Kubeconfig(), map[string]string{config.InNamespaces: a, config.InMode: "delete", config.InRefresh: "true", config.InRefreshNamespace: refreshNS})
 	if r.err != nil {
