@@ -38,12 +38,17 @@ func main() {
 }
 
 func realMain(ctx context.Context, args []string, stdin io.Reader, rep *actions.Reporter, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == runner.RefreshCommand {
+		// Job mode: the in-cluster refresher's CronJob.
+		return runner.RunRefresher(ctx, args[1:], stderr, runner.Deps{Reporter: rep, Version: version})
+	}
 	fs := flag.NewFlagSet("pullsecret", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = config.Usage(stderr, fs)
 	lookup := config.Flags(fs, os.LookupEnv)
 	keyFile := config.CredentialsFileFlag(fs)
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	printWIFSetup := fs.Bool("print-wif-setup", false, "print the gcloud commands that let the refresher (refresh: true) authenticate with this cluster's ServiceAccount tokens, and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -56,6 +61,9 @@ func realMain(ctx context.Context, args []string, stdin io.Reader, rep *actions.
 	}
 	if flags := config.SecretsOnCommandLine(fs); len(flags) > 0 {
 		rep.Warningf("%s on the command line is readable by every local user (/proc/PID/cmdline, shell history): use --%s FILE (or - for stdin) or the INPUT_* variable", strings.Join(flags, ", "), config.FlagCredentialsJSONFile)
+	}
+	if *printWIFSetup {
+		return runner.PrintWIFSetup(ctx, lookup, os.Stdout, runner.Deps{Reporter: rep, Version: version})
 	}
 	lookup, err := config.WithCredentialsFile(lookup, *keyFile, stdin, os.ReadFile)
 	if err != nil {

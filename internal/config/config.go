@@ -65,6 +65,18 @@ type Config struct {
 	Concurrency int
 	WaitTimeout time.Duration
 
+	// The in-cluster refresher (refresh: true).
+	Refresh                         bool
+	RefreshInterval                 time.Duration
+	RefreshNamespace                string
+	RefreshImage                    string
+	RefreshWorkloadIdentityProvider string
+
+	// SkipMissingNamespaces drops named namespaces that no longer exist
+	// instead of failing: the refresher's runs set it, since a preview
+	// namespace deleted without a teardown run is simply gone. Not an input.
+	SkipMissingNamespaces bool
+
 	// AllowHTTPEndpoints lets Google endpoint inputs use plain http on
 	// hosts other than loopback. Only test rigs whose fakes are reached
 	// through a container gateway set it (EnvAllowHTTPEndpoints); it is

@@ -41,6 +41,8 @@ func TestLoadDefaults(t *testing.T) {
 		Mode:                   ModeApply,
 		Concurrency:            8,
 		WaitTimeout:            time.Minute,
+		RefreshInterval:        30 * time.Minute,
+		RefreshNamespace:       DefaultRefreshNamespace,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -105,6 +107,7 @@ func TestLoadRejects(t *testing.T) {
 		{"bad provider", map[string]string{InWorkloadIdentityProvider: "projects/abc/providers/x"}, []string{InWorkloadIdentityProvider}},
 		{"bad sa email", map[string]string{InWorkloadIdentityProvider: "projects/1/locations/global/workloadIdentityPools/p/providers/x", InServiceAccount: "not-an-email"}, []string{InServiceAccount}},
 		{"sa without wif", map[string]string{InServiceAccount: "a@b.iam.gserviceaccount.com"}, []string{InServiceAccount}},
+		{"sa without wif nor refresh", map[string]string{InServiceAccount: "a@b.iam.gserviceaccount.com", InAccessToken: "ya29.x"}, []string{InServiceAccount, InRefresh}},
 		{"audience without wif", map[string]string{InAudience: "x"}, []string{InAudience}},
 		{"key not json", map[string]string{InCredentialsJSON: "not a key"}, []string{InCredentialsJSON}},
 		{"key wrong type", map[string]string{InCredentialsJSON: `{"type":"external_account"}`}, []string{InCredentialsJSON}},

@@ -54,6 +54,12 @@ const (
 	InForce                    = "force"
 	InConcurrency              = "concurrency"
 	InWaitTimeout              = "wait_timeout"
+
+	InRefresh                         = "refresh"
+	InRefreshInterval                 = "refresh_interval"
+	InRefreshNamespace                = "refresh_namespace"
+	InRefreshImage                    = "refresh_image"
+	InRefreshWorkloadIdentityProvider = "refresh_workload_identity_provider"
 )
 
 // Defaults that other packages and the docs refer to.
@@ -69,6 +75,7 @@ const (
 	DefaultScope             = "https://www.googleapis.com/auth/devstorage.read_only"
 	DefaultExcludeNamespaces = "kube-system,kube-public,kube-node-lease"
 	DefaultRegistries        = "gcr.io,*.gcr.io,*-docker.pkg.dev,docker.*.rep.pkg.dev"
+	DefaultRefreshNamespace  = "pullsecret-system"
 )
 
 // Inputs is every input, in the order action.yml and the README list them.
@@ -102,6 +109,11 @@ var Inputs = []Input{
 	{Name: InForce, Default: "false", Description: "Take over an existing secret of that name that pullsecret does not manage, or that has another type."},
 	{Name: InConcurrency, Default: "8", Description: "Namespaces processed at once."},
 	{Name: InWaitTimeout, Default: "60s", Description: "How long to wait for a new namespace's ServiceAccounts to appear."},
+	{Name: InRefresh, Default: "false", Description: "Also install or update an in-cluster refresher (a CronJob running this image, keyless) that keeps this run's secret fresh in the same namespace selection until it is removed; namespaces that appear later and match a glob or selector are covered at the next refresh. Needs `service_account`, which the refresher impersonates. With `mode: delete`, removes this run's namespaces from its coverage and the refresher itself when none remain."},
+	{Name: InRefreshInterval, Default: "30m", Description: "How often the refresher runs: at most half of `token_lifetime`, and a whole number of minutes that divides an hour (`1m` … `30m`) or of hours that divides a day (`1h` … `12h`)."},
+	{Name: InRefreshNamespace, Default: DefaultRefreshNamespace, Description: "Namespace of the refresher's objects (ServiceAccount, RBAC, ConfigMap, CronJob); created if missing."},
+	{Name: InRefreshImage, Description: "Image the refresher runs, by digest (`REPOSITORY@sha256:…`). Default: the image this release runs from, baked into release builds; a build from source has none and needs this input."},
+	{Name: InRefreshWorkloadIdentityProvider, Description: "Workload Identity provider that trusts the cluster's ServiceAccount token issuer (`pullsecret --print-wif-setup` prints the `gcloud` commands that create it). The refresher exchanges a projected ServiceAccount token there and impersonates `service_account`. Empty: the refresher uses the metadata server (GKE with Workload Identity Federation for GKE)."},
 }
 
 // Outputs of the action, in action.yml order.

@@ -42,6 +42,11 @@ func AllowHTTPEndpoints(allow bool) Option {
 	return func(c *Config) { c.AllowHTTPEndpoints = allow }
 }
 
+// SkipMissingNamespaces sets Config.SkipMissingNamespaces.
+func SkipMissingNamespaces() Option {
+	return func(c *Config) { c.SkipMissingNamespaces = true }
+}
+
 // Load reads every input through lookup, applying defaults, and validates.
 // All problems are returned together, joined, so one run shows them all.
 func Load(lookup Lookup, opts ...Option) (*Config, error) {
@@ -73,6 +78,10 @@ func Load(lookup Lookup, opts ...Option) (*Config, error) {
 		Registries:               SplitList(get(InRegistries)),
 		Mode:                     Mode(get(InMode)),
 		Scopes:                   SplitList(get(InScopes)),
+
+		RefreshNamespace:                get(InRefreshNamespace),
+		RefreshImage:                    get(InRefreshImage),
+		RefreshWorkloadIdentityProvider: strings.TrimPrefix(get(InRefreshWorkloadIdentityProvider), "//iam.googleapis.com/"),
 	}
 	// service_accounts may be deliberately empty ("patch none"), which get()
 	// would turn back into the default.
@@ -93,10 +102,13 @@ func Load(lookup Lookup, opts ...Option) (*Config, error) {
 	if c.WaitTimeout, err = parseDuration(InWaitTimeout, get(InWaitTimeout)); err != nil {
 		errs = append(errs, err)
 	}
+	if c.RefreshInterval, err = parseDuration(InRefreshInterval, get(InRefreshInterval)); err != nil {
+		errs = append(errs, err)
+	}
 	for _, b := range []struct {
 		name string
 		dst  *bool
-	}{{InCreateNamespaces, &c.CreateNamespaces}, {InDryRun, &c.DryRun}, {InForce, &c.Force}} {
+	}{{InCreateNamespaces, &c.CreateNamespaces}, {InDryRun, &c.DryRun}, {InForce, &c.Force}, {InRefresh, &c.Refresh}} {
 		if *b.dst, err = parseBool(b.name, get(b.name)); err != nil {
 			errs = append(errs, err)
 		}

@@ -129,8 +129,8 @@ func (c *Config) Validate() error {
 		if !emailPattern.MatchString(c.ServiceAccount) {
 			add(errorf(InServiceAccount, "%q is not a service-account email", c.ServiceAccount))
 		}
-		if c.WorkloadIdentityProvider == "" {
-			add(errorf(InServiceAccount, "is only used with %q (a key already is its service account; an access token cannot impersonate here)", InWorkloadIdentityProvider))
+		if c.WorkloadIdentityProvider == "" && !c.Refresh {
+			add(errorf(InServiceAccount, "is only used with %q or %q (a key already is its service account; an access token cannot impersonate here)", InWorkloadIdentityProvider, InRefresh))
 		}
 	}
 	if c.Audience != "" && c.WorkloadIdentityProvider == "" {
@@ -203,6 +203,7 @@ func (c *Config) Validate() error {
 	if c.WaitTimeout <= 0 || c.WaitTimeout > 10*time.Minute {
 		add(errorf(InWaitTimeout, "%s is out of range; use up to 10m", c.WaitTimeout))
 	}
+	add(c.validateRefresh())
 	return errors.Join(errs...)
 }
 

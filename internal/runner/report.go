@@ -79,6 +79,9 @@ func Summary(res *Result) string {
 		b.WriteString("| — | — | — | — | no namespace matched |\n")
 	}
 	fmt.Fprintf(&b, "\nRegistries: %s\n", "`"+strings.Join(res.Registries, "`, `")+"`")
+	if res.Refresher != "" {
+		fmt.Fprintf(&b, "\nRefresher: %s\n", res.Refresher)
+	}
 	return b.String()
 }
 

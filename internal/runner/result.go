@@ -22,6 +22,8 @@ type Result struct {
 	Principal  string
 	Method     string
 	Namespaces []NamespaceResult
+	// Refresher says what refresh: true did to the in-cluster refresher.
+	Refresher string
 }
 
 // NamespaceResult is one namespace's outcome.

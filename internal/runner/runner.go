@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -109,8 +110,21 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{SecretName: cfg.SecretName, Registries: cfg.Registries, Mode: cfg.Mode, DryRun: cfg.DryRun}
+	var plan *refreshPlan
+	if cfg.Refresh {
+		// Before anything is written: a refresher that cannot be
+		// installed is bad input.
+		if plan, err = planRefresh(ctx, cfg, conn); err != nil {
+			return nil, err
+		}
+	}
 	if len(targets) == 0 {
 		r.Warningf("No namespace matched %s; nothing to do.", describeRequest(cfg))
+		if plan != nil {
+			if err := plan.carryOut(ctx, r, res); err != nil {
+				return res, err
+			}
+		}
 		return res, report(r, res)
 	}
 
@@ -136,7 +150,11 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) (*Result, error) {
 		logNamespace(r, cfg, nr)
 	}
 	r.EndGroup()
-	if err := report(r, res); err != nil {
+	var refreshErr error
+	if plan != nil {
+		refreshErr = plan.carryOut(ctx, r, res)
+	}
+	if err := errors.Join(report(r, res), refreshErr); err != nil {
 		return res, err
 	}
 	if err := res.Err(); err != nil && ctx.Err() != nil {
@@ -197,6 +215,9 @@ func resolveTargets(ctx context.Context, cfg *config.Config, conn *kube.Connecti
 	})
 	if err != nil {
 		return nil, explainForbidden(explainAPIError(conn, err), cfg.SecretName)
+	}
+	if cfg.SkipMissingNamespaces {
+		targets = slices.DeleteFunc(targets, func(t kube.Target) bool { return t.Missing })
 	}
 	// A missing namespace is bad input: fail before writing anything.
 	var missing []string

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -16,7 +17,7 @@ import (
 	"time"
 )
 
-// ECDSA P-256 everywhere: generating keys is instant (RSA-2048 costs ~0.1 s each on a busy
+// ECDSA P-256 everywhere but the ServiceAccount signing key: generating keys is instant (RSA-2048 costs ~0.1 s each on a busy
 // 2-core machine) and every component accepts them, including for service-account tokens (ES256).
 
 // keyPair is a certificate with its private key, in parsed and PEM form.
@@ -128,11 +129,19 @@ func writeKeyPair(dir, name string, kp *keyPair) (certPath, keyPath string, err 
 
 // writeServiceAccountKey writes the token signing key (private, for kube-apiserver's signer and
 // kube-controller-manager) and its public half (for kube-apiserver's token verifier).
+// writeServiceAccountKey writes the token signing key: RSA-2048, as kubeadm (and so kind)
+// generates it, so that ServiceAccount tokens are RS256 like a real cluster's and a Workload
+// Identity provider configured from /openid/v1/jwks sees the key type it sees in the field.
 func writeServiceAccountKey(dir string) (privPath, pubPath string, err error) {
-	key, keyPEM, err := newKey()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return "", "", err
 	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", "", err
+	}
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 	pubDER, err := x509.MarshalPKIXPublicKey(key.Public())
 	if err != nil {
 		return "", "", err

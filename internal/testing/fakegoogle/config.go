@@ -2,11 +2,14 @@ package fakegoogle
 
 import (
 	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
 	"time"
+
+	"github.com/pullsecret/pullsecret/internal/testing/fakejwt"
 )
 
 // Scope constants for the OAuth scopes the fakes care about.
@@ -83,6 +86,15 @@ type Provider struct {
 	PublicKeys map[string]*rsa.PublicKey
 	JWKSURL    string
 
+	// JWKSJSON is a JWKS document uploaded with the provider (gcloud
+	// iam workload-identity-pools providers create-oidc --jwk-json-path,
+	// the API's oidc.jwksJson), for issuers Google cannot reach, such as a
+	// kind cluster's. Google then verifies with these keys only and never
+	// fetches the issuer's discovery document. Parsed by New/AddProvider
+	// into PublicKeys; a document without a usable key is refused, as the
+	// API refuses it.
+	JWKSJSON []byte
+
 	// AllowedAudiences must contain one of the subject token's audiences.
 	// Defaults to "https://iam.googleapis.com/" + Name, the audience
 	// google-github-actions/auth requests from GitHub.
@@ -147,8 +159,8 @@ func (c *Config) validate() error {
 			return fmt.Errorf("fakegoogle: duplicate provider %q", p.Name)
 		}
 		seen[p.Name] = true
-		if p.IssuerURI == "" {
-			return fmt.Errorf("fakegoogle: provider %q has no IssuerURI", p.Name)
+		if err := p.validate(); err != nil {
+			return err
 		}
 	}
 	for _, sa := range c.ServiceAccounts {
@@ -156,5 +168,36 @@ func (c *Config) validate() error {
 			return errors.New("fakegoogle: service account without an email")
 		}
 	}
+	return nil
+}
+
+func (p *Provider) validate() error {
+	if !providerNameRE.MatchString(p.Name) {
+		return fmt.Errorf("fakegoogle: provider name %q is not projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/ID", p.Name)
+	}
+	if p.IssuerURI == "" {
+		return fmt.Errorf("fakegoogle: provider %q has no IssuerURI", p.Name)
+	}
+	return nil
+}
+
+// uploadedKeys parses JWKSJSON, as Google does when the provider is
+// created: it must be a JWKS with at least one RSA signing key.
+func (p *Provider) uploadedKeys() error {
+	if len(p.JWKSJSON) == 0 {
+		return nil
+	}
+	var set fakejwt.JWKS
+	if err := json.Unmarshal(p.JWKSJSON, &set); err != nil {
+		return fmt.Errorf("fakegoogle: provider %q: invalid JWKS JSON: %w", p.Name, err)
+	}
+	keys, err := set.PublicKeys()
+	if err != nil {
+		return fmt.Errorf("fakegoogle: provider %q: invalid JWKS: %w", p.Name, err)
+	}
+	if len(keys) == 0 {
+		return fmt.Errorf("fakegoogle: provider %q: the JWKS holds no RSA key", p.Name)
+	}
+	p.PublicKeys = keys
 	return nil
 }

@@ -123,14 +123,9 @@ func New(cfg Config) (*Google, error) {
 		g.numericProject = "123456"
 	}
 	for i := range cfg.Providers {
-		p := cfg.Providers[i]
-		if len(p.AllowedAudiences) == 0 {
-			p.AllowedAudiences = []string{OIDCAudience(p.Name)}
+		if err := g.AddProvider(cfg.Providers[i]); err != nil {
+			return nil, err
 		}
-		if p.AttributeMapping == nil {
-			p.AttributeMapping = maps.Clone(DefaultGitHubAttributeMapping)
-		}
-		g.providers[p.Name] = &p
 	}
 	for _, sa := range cfg.ServiceAccounts {
 		if _, err := g.AddServiceAccount(sa); err != nil {
@@ -143,6 +138,33 @@ func New(cfg Config) (*Google, error) {
 		}
 	}
 	return g, nil
+}
+
+// AddProvider creates (or replaces) a Workload Identity provider, as
+// `gcloud iam workload-identity-pools providers create-oidc` does.
+func (g *Google) AddProvider(p Provider) error {
+	if err := p.validate(); err != nil {
+		return err
+	}
+	if err := p.uploadedKeys(); err != nil {
+		return err
+	}
+	if len(p.AllowedAudiences) == 0 {
+		p.AllowedAudiences = []string{OIDCAudience(p.Name)}
+	}
+	if p.AttributeMapping == nil {
+		p.AttributeMapping = maps.Clone(DefaultGitHubAttributeMapping)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.providers[p.Name] = &p
+	return nil
+}
+
+func (g *Google) provider(name string) *Provider {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.providers[name]
 }
 
 // Issued returns every token minted so far, oldest first.

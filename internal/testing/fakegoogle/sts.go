@@ -82,7 +82,7 @@ func (g *Google) serveSTS(w http.ResponseWriter, r *http.Request) {
 	}
 	var p *Provider
 	if m != nil {
-		p = g.providers[m[1]]
+		p = g.provider(m[1])
 	}
 	if p == nil || p.Disabled {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_target",

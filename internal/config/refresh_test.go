@@ -1,0 +1,128 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/pullsecret/pullsecret/internal/release"
+)
+
+const (
+	testImage    = "ghcr.io/pullsecret/pullsecret@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	testProvider = "projects/42/locations/global/workloadIdentityPools/kind/providers/kind"
+	testSA       = "puller@p.iam.gserviceaccount.com"
+)
+
+func refreshInputs(extra map[string]string) map[string]string {
+	in := map[string]string{InRefresh: "true", InRefreshImage: testImage, InServiceAccount: testSA, InAccessToken: "ya29.x"}
+	for k, v := range extra {
+		in[k] = v
+	}
+	return in
+}
+
+func load(in map[string]string) (*Config, error) {
+	return Load(func(n string) (string, bool) { v, ok := in[n]; return v, ok })
+}
+
+func TestRefreshInputsDefaultsAndAccepted(t *testing.T) {
+	t.Parallel()
+	c, err := load(refreshInputs(map[string]string{InRefreshWorkloadIdentityProvider: "//iam.googleapis.com/" + testProvider}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []any{c.Refresh, c.RefreshInterval, c.RefreshNamespace, c.RefreshImage, c.RefreshWorkloadIdentityProvider, c.ServiceAccount}
+	want := []any{true, 30 * time.Minute, "pullsecret-system", testImage, testProvider, testSA}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	// Without refresh nothing about it is checked, and it is off.
+	c, err = load(map[string]string{})
+	if err != nil || c.Refresh {
+		t.Fatalf("default: refresh %v, err %v", c != nil && c.Refresh, err)
+	}
+}
+
+func TestRefreshSchedule(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		interval, lifetime, want string
+	}{
+		{"1m", "3600s", "*/1 * * * *"},
+		{"30m", "3600s", "*/30 * * * *"},
+		{"1h", "2h", "0 * * * *"},
+		{"6h", "12h", "0 */6 * * *"},
+		{"600", "3600", "*/10 * * * *"},
+	} {
+		c, err := load(refreshInputs(map[string]string{InRefreshInterval: tc.interval, InTokenLifetime: tc.lifetime}))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.interval, err)
+		}
+		if got, _ := c.RefreshSchedule(); got != tc.want {
+			t.Errorf("%s: schedule %q, want %q", tc.interval, got, tc.want)
+		}
+	}
+}
+
+func TestRefreshRejects(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		inputs map[string]string
+		want   []string // the error names these inputs and says this
+	}{
+		{"interval over half the lifetime", map[string]string{InRefreshInterval: "1h"}, []string{`input "refresh_interval"`, "more than half", "token_lifetime"}},
+		{"interval over half a short lifetime", map[string]string{InTokenLifetime: "2m", InRefreshInterval: "2m"}, []string{`input "refresh_interval"`, "more than half"}},
+		{"interval not dividing an hour", map[string]string{InRefreshInterval: "7m", InTokenLifetime: "1h"}, []string{`input "refresh_interval"`, "divide"}},
+		{"interval seconds", map[string]string{InRefreshInterval: "90s"}, []string{`input "refresh_interval"`, "whole number of minutes"}},
+		{"interval garbage", map[string]string{InRefreshInterval: "often"}, []string{`input "refresh_interval"`}},
+		{"bad namespace", map[string]string{InRefreshNamespace: "Pull_Secret"}, []string{`input "refresh_namespace"`}},
+		{"image by tag", map[string]string{InRefreshImage: "ghcr.io/pullsecret/pullsecret:v1"}, []string{`input "refresh_image"`, "by digest"}},
+		{"no service account", map[string]string{InServiceAccount: ""}, []string{`input "service_account"`, "refresher impersonates"}},
+		{"bad refresh provider", map[string]string{InRefreshWorkloadIdentityProvider: "projects/x/providers/y"}, []string{`input "refresh_workload_identity_provider"`}},
+		{"json key", map[string]string{InAccessToken: "", InCredentialsJSON: testKey, InCredentialMode: "json_key"}, []string{`input "refresh"`, "json_key"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := load(refreshInputs(tc.inputs))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// A build from source has no image baked in: refresh then needs
+// refresh_image, and says so naming the input. A release build's baked
+// image is the default. release.DefaultImage is process-wide, so this test
+// is not parallel.
+func TestRefreshImageDefault(t *testing.T) {
+	in := refreshInputs(map[string]string{InRefreshImage: ""})
+	_, err := load(in)
+	if err == nil || !strings.Contains(err.Error(), `input "refresh_image": is required`) || !strings.Contains(err.Error(), "built from source") {
+		t.Fatalf("error %v, want refresh_image required", err)
+	}
+	old := release.DefaultImage
+	release.DefaultImage = testImage
+	defer func() { release.DefaultImage = old }()
+	c, err := load(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.EffectiveRefreshImage() != testImage {
+		t.Errorf("image %q, want the baked %q", c.EffectiveRefreshImage(), testImage)
+	}
+	// Teardown needs no image.
+	if _, err := load(map[string]string{InRefresh: "true", InMode: "delete"}); err != nil {
+		t.Errorf("delete with refresh: %v", err)
+	}
+}

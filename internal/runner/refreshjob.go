@@ -1,0 +1,96 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/refresher"
+)
+
+// RefreshCommand is the argument that selects Job mode:
+// `pullsecret refresh --config-map NAMESPACE/NAME`, what the refresher's
+// CronJob runs.
+const RefreshCommand = "refresh"
+
+// maxResultLen bounds the last-result annotation (annotations are limited
+// to 256 KiB in all, and a human reads this one).
+const maxResultLen = 1024
+
+// RunRefresher is one refresher run: it reads its settings from the
+// ConfigMap, authenticates with Application Default Credentials (the
+// external_account file the pod mounts, whose subject token is the
+// projected ServiceAccount token, or the GKE metadata server), rewrites the
+// secrets with the same namespace selection, and records the outcome on the
+// ConfigMap: status annotations always, an Event on failure.
+func RunRefresher(ctx context.Context, args []string, stderr io.Writer, d Deps) error {
+	fs := flag.NewFlagSet("pullsecret refresh", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ref := fs.String("config-map", "", "the refresher's ConfigMap, NAMESPACE/NAME")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ns, name, ok := strings.Cut(*ref, "/")
+	if !ok || ns == "" || name != refresher.Name {
+		return fmt.Errorf("pullsecret refresh: --config-map must be NAMESPACE/%s, not %q", refresher.Name, *ref)
+	}
+	d.defaults()
+	boot, err := config.Load(func(string) (string, bool) { return "", false })
+	if err != nil {
+		return err
+	}
+	conn, err := connect(boot, d)
+	if err != nil {
+		return err
+	}
+	rc := conn.Client.CoreV1().RESTClient()
+	cm, err := refresher.Installed(ctx, rc, ns)
+	if err != nil {
+		return err
+	}
+	if cm == nil {
+		return fmt.Errorf("the refresher's ConfigMap %s/%s does not exist: the refresher was removed (mode: delete with refresh: true) while this Job ran, or was never installed", ns, name)
+	}
+	inputs, err := refresher.InstalledInputs(cm)
+	if err != nil {
+		return err
+	}
+	cfg, err := config.Load(func(n string) (string, bool) { v, ok := inputs[n]; return v, ok },
+		config.SkipMissingNamespaces(), config.AllowHTTPEndpoints(d.Getenv(config.EnvAllowHTTPEndpoints) == "true"))
+	if err != nil {
+		return fmt.Errorf("the refresher's ConfigMap %s/%s holds invalid settings:\n%w", ns, name, err)
+	}
+	res, runErr := Run(ctx, cfg, d)
+	now := d.Now().UTC()
+	status := map[string]string{}
+	if runErr == nil {
+		status[refresher.AnnotationLastSuccess] = now.Format(time.RFC3339)
+		status[refresher.AnnotationExpiresAt] = formatExpiry(res.ExpiresAt)
+		status[refresher.AnnotationLastResult] = fmt.Sprintf("refreshed %d namespace(s) at %s", len(res.Succeeded()), now.Format(time.RFC3339))
+	} else {
+		msg := runErr.Error()
+		if len(msg) > maxResultLen {
+			msg = msg[:maxResultLen] + "…"
+		}
+		status[refresher.AnnotationLastResult] = "failed at " + now.Format(time.RFC3339) + ": " + msg
+		// Keep what the last success recorded.
+		for _, k := range []string{refresher.AnnotationLastSuccess, refresher.AnnotationExpiresAt} {
+			if v := cm.Annotations[k]; v != "" {
+				status[k] = v
+			}
+		}
+	}
+	var recordErr error
+	if err := refresher.RecordStatus(ctx, rc, ns, status); err != nil {
+		recordErr = fmt.Errorf("failed to record the refresher's status on ConfigMap %s/%s: %w", ns, name, err)
+	}
+	if runErr != nil {
+		recordErr = errors.Join(recordErr, refresher.RecordEvent(ctx, rc, cm, "RefreshFailed", status[refresher.AnnotationLastResult], now))
+	}
+	return errors.Join(runErr, recordErr)
+}
