@@ -2,12 +2,12 @@ package config
 
 import (
 	"encoding/base64"
-	"flag"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/pflag"
 )
 
 const testKey = `{"type":"service_account","project_id":"p","private_key_id":"abc123","private_key":"FAKE KEY\nMIIB\n-----END FAKE KEY-----\n","client_email":"sa@p.iam.gserviceaccount.com","token_uri":"https://oauth2.googleapis.com/token"}`
@@ -177,7 +177,7 @@ func TestKeyErrorsDoNotQuoteTheKey(t *testing.T) {
 func TestFlagsOverrideEnvironment(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{"INPUT_SECRET_NAME": "from-env", "INPUT_NAMESPACES": "env-ns", "INPUT_SERVICE_ACCOUNTS": ""}
-	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
 	lookup := Flags(fs, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err := fs.Parse([]string{"--secret-name", "from-flag", "--dry-run"}); err != nil {
 		t.Fatal(err)
