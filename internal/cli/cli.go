@@ -45,9 +45,6 @@ const (
 // groupOutput is the --help section of the CLI's own flags.
 const groupOutput = "Output and program"
 
-// errUsage marks a command line that cannot be parsed.
-var errUsage = errors.New("usage")
-
 // options are the CLI's own flags, beside the inputs'.
 type options struct {
 	keyFile *string

@@ -62,8 +62,17 @@ func completionFlags(fs *pflag.FlagSet) []completionFlag {
 
 // summary is a usage text's first sentence, for the shells that show one.
 func summary(usage string) string {
-	if i := strings.Index(usage, ". "); i >= 0 {
-		usage = usage[:i]
+	for i := 0; ; {
+		j := strings.Index(usage[i:], ". ")
+		if j < 0 {
+			break
+		}
+		end := i + j
+		if !strings.HasSuffix(usage[:end], "e.g") && !strings.HasSuffix(usage[:end], "i.e") {
+			usage = usage[:end]
+			break
+		}
+		i = end + 2
 	}
 	return strings.TrimSuffix(usage, ".")
 }
@@ -116,7 +125,7 @@ func flagAlternatives(f completionFlag) string {
 }
 
 // zshQuote escapes a description for _arguments' 'spec[description]'.
-var zshQuote = strings.NewReplacer(`'`, `'\''`, `[`, `\[`, `]`, `\]`, `:`, `\:`, `\`, `\\`)
+var zshQuote = strings.NewReplacer(`'`, `'\''`, `[`, `\[`, `]`, `\]`, `\`, `\\`)
 
 func zshCompletion(fs *pflag.FlagSet) string {
 	var b strings.Builder

@@ -35,7 +35,7 @@ func ExitCode(err error) int {
 	switch {
 	case err == nil:
 		return ExitOK
-	case errors.Is(err, errUsage), errors.Is(err, runner.ErrBadInput):
+	case errors.Is(err, runner.ErrBadInput):
 		return ExitBadInput
 	case errors.Is(err, runner.ErrCredentials):
 		return ExitCredentials

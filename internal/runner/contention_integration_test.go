@@ -20,9 +20,9 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/kube"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
-	"github.com/pullsecret/pullsecret/internal/kube"
 )
 
 // labelledNamespaces creates n namespaces sharing a fresh label, each with
