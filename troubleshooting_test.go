@@ -40,7 +40,7 @@ var undocumented = map[string]string{
 	// runner's failure kinds classify an error for the exit code; the
 	// classified error prints the wrapped error's text, never these.
 	"bad input":                           "exit-code classification sentinel, never printed",
-	"no Google credentials":               "exit-code classification sentinel, never printed",
+	"credentials unavailable":             "exit-code classification sentinel, never printed",
 	"cluster unreachable":                 "exit-code classification sentinel, never printed",
 	"cluster refused the request":         "exit-code classification sentinel, never printed",
 	"namespaces failed":                   "exit-code classification sentinel, never printed",

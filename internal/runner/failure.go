@@ -18,7 +18,7 @@ var (
 	ErrBadInput = errors.New("bad input")
 	// ErrCredentials: no Google credential could be had; nothing was
 	// written.
-	ErrCredentials = errors.New("Google credentials unavailable")
+	ErrCredentials = errors.New("credentials unavailable")
 	// ErrClusterUnreachable: the API server could not be reached or did
 	// not answer in time.
 	ErrClusterUnreachable = errors.New("cluster unreachable")
