@@ -36,7 +36,7 @@ func runCLI(t *testing.T, args ...string) ghRun {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	r := ghRun{stdout: stdout.String(), stderr: stderr.String()}
+	r := ghRun{stdout: stdout.String(), stderr: stderr.String(), cli: true}
 	if ee, ok := err.(*exec.ExitError); ok {
 		r.exitCode = ee.ExitCode()
 	} else if err != nil {
@@ -223,7 +223,7 @@ func TestBinaryTextStreams(t *testing.T) {
 	if r.exitCode != 0 {
 		t.Fatalf("exit %d\nstderr:\n%s", r.exitCode, r.stderr)
 	}
-	for _, want := range []string{"Cluster: ", "[1/2] ", "[2/2] ", ": secret created; ServiceAccounts changed: builder"} {
+	for _, want := range []string{"Cluster: ", "Token expires at", "[1/2] ", "[2/2] ", ": secret created; ServiceAccounts changed: builder"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
@@ -233,12 +233,16 @@ func TestBinaryTextStreams(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	for _, log := range []string{"Cluster: ", "[1/2]", "Credential: "} {
+	for _, log := range []string{"Cluster: ", "[1/2]", "Token expires at"} {
 		if strings.Contains(r.stdout, log) {
 			t.Errorf("log line %q on stdout:\n%s", log, r.stdout)
 		}
 	}
-	scanForSecrets(t, stack, r, nil)
+	s, err := cs.CoreV1().Secrets(a).Get(t.Context(), config.DefaultSecretName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scanForSecrets(t, stack, r, s.Data[corev1.DockerConfigJsonKey])
 }
 
 // kubeconfigWithServer writes a copy of the kubeconfig at path whose
