@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/pflag"
+
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 )
 
 func TestCredentialsFile(t *testing.T) {
@@ -39,7 +41,7 @@ func TestCredentialsFile(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			fset := pflag.NewFlagSet("t", pflag.ContinueOnError)
-			lookup := Flags(fset, func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok })
+			lookup := Flags(fset, check.Lookup(tc.env))
 			path := CredentialsFileFlag(fset)
 			if err := fset.Parse(tc.args); err != nil {
 				t.Fatal(err)

@@ -93,7 +93,7 @@ func (w *world) load(t *testing.T, inputs map[string]string) *config.Config {
 	for k, v := range inputs {
 		all[k] = v
 	}
-	c, err := config.Load(func(n string) (string, bool) { v, ok := all[n]; return v, ok })
+	c, err := config.Load(check.Lookup(all))
 	if err != nil {
 		t.Fatal(err)
 	}
