@@ -39,6 +39,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+// WrappedRoundTripper lets client-go see through the wrapper
+// (k8s.io/apimachinery/pkg/util/net.RoundTripperWrapper), to cancel
+// requests on the transport underneath.
+func (t *transport) WrappedRoundTripper() http.RoundTripper { return t.next }
+
 // Target is what is logged of a request's URL: host and path, without
 // user information, query or fragment.
 func Target(req *http.Request) string {
