@@ -10,9 +10,13 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY main.go ./
 COPY internal/ internal/
+# --version prints these; the release workflow passes the tag, the commit
+# and its time (the build context has no .git to read them from).
 ARG VERSION=dev
+ARG COMMIT=unknown
+ARG DATE=unknown
 RUN CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -trimpath \
-      -ldflags "-s -w -X main.version=${VERSION}" -o /out/pullsecret .
+      -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT} -X main.date=${DATE}" -o /out/pullsecret .
 
 FROM ${BASE_IMAGE}
 COPY --from=build /out/pullsecret /pullsecret

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,22 +24,43 @@ import (
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
 
-func TestMain(m *testing.M) { os.Exit(controlplanetest.Run(m)) }
+func TestMain(m *testing.M) {
+	code := controlplanetest.Run(m)
+	if built.dir != "" {
+		_ = os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
+}
 
-// binary builds the real pullsecret binary once.
+// built is the pullsecret binary, built once for every test of the package.
+var built struct {
+	once      sync.Once
+	dir, path string
+	err       error
+	out       []byte
+}
+
+// binary builds the real pullsecret binary on first use and returns it.
 func binary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "pullsecret")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "pullsecret-bin-"); built.err != nil {
+			return
+		}
+		built.path = filepath.Join(built.dir, "pullsecret")
+		cmd := exec.Command("go", "build", "-o", built.path, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		built.out, built.err = cmd.CombinedOutput()
+	})
+	if built.err != nil {
+		t.Fatalf("go build: %v\n%s", built.err, built.out)
 	}
-	return bin
+	return built.path
 }
 
 type ghRun struct {
 	exitCode                 int
+	cli                      bool // a terminal run: no GitHub masking protocol
 	stdout, stderr           string
 	outputs, summary         string
 	outputsFile, summaryFile string
@@ -112,7 +134,11 @@ func TestBinaryAsDockerActionWithWIF(t *testing.T) {
 	inputs[config.InNamespaces] = ns
 	inputs[config.InCreateNamespaces] = "true"
 	inputs[config.InKubeconfig] = cp.Kubeconfig()
-	r := runAsGitHub(t, bin, inputs, stack.GitHubEnv(""))
+	// With debug logging (RUNNER_DEBUG=1), so the secret scan below
+	// covers every request line too.
+	env := stack.GitHubEnv("")
+	env["RUNNER_DEBUG"] = "1"
+	r := runAsGitHub(t, bin, inputs, env)
 	if r.exitCode != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.exitCode, withoutMaskCommands(r.stdout), withoutMaskCommands(r.stderr))
 	}
@@ -135,6 +161,11 @@ func TestBinaryAsDockerActionWithWIF(t *testing.T) {
 	}
 	if !strings.Contains(r.summary, "| `"+ns+"` | created (namespace created) | default |") {
 		t.Errorf("step summary:\n%s", r.summary)
+	}
+	for _, want := range []string{"::debug::HTTP POST 127.0.0.1:", "/v1/token 200 (", ":generateAccessToken 200 (", "::debug::HTTP POST " + strings.TrimPrefix(cp.Server(), "https://") + "/api/v1/namespaces/" + ns + "/secrets"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("no debug line containing %q:\n%s", want, withoutMaskCommands(r.stdout))
+		}
 	}
 	if !strings.Contains(r.stdout, "::group::") {
 		t.Errorf("no log groups:\n%s", withoutMaskCommands(r.stdout))
@@ -191,9 +222,18 @@ func scanForSecrets(t *testing.T, stack *fakestack.Stack, r ghRun, payload []byt
 	}
 	secrets = append(secrets, string(payload), encodeB64(payload))
 	for i, s := range secrets {
+		if s == "" {
+			t.Errorf("secret #%d is empty: the scan would find it anywhere", i)
+			continue
+		}
 		if strings.Contains(text, s) {
 			t.Errorf("secret #%d (%d bytes) leaked into the output", i, len(s))
 		}
+	}
+	if r.cli {
+		// Outside GitHub nothing prints ::add-mask:: (that would print
+		// the secret); redaction alone keeps it out, checked above.
+		return
 	}
 	// Everything derived must have been masked before it could be printed.
 	for _, e := range dc.Auths {

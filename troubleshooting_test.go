@@ -37,8 +37,14 @@ var undocumented = map[string]string{
 	"no default route":                                          "wrapped into the loopback API server message, which is documented",
 	"the service-account key is not valid JSON":                 "caught by input validation of credentials_json first",
 	"is not a plain name":                                       "programming error: output names are constants",
-	"pullsecret takes flags only (see --help":                   "CLI usage error; the message points at --help",
-	"source_credentials nested more than":                       "malformed ADC file; the message says what is wrong",
+	// runner's failure kinds classify an error for the exit code; the
+	// classified error prints the wrapped error's text, never these.
+	"bad input":                           "exit-code classification sentinel, never printed",
+	"credentials unavailable":             "exit-code classification sentinel, never printed",
+	"cluster unreachable":                 "exit-code classification sentinel, never printed",
+	"cluster refused the request":         "exit-code classification sentinel, never printed",
+	"namespaces failed":                   "exit-code classification sentinel, never printed",
+	"source_credentials nested more than": "malformed ADC file; the message says what is wrong",
 	"is not supported (only authorized_user, external_account, impersonated_service_account, service_account": "malformed ADC file; the message lists the supported types",
 	"is missing":                    "malformed ADC file; the message names the missing field",
 	"source_credentials is missing": "malformed ADC file; the message names the missing field",

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 )
 
 // parseOutputs reads GITHUB_OUTPUT the way the runner does
@@ -93,7 +95,7 @@ func TestSetOutputRefusesValueContainingDelimiter(t *testing.T) {
 	r.newDelimiter = func() string { return "ghadelimiter_fixed" }
 	r.SetOutput("namespaces", "a\nghadelimiter_fixed\nb")
 	err := r.Err()
-	if err == nil || !strings.Contains(err.Error(), `"namespaces"`) || !strings.Contains(err.Error(), "delimiter") {
+	if check.ErrDiff(err, `"namespaces"`, "delimiter") != "" {
 		t.Fatalf("Err() = %v, want a refusal naming the output", err)
 	}
 	if b, _ := os.ReadFile(env["GITHUB_OUTPUT"]); len(b) != 0 {
@@ -154,7 +156,7 @@ func TestFileCommandsNeverPanic(t *testing.T) {
 			switch {
 			case tc.wantErr == "" && err != nil:
 				t.Errorf("Err() = %v", err)
-			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			case tc.wantErr != "" && (check.ErrDiff(err, tc.wantErr) != ""):
 				t.Errorf("Err() = %v, want it to name %s", err, tc.wantErr)
 			}
 			if !strings.Contains(out.String()+results.String(), tc.wantPrint) {

@@ -35,8 +35,9 @@ type Reporter struct {
 
 // New returns a reporter. In GitHub mode (GITHUB_ACTIONS=true) it issues
 // workflow commands to out. Otherwise it never prints `::add-mask::` —
-// that would put the secret itself into a plain CI log — and writes outputs
-// as name=value lines to results.
+// that would put the secret itself into a plain CI log — and writes the
+// results (outputs as name=value lines, then the summary table) to
+// results, keeping out for logs: a CLI passes stdout and stderr.
 func New(getenv func(string) string, out, results io.Writer) *Reporter {
 	return &Reporter{
 		github:       getenv("GITHUB_ACTIONS") == "true",
@@ -99,6 +100,7 @@ func (r *Reporter) Redact(s string) string {
 	return s
 }
 
+// Group starts a collapsible log group (a "== title" line on a terminal).
 func (r *Reporter) Group(title string) {
 	if r.github {
 		r.lockedCommand("group", r.Redact(title))
@@ -107,12 +109,14 @@ func (r *Reporter) Group(title string) {
 	r.printf("== %s\n", r.Redact(title))
 }
 
+// EndGroup ends the group Group started.
 func (r *Reporter) EndGroup() {
 	if r.github {
 		r.lockedCommand("endgroup", "")
 	}
 }
 
+// Infof logs a line, redacted.
 func (r *Reporter) Infof(format string, args ...any) {
 	msg := r.Redact(fmt.Sprintf(format, args...))
 	if r.github {
@@ -136,6 +140,8 @@ func neutraliseCommands(msg string) string {
 	return strings.Join(lines, "\n")
 }
 
+// Warningf logs a warning: an annotation in GitHub, "warning: " on a
+// terminal.
 func (r *Reporter) Warningf(format string, args ...any) {
 	msg := r.Redact(fmt.Sprintf(format, args...))
 	if r.github {
@@ -143,6 +149,18 @@ func (r *Reporter) Warningf(format string, args ...any) {
 		return
 	}
 	r.printf("warning: %s\n", msg)
+}
+
+// Debugf logs a detail for --debug: a ::debug:: line in GitHub (shown when
+// the run is re-run with debug logging), "debug: " on a terminal. Callers
+// decide whether debugging is on.
+func (r *Reporter) Debugf(format string, args ...any) {
+	msg := r.Redact(fmt.Sprintf(format, args...))
+	if r.github {
+		r.lockedCommand("debug", msg)
+		return
+	}
+	r.printf("debug: %s\n", msg)
 }
 
 // Errorf reports the run's failure once, as an ::error:: annotation.
@@ -194,7 +212,7 @@ func (r *Reporter) AddStepSummary(markdown string) {
 		return
 	}
 	if !r.github {
-		fmt.Fprintf(r.out, "\n%s\n", markdown)
+		fmt.Fprintf(r.results, "\n%s\n", markdown)
 	}
 }
 

@@ -74,3 +74,32 @@ func TestReporterMasksAndRedacts(t *testing.T) {
 		})
 	}
 }
+
+func TestReporterDebug(t *testing.T) {
+	t.Parallel()
+	const token = "ya29.a-very-secret-token-value"
+	cases := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{name: "github", env: map[string]string{"GITHUB_ACTIONS": "true"}, want: "::debug::HTTP GET host/path?t=***\n"},
+		{name: "plain", env: map[string]string{}, want: "debug: HTTP GET host/path?t=***\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var out, results bytes.Buffer
+			r := New(func(k string) string { return tc.env[k] }, &out, &results)
+			r.Mask(token)
+			out.Reset()
+			r.Debugf("HTTP GET host/path?t=%s", token)
+			if got := out.String(); got != tc.want {
+				t.Errorf("logged %q, want %q", got, tc.want)
+			}
+			if results.Len() != 0 {
+				t.Errorf("debug line in the results: %q", results.String())
+			}
+		})
+	}
+}

@@ -10,8 +10,11 @@ import (
 // Mode is what a run does to the cluster.
 type Mode string
 
+// Modes of the mode input.
 const (
-	ModeApply  Mode = "apply"
+	// ModeApply writes the secret and references it.
+	ModeApply Mode = "apply"
+	// ModeDelete removes the secret and only its own ServiceAccount entries.
 	ModeDelete Mode = "delete"
 )
 

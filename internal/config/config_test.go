@@ -2,26 +2,21 @@ package config
 
 import (
 	"encoding/base64"
-	"flag"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/pflag"
+
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 )
 
 const testKey = `{"type":"service_account","project_id":"p","private_key_id":"abc123","private_key":"FAKE KEY\nMIIB\n-----END FAKE KEY-----\n","client_email":"sa@p.iam.gserviceaccount.com","token_uri":"https://oauth2.googleapis.com/token"}`
 
-func mapLookup(m map[string]string) Lookup {
-	return func(name string) (string, bool) {
-		v, ok := m[name]
-		return v, ok
-	}
-}
-
 func TestLoadDefaults(t *testing.T) {
 	t.Parallel()
-	got, err := Load(mapLookup(nil))
+	got, err := Load(check.Lookup(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +77,7 @@ func TestLoadParses(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c, err := Load(mapLookup(tc.inputs))
+			c, err := Load(check.Lookup(tc.inputs))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -145,7 +140,7 @@ func TestLoadRejects(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := Load(mapLookup(tc.inputs))
+			_, err := Load(check.Lookup(tc.inputs))
 			if err == nil {
 				t.Fatal("Load succeeded, want an error")
 			}
@@ -167,7 +162,7 @@ func TestKeyErrorsDoNotQuoteTheKey(t *testing.T) {
 		`{"type":"authorized_user","refresh_token":"` + secret + `"}`,
 		`{"type":"service_account","private_key":"` + secret + `"}`,
 	} {
-		_, err := Load(mapLookup(map[string]string{InCredentialsJSON: raw}))
+		_, err := Load(check.Lookup(map[string]string{InCredentialsJSON: raw}))
 		if err == nil {
 			t.Fatalf("accepted %d-byte bad key", len(raw))
 		}
@@ -180,8 +175,8 @@ func TestKeyErrorsDoNotQuoteTheKey(t *testing.T) {
 func TestFlagsOverrideEnvironment(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{"INPUT_SECRET_NAME": "from-env", "INPUT_NAMESPACES": "env-ns", "INPUT_SERVICE_ACCOUNTS": ""}
-	fs := flag.NewFlagSet("t", flag.ContinueOnError)
-	lookup := Flags(fs, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	lookup := Flags(fs, check.Lookup(env))
 	if err := fs.Parse([]string{"--secret-name", "from-flag", "--dry-run"}); err != nil {
 		t.Fatal(err)
 	}

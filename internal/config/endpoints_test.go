@@ -3,6 +3,8 @@ package config
 import (
 	"strings"
 	"testing"
+
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 )
 
 // Every Google endpoint receives a credential (an OIDC token, a signed
@@ -29,7 +31,7 @@ func TestGoogleEndpointsMustBeHTTPS(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.input+" "+tc.value, func(t *testing.T) {
 			t.Parallel()
-			_, err := Load(mapLookup(map[string]string{tc.input: tc.value}))
+			_, err := Load(check.Lookup(map[string]string{tc.input: tc.value}))
 			if tc.ok {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
@@ -51,7 +53,7 @@ func TestGoogleEndpointsMustBeHTTPS(t *testing.T) {
 // Test rigs that reach fakes through a container gateway opt in explicitly.
 func TestAllowHTTPEndpointsOption(t *testing.T) {
 	t.Parallel()
-	in := mapLookup(map[string]string{InOAuthTokenEndpoint: "http://172.17.0.1:8080/token"})
+	in := check.Lookup(map[string]string{InOAuthTokenEndpoint: "http://172.17.0.1:8080/token"})
 	if _, err := Load(in); err == nil {
 		t.Fatal("http gateway endpoint accepted without the option")
 	}

@@ -6,6 +6,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 )
 
 // FuzzCredentialsJSON feeds anything as the key input: decoding (raw or
@@ -15,7 +17,7 @@ func FuzzCredentialsJSON(f *testing.F) {
 	f.Add(testKey)
 	f.Add(`{"type":"authorized_user","refresh_token":"x"}`)
 	f.Fuzz(func(t *testing.T, raw string) {
-		c, err := Load(mapLookup(map[string]string{InCredentialsJSON: raw}))
+		c, err := Load(check.Lookup(map[string]string{InCredentialsJSON: raw}))
 		if err == nil {
 			if len(c.CredentialsJSON) == 0 { // blank input: no key, ADC
 				return
@@ -47,7 +49,7 @@ func FuzzLists(f *testing.F) {
 				t.Fatalf("SplitList item %q", item)
 			}
 		}
-		c, err := Load(mapLookup(map[string]string{InNamespaces: namespaces, InExcludeNamespaces: excludes, InRegistries: registries}))
+		c, err := Load(check.Lookup(map[string]string{InNamespaces: namespaces, InExcludeNamespaces: excludes, InRegistries: registries}))
 		if err != nil {
 			return
 		}
@@ -82,7 +84,7 @@ func FuzzNamespaceSelector(f *testing.F) {
 	f.Add("team=web,env!=prod")
 	f.Add("env in (a,b),!legacy")
 	f.Fuzz(func(t *testing.T, sel string) {
-		c, err := Load(mapLookup(map[string]string{InNamespaceSelector: sel}))
+		c, err := Load(check.Lookup(map[string]string{InNamespaceSelector: sel}))
 		if err != nil {
 			if !strings.Contains(err.Error(), `"`+InNamespaceSelector+`"`) {
 				t.Fatalf("error does not name the input: %v", err)

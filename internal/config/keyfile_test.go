@@ -1,12 +1,14 @@
 package config
 
 import (
-	"flag"
 	"io/fs"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/pflag"
+
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 )
 
 func TestCredentialsFile(t *testing.T) {
@@ -38,8 +40,8 @@ func TestCredentialsFile(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			fset := flag.NewFlagSet("t", flag.ContinueOnError)
-			lookup := Flags(fset, func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok })
+			fset := pflag.NewFlagSet("t", pflag.ContinueOnError)
+			lookup := Flags(fset, check.Lookup(tc.env))
 			path := CredentialsFileFlag(fset)
 			if err := fset.Parse(tc.args); err != nil {
 				t.Fatal(err)
@@ -75,7 +77,7 @@ func TestCredentialsFile(t *testing.T) {
 
 func TestSecretsOnCommandLine(t *testing.T) {
 	t.Parallel()
-	fset := flag.NewFlagSet("t", flag.ContinueOnError)
+	fset := pflag.NewFlagSet("t", pflag.ContinueOnError)
 	Flags(fset, func(string) (string, bool) { return "", false })
 	CredentialsFileFlag(fset)
 	if err := fset.Parse([]string{"--access-token", "ya29.x", "--credentials-json-file", "k", "--namespaces", "a"}); err != nil {

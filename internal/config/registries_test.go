@@ -3,6 +3,8 @@ package config
 import (
 	"strings"
 	"testing"
+
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 )
 
 // A registry key is a kubelet match pattern: "*.io" or "*" would make
@@ -32,7 +34,7 @@ func TestRegistryWildcardsMustKeepTwoLiteralLabels(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.registry, func(t *testing.T) {
 			t.Parallel()
-			_, err := Load(mapLookup(map[string]string{InRegistries: "gcr.io," + tc.registry}))
+			_, err := Load(check.Lookup(map[string]string{InRegistries: "gcr.io," + tc.registry}))
 			if tc.ok {
 				if err != nil {
 					t.Fatalf("refused %q: %v", tc.registry, err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/fakegithub"
 	"github.com/pullsecret/pullsecret/internal/testing/fakegoogle"
 )
@@ -122,7 +123,7 @@ func TestRetryAfterTooLong(t *testing.T) {
 	w := newWorld(t, 0)
 	w.google.InjectFault(fakegoogle.Fault{Endpoint: fakegoogle.EndpointOAuth2Token, Status: 429, RetryAfter: "3600"})
 	_, err := Mint(context.Background(), w.load(t, map[string]string{config.InCredentialsJSON: string(w.key)}), w.deps(nil, &masker{}))
-	if err == nil || !strings.Contains(err.Error(), "Quota exceeded") {
+	if check.ErrDiff(err, "Quota exceeded") != "" {
 		t.Fatalf("error %v, want Google's quota message", err)
 	}
 	if n := len(w.google.RequestsTo(fakegoogle.EndpointOAuth2Token)); n != 1 {

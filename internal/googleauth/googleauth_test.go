@@ -18,6 +18,7 @@ import (
 	githubactions "github.com/sethvargo/go-githubactions"
 
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/fakegithub"
 	"github.com/pullsecret/pullsecret/internal/testing/fakegoogle"
 )
@@ -92,7 +93,7 @@ func (w *world) load(t *testing.T, inputs map[string]string) *config.Config {
 	for k, v := range inputs {
 		all[k] = v
 	}
-	c, err := config.Load(func(n string) (string, bool) { v, ok := all[n]; return v, ok })
+	c, err := config.Load(check.Lookup(all))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +310,7 @@ func TestAccessTokenCheckedAtTokenInfo(t *testing.T) {
 			}
 			w.google.RevokeToken(tok.AccessToken)
 			_, err = Mint(context.Background(), w.load(t, map[string]string{config.InAccessToken: tok.AccessToken}), w.deps(nil, &masker{}))
-			if err == nil || !strings.Contains(err.Error(), config.InAccessToken) {
+			if check.ErrDiff(err, config.InAccessToken) != "" {
 				t.Fatalf("revoked token: %v", err)
 			}
 			if strings.Contains(err.Error(), tok.AccessToken) {
@@ -352,7 +353,7 @@ func TestADCRefusesForeignExternalAccountURLs(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := Mint(context.Background(), w.load(t, nil), w.deps(map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": f}, &masker{}))
-	if err == nil || !strings.Contains(err.Error(), "attacker.example") {
+	if check.ErrDiff(err, "attacker.example") != "" {
 		t.Fatalf("want refusal naming the endpoint, got %v", err)
 	}
 	if n := len(w.google.Requests()); n != 0 {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -49,6 +50,8 @@ type ClientOptions struct {
 	LookPath func(string) (string, error)
 	// Environ is the environment an exec plugin would inherit (os.Environ).
 	Environ func() []string
+	// WrapTransport, when set, wraps the client's transport (debug logging).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 func (o *ClientOptions) defaults() {
@@ -114,6 +117,7 @@ func Connect(o ClientOptions) (*Connection, error) {
 	rc.QPS = float32(max(50, 25*o.Concurrency))
 	rc.Burst = int(2 * rc.QPS)
 	rc.UserAgent = o.UserAgent
+	rc.Wrap(o.WrapTransport)
 	retryAndTimeout(rc, o.RequestTimeout)
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {

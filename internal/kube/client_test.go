@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/client-go/rest"
+
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 )
 
 func TestRewriteLoopback(t *testing.T) {
@@ -106,10 +108,10 @@ current-context: ctx-a
 			t.Errorf("context %q (-want +got):\n%s", tc.context, diff)
 		}
 	}
-	if _, err := Connect(ClientOptions{Kubeconfig: kc, Context: "nope", APIServerHost: "auto", Concurrency: 1}); err == nil || !strings.Contains(err.Error(), "nope") {
+	if _, err := Connect(ClientOptions{Kubeconfig: kc, Context: "nope", APIServerHost: "auto", Concurrency: 1}); check.ErrDiff(err, "nope") != "" {
 		t.Errorf("unknown context: %v", err)
 	}
-	if _, err := Connect(ClientOptions{Kubeconfig: "/does/not/exist", APIServerHost: "auto", Concurrency: 1}); err == nil || !strings.Contains(err.Error(), `"kubeconfig"`) {
+	if _, err := Connect(ClientOptions{Kubeconfig: "/does/not/exist", APIServerHost: "auto", Concurrency: 1}); check.ErrDiff(err, `"kubeconfig"`) != "" {
 		t.Errorf("missing file: %v", err)
 	}
 }

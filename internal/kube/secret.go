@@ -33,6 +33,8 @@ type SecretSpec struct {
 // SecretResult says what happened to a secret.
 type SecretResult string
 
+// What can happen to a secret; the values appear in logs, the summary and
+// --output json.
 const (
 	SecretCreated   SecretResult = "created"
 	SecretUpdated   SecretResult = "updated"

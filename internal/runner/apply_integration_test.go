@@ -9,14 +9,17 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/dockerconfig"
 	"github.com/pullsecret/pullsecret/internal/kube"
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 	"github.com/pullsecret/pullsecret/internal/testing/fakegoogle"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
@@ -69,8 +72,17 @@ func TestApplyWritesSecretAndPatchesServiceAccount(t *testing.T) {
 				if diff := cmp.Diff([]string{config.DefaultScope}, tok.Scopes); diff != "" {
 					t.Errorf("scopes (-want +got):\n%s", diff)
 				}
-				if got := s.Annotations[AnnotationExpiresAt]; got != tok.Expiry.UTC().Format("2006-01-02T15:04:05Z") && got == "" {
-					t.Errorf("expires-at annotation %q", got)
+				// The annotation is the minted token's expiry (RFC 3339,
+				// whole seconds; a key's token expiry is computed from
+				// expires_in, so up to a second from the fake's record)
+				// and equals the expires_at output.
+				got := s.Annotations[AnnotationExpiresAt]
+				at, err := time.Parse(time.RFC3339, got)
+				if err != nil || at.Sub(tok.Expiry).Abs() > time.Second {
+					t.Errorf("expires-at annotation %q, want the minted token's expiry %s (%v)", got, tok.Expiry.UTC().Format(time.RFC3339), err)
+				}
+				if out, _ := r.output("expires_at"); out != got {
+					t.Errorf("expires-at annotation %q, expires_at output %q", got, out)
 				}
 			}
 			if diff := cmp.Diff([]string{config.DefaultSecretName}, pullSecretNames(getSA(t, cs, ns, "default"))); diff != "" {
@@ -86,17 +98,8 @@ func TestApplyWritesSecretAndPatchesServiceAccount(t *testing.T) {
 	}
 }
 
-var sortStrings = cmp.Transformer("sort", func(in []string) []string {
-	out := append([]string(nil), in...)
-	for i := range out {
-		for j := i + 1; j < len(out); j++ {
-			if out[j] < out[i] {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-	}
-	return out
-})
+// sortStrings compares string slices as sets of values.
+var sortStrings = cmpopts.SortSlices(func(a, b string) bool { return a < b })
 
 // imagePullSecrets is atomic: other entries and their order must survive,
 // no duplicates appear, and a re-run changes nothing on the ServiceAccount.
@@ -146,8 +149,9 @@ func TestReapplyKeepsOthersMetadataAndUID(t *testing.T) {
 	if _, err := cs.CoreV1().Secrets(ns).Update(context.Background(), s, metav1.UpdateOptions{FieldManager: "someone-else"}); err != nil {
 		t.Fatal(err)
 	}
-	if r := runWith(t, cp.Kubeconfig(), in); r.err != nil {
-		t.Fatal(r.err)
+	rerun := runWith(t, cp.Kubeconfig(), in)
+	if rerun.err != nil {
+		t.Fatal(rerun.err)
 	}
 	after := getSecret(t, cs, ns, config.DefaultSecretName)
 	if after.UID != s.UID {
@@ -157,7 +161,7 @@ func TestReapplyKeepsOthersMetadataAndUID(t *testing.T) {
 	if diff := cmp.Diff(want, after.Labels); diff != "" {
 		t.Errorf("labels (-want +got):\n%s", diff)
 	}
-	if after.Annotations["reloader.example.com/match"] != "true" || after.Annotations[AnnotationExpiresAt] == "" {
+	if exp, _ := rerun.output("expires_at"); after.Annotations["reloader.example.com/match"] != "true" || after.Annotations[AnnotationExpiresAt] != exp || exp == "" {
 		t.Errorf("annotations = %v", after.Annotations)
 	}
 	if string(after.Data[corev1.DockerConfigJsonKey]) == string(s.Data[corev1.DockerConfigJsonKey]) {
@@ -190,7 +194,7 @@ func TestForeignSecretRefusedUnlessForced(t *testing.T) {
 			}
 			in := withCreds(t, fakestack.KeyToken, map[string]string{config.InNamespaces: ns})
 			r := runWith(t, cp.Kubeconfig(), in)
-			if r.err == nil || !strings.Contains(r.err.Error(), "force") {
+			if check.ErrDiff(r.err, "force") != "" {
 				t.Fatalf("want an error suggesting force, got %v", r.err)
 			}
 			after := getSecret(t, cs, ns, config.DefaultSecretName)
@@ -225,7 +229,7 @@ func TestMissingNamespaceFailsBeforeWriting(t *testing.T) {
 	ns := controlplanetest.Namespace(t, cp)
 	missing := freshName("missing")
 	r := runWith(t, cp.Kubeconfig(), withCreds(t, fakestack.KeyToken, map[string]string{config.InNamespaces: ns + "," + missing}))
-	if r.err == nil || !strings.Contains(r.err.Error(), missing) || !strings.Contains(r.err.Error(), config.InCreateNamespaces) {
+	if check.ErrDiff(r.err, missing, config.InCreateNamespaces) != "" {
 		t.Fatalf("want an error naming %s and create_namespaces, got %v", missing, r.err)
 	}
 	if !secretAbsent(t, cs, ns, config.DefaultSecretName) {
@@ -478,7 +482,7 @@ func TestExplicitRegistriesAndAnnotations(t *testing.T) {
 	if diff := cmp.Diff([]string{"europe-docker.pkg.dev", "registry.internal:5000"}, registryKeys(dockerConfigOf(t, s)), sortStrings); diff != "" {
 		t.Errorf("registry keys (-want +got):\n%s", diff)
 	}
-	if s.Annotations["team.example.com/owner"] != "web" || s.Annotations[AnnotationExpiresAt] == "" {
+	if exp, _ := r.output("expires_at"); s.Annotations["team.example.com/owner"] != "web" || s.Annotations[AnnotationExpiresAt] != exp || exp == "" {
 		t.Errorf("annotations = %v", s.Annotations)
 	}
 	if !strings.Contains(r.outputs, `["europe-docker.pkg.dev","registry.internal:5000"]`) {
@@ -497,7 +501,7 @@ func TestWaitTimeoutBoundsTheWait(t *testing.T) {
 	r := runWith(t, cp.Kubeconfig(), withCreds(t, fakestack.KeyToken, map[string]string{
 		config.InNamespaces: ns, config.InCreateNamespaces: "true", config.InServiceAccounts: "deployer", config.InWaitTimeout: "2s",
 	}))
-	if r.err == nil || !strings.Contains(r.err.Error(), `"deployer" did not appear within 2s`) {
+	if check.ErrDiff(r.err, `"deployer" did not appear within 2s`) != "" {
 		t.Fatalf("want a timeout naming the ServiceAccount, got %v", r.err)
 	}
 	if !secretAbsent(t, cs, ns, config.DefaultSecretName) {

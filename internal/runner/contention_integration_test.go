@@ -21,6 +21,7 @@ import (
 
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/kube"
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
@@ -261,7 +262,7 @@ func TestNamespaceTerminatingDuringRun(t *testing.T) {
 	r := runWith(t, cp.Kubeconfig(), withCreds(t, fakestack.KeyToken, map[string]string{
 		config.InNamespaces: strings.Join([]string{good1, dying, good2}, ","), config.InServiceAccounts: "app",
 	}))
-	if r.err == nil || !strings.Contains(r.err.Error(), dying) || !strings.Contains(r.err.Error(), "being deleted") {
+	if check.ErrDiff(r.err, dying, "being deleted") != "" {
 		t.Errorf("want the run to fail naming %s as being deleted, got %v", dying, r.err)
 	}
 	if diff := cmp.Diff([]string{good1, good2}, r.res.Succeeded()); diff != "" {

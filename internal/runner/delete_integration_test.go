@@ -3,7 +3,6 @@
 package runner
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/kube"
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
@@ -63,7 +63,7 @@ func TestDeleteRefusesForeignSecret(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = runWith(t, cp.Kubeconfig(), map[string]string{config.InNamespaces: ns, config.InMode: "delete", config.InSecretName: "theirs"})
-	if r.err == nil || !strings.Contains(r.err.Error(), "force") {
+	if check.ErrDiff(r.err, "force") != "" {
 		t.Fatalf("want refusal naming force, got %v", r.err)
 	}
 	getSecret(t, cs, ns, "theirs")
@@ -103,7 +103,7 @@ func TestDeleteForeignSecretChangesNothing(t *testing.T) {
 
 			del := map[string]string{config.InNamespaces: ns, config.InMode: "delete", config.InServiceAccounts: "*"}
 			r := runWith(t, cp.Kubeconfig(), del)
-			if r.err == nil || !strings.Contains(r.err.Error(), "force") || !strings.Contains(r.err.Error(), ns) {
+			if check.ErrDiff(r.err, "force", ns) != "" {
 				t.Fatalf("want a refusal naming the namespace and force, got %v", r.err)
 			}
 			if got := getSecret(t, cs, ns, config.DefaultSecretName); got.ResourceVersion != created.ResourceVersion {

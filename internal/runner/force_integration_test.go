@@ -20,6 +20,7 @@ import (
 
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/kube"
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
@@ -102,7 +103,7 @@ func TestFailedForcedReplacementRestoresTheSecret(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := runWith(t, cp.Kubeconfig(), withCreds(t, fakestack.KeyToken, map[string]string{config.InNamespaces: ns, config.InServiceAccounts: "app", config.InForce: "true"}))
-	if r.err == nil || !strings.Contains(r.err.Error(), "denied") {
+	if check.ErrDiff(r.err, "denied") != "" {
 		t.Fatalf("want the admission denial reported, got %v", r.err)
 	}
 	got, err := cs.CoreV1().Secrets(ns).Get(t.Context(), config.DefaultSecretName, metav1.GetOptions{})

@@ -22,6 +22,8 @@ import (
 
 	"github.com/pullsecret/pullsecret/internal/actions"
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/httplog"
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
@@ -77,7 +79,7 @@ func runCtx(ctx context.Context, t testing.TB, kubeconfig string, inputs map[str
 	for k, v := range inputs {
 		all[k] = v
 	}
-	cfg, err := config.Load(func(n string) (string, bool) { v, ok := all[n]; return v, ok })
+	cfg, err := config.Load(check.Lookup(all))
 	if err != nil {
 		return run{err: err}
 	}
@@ -87,11 +89,19 @@ func runCtx(ctx context.Context, t testing.TB, kubeconfig string, inputs map[str
 	d.IDToken = githubactions.New(githubactions.WithGetenv(getenv))
 	d.InContainer = func() bool { return false }
 	d.Version = "test"
+	if d.WrapTransport == nil {
+		// Every run logs its requests as --debug does, so assertNoSecrets
+		// covers debug output too.
+		d.WrapTransport = httplog.Wrap(rep.Debugf)
+	}
 	res, err := Run(ctx, cfg, d)
 	o, _ := os.ReadFile(env["GITHUB_OUTPUT"])
 	sm, _ := os.ReadFile(env["GITHUB_STEP_SUMMARY"])
 	r := run{res: res, err: err, log: out.String(), outputs: string(o), summary: string(sm)}
 	assertNoSecrets(t, r)
+	if err == nil && d.WrapTransport != nil && !strings.Contains(r.log, "HTTP ") {
+		t.Error("no request was logged: the secret scan did not see debug output")
+	}
 	r.log = withoutMaskCommands(r.log)
 	return r
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pullsecret/pullsecret/internal/config"
@@ -85,18 +86,38 @@ func Summary(res *Result) string {
 	return b.String()
 }
 
-func logNamespace(r Reporter, cfg *config.Config, n NamespaceResult) {
+// progress logs each namespace as it completes; on runs of more than one
+// namespace each line carries a count ([3/120]).
+type progress struct {
+	mu    sync.Mutex
+	r     Reporter
+	cfg   *config.Config
+	total int
+	n     int
+}
+
+func (p *progress) done(nr NamespaceResult) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.n++
+	count := ""
+	if p.total > 1 {
+		count = fmt.Sprintf("[%d/%d] ", p.n, p.total)
+	}
+	logNamespace(p.r, p.cfg, nr, count)
+}
+
+func logNamespace(r Reporter, cfg *config.Config, n NamespaceResult, prefix string) {
 	if n.Err != nil {
-		r.Warningf("%v", n.Err)
+		r.Warningf("%s%v", prefix, n.Err)
 		return
 	}
 	if n.Skipped != "" {
-		r.Infof("%s: skipped (%s)", n.Namespace, n.Skipped)
+		r.Infof("%s%s: skipped (%s)", prefix, n.Namespace, n.Skipped)
 		return
 	}
-	prefix := ""
 	if cfg.DryRun {
-		prefix = "[dry run] "
+		prefix += "[dry run] "
 	}
 	created := ""
 	if n.CreatedNamespace {

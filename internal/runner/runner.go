@@ -49,6 +49,9 @@ type Deps struct {
 	// KubeRequestTimeout bounds each API call, retries included; zero
 	// means kube.DefaultRequestTimeout. Tests shorten it.
 	KubeRequestTimeout time.Duration
+	// WrapTransport, when set, wraps every HTTP transport the run uses,
+	// to Google and to the API server (--debug logs requests with it).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 func (d *Deps) defaults() {
@@ -63,6 +66,14 @@ func (d *Deps) defaults() {
 	}
 	if d.HTTPClient == nil {
 		d.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if d.WrapTransport != nil {
+		c := *d.HTTPClient
+		if c.Transport == nil {
+			c.Transport = http.DefaultTransport
+		}
+		c.Transport = d.WrapTransport(c.Transport)
+		d.HTTPClient = &c
 	}
 	if d.InContainer == nil {
 		d.InContainer = kube.InDocker
@@ -98,7 +109,9 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) (*Result, error) {
 
 	conn, err := connect(cfg, d)
 	if err != nil {
-		return nil, err
+		// Nothing was sent yet: the kubeconfig the inputs point at is
+		// missing, invalid or names what does not exist.
+		return nil, classify(ErrBadInput, err)
 	}
 	r.Infof("Cluster: %s (kubeconfig from %s)", conn.Config.Host, conn.Source)
 	if conn.Rewritten != "" {
@@ -134,20 +147,28 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) (*Result, error) {
 		w, err = newWriter(ctx, cfg, d)
 		r.EndGroup()
 		if err != nil {
-			return nil, err
+			return nil, classify(ErrCredentials, err)
 		}
 		res.ExpiresAt, res.Principal, res.Method = w.expiry, w.principal, w.method
 	}
 
 	r.Group(fmt.Sprintf("%s %q in %d namespace(s)", verb(cfg), cfg.SecretName, len(targets)))
+	// Each namespace is reported as it completes, counted on large runs.
+	progress := &progress{r: r, cfg: cfg, total: len(targets)}
 	res.Namespaces = forEach(ctx, targets, cfg.Concurrency, func(ctx context.Context, t kube.Target) NamespaceResult {
+		var nr NamespaceResult
 		if cfg.Mode == config.ModeDelete {
-			return deleteIn(ctx, cfg, conn.Client, t)
+			nr = deleteIn(ctx, cfg, conn.Client, t)
+		} else {
+			nr = w.applyIn(ctx, conn.Client, t)
 		}
-		return w.applyIn(ctx, conn.Client, t)
+		progress.done(nr)
+		return nr
 	})
 	for _, nr := range res.Namespaces {
-		logNamespace(r, cfg, nr)
+		if errors.Is(nr.Err, errNotAttempted) {
+			progress.done(nr)
+		}
 	}
 	r.EndGroup()
 	var refreshErr error
@@ -163,7 +184,10 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) (*Result, error) {
 		return res, fmt.Errorf("run cancelled (%v) with %d of %d namespace(s) done, %d not attempted: %w",
 			context.Cause(ctx), len(res.Succeeded()), len(res.Namespaces), res.notAttempted(), err)
 	}
-	return res, explainForbidden(res.Err(), cfg.SecretName)
+	if err := res.Err(); err != nil {
+		return res, classify(namespacesKind(res), explainForbidden(err, cfg.SecretName))
+	}
+	return res, nil
 }
 
 func connect(cfg *config.Config, d Deps) (*kube.Connection, error) {
@@ -198,6 +222,7 @@ func connect(cfg *config.Config, d Deps) (*kube.Connection, error) {
 		Reachable:      d.Reachable,
 		RequestTimeout: d.KubeRequestTimeout,
 		Mask:           d.Reporter.Mask,
+		WrapTransport:  d.WrapTransport,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to connect to the cluster: %w", err)
@@ -214,7 +239,7 @@ func resolveTargets(ctx context.Context, cfg *config.Config, conn *kube.Connecti
 		Patterns: patterns, Selector: cfg.NamespaceSelector, Excludes: cfg.ExcludeNamespaces,
 	})
 	if err != nil {
-		return nil, explainForbidden(explainAPIError(conn, err), cfg.SecretName)
+		return nil, classify(clusterKind(err), explainForbidden(explainAPIError(conn, err), cfg.SecretName))
 	}
 	if cfg.SkipMissingNamespaces {
 		targets = slices.DeleteFunc(targets, func(t kube.Target) bool { return t.Missing })
@@ -227,7 +252,7 @@ func resolveTargets(ctx context.Context, cfg *config.Config, conn *kube.Connecti
 		}
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("input %q: namespace(s) %s do not exist; create them first or set %s: true", config.InNamespaces, strings.Join(missing, ", "), config.InCreateNamespaces)
+		return nil, classify(ErrBadInput, fmt.Errorf("input %q: namespace(s) %s do not exist; create them first or set %s: true", config.InNamespaces, strings.Join(missing, ", "), config.InCreateNamespaces))
 	}
 	return targets, nil
 }

@@ -179,10 +179,12 @@ func parseLifetime(s string) (time.Duration, error) {
 	}
 	m := durationRE.FindStringSubmatch(s)
 	if m == nil {
+		//lint:ignore ST1005 Google's error message, word for word: clients (and our tests) match on it.
 		return 0, errors.New("Invalid value at 'lifetime' (type.googleapis.com/google.protobuf.Duration), Field 'lifetime', Illegal duration format; duration must end with 's'")
 	}
 	secs, err := strconv.ParseInt(m[1], 10, 64)
 	if err != nil || secs > int64(ExtendedMaxLifetime/time.Second)*10 {
+		//lint:ignore ST1005 Google's error message, word for word: clients (and our tests) match on it.
 		return 0, errors.New("Invalid value at 'lifetime' (type.googleapis.com/google.protobuf.Duration), Field 'lifetime', duration out of range")
 	}
 	d := time.Duration(secs) * time.Second
@@ -191,6 +193,7 @@ func parseLifetime(s string) (time.Duration, error) {
 		d += time.Duration(frac * float64(time.Second))
 	}
 	if d <= 0 {
+		//lint:ignore ST1005 Google's error message, word for word: clients (and our tests) match on it.
 		return 0, errors.New("The lifetime must be a positive duration.")
 	}
 	return d, nil

@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"golang.org/x/oauth2/google/externalaccount"
 
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/fakegithub"
 )
 
@@ -280,7 +281,7 @@ func TestSubjectTokenRejected(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = ts.Token()
-			if err == nil || !strings.Contains(err.Error(), "status code 400") {
+			if check.ErrDiff(err, "status code 400") != "" {
 				t.Fatalf("Token error = %v, want an STS 400", err)
 			}
 			body := googleError(t, err)

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math/big"
 	"strings"
 	"sync"
 	"testing"
@@ -138,8 +139,20 @@ func TestJWKRoundTrip(t *testing.T) {
 
 func TestThumbprint(t *testing.T) {
 	t.Parallel()
+	// RFC 7638 section 3.1's worked example: the published key and its
+	// published thumbprint.
+	n, err := base64.RawURLEncoding.DecodeString("0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rfc := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: 65537}
+	if got, want := Thumbprint(rfc), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"; got != want {
+		t.Errorf("Thumbprint(RFC 7638 example) = %q, want %q", got, want)
+	}
 	a, b := testKeys(t)
-	if Thumbprint(&a.PublicKey) != Thumbprint(&a.PublicKey) {
+	// A copy of the key, not the same pointer: the thumbprint depends on
+	// the key's value only.
+	if Thumbprint(&a.PublicKey) != Thumbprint(&rsa.PublicKey{N: new(big.Int).Set(a.N), E: a.E}) {
 		t.Error("thumbprint is not stable")
 	}
 	if Thumbprint(&a.PublicKey) == Thumbprint(&b.PublicKey) {

@@ -1,0 +1,54 @@
+#compdef pullsecret
+# zsh completion for pullsecret. Load it with
+#   source <(pullsecret completion zsh)
+# or save it as _pullsecret in a directory of $fpath.
+compdef _pullsecret pullsecret 2>/dev/null
+_pullsecret() {
+  if (( CURRENT > 2 )) && [[ ${words[2]} == completion ]]; then
+    _values shell bash zsh fish
+    return
+  fi
+  _arguments -s \
+    '--workload-identity-provider[Full resource name of the Workload Identity Provider, e.g. '\''projects/123456/locations/global/workloadIdentityPools/gh/providers/gh'\'']:workload-identity-provider: ' \
+    '--service-account[Service account to impersonate after federation (recommended), e.g. '\''puller@my-project.iam.gserviceaccount.com'\'']:service-account: ' \
+    '--audience[Audience of the GitHub OIDC token]:audience: ' \
+    '--credentials-json[A service-account key, raw JSON or base64]:credentials-json: ' \
+    '--access-token[An existing Google access token, e.g. from '\''google-github-actions/auth'\'' with '\''token_format: access_token'\'']:access-token: ' \
+    '--token-lifetime[Lifetime of the minted token (Go duration or seconds, e.g. '\''3600s'\'', '\''2h'\'')]:token-lifetime: ' \
+    '--scopes[OAuth scopes of the minted token, comma or newline separated]:scopes: ' \
+    '--credential-mode['\''access_token'\'': the secret holds a short-lived token as user '\''oauth2accesstoken'\'']:credential-mode:(access_token json_key)' \
+    '--sts-endpoint[Security Token Service token URL (Private Service Connect, sovereign universes, tests)]:sts-endpoint: ' \
+    '--iam-credentials-endpoint[IAM Credentials API base URL used for '\''generateAccessToken'\'']:iam-credentials-endpoint: ' \
+    '--oauth-token-endpoint[OAuth 2.0 token URL for service-account keys; its host also serves '\''/tokeninfo'\'']:oauth-token-endpoint: ' \
+    '--metadata-endpoint[Compute metadata server base URL, used for Application Default Credentials on GKE/GCE]:metadata-endpoint: ' \
+    '--kubeconfig[Path to a kubeconfig, or its content inline]:file:_files' \
+    '--context[Kubeconfig context to use]:context: ' \
+    '--api-server-host[Inside a container (a docker action), a kubeconfig server on 127.0.0.1/localhost means the container itself]:api-server-host:(auto off)' \
+    '--namespaces[Target namespaces: a list (comma or newline separated), globs such as '\''preview-*'\'', or '\''*'\'' for all]:namespaces: ' \
+    '--namespace-selector[Label selector choosing namespaces, e.g. '\''team=web,env!=prod'\'']:namespace-selector: ' \
+    '--exclude-namespaces[Namespaces (globs allowed) never chosen by a glob, '\''*'\'' or '\''namespace_selector'\'']:exclude-namespaces: ' \
+    '--create-namespaces[Create namespaces named explicitly that do not exist (labelled as created by pullsecret), then wait for their '\''default'\'' ServiceAccount]' \
+    '--secret-name[Name of the pull secret written in every namespace]:secret-name: ' \
+    '--secret-labels[Extra labels on the secret, '\''key=value'\'', comma or newline separated]:secret-labels: ' \
+    '--secret-annotations[Extra annotations on the secret, '\''key=value'\'', comma or newline separated]:secret-annotations: ' \
+    '--service-accounts[ServiceAccounts whose '\''imagePullSecrets'\'' get the secret: a list, '\''*'\'' for all in the namespace, or empty to patch none]:service-accounts: ' \
+    '--registries[Registry hosts the secret authenticates to]:registries: ' \
+    '--mode['\''apply'\'' writes the secret and references it; '\''delete'\'' removes the secret and only its own entry from the ServiceAccounts (preview teardown)]:mode:(apply delete)' \
+    '--dry-run[Print what would change and touch nothing (credentials are still checked; the API server validates with server-side dry run)]' \
+    '--force[Take over an existing secret of that name that pullsecret does not manage, or that has another type]' \
+    '--concurrency[Namespaces processed at once]:concurrency: ' \
+    '--wait-timeout[How long to wait for a new namespace'\''s ServiceAccounts to appear]:wait-timeout: ' \
+    '--refresh[Also install or update an in-cluster refresher (a CronJob running this image, keyless) that keeps this run'\''s secret fresh in the same namespace selection until it is removed; namespaces that appear later and match a glob or selector are covered at the next refresh]' \
+    '--refresh-interval[How often the refresher runs: at most half of '\''token_lifetime'\'', and a whole number of minutes that divides an hour ('\''1m'\'' … '\''30m'\'') or of hours that divides a day ('\''1h'\'' … '\''12h'\'')]:refresh-interval: ' \
+    '--refresh-namespace[Namespace of the refresher'\''s objects (ServiceAccount, RBAC, ConfigMap, CronJob); created if missing]:refresh-namespace: ' \
+    '--refresh-image[Image the refresher runs, by digest ('\''REPOSITORY@sha256:…'\'')]:refresh-image: ' \
+    '--refresh-workload-identity-provider[Workload Identity provider that trusts the cluster'\''s ServiceAccount token issuer ('\''pullsecret --print-wif-setup'\'' prints the '\''gcloud'\'' commands that create it)]:refresh-workload-identity-provider: ' \
+    '--credentials-json-file[Read the service-account key (raw JSON or base64) from this file, or from standard input with '\''-'\'']:file:_files' \
+    '(-o --output)'{-o,--output}'[Result format on standard output: '\''text'\'' (a table, then name=value lines) or '\''json'\'' (one object, see the README)]:output:(text json)' \
+    '--debug[Log every HTTP request to Google and the API server: method, host and path, status and duration (never bodies, headers or query strings)]' \
+    '--version[Print the version, commit and build date, then exit]' \
+    '(-h --help)'{-h,--help}'[Print this help, then exit]' \
+    '--print-wif-setup[Print the gcloud commands that let the in-cluster refresher (refresh: true) authenticate with this cluster'\''s ServiceAccount tokens, then exit]' \
+    '1: :(completion)'
+}
+if [[ ${funcstack[1]} == _pullsecret ]]; then _pullsecret "$@"; fi
