@@ -26,6 +26,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
@@ -135,5 +136,15 @@ func Namespace(t testing.TB, cp *controlplane.ControlPlane) string {
 			t.Errorf("deleting namespace %s: %v", ns.Name, err)
 		}
 	})
+	// kube-controller-manager adds the default ServiceAccount a moment
+	// later; a test that ran before it appeared would see a namespace no
+	// real cluster hands out (and `service_accounts: "*"` would miss it).
+	err = wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, err := cs.CoreV1().ServiceAccounts(ns.Name).Get(ctx, "default", metav1.GetOptions{})
+		return err == nil, nil
+	})
+	if err != nil {
+		t.Fatalf("namespace %s: default ServiceAccount did not appear: %v", ns.Name, err)
+	}
 	return ns.Name
 }
