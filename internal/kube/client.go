@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -78,7 +77,7 @@ func Reachable(hostport string) bool {
 
 // Connection is a ready client plus what a report needs to know about it.
 type Connection struct {
-	Client kubernetes.Interface
+	Client *Client
 	Config *rest.Config
 	// Namespace is the context's namespace, the default target.
 	Namespace string
@@ -115,7 +114,7 @@ func Connect(o ClientOptions) (*Connection, error) {
 	rc.Burst = int(2 * rc.QPS)
 	rc.UserAgent = o.UserAgent
 	retryAndTimeout(rc, o.RequestTimeout)
-	cs, err := kubernetes.NewForConfig(rc)
+	cs, err := NewClient(rc)
 	if err != nil {
 		return nil, fmt.Errorf("failed to build the Kubernetes client: %w", err)
 	}

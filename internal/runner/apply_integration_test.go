@@ -15,11 +15,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pullsecret/pullsecret/internal/config"
-	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 	"github.com/pullsecret/pullsecret/internal/dockerconfig"
+	"github.com/pullsecret/pullsecret/internal/kube"
+	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 	"github.com/pullsecret/pullsecret/internal/testing/fakegoogle"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
-	"github.com/pullsecret/pullsecret/internal/kube"
 )
 
 // The secret holds exactly the token Google issued, for every registry key,

@@ -51,6 +51,9 @@ type Deps struct {
 }
 
 func (d *Deps) defaults() {
+	if d.Reporter == nil {
+		d.Reporter = noopReporter{}
+	}
 	if d.Getenv == nil {
 		d.Getenv = os.Getenv
 	}
@@ -114,6 +117,9 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) (*Result, error) {
 		return res, report(r, res)
 	}
 
+	// The token and the namespaces' state are independent: fetch both at
+	// once (the mint is the slower on a real network).
+	reads := readStatesAsync(ctx, cfg, conn.Client, targets)
 	var w *writer
 	if cfg.Mode == config.ModeApply {
 		r.Group("Minting a Google access token")
@@ -124,13 +130,17 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) (*Result, error) {
 		}
 		res.ExpiresAt, res.Principal, res.Method = w.expiry, w.principal, w.method
 	}
+	states, err := reads.wait(r)
+	if err != nil {
+		return nil, explainForbidden(err, cfg.SecretName)
+	}
 
 	r.Group(fmt.Sprintf("%s %q in %d namespace(s)", verb(cfg), cfg.SecretName, len(targets)))
 	res.Namespaces = forEach(ctx, targets, cfg.Concurrency, func(ctx context.Context, t kube.Target) NamespaceResult {
 		if cfg.Mode == config.ModeDelete {
-			return deleteIn(ctx, cfg, conn.Client, t)
+			return deleteIn(ctx, cfg, conn.Client, t, states[t.Name])
 		}
-		return w.applyIn(ctx, conn.Client, t)
+		return w.applyIn(ctx, conn.Client, t, states[t.Name])
 	})
 	for _, nr := range res.Namespaces {
 		logNamespace(r, cfg, nr)
@@ -146,6 +156,43 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) (*Result, error) {
 			context.Cause(ctx), len(res.Succeeded()), len(res.Namespaces), res.notAttempted(), err)
 	}
 	return res, explainForbidden(res.Err(), cfg.SecretName)
+}
+
+// stateReads is ReadStates running in the background.
+type stateReads struct {
+	done     chan struct{}
+	states   map[string]*kube.State
+	fallback string
+	err      error
+}
+
+// readStatesAsync reads, across the cluster, the state of every target
+// that exists (a namespace still to be created is read once it is).
+func readStatesAsync(ctx context.Context, cfg *config.Config, c *kube.Client, targets []kube.Target) *stateReads {
+	var names []string
+	for _, t := range targets {
+		if !t.Missing {
+			names = append(names, t.Name)
+		}
+	}
+	req := kube.StateRequest{SecretName: cfg.SecretName, ServiceAccounts: cfg.ServiceAccounts}
+	if cfg.Mode == config.ModeDelete {
+		req = deleteStateRequest(cfg)
+	}
+	sr := &stateReads{done: make(chan struct{})}
+	go func() {
+		defer close(sr.done)
+		sr.states, sr.fallback, sr.err = kube.ReadStates(ctx, c, names, req)
+	}()
+	return sr
+}
+
+func (sr *stateReads) wait(r Reporter) (map[string]*kube.State, error) {
+	<-sr.done
+	if sr.fallback != "" {
+		r.Infof("Reading namespaces one by one: %s", sr.fallback)
+	}
+	return sr.states, sr.err
 }
 
 func connect(cfg *config.Config, d Deps) (*kube.Connection, error) {
@@ -241,3 +288,14 @@ func describeRequest(cfg *config.Config) string {
 	}
 	return strings.Join(parts, " and ")
 }
+
+// noopReporter discards everything: the Reporter of a caller that sets none.
+type noopReporter struct{}
+
+func (noopReporter) Mask(string)              {}
+func (noopReporter) Group(string)             {}
+func (noopReporter) EndGroup()                {}
+func (noopReporter) Infof(string, ...any)     {}
+func (noopReporter) Warningf(string, ...any)  {}
+func (noopReporter) SetOutput(string, string) {}
+func (noopReporter) AddStepSummary(string)    {}
