@@ -106,10 +106,12 @@ func Connect(o ClientOptions) (*Connection, error) {
 		return nil, err
 	}
 	// The bounded worker pool, not client-go's limiter (default 5 QPS), is
-	// what paces a run: each namespace costs ~4 requests, a worker issues
-	// them back to back, so allow ~25 per worker per second and a burst of
-	// two seconds' worth. The API server's priority and fairness still
-	// protects it from a large run.
+	// what paces a run: a namespace costs 1-2 requests, so a worker issues
+	// at most ~25 per second against a local API server (bench/results);
+	// allow that and a burst of two seconds' worth. Against a real cluster
+	// the server's API Priority and Fairness is the limit that counts:
+	// client-go waits out its 429 Retry-After answers, so a large run
+	// slows down instead of storming.
 	rc.QPS = float32(max(50, 25*o.Concurrency))
 	rc.Burst = int(2 * rc.QPS)
 	rc.UserAgent = o.UserAgent
