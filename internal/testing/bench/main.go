@@ -65,6 +65,7 @@ type measure struct {
 	Requests   map[string]int // "verb resource" -> count, of the median run
 	Total      int
 	RSSKB      int64
+	CPU        time.Duration // user + system time of the process(es)
 	FirstReqMS float64
 }
 
@@ -325,6 +326,7 @@ func (a *auditReader) measure(do func() (*os.ProcessState, time.Time, error), ag
 	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
 		m.RSSKB = ru.Maxrss
 	}
+	m.CPU = ps.UserTime() + ps.SystemTime()
 	var first time.Time
 	for _, e := range events {
 		if !strings.HasPrefix(e.UserAgent, agent) || e.ObjectRef == nil {

@@ -18,10 +18,11 @@ func write(dir string, rows []row, runs int) error {
 		return err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "# pullsecret benchmark\n\n%s, %d CPU, local control plane (internal/testing/controlplane), median of %d runs; requests counted in the API server's audit log. Reproduce: `make bench`.\n\n",
-		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), runs)
-	b.WriteString("| N | kubectl loop | pullsecret first run | re-run | × faster than kubectl (first) | requests first / re-run (per namespace) | kubectl requests (per namespace) | peak RSS first / re-run | token mints first / re-run | start → first request |\n")
-	b.WriteString("|---:|---:|---:|---:|---:|---|---|---|---|---|\n")
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Fprintf(&b, "# pullsecret benchmark\n\n%s, %d CPU (load average at the end: %s), local control plane (internal/testing/controlplane), median of %d runs; requests counted in the API server's audit log. Reproduce: `make bench`.\n\n",
+		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:3], " "), runs)
+	b.WriteString("| N | kubectl loop | pullsecret first run | re-run | × faster than kubectl (first) | requests first / re-run (per namespace) | kubectl requests (per namespace) | peak RSS first / re-run | token mints first / re-run | start → first request | pullsecret CPU first / re-run |\n")
+	b.WriteString("|---:|---:|---:|---:|---:|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		kubectl, ratio, kreq := "—", "—", "—"
 		if r.Kubectl != nil {
@@ -29,10 +30,10 @@ func write(dir string, rows []row, runs int) error {
 			ratio = fmt.Sprintf("%.0f×", r.Kubectl.Wall.Seconds()/r.First.Wall.Seconds())
 			kreq = fmt.Sprintf("%d (%.1f)", r.Kubectl.Total, float64(r.Kubectl.Total)/float64(r.N))
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %d (%.2f) / %d (%.2f) | %s | %.0f / %.0f MB | %d / %d | %.0f ms |\n",
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %d (%.2f) / %d (%.2f) | %s | %.0f / %.0f MB | %d / %d | %.0f ms | %s / %s |\n",
 			r.N, kubectl, secs(r.First.Wall), secs(r.Rerun.Wall), ratio,
 			r.First.Total, float64(r.First.Total)/float64(r.N), r.Rerun.Total, float64(r.Rerun.Total)/float64(r.N),
-			kreq, float64(r.First.RSSKB)/1024, float64(r.Rerun.RSSKB)/1024, r.FirstMints, r.RerunMint, r.First.FirstReqMS)
+			kreq, float64(r.First.RSSKB)/1024, float64(r.Rerun.RSSKB)/1024, r.FirstMints, r.RerunMint, r.First.FirstReqMS, secs(r.First.CPU), secs(r.Rerun.CPU))
 	}
 	b.WriteString("\nRequests by verb and resource (pullsecret first run; re-run):\n\n")
 	for _, r := range rows {
