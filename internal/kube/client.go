@@ -33,12 +33,7 @@ type ClientOptions struct {
 	UserAgent     string
 
 	Getenv func(string) string
-	// InContainer reports whether loopback means "this container".
-	InContainer func() bool
-	// DefaultGateway returns the container's default route (the host).
-	DefaultGateway func() (net.IP, error)
-	// Reachable reports whether a TCP connection to host:port succeeds.
-	Reachable func(hostport string) bool
+	Host
 	// RequestTimeout bounds each API call; zero means DefaultRequestTimeout.
 	RequestTimeout time.Duration
 	// Mask registers every credential the kubeconfig holds, before
@@ -62,6 +57,30 @@ func (o *ClientOptions) defaults() {
 	}
 	if o.Environ == nil {
 		o.Environ = os.Environ
+	}
+	o.Host.defaults()
+}
+
+// Host is how pullsecret learns about the machine it runs on (for the
+// loopback redirect); nil fields use the real probes.
+type Host struct {
+	// InContainer reports whether loopback means "this container".
+	InContainer func() bool
+	// DefaultGateway returns the container's default route (the host).
+	DefaultGateway func() (net.IP, error)
+	// Reachable reports whether a TCP connection to host:port succeeds.
+	Reachable func(hostport string) bool
+}
+
+func (h *Host) defaults() {
+	if h.InContainer == nil {
+		h.InContainer = InDocker
+	}
+	if h.DefaultGateway == nil {
+		h.DefaultGateway = DefaultGateway
+	}
+	if h.Reachable == nil {
+		h.Reachable = Reachable
 	}
 }
 

@@ -22,8 +22,11 @@ const (
 
 // NamespaceRequest is what the user asked for.
 type NamespaceRequest struct {
-	// Patterns are names, globs, or "*".
-	Patterns []string
+	// Names are namespaces asked for by name.
+	Names []string
+	// Globs are path.Match patterns ("*" for all); the caller tells them
+	// from names (config.IsGlob, the one place that decides).
+	Globs    []string
 	Selector string
 	// Excludes apply to glob, "*" and selector matches, never to names.
 	Excludes []string
@@ -73,14 +76,7 @@ func Terminating(ctx context.Context, c *Client, ns string) bool {
 // ResolveNamespaces turns the request into targets, listing namespaces only
 // when a glob or selector needs it.
 func ResolveNamespaces(ctx context.Context, c *Client, req NamespaceRequest) ([]Target, error) {
-	var names, globs []string
-	for _, p := range req.Patterns {
-		if isPattern(p) {
-			globs = append(globs, p)
-		} else {
-			names = append(names, p)
-		}
-	}
+	names, globs := req.Names, req.Globs
 	var targets []Target
 	seen := map[string]bool{}
 	for _, n := range names {
@@ -141,15 +137,6 @@ func MatchNamespaces(all []corev1.Namespace, globs, excludes []string) []string 
 func matchAny(patterns []string, name string) bool {
 	for _, p := range patterns {
 		if ok, _ := path.Match(p, name); ok {
-			return true
-		}
-	}
-	return false
-}
-
-func isPattern(s string) bool {
-	for _, c := range s {
-		if c == '*' || c == '?' || c == '[' {
 			return true
 		}
 	}

@@ -35,16 +35,15 @@ type Reporter interface {
 // Deps are the process-level dependencies, injected so tests run the real
 // code path against fakes and a real API server.
 type Deps struct {
-	Reporter       Reporter
-	Getenv         func(string) string
-	ReadFile       func(string) ([]byte, error)
-	IDToken        googleauth.IDTokenFetcher
-	HTTPClient     *http.Client
-	Now            func() time.Time
-	InContainer    func() bool
-	DefaultGateway func() (net.IP, error)
-	Reachable      func(hostport string) bool
-	Version        string
+	Reporter   Reporter
+	Getenv     func(string) string
+	ReadFile   func(string) ([]byte, error)
+	IDToken    googleauth.IDTokenFetcher
+	HTTPClient *http.Client
+	Now        func() time.Time
+	// Host probes the machine for the loopback redirect (nil: real probes).
+	kube.Host
+	Version string
 	// KubeRequestTimeout bounds each API call, retries included; zero
 	// means kube.DefaultRequestTimeout. Tests shorten it.
 	KubeRequestTimeout time.Duration
@@ -62,18 +61,6 @@ func (d *Deps) defaults() {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
-	}
-	if d.HTTPClient == nil {
-		d.HTTPClient = &http.Client{Timeout: 30 * time.Second}
-	}
-	if d.InContainer == nil {
-		d.InContainer = kube.InDocker
-	}
-	if d.DefaultGateway == nil {
-		d.DefaultGateway = kube.DefaultGateway
-	}
-	if d.Reachable == nil {
-		d.Reachable = kube.Reachable
 	}
 }
 
@@ -222,9 +209,7 @@ func connect(cfg *config.Config, d Deps) (*kube.Connection, error) {
 		Concurrency:    cfg.Concurrency,
 		UserAgent:      "pullsecret/" + d.Version,
 		Getenv:         getenv,
-		InContainer:    d.InContainer,
-		DefaultGateway: d.DefaultGateway,
-		Reachable:      d.Reachable,
+		Host:           d.Host,
 		RequestTimeout: d.KubeRequestTimeout,
 		Mask:           d.Reporter.Mask,
 	})
@@ -239,8 +224,16 @@ func resolveTargets(ctx context.Context, cfg *config.Config, conn *kube.Connecti
 	if len(patterns) == 0 && cfg.NamespaceSelector == "" {
 		patterns = []string{conn.Namespace}
 	}
+	var names, globs []string
+	for _, p := range patterns {
+		if config.IsGlob(p) {
+			globs = append(globs, p)
+		} else {
+			names = append(names, p)
+		}
+	}
 	targets, err := kube.ResolveNamespaces(ctx, conn.Client, kube.NamespaceRequest{
-		Patterns: patterns, Selector: cfg.NamespaceSelector, Excludes: cfg.ExcludeNamespaces,
+		Names: names, Globs: globs, Selector: cfg.NamespaceSelector, Excludes: cfg.ExcludeNamespaces,
 	})
 	if err != nil {
 		return nil, explainForbidden(explainAPIError(conn, err), cfg.SecretName)
