@@ -50,6 +50,7 @@ var undocumented = map[string]string{
 	"source_credentials is missing": "malformed ADC file; the message names the missing field",
 	"is not a URL":                  "malformed ADC file; the message names the field",
 	"is not JSON":                   "malformed ADC file; the message names the file",
+	"is not a Kubernetes object":    "programming error: kube.Resource used with a type outside the scheme",
 }
 
 // TestTroubleshootingCoversEveryError parses the packages the binary is

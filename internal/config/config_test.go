@@ -34,7 +34,7 @@ func TestLoadDefaults(t *testing.T) {
 		ServiceAccounts:        []string{"default"},
 		Registries:             []string{"gcr.io", "*.gcr.io", "*-docker.pkg.dev", "docker.*.rep.pkg.dev"},
 		Mode:                   ModeApply,
-		Concurrency:            8,
+		Concurrency:            32,
 		WaitTimeout:            time.Minute,
 		RefreshInterval:        30 * time.Minute,
 		RefreshNamespace:       DefaultRefreshNamespace,

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -35,12 +34,7 @@ type ClientOptions struct {
 	UserAgent     string
 
 	Getenv func(string) string
-	// InContainer reports whether loopback means "this container".
-	InContainer func() bool
-	// DefaultGateway returns the container's default route (the host).
-	DefaultGateway func() (net.IP, error)
-	// Reachable reports whether a TCP connection to host:port succeeds.
-	Reachable func(hostport string) bool
+	Host
 	// RequestTimeout bounds each API call; zero means DefaultRequestTimeout.
 	RequestTimeout time.Duration
 	// Mask registers every credential the kubeconfig holds, before
@@ -67,6 +61,30 @@ func (o *ClientOptions) defaults() {
 	if o.Environ == nil {
 		o.Environ = os.Environ
 	}
+	o.Host.defaults()
+}
+
+// Host is how pullsecret learns about the machine it runs on (for the
+// loopback redirect); nil fields use the real probes.
+type Host struct {
+	// InContainer reports whether loopback means "this container".
+	InContainer func() bool
+	// DefaultGateway returns the container's default route (the host).
+	DefaultGateway func() (net.IP, error)
+	// Reachable reports whether a TCP connection to host:port succeeds.
+	Reachable func(hostport string) bool
+}
+
+func (h *Host) defaults() {
+	if h.InContainer == nil {
+		h.InContainer = InDocker
+	}
+	if h.DefaultGateway == nil {
+		h.DefaultGateway = DefaultGateway
+	}
+	if h.Reachable == nil {
+		h.Reachable = Reachable
+	}
 }
 
 // Reachable dials hostport briefly.
@@ -81,7 +99,7 @@ func Reachable(hostport string) bool {
 
 // Connection is a ready client plus what a report needs to know about it.
 type Connection struct {
-	Client kubernetes.Interface
+	Client *Client
 	Config *rest.Config
 	// Namespace is the context's namespace, the default target.
 	Namespace string
@@ -110,16 +128,18 @@ func Connect(o ClientOptions) (*Connection, error) {
 		return nil, err
 	}
 	// The bounded worker pool, not client-go's limiter (default 5 QPS), is
-	// what paces a run: each namespace costs ~4 requests, a worker issues
-	// them back to back, so allow ~25 per worker per second and a burst of
-	// two seconds' worth. The API server's priority and fairness still
-	// protects it from a large run.
+	// what paces a run: a namespace costs 1-2 requests, so a worker issues
+	// at most ~25 per second against a local API server (bench/results);
+	// allow that and a burst of two seconds' worth. Against a real cluster
+	// the server's API Priority and Fairness is the limit that counts:
+	// client-go waits out its 429 Retry-After answers, so a large run
+	// slows down instead of storming.
 	rc.QPS = float32(max(50, 25*o.Concurrency))
 	rc.Burst = int(2 * rc.QPS)
 	rc.UserAgent = o.UserAgent
 	rc.Wrap(o.WrapTransport)
 	retryAndTimeout(rc, o.RequestTimeout)
-	cs, err := kubernetes.NewForConfig(rc)
+	cs, err := NewClient(rc)
 	if err != nil {
 		return nil, fmt.Errorf("failed to build the Kubernetes client: %w", err)
 	}

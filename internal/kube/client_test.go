@@ -39,7 +39,7 @@ func TestRewriteLoopback(t *testing.T) {
 			t.Parallel()
 			rc := &rest.Config{Host: tc.host}
 			reachable := func(string) bool { return tc.name == "loopback that answers is kept" }
-			_, err := rewriteLoopback(rc, ClientOptions{APIServerHost: tc.setting, InContainer: tc.inContainer, DefaultGateway: tc.gateway, Reachable: reachable})
+			_, err := rewriteLoopback(rc, ClientOptions{APIServerHost: tc.setting, Host: Host{InContainer: tc.inContainer, DefaultGateway: tc.gateway, Reachable: reachable}})
 			if tc.wantErr {
 				if err == nil {
 					t.Fatal("want error")
@@ -100,7 +100,7 @@ current-context: ctx-a
 		{"", "https://a.example:6443", "default"},
 		{"ctx-b", "https://b.example:6443", "team-b"},
 	} {
-		conn, err := Connect(ClientOptions{Kubeconfig: kc, Context: tc.context, APIServerHost: "auto", Concurrency: 1, InContainer: func() bool { return false }})
+		conn, err := Connect(ClientOptions{Kubeconfig: kc, Context: tc.context, APIServerHost: "auto", Concurrency: 1, Host: Host{InContainer: func() bool { return false }}})
 		if err != nil {
 			t.Fatal(err)
 		}

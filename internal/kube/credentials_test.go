@@ -102,8 +102,8 @@ func TestConnectMasksKubeconfigCredentials(t *testing.T) {
 			var masked []string
 			_, err := Connect(ClientOptions{
 				Kubeconfig: tc.kubeconfig, Context: tc.context, APIServerHost: "auto", Concurrency: 1,
-				InContainer: func() bool { return false },
-				Mask:        func(s string) { masked = append(masked, s) },
+				Host: Host{InContainer: func() bool { return false }},
+				Mask: func(s string) { masked = append(masked, s) },
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -168,8 +168,8 @@ func TestExecPluginInContainerFailsEarly(t *testing.T) {
 	t.Parallel()
 	_, err := Connect(ClientOptions{
 		Kubeconfig: execKubeconfig, APIServerHost: "auto", Concurrency: 1,
-		InContainer: func() bool { return true },
-		LookPath:    func(string) (string, error) { return "", errors.New("executable file not found in $PATH") },
+		Host:     Host{InContainer: func() bool { return true }},
+		LookPath: func(string) (string, error) { return "", errors.New("executable file not found in $PATH") },
 	})
 	if err == nil {
 		t.Fatal("a kubeconfig needing gke-gcloud-auth-plugin was accepted inside the container")
@@ -194,9 +194,9 @@ func TestExecPluginEnvironmentHoldsNoSecrets(t *testing.T) {
 	}
 	conn, err := Connect(ClientOptions{
 		Kubeconfig: execKubeconfig, APIServerHost: "auto", Concurrency: 1,
-		InContainer: func() bool { return false },
-		LookPath:    func(p string) (string, error) { return "/usr/bin/" + p, nil },
-		Environ:     func() []string { return environ },
+		Host:     Host{InContainer: func() bool { return false }},
+		LookPath: func(p string) (string, error) { return "/usr/bin/" + p, nil },
+		Environ:  func() []string { return environ },
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 )
 
 // Labels pullsecret puts on what it creates, so teardown and audits can tell
@@ -23,8 +22,11 @@ const (
 
 // NamespaceRequest is what the user asked for.
 type NamespaceRequest struct {
-	// Patterns are names, globs, or "*".
-	Patterns []string
+	// Names are namespaces asked for by name.
+	Names []string
+	// Globs are path.Match patterns ("*" for all); the caller tells them
+	// from names (config.IsGlob, the one place that decides).
+	Globs    []string
 	Selector string
 	// Excludes apply to glob, "*" and selector matches, never to names.
 	Excludes []string
@@ -63,8 +65,8 @@ var ErrNamespaceTerminating = errors.New("namespace is being deleted")
 
 // Terminating reports whether ns is gone or being deleted. A failed lookup
 // says no: the caller then reports its own error as it is.
-func Terminating(ctx context.Context, cs kubernetes.Interface, ns string) bool {
-	got, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+func Terminating(ctx context.Context, c *Client, ns string) bool {
+	got, err := c.Namespaces().Get(ctx, ns)
 	if apierrors.IsNotFound(err) {
 		return true
 	}
@@ -73,19 +75,12 @@ func Terminating(ctx context.Context, cs kubernetes.Interface, ns string) bool {
 
 // ResolveNamespaces turns the request into targets, listing namespaces only
 // when a glob or selector needs it.
-func ResolveNamespaces(ctx context.Context, cs kubernetes.Interface, req NamespaceRequest) ([]Target, error) {
-	var names, globs []string
-	for _, p := range req.Patterns {
-		if isPattern(p) {
-			globs = append(globs, p)
-		} else {
-			names = append(names, p)
-		}
-	}
+func ResolveNamespaces(ctx context.Context, c *Client, req NamespaceRequest) ([]Target, error) {
+	names, globs := req.Names, req.Globs
 	var targets []Target
 	seen := map[string]bool{}
 	for _, n := range names {
-		_, err := cs.CoreV1().Namespaces().Get(ctx, n, metav1.GetOptions{})
+		_, err := c.Namespaces().Get(ctx, n)
 		switch {
 		case apierrors.IsNotFound(err):
 			targets = append(targets, Target{Name: n, Missing: true})
@@ -99,14 +94,14 @@ func ResolveNamespaces(ctx context.Context, cs kubernetes.Interface, req Namespa
 	if len(globs) > 0 || req.Selector != "" {
 		var matched []string
 		if len(globs) > 0 {
-			all, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+			all, err := c.Namespaces().List(ctx, metav1.ListOptions{})
 			if err != nil {
 				return nil, fmt.Errorf("failed to list namespaces for %v: %w", globs, err)
 			}
 			matched = append(matched, MatchNamespaces(all.Items, globs, req.Excludes)...)
 		}
 		if req.Selector != "" {
-			sel, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: req.Selector})
+			sel, err := c.Namespaces().List(ctx, metav1.ListOptions{LabelSelector: req.Selector})
 			if err != nil {
 				return nil, fmt.Errorf("failed to list namespaces matching selector %q: %w", req.Selector, err)
 			}
@@ -148,23 +143,14 @@ func matchAny(patterns []string, name string) bool {
 	return false
 }
 
-func isPattern(s string) bool {
-	for _, c := range s {
-		if c == '*' || c == '?' || c == '[' {
-			return true
-		}
-	}
-	return false
-}
-
 // CreateNamespace creates a namespace labelled as ours. AlreadyExists is
 // success: another run (or a human) won the race.
-func CreateNamespace(ctx context.Context, cs kubernetes.Interface, name string, dryRun bool) error {
+func CreateNamespace(ctx context.Context, c *Client, name string, dryRun bool) error {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 		Name:   name,
 		Labels: map[string]string{LabelCreatedBy: ManagerName},
 	}}
-	_, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{FieldManager: FieldManager, DryRun: dryRunOpt(dryRun)})
+	_, err := c.Namespaces().Create(ctx, ns, metav1.CreateOptions{FieldManager: FieldManager, DryRun: dryRunOpt(dryRun)})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("failed to create namespace %q: %w", name, err)
 	}

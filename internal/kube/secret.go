@@ -2,9 +2,11 @@ package kube
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -13,9 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/wait"
-	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
-	"k8s.io/client-go/kubernetes"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/util/csaupgrade"
 	"k8s.io/client-go/util/retry"
 )
@@ -56,17 +55,26 @@ var ErrNotOurs = errors.New("secret is not managed by pullsecret")
 // deleted and recreated (pods mid-pull keep a valid secret) unless force
 // replaces a secret of another type.
 //
-// Every write is conditional on the object whose ownership was checked
-// (UID and resourceVersion): if anyone changed it in between, the write
-// fails with a Conflict and the secret is read and checked again, so a
-// secret another controller took over meanwhile is refused, not
-// overwritten.
-func ApplySecret(ctx context.Context, cs kubernetes.Interface, ns string, spec SecretSpec) (SecretResult, error) {
-	secrets := cs.CoreV1().Secrets(ns)
+// existing is the secret as already read (ReadStates; nil: absent), so a
+// run needs no read per namespace. Every write is conditional on the object
+// whose ownership was checked (UID and resourceVersion, or "still absent"):
+// if anyone changed it in between, the write fails with a Conflict and the
+// secret is read and checked again, so a secret another controller took
+// over meanwhile is refused, not overwritten.
+func ApplySecret(ctx context.Context, c *Client, ns string, spec SecretSpec, existing *corev1.Secret) (SecretResult, error) {
+	secrets := c.Secrets(ns)
 	var result SecretResult
+	first := true
 	err := retry.RetryOnConflict(conflictBackoff, func() error {
+		if !first {
+			var err error
+			if existing, err = readSecret(ctx, c, ns, spec.Name); err != nil {
+				return err
+			}
+		}
+		first = false
 		var err error
-		result, err = applyOnce(ctx, secrets, ns, spec)
+		result, err = applyOnce(ctx, secrets, ns, spec, existing)
 		return err
 	})
 	return result, err
@@ -78,13 +86,11 @@ func ApplySecret(ctx context.Context, cs kubernetes.Interface, ns string, spec S
 // 5s in all before the namespace fails with the Conflict.
 var conflictBackoff = wait.Backoff{Steps: 9, Duration: 10 * time.Millisecond, Factor: 2, Jitter: 1}
 
-func applyOnce(ctx context.Context, secrets corev1client.SecretInterface, ns string, spec SecretSpec) (SecretResult, error) {
-	existing, err := secrets.Get(ctx, spec.Name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
+type secrets = Resource[corev1.Secret, corev1.SecretList]
+
+func applyOnce(ctx context.Context, secrets secrets, ns string, spec SecretSpec, existing *corev1.Secret) (SecretResult, error) {
+	if existing == nil {
 		return createSecret(ctx, secrets, ns, spec)
-	case err != nil:
-		return "", err
 	}
 	if err := checkOwnership(existing, spec.Force, applyFix); err != nil {
 		return "", err
@@ -93,12 +99,12 @@ func applyOnce(ctx context.Context, secrets corev1client.SecretInterface, ns str
 		return replaceSecret(ctx, secrets, existing, spec)
 	}
 	if !spec.DryRun {
+		var err error
 		if existing, err = adoptFields(ctx, secrets, existing); err != nil {
 			return "", err
 		}
 	}
-	ac := desiredSecret(ns, spec).WithUID(existing.UID).WithResourceVersion(existing.ResourceVersion)
-	applied, err := secrets.Apply(ctx, ac, applyOptions(spec))
+	applied, err := secrets.Apply(ctx, spec.Name, desiredSecret(ns, spec, existing.UID, existing.ResourceVersion), applyOptions(spec))
 	switch {
 	case err != nil:
 		return "", err
@@ -109,38 +115,37 @@ func applyOnce(ctx context.Context, secrets corev1client.SecretInterface, ns str
 	}
 }
 
-// createSecret creates the secret only while the name is still free: an
-// apply would take over a secret someone made since it was read, so this
-// is a Create, and AlreadyExists becomes a Conflict that re-reads and
-// re-checks. Create records our fields as an Update; they are then handed
-// to our apply manager, so a later apply can drop a label it no longer sets.
-func createSecret(ctx context.Context, secrets corev1client.SecretInterface, ns string, spec SecretSpec) (SecretResult, error) {
-	obj := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: spec.Name, Namespace: ns, Labels: secretLabels(spec), Annotations: spec.Annotations},
-		Type:       corev1.SecretTypeDockerConfigJson,
-		Data:       map[string][]byte{corev1.DockerConfigJsonKey: spec.Payload},
-	}
-	created, err := secrets.Create(ctx, obj, metav1.CreateOptions{FieldManager: FieldManager, DryRun: dryRunOpt(spec.DryRun)})
-	if apierrors.IsAlreadyExists(err) {
-		return "", apierrors.NewConflict(corev1.Resource("secrets"), spec.Name, errors.New("created by someone else since it was read"))
-	}
+// absentVersion is the resourceVersion pullsecret sends to create a secret
+// only while the name is still free. The API server ignores a
+// resourceVersion when an apply creates the object, and refuses the apply
+// with a Conflict when an object exists with another resourceVersion; etcd
+// never gives an object revision 1 (the first write is revision 2), so a
+// secret someone made since it was read is re-read and re-checked, not
+// taken over. (A UID precondition cannot say "absent": the server answers
+// a UID on a missing object with a Conflict.) One request, owned by our
+// apply manager from the start.
+const absentVersion = "1"
+
+// createSecret creates the secret if the name is still free (see
+// absentVersion).
+func createSecret(ctx context.Context, secrets secrets, ns string, spec SecretSpec) (SecretResult, error) {
+	_, err := secrets.Apply(ctx, spec.Name, desiredSecret(ns, spec, "", absentVersion), applyOptions(spec))
 	if err != nil {
 		return "", err
-	}
-	if !spec.DryRun {
-		if _, err := adoptFields(ctx, secrets, created); err != nil {
-			// The secret exists and is ours; the next run's update path
-			// retries the hand-over.
-			return SecretCreated, fmt.Errorf("created the secret, but failed to record its fields as server-side applied: %w", err)
-		}
 	}
 	return SecretCreated, nil
 }
 
-// adoptFields moves the fields our Create recorded (manager pullsecret,
-// operation Update) to our apply manager, conditional on s's
-// resourceVersion. It returns s unchanged when there is nothing to move.
-func adoptFields(ctx context.Context, secrets corev1client.SecretInterface, s *corev1.Secret) (*corev1.Secret, error) {
+// adoptFields moves fields that older pullsecret versions recorded with a
+// Create (manager pullsecret, operation Update) to our apply manager, so
+// an apply can drop a label it no longer sets. It is conditional on s's
+// resourceVersion, and costs no request when there is nothing to move.
+func adoptFields(ctx context.Context, secrets secrets, s *corev1.Secret) (*corev1.Secret, error) {
+	if !slices.ContainsFunc(s.ManagedFields, func(e metav1.ManagedFieldsEntry) bool {
+		return e.Manager == FieldManager && e.Operation == metav1.ManagedFieldsOperationUpdate
+	}) {
+		return s, nil
+	}
 	patch, err := csaupgrade.UpgradeManagedFieldsPatch(s, sets.New(FieldManager), FieldManager)
 	if err != nil || patch == nil {
 		return s, err
@@ -155,15 +160,42 @@ func secretLabels(spec SecretSpec) map[string]string {
 	return labels
 }
 
-func desiredSecret(ns string, spec SecretSpec) *corev1ac.SecretApplyConfiguration {
-	ac := corev1ac.Secret(spec.Name, ns).
-		WithType(corev1.SecretTypeDockerConfigJson).
-		WithLabels(secretLabels(spec)).
-		WithData(map[string][]byte{corev1.DockerConfigJsonKey: spec.Payload})
-	if len(spec.Annotations) > 0 {
-		ac = ac.WithAnnotations(spec.Annotations)
+// secretApply is the apply configuration of our secret: exactly the
+// fields pullsecret owns (a marshalled corev1.Secret would also claim
+// creationTimestamp: null and empty fields).
+type secretApply struct {
+	APIVersion string            `json:"apiVersion"`
+	Kind       string            `json:"kind"`
+	Metadata   applyMeta         `json:"metadata"`
+	Type       corev1.SecretType `json:"type"`
+	Data       map[string][]byte `json:"data"`
+}
+
+type applyMeta struct {
+	Name            string            `json:"name"`
+	Namespace       string            `json:"namespace"`
+	UID             types.UID         `json:"uid,omitempty"`
+	ResourceVersion string            `json:"resourceVersion,omitempty"`
+	Labels          map[string]string `json:"labels,omitempty"`
+	Annotations     map[string]string `json:"annotations,omitempty"`
+}
+
+// desiredSecret is the apply body; uid and resourceVersion are the
+// preconditions of the write.
+func desiredSecret(ns string, spec SecretSpec, uid types.UID, resourceVersion string) []byte {
+	b, err := json.Marshal(secretApply{
+		APIVersion: "v1", Kind: "Secret",
+		Metadata: applyMeta{
+			Name: spec.Name, Namespace: ns, UID: uid, ResourceVersion: resourceVersion,
+			Labels: secretLabels(spec), Annotations: spec.Annotations,
+		},
+		Type: corev1.SecretTypeDockerConfigJson,
+		Data: map[string][]byte{corev1.DockerConfigJsonKey: spec.Payload},
+	})
+	if err != nil {
+		panic(err) // strings, maps of strings and bytes always marshal
 	}
-	return ac
+	return b
 }
 
 // applyOptions: Force only resolves field conflicts with other managers of
@@ -178,7 +210,7 @@ func applyOptions(spec SecretSpec) metav1.ApplyOptions {
 // the object inspected. Once it is gone the name must not stay empty -
 // ServiceAccounts may reference it - so the create runs even if the run is
 // being cancelled, and if it fails the original is put back.
-func replaceSecret(ctx context.Context, secrets corev1client.SecretInterface, existing *corev1.Secret, spec SecretSpec) (SecretResult, error) {
+func replaceSecret(ctx context.Context, secrets secrets, existing *corev1.Secret, spec SecretSpec) (SecretResult, error) {
 	uid, rv := existing.UID, existing.ResourceVersion
 	err := secrets.Delete(ctx, existing.Name, metav1.DeleteOptions{
 		Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv},
@@ -197,10 +229,7 @@ func replaceSecret(ctx context.Context, secrets corev1client.SecretInterface, ex
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), replaceTimeout)
 	defer cancel()
-	if created, err := createSecret(ctx, secrets, existing.Namespace, spec); err != nil {
-		if created != "" {
-			return "", err // ours is in place; only its field records failed
-		}
+	if _, err := createSecret(ctx, secrets, existing.Namespace, spec); err != nil {
 		return "", restoreSecret(ctx, secrets, existing, err)
 	}
 	return SecretReplaced, nil
@@ -211,7 +240,7 @@ const replaceTimeout = 30 * time.Second
 
 // restoreSecret re-creates the secret a failed replacement deleted, with
 // its type, data, labels, annotations and owners (a new UID is unavoidable).
-func restoreSecret(ctx context.Context, secrets corev1client.SecretInterface, orig *corev1.Secret, cause error) error {
+func restoreSecret(ctx context.Context, secrets secrets, orig *corev1.Secret, cause error) error {
 	back := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: orig.Name, Namespace: orig.Namespace,

@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 )
 
@@ -28,53 +27,44 @@ type DeleteResult struct {
 
 const deleteFix = "nothing was changed; choose the secret_name pullsecret wrote, or set force to delete it and its ServiceAccount references"
 
-// DeletePullSecret tears down in one namespace. Ownership comes first: a
-// secret that is not ours fails with nothing changed, because removing its
-// references would stop that namespace's pods from pulling. Then our entry
-// leaves every ServiceAccount (none is left pointing at a deleted secret),
-// then the secret goes. An absent secret still has its dangling references
-// removed. On error, the result holds what was already changed.
-func DeletePullSecret(ctx context.Context, cs kubernetes.Interface, ns string, spec DeleteSpec) (DeleteResult, error) {
+// DeletePullSecret tears down in one namespace, starting from st as read by
+// ReadStates or ReadState (with every ServiceAccount: "*"). Ownership comes
+// first: a secret that is not ours fails with nothing changed, because
+// removing its references would stop that namespace's pods from pulling.
+// Then our entry leaves every ServiceAccount (none is left pointing at a
+// deleted secret), then the secret goes. An absent secret still has its
+// dangling references removed. On error, the result holds what was already
+// changed.
+func DeletePullSecret(ctx context.Context, c *Client, ns string, spec DeleteSpec, st *State) (DeleteResult, error) {
 	var res DeleteResult
-	secrets := cs.CoreV1().Secrets(ns)
-	existing, err := secrets.Get(ctx, spec.Name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		existing = nil
-	case err != nil:
-		return res, fmt.Errorf("failed to read secret %q: %w", spec.Name, err)
-	default:
-		if err := checkOwnership(existing, spec.Force, deleteFix); err != nil {
+	if st.Secret != nil {
+		if err := checkOwnership(st.Secret, spec.Force, deleteFix); err != nil {
 			return res, fmt.Errorf("refusing to delete secret %q: %w", spec.Name, err)
 		}
 	}
-	if res.Unreferenced, err = removeReferences(ctx, cs, ns, spec.Name, spec.DryRun); err != nil {
+	var err error
+	if res.Unreferenced, err = removeReferences(ctx, c, st.ServiceAccounts, spec.Name, spec.DryRun); err != nil {
 		return res, err
 	}
-	if existing == nil {
+	if st.Secret == nil {
 		res.Secret = SecretAbsent
 		return res, nil
 	}
-	if res.Secret, err = deleteInspected(ctx, cs, existing, spec); err != nil {
+	if res.Secret, err = deleteInspected(ctx, c, st.Secret, spec); err != nil {
 		return res, fmt.Errorf("failed to delete secret %q: %w", spec.Name, err)
 	}
 	return res, nil
 }
 
-// removeReferences drops name from every ServiceAccount of the namespace,
-// keeping everyone else's entries (conflicts are re-read and retried).
-func removeReferences(ctx context.Context, cs kubernetes.Interface, ns, name string, dryRun bool) ([]string, error) {
-	list, err := cs.CoreV1().ServiceAccounts(ns).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("failed to list ServiceAccounts: %w", err)
-	}
+// removeReferences drops name from the ServiceAccounts, keeping everyone
+// else's entries (conflicts are re-read and retried).
+func removeReferences(ctx context.Context, c *Client, sas []*corev1.ServiceAccount, name string, dryRun bool) ([]string, error) {
 	var changed []string
-	for i := range list.Items {
-		sa := &list.Items[i]
+	for _, sa := range sas {
 		if _, listed := RemovePullSecret(sa.ImagePullSecrets, name); !listed {
 			continue
 		}
-		ok, err := UpdatePullSecrets(ctx, cs, sa, dryRun, func(refs []corev1.LocalObjectReference) ([]corev1.LocalObjectReference, bool) {
+		ok, err := UpdatePullSecrets(ctx, c, sa, dryRun, func(refs []corev1.LocalObjectReference) ([]corev1.LocalObjectReference, bool) {
 			return RemovePullSecret(refs, name)
 		})
 		if apierrors.IsNotFound(err) && !Vanished(err) {
@@ -96,8 +86,8 @@ var errChanged = errors.New("the secret changed during teardown")
 // deleteInspected deletes exactly the object whose ownership was checked
 // (UID and resourceVersion preconditions). If it changed meanwhile, it is
 // re-read and re-checked: a secret someone else took over is not deleted.
-func deleteInspected(ctx context.Context, cs kubernetes.Interface, s *corev1.Secret, spec DeleteSpec) (SecretResult, error) {
-	secrets := cs.CoreV1().Secrets(s.Namespace)
+func deleteInspected(ctx context.Context, c *Client, s *corev1.Secret, spec DeleteSpec) (SecretResult, error) {
+	secrets := c.Secrets(s.Namespace)
 	result := SecretDeleted
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		uid, rv := s.UID, s.ResourceVersion
@@ -108,8 +98,8 @@ func deleteInspected(ctx context.Context, cs kubernetes.Interface, s *corev1.Sec
 		if !apierrors.IsConflict(err) {
 			return err
 		}
-		fresh, getErr := secrets.Get(ctx, s.Name, metav1.GetOptions{})
-		if apierrors.IsNotFound(getErr) {
+		fresh, getErr := readSecret(ctx, c, s.Namespace, s.Name)
+		if getErr == nil && fresh == nil {
 			result = SecretAbsent
 			return nil
 		}

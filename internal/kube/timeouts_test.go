@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
@@ -39,7 +38,7 @@ func getWithGuard(t *testing.T, conn *Connection) error {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() {
-		_, err := conn.Client.CoreV1().Namespaces().Get(context.Background(), "x", metav1.GetOptions{})
+		_, err := conn.Client.Namespaces().Get(context.Background(), "x")
 		done <- err
 	}()
 	select {

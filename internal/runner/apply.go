@@ -2,14 +2,12 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/dockerconfig"
@@ -79,12 +77,13 @@ func newWriter(ctx context.Context, cfg *config.Config, d Deps) (*writer, error)
 type corev1Ref = corev1.LocalObjectReference
 
 // applyIn writes the secret, then references it. The order matters: a
-// ServiceAccount must never point at a secret that was not written.
-func (w *writer) applyIn(ctx context.Context, cs kubernetes.Interface, t kube.Target) NamespaceResult {
+// ServiceAccount must never point at a secret that was not written. st is
+// the namespace as read across the cluster; nil means read it here.
+func (w *writer) applyIn(ctx context.Context, c *kube.Client, t kube.Target, st *kube.State) NamespaceResult {
 	cfg := w.cfg
 	res := NamespaceResult{Namespace: t.Name, matched: t.Matched}
 	if t.Missing {
-		if err := kube.CreateNamespace(ctx, cs, t.Name, cfg.DryRun); err != nil {
+		if err := kube.CreateNamespace(ctx, c, t.Name, cfg.DryRun); err != nil {
 			return res.fail(err)
 		}
 		res.CreatedNamespace = true
@@ -94,20 +93,31 @@ func (w *writer) applyIn(ctx context.Context, cs kubernetes.Interface, t kube.Ta
 			res.Patched = slices.DeleteFunc(slices.Clone(cfg.ServiceAccounts), func(s string) bool { return s == "*" })
 			return res
 		}
+		if err := w.waitForServiceAccounts(ctx, c, t.Name); err != nil {
+			return res.failIn(ctx, c, err)
+		}
 	}
-	sas, err := w.serviceAccounts(ctx, cs, t)
-	if err != nil {
-		return res.failIn(ctx, cs, err)
+	if st == nil {
+		var err error
+		if st, err = kube.ReadState(ctx, c, t.Name, w.stateRequest()); err != nil {
+			return res.failIn(ctx, c, err)
+		}
 	}
-	if res.Secret, err = kube.ApplySecret(ctx, cs, t.Name, w.spec); err != nil {
-		return res.failIn(ctx, cs, fmt.Errorf("failed to apply secret %q: %w", cfg.SecretName, err))
+	if len(st.MissingServiceAccounts) > 0 {
+		// Nothing is written in a namespace whose ServiceAccount is missing.
+		return res.fail(fmt.Errorf("%w: %q (input %q); create it first or remove it from the list",
+			kube.ErrServiceAccountNotFound, st.MissingServiceAccounts[0], config.InServiceAccounts))
 	}
-	for _, sa := range sas {
-		changed, err := kube.UpdatePullSecrets(ctx, cs, sa, cfg.DryRun, func(refs []corev1Ref) ([]corev1Ref, bool) {
+	var err error
+	if res.Secret, err = kube.ApplySecret(ctx, c, t.Name, w.spec, st.Secret); err != nil {
+		return res.failIn(ctx, c, fmt.Errorf("failed to apply secret %q: %w", cfg.SecretName, err))
+	}
+	for _, sa := range st.ServiceAccounts {
+		changed, err := kube.UpdatePullSecrets(ctx, c, sa, cfg.DryRun, func(refs []corev1Ref) ([]corev1Ref, bool) {
 			return kube.AddPullSecret(refs, cfg.SecretName)
 		})
 		if err != nil {
-			return res.failIn(ctx, cs, fmt.Errorf("failed to add %q to ServiceAccount %q: %w", cfg.SecretName, sa.Name, err))
+			return res.failIn(ctx, c, fmt.Errorf("failed to add %q to ServiceAccount %q: %w", cfg.SecretName, sa.Name, err))
 		}
 		if changed {
 			res.Patched = append(res.Patched, sa.Name)
@@ -118,25 +128,21 @@ func (w *writer) applyIn(ctx context.Context, cs kubernetes.Interface, t kube.Ta
 	return res
 }
 
-// serviceAccounts reads the ServiceAccounts before anything is written (a
-// missing one fails the namespace with nothing changed), waiting for them in
-// a namespace that was just created.
-func (w *writer) serviceAccounts(ctx context.Context, cs kubernetes.Interface, t kube.Target) ([]*corev1.ServiceAccount, error) {
-	cfg := w.cfg
-	if t.Missing {
-		for _, sa := range cfg.ServiceAccounts {
-			name := sa
-			if sa == "*" {
-				name = "default"
-			}
-			if err := kube.WaitForServiceAccount(ctx, cs, t.Name, name, cfg.WaitTimeout); err != nil {
-				return nil, err
-			}
+func (w *writer) stateRequest() kube.StateRequest {
+	return kube.StateRequest{SecretName: w.cfg.SecretName, ServiceAccounts: w.cfg.ServiceAccounts}
+}
+
+// waitForServiceAccounts waits, in a namespace just created, for the
+// ServiceAccounts the controller adds asynchronously.
+func (w *writer) waitForServiceAccounts(ctx context.Context, c *kube.Client, ns string) error {
+	for _, sa := range w.cfg.ServiceAccounts {
+		name := sa
+		if sa == "*" {
+			name = "default"
+		}
+		if err := kube.WaitForServiceAccount(ctx, c, ns, name, w.cfg.WaitTimeout); err != nil {
+			return err
 		}
 	}
-	sas, err := kube.GetServiceAccounts(ctx, cs, t.Name, cfg.ServiceAccounts)
-	if errors.Is(err, kube.ErrServiceAccountNotFound) {
-		return nil, fmt.Errorf("%w (input %q); create it first or remove it from the list", err, config.InServiceAccounts)
-	}
-	return sas, err
+	return nil
 }

@@ -279,7 +279,7 @@ func TestNamespaceTerminatingDuringRun(t *testing.T) {
 	// Chosen by a selector before it began terminating: what a run's
 	// later write to it meets.
 	w := &writer{cfg: &config.Config{SecretName: config.DefaultSecretName, ServiceAccounts: []string{"app"}}, spec: kube.SecretSpec{Name: config.DefaultSecretName, Payload: []byte(`{"auths":{}}`)}}
-	res := w.applyIn(ctx, cs, kube.Target{Name: dying, Matched: true})
+	res := w.applyIn(ctx, kubeClientFor(t, cp), kube.Target{Name: dying, Matched: true}, nil)
 	if res.Err != nil || res.Skipped == "" {
 		t.Errorf("matched terminating namespace: want skipped, got err %v skipped %q", res.Err, res.Skipped)
 	}

@@ -21,9 +21,14 @@ const faultTimeout = 5 * time.Second
 // maxAttemptsPerCall is client-go's bound: one attempt plus ten retries.
 const maxAttemptsPerCall = 11
 
-// callsPerNamespace is what an apply costs with one ServiceAccount: read it,
-// read the secret, apply the secret, update the ServiceAccount.
-const callsPerNamespace = 4
+// callsPerNamespace is what an apply costs with one ServiceAccount: apply
+// the secret, update the ServiceAccount (both are read by LISTs across the
+// namespaces, which belong to no namespace).
+const callsPerNamespace = 2
+
+// clusterWide matches the LISTs across namespaces (the proxy files them
+// under namespace "").
+var clusterWide = map[string]bool{"": true}
 
 // faultScenario injects faults through the proxy into one run across a
 // fleet. Permanent rules must make exactly the namespaces they hit fail;
@@ -43,11 +48,12 @@ var faultScenarios = []faultScenario{
 			return []faultproxy.Rule{
 				{Name: "transient-429", Namespaces: set(s[0:100]), FirstN: 1, Probability: 0.5, Fault: faultproxy.TooManyRequests, RetryAfter: "1"},
 				{Name: "permanent-429-update-sa", Namespaces: set(s[100:106]), Method: http.MethodPut, Resource: "serviceaccounts", Fault: faultproxy.TooManyRequests, RetryAfter: "0"},
-				{Name: "permanent-429-get-secret", Namespaces: set(s[106:110]), Method: http.MethodGet, Resource: "secrets", Fault: faultproxy.TooManyRequests, RetryAfter: "1"},
+				{Name: "permanent-429-apply-secret", Namespaces: set(s[106:110]), Method: http.MethodPatch, Resource: "secrets", Fault: faultproxy.TooManyRequests, RetryAfter: "1"},
+				{Name: "transient-429-list", Namespaces: clusterWide, Method: http.MethodGet, FirstN: 1, Fault: faultproxy.TooManyRequests, RetryAfter: "1"},
 			}
 		},
-		permanent: []string{"permanent-429-update-sa", "permanent-429-get-secret"},
-		transient: []string{"transient-429"},
+		permanent: []string{"permanent-429-update-sa", "permanent-429-apply-secret"},
+		transient: []string{"transient-429", "transient-429-list"},
 	},
 	{
 		name: "500 and 503",
@@ -55,34 +61,34 @@ var faultScenarios = []faultScenario{
 			return []faultproxy.Rule{
 				{Name: "transient-503", Namespaces: set(s[0:120]), FirstN: 2, Probability: 0.3, Fault: faultproxy.Unavailable, RetryAfter: "1"},
 				{Name: "permanent-500-apply-secret", Namespaces: set(s[120:127]), Method: http.MethodPatch, Resource: "secrets", Fault: faultproxy.InternalError},
-				{Name: "permanent-503-get-sa", Namespaces: set(s[127:132]), Method: http.MethodGet, Resource: "serviceaccounts", Fault: faultproxy.Unavailable, RetryAfter: "0"},
+				{Name: "permanent-503-update-sa", Namespaces: set(s[127:132]), Method: http.MethodPut, Resource: "serviceaccounts", Fault: faultproxy.Unavailable, RetryAfter: "0"},
+				{Name: "transient-503-list", Namespaces: clusterWide, Method: http.MethodGet, FirstN: 2, Fault: faultproxy.Unavailable, RetryAfter: "1"},
 			}
 		},
-		permanent: []string{"permanent-500-apply-secret", "permanent-503-get-sa"},
-		transient: []string{"transient-503"},
+		permanent: []string{"permanent-500-apply-secret", "permanent-503-update-sa"},
+		transient: []string{"transient-503", "transient-503-list"},
 	},
 	{
 		name: "connection resets",
 		rules: func(s []string) []faultproxy.Rule {
 			return []faultproxy.Rule{
-				{Name: "transient-reset-get", Namespaces: set(s[0:100]), Method: http.MethodGet, FirstN: 1, Probability: 0.5, Fault: faultproxy.Reset},
+				{Name: "transient-reset-list", Namespaces: clusterWide, Method: http.MethodGet, FirstN: 1, Fault: faultproxy.Reset},
 				{Name: "permanent-reset-update-sa", Namespaces: set(s[100:106]), Method: http.MethodPut, Resource: "serviceaccounts", Fault: faultproxy.Reset},
 				{Name: "reset-after-apply-secret", Namespaces: set(s[106:112]), Method: http.MethodPatch, Resource: "secrets", Fault: faultproxy.ResetAfterForward},
 			}
 		},
 		permanent: []string{"permanent-reset-update-sa", "reset-after-apply-secret"},
-		transient: []string{"transient-reset-get"},
+		transient: []string{"transient-reset-list"},
 	},
 	{
 		name: "stalled responses",
 		rules: func(s []string) []faultproxy.Rule {
 			return []faultproxy.Rule{
-				{Name: "stall-get-sa", Namespaces: set(s[0:5]), Method: http.MethodGet, Resource: "serviceaccounts", Fault: faultproxy.Stall},
 				{Name: "stall-update-sa", Namespaces: set(s[5:10]), Method: http.MethodPut, Resource: "serviceaccounts", Fault: faultproxy.Stall},
 				{Name: "stall-apply-secret", Namespaces: set(s[10:13]), Method: http.MethodPatch, Resource: "secrets", Fault: faultproxy.Stall},
 			}
 		},
-		permanent: []string{"stall-get-sa", "stall-update-sa", "stall-apply-secret"},
+		permanent: []string{"stall-update-sa", "stall-apply-secret"},
 	},
 }
 

@@ -11,7 +11,7 @@ import (
 
 // explainForbidden says where the permissions an RBAC denial lacked are
 // written down. The API server's message already names the verb and the
-// resource (`cannot get resource "secrets"`), so it is kept whole; the hint
+// resource (`cannot list resource "secrets"`), so it is kept whole; the hint
 // is added once, however many namespaces failed.
 func explainForbidden(err error, secretName string) error {
 	resources := forbiddenResources(err)

@@ -5,9 +5,7 @@ package runner
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,38 +19,9 @@ import (
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/kube"
 	"github.com/pullsecret/pullsecret/internal/testing/check"
-	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
-
-// afterSecretRead returns a client that runs hook (once) right after the
-// API server answered a GET of the secret, before the caller can act on
-// what it read: another writer changing the secret in that window.
-func afterSecretRead(t *testing.T, cp *controlplane.ControlPlane, ns, name string, hook func()) kubernetes.Interface {
-	t.Helper()
-	cfg := cp.RESTConfig()
-	var once sync.Once
-	path := "/api/v1/namespaces/" + ns + "/secrets/" + name
-	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
-		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
-			resp, err := rt.RoundTrip(req)
-			if err == nil && req.Method == http.MethodGet && req.URL.Path == path {
-				once.Do(hook)
-			}
-			return resp, err
-		})
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cs
-}
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // A secret that another controller takes over between pullsecret's
 // ownership read and its write is re-checked, not overwritten.
@@ -62,19 +31,24 @@ func TestApplyDoesNotOverwriteSecretChangedAfterOwnershipCheck(t *testing.T) {
 	cs := clientFor(t, cp)
 	ns := controlplanetest.Namespace(t, cp)
 	spec := kube.SecretSpec{Name: "racy", Payload: []byte(`{"auths":{"gcr.io":{"username":"oauth2accesstoken","password":"ours"}}}`)}
-	if _, err := kube.ApplySecret(t.Context(), cs, ns, spec); err != nil {
+	c := kubeClientFor(t, cp)
+	if _, err := kube.ApplySecret(t.Context(), c, ns, spec, nil); err != nil {
 		t.Fatal(err)
 	}
+	// pullsecret's read, then another writer takes the secret over before
+	// pullsecret writes what it read.
+	st, err := kube.ReadState(t.Context(), c, ns, kube.StateRequest{SecretName: spec.Name})
+	if err != nil || st.Secret == nil {
+		t.Fatalf("read: %v (secret %v)", err, st)
+	}
 	theirs := []byte(`{"auths":{"registry.example.com":{"username":"bot","password":"theirs"}}}`)
-	racer := afterSecretRead(t, cp, ns, spec.Name, func() {
-		s := getSecret(t, cs, ns, spec.Name)
-		s.Labels[kube.LabelManagedBy] = "external-secrets"
-		s.Data[corev1.DockerConfigJsonKey] = theirs
-		if _, err := cs.CoreV1().Secrets(ns).Update(context.Background(), s, metav1.UpdateOptions{FieldManager: "external-secrets"}); err != nil {
-			t.Errorf("concurrent writer: %v", err)
-		}
-	})
-	_, err := kube.ApplySecret(t.Context(), racer, ns, spec)
+	s := getSecret(t, cs, ns, spec.Name)
+	s.Labels[kube.LabelManagedBy] = "external-secrets"
+	s.Data[corev1.DockerConfigJsonKey] = theirs
+	if _, err := cs.CoreV1().Secrets(ns).Update(context.Background(), s, metav1.UpdateOptions{FieldManager: "external-secrets"}); err != nil {
+		t.Fatalf("concurrent writer: %v", err)
+	}
+	_, err = kube.ApplySecret(t.Context(), c, ns, spec, st.Secret)
 	if !errors.Is(err, kube.ErrNotOurs) {
 		t.Errorf("want ErrNotOurs after the re-check, got %v", err)
 	}
@@ -216,12 +190,15 @@ func TestCreateDoesNotTakeOverSecretMadeAfterRead(t *testing.T) {
 		Type:       corev1.SecretTypeDockerConfigJson,
 		Data:       map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{"registry.example.com":{}}}`)},
 	}
-	racer := afterSecretRead(t, cp, ns, theirs.Name, func() {
-		if _, err := cs.CoreV1().Secrets(ns).Create(context.Background(), theirs, metav1.CreateOptions{}); err != nil {
-			t.Errorf("concurrent writer: %v", err)
-		}
-	})
-	_, err := kube.ApplySecret(t.Context(), racer, ns, kube.SecretSpec{Name: theirs.Name, Payload: []byte(`{"auths":{}}`)})
+	c := kubeClientFor(t, cp)
+	st, err := kube.ReadState(t.Context(), c, ns, kube.StateRequest{SecretName: theirs.Name})
+	if err != nil || st.Secret != nil {
+		t.Fatalf("read: %v (secret %v)", err, st)
+	}
+	if _, err := cs.CoreV1().Secrets(ns).Create(context.Background(), theirs, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("concurrent writer: %v", err)
+	}
+	_, err = kube.ApplySecret(t.Context(), c, ns, kube.SecretSpec{Name: theirs.Name, Payload: []byte(`{"auths":{}}`)}, st.Secret)
 	if !errors.Is(err, kube.ErrNotOurs) {
 		t.Errorf("want ErrNotOurs after the re-check, got %v", err)
 	}
@@ -231,8 +208,8 @@ func TestCreateDoesNotTakeOverSecretMadeAfterRead(t *testing.T) {
 	}
 }
 
-// The secret is created with a precondition (Create, not apply), yet its
-// fields end up with pullsecret's apply manager alone: a later run that no
+// The secret is created by an apply with a precondition, so its fields
+// are with pullsecret's apply manager alone: a later run that no
 // longer sets a label or annotation removes it.
 func TestRerunDropsLabelsItNoLongerSets(t *testing.T) {
 	t.Parallel()

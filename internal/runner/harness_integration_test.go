@@ -23,6 +23,7 @@ import (
 	"github.com/pullsecret/pullsecret/internal/actions"
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/httplog"
+	"github.com/pullsecret/pullsecret/internal/kube"
 	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
@@ -152,6 +153,17 @@ func clientFor(t testing.TB, cp *controlplane.ControlPlane) kubernetes.Interface
 		t.Fatal(err)
 	}
 	return cs
+}
+
+// kubeClientFor is pullsecret's own client for cp, for tests that call
+// kube functions directly.
+func kubeClientFor(t testing.TB, cp *controlplane.ControlPlane) *kube.Client {
+	t.Helper()
+	c, err := kube.NewClient(cp.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // freshName is a namespace name nobody has used.

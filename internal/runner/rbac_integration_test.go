@@ -132,6 +132,52 @@ func TestRBACUnboundIdentityIsToldWhatToGrant(t *testing.T) {
 	}
 }
 
+// rbac-namespaced.yaml's Role bound in two namespaces: the run cannot list
+// across namespaces, says so, and reads each namespace on its own; both
+// get the secret and the reference (in apply and in delete mode).
+func TestRBACNamespacedRoleInSeveralNamespacesFallsBack(t *testing.T) {
+	t.Parallel()
+	cp := controlplanetest.Shared(t)
+	cs := clientFor(t, cp)
+	m := loadManifest(t, "rbac-namespaced.yaml")
+	first, second := controlplanetest.Namespace(t, cp), controlplanetest.Namespace(t, cp)
+	id := installManifest(t, cp, cs, m, map[string]string{"my-app": first}, nil)
+	// The same Role and a binding to the same identity in the second one.
+	role, binding := m.roles[0], m.bindings[0]
+	role.Namespace, binding.Namespace = second, second
+	binding.Subjects = []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "pullsecret", Namespace: first}}
+	if _, err := cs.RbacV1().Roles(second).Create(t.Context(), &role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.RbacV1().RoleBindings(second).Create(t.Context(), &binding, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitDefaultSA(t, cs, second)
+	both := first + "," + second
+	r := runWith(t, id.kubeconfig, withCreds(t, fakestack.KeyToken, map[string]string{config.InNamespaces: both}))
+	if r.err != nil {
+		t.Fatalf("run: %v\n%s", r.err, r.log)
+	}
+	if !strings.Contains(r.log, `Reading namespaces one by one: cannot list secrets across namespaces`) {
+		t.Errorf("the log does not say why it reads namespaces one by one:\n%s", r.log)
+	}
+	for _, ns := range []string{first, second} {
+		getSecret(t, cs, ns, config.DefaultSecretName)
+		if got := pullSecretNames(getSA(t, cs, ns, "default")); !slices.Contains(got, config.DefaultSecretName) {
+			t.Errorf("%s: default ServiceAccount lacks the reference: %v", ns, got)
+		}
+	}
+	r = runWith(t, id.kubeconfig, map[string]string{config.InNamespaces: both, config.InMode: "delete"})
+	if r.err != nil {
+		t.Fatalf("delete: %v\n%s", r.err, r.log)
+	}
+	for _, ns := range []string{first, second} {
+		if !secretAbsent(t, cs, ns, config.DefaultSecretName) {
+			t.Errorf("%s: secret survived mode delete", ns)
+		}
+	}
+}
+
 func prepareClusterWide(t *testing.T, cp *controlplane.ControlPlane, cs kubernetes.Interface) (map[string]string, []rbacStep, func(*testing.T, rbacIdentity)) {
 	ctx := context.Background()
 	identityNS := controlplanetest.Namespace(t, cp)
@@ -248,7 +294,7 @@ func assertOtherSecretNameRefused(t *testing.T, id rbacIdentity, ns string) {
 	if r.err == nil {
 		t.Fatal("secret_name outside the manifest's resourceNames succeeded")
 	}
-	for _, want := range []string{`cannot get resource "secrets"`, `secret_name "renamed-pull" in the secrets rule's resourceNames`} {
+	for _, want := range []string{`cannot list resource "secrets"`, `secret_name "renamed-pull" in the secrets rule's resourceNames`} {
 		if !strings.Contains(r.err.Error(), want) {
 			t.Errorf("error lacks %q: %v", want, r.err)
 		}

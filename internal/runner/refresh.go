@@ -22,7 +22,7 @@ type refreshPlan struct {
 }
 
 func planRefresh(ctx context.Context, cfg *config.Config, conn *kube.Connection) (*refreshPlan, error) {
-	p := &refreshPlan{cfg: cfg, rc: conn.Client.CoreV1().RESTClient(), coverage: cfg.Namespaces}
+	p := &refreshPlan{cfg: cfg, rc: conn.Client.JSON(), coverage: cfg.Namespaces}
 	if len(p.coverage) == 0 && cfg.NamespaceSelector == "" {
 		p.coverage = []string{conn.Namespace}
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/pullsecret/pullsecret/internal/actions"
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/kube"
 	"github.com/pullsecret/pullsecret/internal/refresher"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
@@ -109,7 +110,7 @@ func refresherRun(t *testing.T, cp *controlplane.ControlPlane, refreshNS, credPa
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	err := RunRefresher(ctx, []string{"--config-map", refreshNS + "/" + refresher.Name}, &out, Deps{
-		Reporter: actions.New(getenv, &out, &out), Getenv: getenv, InContainer: func() bool { return false }, Version: "test",
+		Reporter: actions.New(getenv, &out, &out), Getenv: getenv, Host: kube.Host{InContainer: func() bool { return false }}, Version: "test",
 	})
 	log := out.String()
 	for _, tok := range fakes(t).Google.Issued() {

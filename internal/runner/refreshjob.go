@@ -48,7 +48,7 @@ func RunRefresher(ctx context.Context, args []string, stderr io.Writer, d Deps) 
 	if err != nil {
 		return err
 	}
-	rc := conn.Client.CoreV1().RESTClient()
+	rc := conn.Client.JSON()
 	cm, err := refresher.Installed(ctx, rc, ns)
 	if err != nil {
 		return err

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
-
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/kube"
 )
@@ -53,8 +51,8 @@ func (n NamespaceResult) fail(err error) NamespaceResult {
 
 // failIn is fail, first telling a namespace being deleted from other
 // failures, so the report says what really happened there.
-func (n NamespaceResult) failIn(ctx context.Context, cs kubernetes.Interface, err error) NamespaceResult {
-	if !errors.Is(err, kube.ErrNamespaceTerminating) && kube.Terminating(ctx, cs, n.Namespace) {
+func (n NamespaceResult) failIn(ctx context.Context, c *kube.Client, err error) NamespaceResult {
+	if !errors.Is(err, kube.ErrNamespaceTerminating) && kube.Terminating(ctx, c, n.Namespace) {
 		err = fmt.Errorf("%w: %w", kube.ErrNamespaceTerminating, err)
 	}
 	return n.fail(err)

@@ -36,16 +36,15 @@ type Reporter interface {
 // Deps are the process-level dependencies, injected so tests run the real
 // code path against fakes and a real API server.
 type Deps struct {
-	Reporter       Reporter
-	Getenv         func(string) string
-	ReadFile       func(string) ([]byte, error)
-	IDToken        googleauth.IDTokenFetcher
-	HTTPClient     *http.Client
-	Now            func() time.Time
-	InContainer    func() bool
-	DefaultGateway func() (net.IP, error)
-	Reachable      func(hostport string) bool
-	Version        string
+	Reporter   Reporter
+	Getenv     func(string) string
+	ReadFile   func(string) ([]byte, error)
+	IDToken    googleauth.IDTokenFetcher
+	HTTPClient *http.Client
+	Now        func() time.Time
+	// Host probes the machine for the loopback redirect (nil: real probes).
+	kube.Host
+	Version string
 	// KubeRequestTimeout bounds each API call, retries included; zero
 	// means kube.DefaultRequestTimeout. Tests shorten it.
 	KubeRequestTimeout time.Duration
@@ -55,6 +54,9 @@ type Deps struct {
 }
 
 func (d *Deps) defaults() {
+	if d.Reporter == nil {
+		d.Reporter = noopReporter{}
+	}
 	if d.Getenv == nil {
 		d.Getenv = os.Getenv
 	}
@@ -64,25 +66,17 @@ func (d *Deps) defaults() {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	if d.HTTPClient == nil {
-		d.HTTPClient = &http.Client{Timeout: 30 * time.Second}
-	}
 	if d.WrapTransport != nil {
-		c := *d.HTTPClient
+		// googleauth fills in the timeout of a client that sets none.
+		var c http.Client
+		if d.HTTPClient != nil {
+			c = *d.HTTPClient
+		}
 		if c.Transport == nil {
 			c.Transport = http.DefaultTransport
 		}
 		c.Transport = d.WrapTransport(c.Transport)
 		d.HTTPClient = &c
-	}
-	if d.InContainer == nil {
-		d.InContainer = kube.InDocker
-	}
-	if d.DefaultGateway == nil {
-		d.DefaultGateway = kube.DefaultGateway
-	}
-	if d.Reachable == nil {
-		d.Reachable = kube.Reachable
 	}
 }
 
@@ -141,6 +135,9 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) (*Result, error) {
 		return res, report(r, res)
 	}
 
+	// The token and the namespaces' state are independent: fetch both at
+	// once (the mint is the slower on a real network).
+	reads := readStatesAsync(ctx, cfg, conn.Client, targets)
 	var w *writer
 	if cfg.Mode == config.ModeApply {
 		r.Group("Minting a Google access token")
@@ -151,6 +148,10 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) (*Result, error) {
 		}
 		res.ExpiresAt, res.Principal, res.Method = w.expiry, w.principal, w.method
 	}
+	states, err := reads.wait(r)
+	if err != nil {
+		return nil, explainForbidden(err, cfg.SecretName)
+	}
 
 	r.Group(fmt.Sprintf("%s %q in %d namespace(s)", verb(cfg), cfg.SecretName, len(targets)))
 	// Each namespace is reported as it completes, counted on large runs.
@@ -158,9 +159,9 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) (*Result, error) {
 	res.Namespaces = forEach(ctx, targets, cfg.Concurrency, func(ctx context.Context, t kube.Target) NamespaceResult {
 		var nr NamespaceResult
 		if cfg.Mode == config.ModeDelete {
-			nr = deleteIn(ctx, cfg, conn.Client, t)
+			nr = deleteIn(ctx, cfg, conn.Client, t, states[t.Name])
 		} else {
-			nr = w.applyIn(ctx, conn.Client, t)
+			nr = w.applyIn(ctx, conn.Client, t, states[t.Name])
 		}
 		progress.done(nr)
 		return nr
@@ -190,6 +191,43 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) (*Result, error) {
 	return res, nil
 }
 
+// stateReads is ReadStates running in the background.
+type stateReads struct {
+	done     chan struct{}
+	states   map[string]*kube.State
+	fallback string
+	err      error
+}
+
+// readStatesAsync reads, across the cluster, the state of every target
+// that exists (a namespace still to be created is read once it is).
+func readStatesAsync(ctx context.Context, cfg *config.Config, c *kube.Client, targets []kube.Target) *stateReads {
+	var names []string
+	for _, t := range targets {
+		if !t.Missing {
+			names = append(names, t.Name)
+		}
+	}
+	req := kube.StateRequest{SecretName: cfg.SecretName, ServiceAccounts: cfg.ServiceAccounts}
+	if cfg.Mode == config.ModeDelete {
+		req = deleteStateRequest(cfg)
+	}
+	sr := &stateReads{done: make(chan struct{})}
+	go func() {
+		defer close(sr.done)
+		sr.states, sr.fallback, sr.err = kube.ReadStates(ctx, c, names, req)
+	}()
+	return sr
+}
+
+func (sr *stateReads) wait(r Reporter) (map[string]*kube.State, error) {
+	<-sr.done
+	if sr.fallback != "" {
+		r.Infof("Reading namespaces one by one: %s", sr.fallback)
+	}
+	return sr.states, sr.err
+}
+
 func connect(cfg *config.Config, d Deps) (*kube.Connection, error) {
 	kc := cfg.Kubeconfig
 	if kc != "" && !strings.Contains(kc, "\n") {
@@ -217,9 +255,7 @@ func connect(cfg *config.Config, d Deps) (*kube.Connection, error) {
 		Concurrency:    cfg.Concurrency,
 		UserAgent:      "pullsecret/" + d.Version,
 		Getenv:         getenv,
-		InContainer:    d.InContainer,
-		DefaultGateway: d.DefaultGateway,
-		Reachable:      d.Reachable,
+		Host:           d.Host,
 		RequestTimeout: d.KubeRequestTimeout,
 		Mask:           d.Reporter.Mask,
 		WrapTransport:  d.WrapTransport,
@@ -235,8 +271,16 @@ func resolveTargets(ctx context.Context, cfg *config.Config, conn *kube.Connecti
 	if len(patterns) == 0 && cfg.NamespaceSelector == "" {
 		patterns = []string{conn.Namespace}
 	}
+	var names, globs []string
+	for _, p := range patterns {
+		if config.IsGlob(p) {
+			globs = append(globs, p)
+		} else {
+			names = append(names, p)
+		}
+	}
 	targets, err := kube.ResolveNamespaces(ctx, conn.Client, kube.NamespaceRequest{
-		Patterns: patterns, Selector: cfg.NamespaceSelector, Excludes: cfg.ExcludeNamespaces,
+		Names: names, Globs: globs, Selector: cfg.NamespaceSelector, Excludes: cfg.ExcludeNamespaces,
 	})
 	if err != nil {
 		return nil, classify(clusterKind(err), explainForbidden(explainAPIError(conn, err), cfg.SecretName))
@@ -287,3 +331,14 @@ func describeRequest(cfg *config.Config) string {
 	}
 	return strings.Join(parts, " and ")
 }
+
+// noopReporter discards everything: the Reporter of a caller that sets none.
+type noopReporter struct{}
+
+func (noopReporter) Mask(string)              {}
+func (noopReporter) Group(string)             {}
+func (noopReporter) EndGroup()                {}
+func (noopReporter) Infof(string, ...any)     {}
+func (noopReporter) Warningf(string, ...any)  {}
+func (noopReporter) SetOutput(string, string) {}
+func (noopReporter) AddStepSummary(string)    {}

@@ -37,7 +37,7 @@ func PrintWIFSetup(ctx context.Context, lookup config.Lookup, stdout io.Writer, 
 	if err != nil {
 		return err
 	}
-	iss, err := refresher.ReadIssuer(ctx, conn.Client.CoreV1().RESTClient())
+	iss, err := refresher.ReadIssuer(ctx, conn.Client.JSON())
 	if err != nil {
 		return err
 	}

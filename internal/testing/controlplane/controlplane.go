@@ -40,6 +40,9 @@ type Options struct {
 	KeepWorkDir bool
 	// Controllers overrides DefaultControllers.
 	Controllers []string
+	// ExtraAPIServerArgs are appended to kube-apiserver's flags (e.g. an
+	// audit log for counting requests in benchmarks).
+	ExtraAPIServerArgs []string
 	// StartTimeout bounds waiting for readiness (not the binary build). Default 2 minutes, which
 	// leaves room for several control planes starting at once on a 2-core machine.
 	StartTimeout time.Duration
@@ -150,7 +153,7 @@ func start(ctx context.Context, opts Options) (_ *ControlPlane, err error) {
 	if err := c.waitEtcd(waitCtx, etcdClient); err != nil {
 		return nil, err
 	}
-	if err := c.run("kube-apiserver", bins.KubeAPIServer, apiserverArgs(f, etcdClient, apiPort), opts); err != nil {
+	if err := c.run("kube-apiserver", bins.KubeAPIServer, append(apiserverArgs(f, etcdClient, apiPort), opts.ExtraAPIServerArgs...), opts); err != nil {
 		return nil, err
 	}
 	if err := c.waitReadyz(waitCtx); err != nil {
