@@ -239,20 +239,26 @@ func replaceSecret(ctx context.Context, secrets secrets, existing *corev1.Secret
 const replaceTimeout = 30 * time.Second
 
 // restoreSecret re-creates the secret a failed replacement deleted, with
-// its type, data, labels, annotations and owners (a new UID is unavoidable).
+// its type, data, labels, annotations and owners (a new UID is
+// unavoidable). Like every create of pullsecret's it is an apply that only
+// creates (see absentVersion): RBAC can narrow it to the secret's name,
+// and a secret someone else made meanwhile is left alone.
 func restoreSecret(ctx context.Context, secrets secrets, orig *corev1.Secret, cause error) error {
-	back := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{
-			Name: orig.Name, Namespace: orig.Namespace,
-			Labels: orig.Labels, Annotations: orig.Annotations, OwnerReferences: orig.OwnerReferences,
+	back, err := json.Marshal(map[string]any{
+		"apiVersion": "v1", "kind": "Secret",
+		"metadata": map[string]any{
+			"name": orig.Name, "namespace": orig.Namespace, "resourceVersion": absentVersion,
+			"labels": orig.Labels, "annotations": orig.Annotations, "ownerReferences": orig.OwnerReferences,
 		},
-		Type: orig.Type, Data: orig.Data, Immutable: orig.Immutable,
+		"type": orig.Type, "data": orig.Data, "immutable": orig.Immutable,
+	})
+	if err == nil {
+		_, err = secrets.Apply(ctx, orig.Name, back, metav1.ApplyOptions{FieldManager: FieldManager + "-restore", Force: true})
 	}
-	_, err := secrets.Create(ctx, back, metav1.CreateOptions{FieldManager: FieldManager + "-restore"})
 	switch {
 	case err == nil:
 		return fmt.Errorf("failed to replace the secret of type %q, so the original was put back: %w", orig.Type, cause)
-	case apierrors.IsAlreadyExists(err):
+	case apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err):
 		return fmt.Errorf("failed to replace the secret of type %q (someone else re-created it meanwhile): %w", orig.Type, cause)
 	default:
 		return fmt.Errorf("failed to replace the secret of type %q, and putting the original back failed too (%v), so ServiceAccounts referencing it point at nothing: %w", orig.Type, err, cause)
