@@ -81,7 +81,35 @@ func buildCmd(args []string) error {
 			return err
 		}
 	}
+	if err := printImageSizes(a); err != nil {
+		return err
+	}
 	fmt.Println(a.Digest)
+	return nil
+}
+
+// printImageSizes reports each platform's pull size (manifest, config and
+// compressed layers) on stderr.
+func printImageSizes(a *artifacts) error {
+	im, err := a.Index.IndexManifest()
+	if err != nil {
+		return err
+	}
+	for _, m := range im.Manifests {
+		img, err := a.Index.Image(m.Digest)
+		if err != nil {
+			return err
+		}
+		mf, err := img.Manifest()
+		if err != nil {
+			return err
+		}
+		total := m.Size + mf.Config.Size
+		for _, l := range mf.Layers {
+			total += l.Size
+		}
+		fmt.Fprintf(os.Stderr, "image %s: %s, %d bytes to pull\n", m.Platform, m.Digest, total)
+	}
 	return nil
 }
 
