@@ -65,3 +65,24 @@ func TestWorkflowsPinnedAndLeastPrivilege(t *testing.T) {
 		}
 	}
 }
+
+// TestGoInstallable: `go install github.com/pullsecret/pullsecret@vX.Y.Z`
+// ignores replace directives of the installed module and refuses to build
+// one that has them, so go.mod must have none; the module path must be the
+// repository's and the main package at its root.
+func TestGoInstallable(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(raw), "\n")
+	if lines[0] != "module github.com/pullsecret/pullsecret" {
+		t.Errorf("go.mod starts %q", lines[0])
+	}
+	for i, l := range lines {
+		if f := strings.Fields(l); len(f) > 0 && (f[0] == "replace" || f[0] == "exclude") {
+			t.Errorf("go.mod:%d: %q breaks go install module@version", i+1, l)
+		}
+	}
+}
