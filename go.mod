@@ -6,6 +6,7 @@ require (
 	cloud.google.com/go/compute/metadata v0.3.0
 	github.com/google/go-cmp v0.7.0
 	github.com/sethvargo/go-githubactions v1.4.0
+	golang.org/x/crypto/x509roots/fallback v0.0.0-20261030153154-30a33513ff6d
 	golang.org/x/oauth2 v0.37.0
 	golang.org/x/term v0.45.0
 	k8s.io/api v0.37.2

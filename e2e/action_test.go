@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,61 +20,162 @@ import (
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
 
-// buildActionImage builds the action's image from the repository's
-// Dockerfile. Where registries are reachable (GitHub runners) its default
-// base images are used. Offline neither golang nor distroless can be pulled,
-// so the same Dockerfile is built with two local stand-ins passed as its
-// build arguments: a builder holding this machine's Go toolchain, and a
-// base holding only the CA bundle (what distroless static adds to scratch).
-//
-// One fixed tag: a rebuild replaces it and keeps docker's layer cache (the
-// go mod download layer), instead of piling up an image per run.
-func buildActionImage() (string, error) {
-	image := "local/pullsecret-action:e2e"
-	args := []string{"build", "-q", "-t", image}
-	if os.Getenv("PULLSECRET_E2E_NODE_IMAGE") != "stock" {
-		builder, base, err := localBaseImages()
-		if err != nil {
+// releaseActionImage runs the release procedure and returns the image the
+// release's action.yml names: scripts/release builds this tree (all
+// platforms, reproducibly), pushes the multi-arch image to a local registry
+// and writes the release commit; the image is then pulled, like the runner
+// does for `uses: owner/pullsecret@v1`, by the digest written in that
+// commit's action.yml. The pull and first start are timed: they are the
+// step start-up users see.
+func releaseActionImage(cleanups *[]func()) (string, error) {
+	port, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", "pullsecret-e2e-release-")
+	if err != nil {
+		return "", err
+	}
+	*cleanups = append(*cleanups, func() { os.RemoveAll(dir) })
+	// A plain registry (go-containerregistry's, pinned by tools/release's
+	// go.sum) on this host; dockerd pulls from localhost over http.
+	regBin := filepath.Join(dir, "registry")
+	if out, err := exec.Command("go", "-C", filepath.Join("..", "tools", "release"), "build", "-o", regBin,
+		"github.com/google/go-containerregistry/cmd/registry").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build the local registry: %v: %s", err, out)
+	}
+	reg := exec.Command(regBin, "-port", port)
+	reg.Stdout, reg.Stderr = io.Discard, io.Discard
+	if err := reg.Start(); err != nil {
+		return "", err
+	}
+	*cleanups = append(*cleanups, func() { _ = reg.Process.Kill(); _, _ = reg.Process.Wait() })
+	if err := waitTCP("127.0.0.1:"+port, 30*time.Second); err != nil {
+		return "", err
+	}
+
+	out := filepath.Join(dir, "dist")
+	start := time.Now()
+	cmd := exec.Command(filepath.Join("..", "scripts", "release"), "v0.0.0-e2e", "--repo", "localhost:"+port+"/pullsecret",
+		"--push", "--allow-dirty", "--out", out)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("scripts/release: %v", err)
+	}
+	logf("release built and pushed in %s", since(start))
+	commit, err := os.ReadFile(filepath.Join(out, "release-commit"))
+	if err != nil {
+		return "", err
+	}
+	actionYAML := runOut("git", "show", strings.TrimSpace(string(commit))+":action.yml")
+	image, err := releasedImage(actionYAML)
+	if err != nil {
+		return "", err
+	}
+	// Start from nothing, as a fresh runner does.
+	_, _ = docker("rmi", "-f", image)
+	t0 := time.Now()
+	if out, err := docker("pull", "-q", image); err != nil {
+		return "", fmt.Errorf("docker pull %s: %v: %s", image, err, out)
+	}
+	pulled := time.Since(t0)
+	if out, err := docker("run", "--rm", image, "--version"); err != nil || !strings.Contains(out, "v0.0.0-e2e") {
+		return "", fmt.Errorf("the released image does not run: %v: %s", err, out)
+	}
+	logf("step start-up from the release: pull %s + start %s = %s (image %s)",
+		pulled.Round(time.Millisecond), (time.Since(t0) - pulled).Round(time.Millisecond), time.Since(t0).Round(time.Millisecond), image)
+	if os.Getenv("PULLSECRET_E2E_COMPARE_BUILD") == "1" {
+		if err := measureDockerfileStartup(); err != nil {
 			return "", err
 		}
-		args = append(args, "--build-arg", "GO_IMAGE="+builder, "--build-arg", "BASE_IMAGE="+base)
-	}
-	if out, err := docker(append(args, "--build-arg", "VERSION=e2e", "..")...); err != nil {
-		return "", fmt.Errorf("docker build: %v: %s", err, out)
 	}
 	return image, nil
 }
 
-// localBaseImages imports (once per Go version) the builder and base
-// stand-ins from files on this machine.
-func localBaseImages() (builder, base string, err error) {
+// releasedImage reads the image a release's action.yml runs, which must be
+// a docker:// reference by digest.
+func releasedImage(actionYAML string) (string, error) {
+	for _, line := range strings.Split(actionYAML, "\n") {
+		if ref, ok := strings.CutPrefix(strings.TrimSpace(line), "image: docker://"); ok {
+			if !strings.Contains(ref, "@sha256:") {
+				return "", fmt.Errorf("release action.yml names %q, not an image by digest", ref)
+			}
+			return ref, nil
+		}
+	}
+	return "", fmt.Errorf("release action.yml has no `image: docker://…`:\n%s", actionYAML)
+}
+
+// measureDockerfileStartup times what every run cost before releases:
+// `image: Dockerfile` builds the image on the runner (no cache on a fresh
+// runner) before the step can start. Offline the Dockerfile's Go image is a
+// local stand-in with this machine's toolchain; the compile is the same.
+func measureDockerfileStartup() error {
+	builder, err := localBuilderImage()
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	if out, err := docker("build", "-q", "--no-cache", "-t", "local/pullsecret-action:dockerfile", "--build-arg", "GO_IMAGE="+builder,
+		"--build-arg", "VERSION=e2e", ".."); err != nil {
+		return fmt.Errorf("docker build: %v: %s", err, out)
+	}
+	built := time.Since(t0)
+	if out, err := docker("run", "--rm", "local/pullsecret-action:dockerfile", "--version"); err != nil {
+		return fmt.Errorf("built image does not run: %v: %s", err, out)
+	}
+	logf("step start-up building the Dockerfile (no cache, like a fresh runner): build %s + start %s = %s",
+		built.Round(time.Millisecond), (time.Since(t0) - built).Round(time.Millisecond), time.Since(t0).Round(time.Millisecond))
+	return nil
+}
+
+// localBuilderImage imports (once per Go version) a stand-in for the
+// Dockerfile's golang image: this machine's Go at /usr/local/go and a static
+// busybox for RUN's /bin/sh.
+func localBuilderImage() (string, error) {
 	goroot := strings.TrimSpace(runOut("go", "env", "GOROOT"))
 	version := strings.TrimSpace(runOut("go", "env", "GOVERSION"))
 	if goroot == "" || version == "" {
-		return "", "", fmt.Errorf("cannot find the Go toolchain")
+		return "", fmt.Errorf("cannot find the Go toolchain")
 	}
-	builder, base = "local/pullsecret-go-builder:"+version, "local/pullsecret-static-base:1"
-	certs := "/etc/ssl/certs/ca-certificates.crt"
-	// The builder: Go at /usr/local/go, a static busybox for RUN's /bin/sh.
-	if _, err := docker("image", "inspect", builder); err != nil {
-		script := `set -e; r=$(mktemp -d); trap 'rm -rf "$r"' EXIT
+	builder := "local/pullsecret-go-builder:" + version
+	if _, err := docker("image", "inspect", builder); err == nil {
+		return builder, nil
+	}
+	script := `set -e; r=$(mktemp -d); trap 'rm -rf "$r"' EXIT
 mkdir -p "$r/usr/local" "$r/bin" "$r/tmp" "$r/etc/ssl/certs"
 cp -a "$1" "$r/usr/local/go"; cp /bin/busybox "$r/bin/"; for a in sh env mkdir; do ln -s busybox "$r/bin/$a"; done
 cp "$3" "$r/etc/ssl/certs/"
 tar -C "$r" -c . | docker import --change 'ENV PATH=/usr/local/go/bin:/bin' --change 'ENV HOME=/tmp' --change 'ENV GOTOOLCHAIN=local' - "$2" >/dev/null`
-		if out, err := exec.Command("sh", "-c", script, "sh", goroot, builder, certs).CombinedOutput(); err != nil {
-			return "", "", fmt.Errorf("builder image: %v: %s", err, out)
-		}
+	if out, err := exec.Command("sh", "-c", script, "sh", goroot, builder, "/etc/ssl/certs/ca-certificates.crt").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("builder image: %v: %s", err, out)
 	}
-	if _, err := docker("image", "inspect", base); err != nil {
-		script := `set -e; r=$(mktemp -d); trap 'rm -rf "$r"' EXIT
-mkdir -p "$r/etc/ssl/certs" "$r/tmp"; cp "$2" "$r/etc/ssl/certs/"
-tar -C "$r" -c . | docker import - "$1" >/dev/null`
-		if out, err := exec.Command("sh", "-c", script, "sh", base, certs).CombinedOutput(); err != nil {
-			return "", "", fmt.Errorf("base image: %v: %s", err, out)
-		}
+	return builder, nil
+}
+
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
 	}
-	return builder, base, nil
+	defer l.Close()
+	_, port, err := net.SplitHostPort(l.Addr().String())
+	return port, err
+}
+
+func waitTCP(addr string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not listening after %s: %v", addr, timeout, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func runOut(name string, args ...string) string {
@@ -101,7 +204,50 @@ const (
 // the OIDC request variables (pointing at the fake issuer), on the job's
 // own docker network. The kubeconfig is kind's, for a loopback API server:
 // the documented route (api_server_host: auto) must reach it.
-func runAction(t *testing.T, inputs map[string]string) actionRun {
+// runnerOption changes the runner's setup for one step: mounts (-v) and
+// the environment the step sees, given the step's scratch dir and kind's
+// kubeconfig.
+type runnerOption func(t *testing.T, work string, kubeconfig []byte, args *[]string, envs map[string]string)
+
+// hostRunnerTemp is $RUNNER_TEMP on the runner host.
+const hostRunnerTemp = "/home/runner/work/_temp"
+
+// kubeconfigInRunnerTemp: an earlier step (azure/k8s-set-context) wrote the
+// kubeconfig under $RUNNER_TEMP and exported KUBECONFIG. Newer runners mount
+// $RUNNER_TEMP at /github/runner_temp (actions/runner PR 4011); older ones
+// do not.
+func kubeconfigInRunnerTemp(mounted bool) runnerOption {
+	return func(t *testing.T, work string, kc []byte, args *[]string, envs map[string]string) {
+		temp := filepath.Join(work, "runner_temp")
+		if err := os.MkdirAll(temp, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(temp, "kubeconfig_1712"), kc, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if mounted {
+			*args = append(*args, "-v", temp+":/github/runner_temp")
+		}
+		envs["RUNNER_TEMP"] = hostRunnerTemp
+		envs["KUBECONFIG"] = hostRunnerTemp + "/kubeconfig_1712"
+	}
+}
+
+// kubeconfigInRunnerHome: helm/kind-action or `aws eks update-kubeconfig`
+// wrote the runner user's ~/.kube/config and exported nothing; the runner
+// never mounts that home.
+func kubeconfigInRunnerHome(t *testing.T, work string, kc []byte, args *[]string, envs map[string]string) {
+	home := filepath.Join(work, "runner_home", ".kube")
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, "config"), kc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	delete(envs, "KUBECONFIG")
+}
+
+func runAction(t *testing.T, inputs map[string]string, opts ...runnerOption) actionRun {
 	t.Helper()
 	work := t.TempDir()
 	ws, cmds, home := filepath.Join(work, "workspace"), filepath.Join(work, "file_commands"), filepath.Join(work, "home")
@@ -146,6 +292,9 @@ func runAction(t *testing.T, inputs map[string]string) actionRun {
 		}
 		envs[config.EnvName(in.Name)] = v
 	}
+	for _, o := range opts {
+		o(t, work, kc, &args, envs)
+	}
 	// Values go through the environment of `docker run` itself (-e NAME),
 	// so no secret appears in a process listing.
 	cmd := exec.Command("docker")
@@ -175,9 +324,9 @@ func runAction(t *testing.T, inputs map[string]string) actionRun {
 }
 
 // mustRunAction runs the action and fails the test unless it succeeded.
-func mustRunAction(t *testing.T, inputs map[string]string) actionRun {
+func mustRunAction(t *testing.T, inputs map[string]string, opts ...runnerOption) actionRun {
 	t.Helper()
-	r := runAction(t, inputs)
+	r := runAction(t, inputs, opts...)
 	if r.exitCode != 0 {
 		t.Fatalf("action failed (exit %d)\nstdout:\n%s\nstderr:\n%s", r.exitCode, redactForLog(r.stdout), redactForLog(r.stderr))
 	}

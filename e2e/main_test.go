@@ -91,7 +91,7 @@ func run(m *testing.M) (code int) {
 		return fail("node image: %v", err)
 	}
 	logf("node image %s (%s)", nodeImage, since(start))
-	if e.actionImage, err = buildActionImage(); err != nil {
+	if e.actionImage, err = releaseActionImage(&cleanups); err != nil {
 		return fail("action image: %v", err)
 	}
 	logf("action image %s (%s)", e.actionImage, since(start))
@@ -114,7 +114,11 @@ func run(m *testing.M) (code int) {
 	cleanups = append(cleanups, func() { os.RemoveAll(dir) })
 	e.kubeconfig = filepath.Join(dir, "kubeconfig")
 
-	cfg, err := kindConfig("http://"+e.registry+":5000", nodeImage != "")
+	certsDir := filepath.Join(dir, "certs.d")
+	if err := writeHostsTOML(certsDir, "http://"+e.registry+":5000"); err != nil {
+		return fail("registry mirrors: %v", err)
+	}
+	cfg, err := kindConfig(certsDir, nodeImage != "")
 	if err != nil {
 		return fail("kind config: %v", err)
 	}
@@ -209,14 +213,30 @@ func goRunImage(pkg string) (string, error) {
 }
 
 // kindConfig renders testdata/kind-config.yaml.tmpl.
-func kindConfig(registryEndpoint string, offline bool) ([]byte, error) {
+func kindConfig(certsDir string, offline bool) ([]byte, error) {
 	tmpl, err := template.ParseFiles(filepath.Join("testdata", "kind-config.yaml.tmpl"))
 	if err != nil {
 		return nil, err
 	}
 	var b bytes.Buffer
-	err = tmpl.Execute(&b, map[string]any{"RegistryEndpoint": registryEndpoint, "MirroredHosts": mirroredHosts, "Offline": offline})
+	err = tmpl.Execute(&b, map[string]any{"CertsDir": certsDir, "Offline": offline})
 	return b.Bytes(), err
+}
+
+// writeHostsTOML writes containerd's registry host configuration: for each
+// mirrored production host, <dir>/<host>/hosts.toml sending pulls and
+// resolves to endpoint (containerd docs/hosts.md).
+func writeHostsTOML(dir, endpoint string) error {
+	for _, h := range mirroredHosts {
+		if err := os.MkdirAll(filepath.Join(dir, h), 0o755); err != nil {
+			return err
+		}
+		toml := fmt.Sprintf("server = %q\n\n[host.%q]\n  capabilities = [\"pull\", \"resolve\"]\n", "https://"+h, endpoint)
+		if err := os.WriteFile(filepath.Join(dir, h, "hosts.toml"), []byte(toml), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func networkGateway(network string) (string, error) {

@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -30,7 +31,8 @@ func TestScenarios(t *testing.T) {
 	t.Run("5 preview environment: create, pull, tear down", previewEnvironment)
 	t.Run("6 several namespaces in one run", severalNamespaces)
 	t.Run("7 direct federation: the federated principal pulls once granted reader", wifDirectFederation)
-	t.Run("8 nothing the container printed or wrote holds a secret", noSecretsInTranscripts)
+	t.Run("8 kubeconfigs where earlier steps leave them", kubeconfigLocations)
+	t.Run("9 nothing the container printed or wrote holds a secret", noSecretsInTranscripts)
 }
 
 func controlNoSecret(t *testing.T) {
@@ -204,4 +206,52 @@ func noSecretsInTranscripts(t *testing.T) {
 		}
 	}
 	t.Logf("scanned %d runs for %d secret values: %d hits", len(transcripts), len(secrets), hits)
+}
+
+// kubeconfigLocations runs the action with the kubeconfig where the steps
+// users already run put it, with the mounts the runner makes: the workspace
+// (get-gke-credentials, kind written there: every other scenario), inline
+// from a secret, under $RUNNER_TEMP (azure/k8s-set-context) on newer and
+// older runners, and the runner's own ~/.kube/config (helm/kind-action).
+func kubeconfigLocations(t *testing.T) {
+	kc, err := os.ReadFile(e.kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("inline from a secret", func(t *testing.T) {
+		ns := newNamespace(t, "kc-inline")
+		mustRunAction(t, credentials(t, fakestack.KeyToken, map[string]string{config.InNamespaces: ns, config.InKubeconfig: string(kc)}))
+		payload(t, ns, config.DefaultSecretName)
+	})
+	t.Run("RUNNER_TEMP mounted by a newer runner", func(t *testing.T) {
+		ns := newNamespace(t, "kc-temp")
+		// Only the translated path exists in the container: success is the proof.
+		mustRunAction(t, credentials(t, fakestack.KeyToken, map[string]string{config.InNamespaces: ns}), kubeconfigInRunnerTemp(true))
+		payload(t, ns, config.DefaultSecretName)
+	})
+	notVisible := []struct {
+		name string
+		opt  runnerOption
+		why  string
+	}{
+		{"RUNNER_TEMP on an older runner", kubeconfigInRunnerTemp(false), "it is under $RUNNER_TEMP, which this runner does not mount"},
+		{"the runner's ~/.kube/config", kubeconfigInRunnerHome, "in the runner's home directory"},
+	}
+	for _, tc := range notVisible {
+		t.Run(tc.name+" fails first, saying why", func(t *testing.T) {
+			issued := len(e.stack.Google.Issued())
+			r := runAction(t, credentials(t, fakestack.KeyToken, map[string]string{config.InNamespaces: "default"}), tc.opt)
+			if r.exitCode == 0 {
+				t.Fatal("the action succeeded without a visible kubeconfig")
+			}
+			for _, want := range []string{"::error", "not visible inside this docker action's container", tc.why, "Ways out"} {
+				if !strings.Contains(r.stdout+r.stderr, want) {
+					t.Errorf("output lacks %q:\n%s\n%s", want, redactForLog(r.stdout), redactForLog(r.stderr))
+				}
+			}
+			if n := len(e.stack.Google.Issued()); n != issued {
+				t.Errorf("%d Google token(s) minted before failing; the check must come first", n-issued)
+			}
+		})
+	}
 }

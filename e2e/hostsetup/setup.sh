@@ -70,6 +70,7 @@ wait_docker() {
 }
 if pid=$(pidof dockerd); then
   if [ "$(docker info --format '{{.DefaultRuntime}}' 2>/dev/null)" != runc-capfix ]; then
+    # shellcheck disable=SC2086 # pidof may print several pids
     kill -HUP $pid
     log "reloaded dockerd ($pid)"
   fi

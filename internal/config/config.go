@@ -85,6 +85,8 @@ type Config struct {
 	// through a container gateway set it (EnvAllowHTTPEndpoints); it is
 	// not an input, so no workflow can turn it on through `with:`.
 	AllowHTTPEndpoints bool
+	// releaseImage is the image this step runs from (see ReleaseImage).
+	releaseImage string
 }
 
 // CredentialSource names the credential source a config selects.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -28,7 +29,7 @@ func renderActionYAML() string {
 	var b strings.Builder
 	b.WriteString(`# Generated from internal/config/inputs.go by TestActionYAMLInSync (UPDATE_GOLDEN=1).
 name: pullsecret
-description: Mint a short-lived Google token and write a gcr.io / Artifact Registry pull secret into Kubernetes namespaces and ServiceAccounts.
+description: Write a short-lived gcr.io / Artifact Registry pull secret into Kubernetes namespaces and their ServiceAccounts.
 author: pullsecret
 branding:
   icon: lock
@@ -47,9 +48,9 @@ inputs:
 	}
 	b.WriteString(`runs:
   using: docker
-  # Built from the repository on every run. For faster starts, point this at
-  # the prebuilt image the release workflow publishes, e.g.
-  # image: docker://ghcr.io/OWNER/pullsecret:v1 (see README).
+  # main builds the Dockerfile, so ` + "`uses: ./`" + ` tests the code under review.
+  # Release commits (tags vX.Y.Z, vX; made by scripts/release) run the
+  # prebuilt, signed image by digest instead: users of @v1 build nothing.
   image: Dockerfile
 `)
 	return b.String()
@@ -90,6 +91,11 @@ func TestActionYAMLInSync(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A release commit's action.yml differs only in its runs: block, which
+	// scripts/release pins to the image by digest.
+	if m := releaseRuns.FindIndex(got); m != nil {
+		got = append(got[:m[0]:m[0]], want[strings.Index(want, "\nruns:\n")+1:]...)
+	}
 	if diff := cmp.Diff(want, string(got)); diff != "" {
 		t.Fatalf("action.yml is out of sync with inputs.go (run UPDATE_GOLDEN=1 go test ./internal/config) (-want +got):\n%s", diff)
 	}
@@ -115,6 +121,32 @@ func TestActionYAMLInSync(t *testing.T) {
 	}
 }
 
+// releaseRuns is the runs: block of a release commit (tools/release pin).
+var releaseRuns = regexp.MustCompile(`(?s)\nruns:\n  using: docker\n(  #[^\n]*\n)*  image: docker://[^@\s]+@sha256:[0-9a-f]{64}\n  env:\n    PULLSECRET_IMAGE: [^\n]+\n$`)
+
+// TestActionYAMLMarketplace checks the Marketplace's limits: a description
+// of at most 125 characters, and branding.
+func TestActionYAMLMarketplace(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "action.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a struct {
+		Name, Description string
+		Branding          struct{ Icon, Color string }
+	}
+	if err := yaml.Unmarshal(raw, &a); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(a.Description); n == 0 || n > 125 {
+		t.Errorf("description has %d characters, the Marketplace allows 1..125: %q", n, a.Description)
+	}
+	if a.Name == "" || a.Branding.Icon == "" || a.Branding.Color == "" {
+		t.Errorf("name %q, branding %+v: all required", a.Name, a.Branding)
+	}
+}
+
 func TestReadmeInSync(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join("..", "..", "README.md")
@@ -137,5 +169,24 @@ func TestReadmeInSync(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, readme[start+len(readmeBegin):end]); diff != "" {
 		t.Fatalf("README tables out of sync with inputs.go (run UPDATE_GOLDEN=1 go test ./internal/config) (-want +got):\n%s", diff)
+	}
+}
+
+// The release commit's runs: block, as tools/release pin writes it, is
+// recognised (so the test passes at a release tag too), and nothing looser.
+func TestReleaseRunsRecognised(t *testing.T) {
+	t.Parallel()
+	digest := strings.Repeat("0f", 32)
+	pinned := "name: x\nruns:\n  using: docker\n  # Release v1.2.3: the prebuilt, signed image, pinned by digest (nothing is\n  # built on your runner). Verify it: see README, \"Verifying a release\".\n  image: docker://ghcr.io/pullsecret/pullsecret@sha256:" + digest + "\n  env:\n    PULLSECRET_IMAGE: ghcr.io/pullsecret/pullsecret@sha256:" + digest + "\n"
+	if !releaseRuns.MatchString(pinned) {
+		t.Error("the pinned runs: block is not recognised")
+	}
+	for _, bad := range []string{
+		strings.Replace(pinned, "@sha256:"+digest+"\n  env", ":v1\n  env", 1), // a tag, not a digest
+		pinned + "  steps: []\n", // anything after it
+	} {
+		if releaseRuns.MatchString(bad) {
+			t.Errorf("accepted:\n%s", bad)
+		}
 	}
 }

@@ -42,6 +42,13 @@ func AllowHTTPEndpoints(allow bool) Option {
 	return func(c *Config) { c.AllowHTTPEndpoints = allow }
 }
 
+// ReleaseImage is the image this step runs from, by digest, as the
+// release's action.yml tells it (release.ImageEnv): the refresher's
+// default image when refresh_image is empty.
+func ReleaseImage(ref string) Option {
+	return func(c *Config) { c.releaseImage = strings.TrimSpace(ref) }
+}
+
 // SkipMissingNamespaces sets Config.SkipMissingNamespaces.
 func SkipMissingNamespaces() Option {
 	return func(c *Config) { c.SkipMissingNamespaces = true }

@@ -15,11 +15,15 @@ import (
 // binary that installed it, which a tag cannot promise.
 var digestRef = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:[.:][a-z0-9-]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)+@sha256:[a-f0-9]{64}$`)
 
-// EffectiveRefreshImage is refresh_image, else the image baked into a
-// release build, else "".
+// EffectiveRefreshImage is refresh_image, else the image the release's
+// action.yml says this step runs from, else the image baked into a release
+// build, else "".
 func (c *Config) EffectiveRefreshImage() string {
-	if c.RefreshImage != "" {
+	switch {
+	case c.RefreshImage != "":
 		return c.RefreshImage
+	case c.releaseImage != "":
+		return c.releaseImage
 	}
 	return release.DefaultImage
 }

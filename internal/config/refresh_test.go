@@ -126,3 +126,37 @@ func TestRefreshImageDefault(t *testing.T) {
 		t.Errorf("delete with refresh: %v", err)
 	}
 }
+
+// A release's action.yml tells the step which image it runs from (the
+// digest cannot be inside the binary): that is the refresher's default, and
+// refresh_image still wins over it.
+func TestRefreshImageFromRelease(t *testing.T) {
+	t.Parallel()
+	const other = "ghcr.io/acme/pullsecret@sha256:1111111111111111111111111111111111111111111111111111111111111111"
+	tests := []struct {
+		name   string
+		inputs map[string]string
+		want   string
+	}{
+		{name: "release image is the default", inputs: map[string]string{InRefreshImage: ""}, want: testImage},
+		{name: "refresh_image wins", inputs: map[string]string{InRefreshImage: other}, want: other},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			in := refreshInputs(tc.inputs)
+			c, err := Load(func(n string) (string, bool) { v, ok := in[n]; return v, ok }, ReleaseImage(testImage))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.EffectiveRefreshImage(); got != tc.want {
+				t.Errorf("refresher image %q, want %q", got, tc.want)
+			}
+		})
+	}
+	// A release image that is not by digest is refused like refresh_image.
+	in := refreshInputs(map[string]string{InRefreshImage: ""})
+	if _, err := Load(func(n string) (string, bool) { v, ok := in[n]; return v, ok }, ReleaseImage("ghcr.io/acme/pullsecret:v1")); err == nil {
+		t.Error("a release image by tag was accepted")
+	}
+}

@@ -1,37 +1,73 @@
 package runner
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
 	"path/filepath"
 	"strings"
 )
 
+// Where the runner mounts host directories into a docker action.
+const (
+	containerWorkspace  = "/github/workspace"
+	containerRunnerTemp = "/github/runner_temp" // newer runners only (actions/runner PR 4011)
+)
+
 // ContainerPath maps a runner-host path into a docker action's container.
 // Earlier steps export host paths (KUBECONFIG, GOOGLE_APPLICATION_CREDENTIALS
-// under $GITHUB_WORKSPACE), but the runner mounts the workspace at
-// /github/workspace. Outside a docker action paths are returned unchanged.
+// under $GITHUB_WORKSPACE; azure/k8s-set-context writes under $RUNNER_TEMP),
+// but the runner mounts the workspace at /github/workspace and, on newer
+// runners, $RUNNER_TEMP at /github/runner_temp. Outside a docker action
+// paths are returned unchanged.
 func ContainerPath(p string, getenv func(string) string) string {
 	ws := getenv("GITHUB_WORKSPACE")
-	if ws != "/github/workspace" || p == "" || strings.HasPrefix(p, ws) {
+	if ws != containerWorkspace || p == "" || strings.HasPrefix(p, ws) || strings.HasPrefix(p, containerRunnerTemp) {
 		return p
 	}
 	// The host workspace is $RUNNER_WORKSPACE/<repository name>.
 	if rw := getenv("RUNNER_WORKSPACE"); rw != "" {
 		if repo := getenv("GITHUB_REPOSITORY"); repo != "" {
-			hostWS := filepath.Join(rw, filepath.Base(repo))
-			if rel, ok := under(p, hostWS); ok {
+			if rel, ok := under(p, filepath.Join(rw, filepath.Base(repo))); ok {
 				return filepath.Join(ws, rel)
 			}
 		}
 	}
-	// Runners lay out work/<repo>/<repo>; recognise it even without the
-	// variables (self-hosted runners with custom work folders set them).
+	for _, hostTemp := range hostRunnerTemps(getenv) {
+		if rel, ok := under(p, hostTemp); ok {
+			return filepath.Join(containerRunnerTemp, rel)
+		}
+	}
+	// Runners lay out work/<repo>/<repo> and work/_temp; recognise them even
+	// without the variables (self-hosted runners with custom work folders
+	// set them).
 	parts := strings.Split(filepath.Clean(p), string(filepath.Separator))
-	for i := 0; i+2 < len(parts); i++ {
-		if parts[i] == "work" && parts[i+1] != "" && parts[i+1] == parts[i+2] && parts[i+1] != "_temp" {
+	for i := 0; i+1 < len(parts); i++ {
+		if parts[i] != "work" && parts[i] != "_work" {
+			continue
+		}
+		if parts[i+1] == "_temp" {
+			return filepath.Join(append([]string{containerRunnerTemp}, parts[i+2:]...)...)
+		}
+		if i+2 < len(parts) && parts[i] == "work" && parts[i+1] != "" && parts[i+1] == parts[i+2] {
 			return filepath.Join(append([]string{ws}, parts[i+3:]...)...)
 		}
 	}
 	return p
+}
+
+// hostRunnerTemps are where $RUNNER_TEMP is on the host: the variable
+// itself when the runner passes the host path, and work/_temp next to
+// the repository's work folder (the runner's fixed layout).
+func hostRunnerTemps(getenv func(string) string) []string {
+	var out []string
+	if t := getenv("RUNNER_TEMP"); t != "" && t != containerRunnerTemp {
+		out = append(out, t)
+	}
+	if rw := getenv("RUNNER_WORKSPACE"); rw != "" {
+		out = append(out, filepath.Join(filepath.Dir(rw), "_temp"))
+	}
+	return out
 }
 
 func under(p, dir string) (string, bool) {
@@ -40,4 +76,58 @@ func under(p, dir string) (string, bool) {
 		return "", false
 	}
 	return rel, true
+}
+
+// errKubeconfigNotVisible is a kubeconfig an earlier step wrote on the
+// runner host where this docker action's container cannot see it.
+var errKubeconfigNotVisible = errors.New("the kubeconfig is not visible inside this docker action's container")
+
+// checkKubeconfigVisible fails before anything else when a docker action
+// is given a kubeconfig path the runner did not mount into its container,
+// saying why and the ways out, instead of a bare "no such file" (or, worse,
+// quietly falling back to another kubeconfig). original is the path as the
+// step received it, mapped what ContainerPath made of it.
+func checkKubeconfigVisible(source, original, mapped string, getenv func(string) string, readFile func(string) ([]byte, error)) error {
+	if getenv("GITHUB_WORKSPACE") != containerWorkspace {
+		return nil
+	}
+	if _, err := readFile(mapped); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return nil // visible (other read errors are reported where it is loaded)
+	}
+	var why string
+	switch {
+	case strings.HasPrefix(mapped, containerRunnerTemp):
+		why = fmt.Sprintf("it is under $RUNNER_TEMP, which this runner does not mount into docker actions (runners mount it at %s only since actions/runner PR 4011; this one is older or self-hosted with another layout)", containerRunnerTemp)
+	case strings.HasPrefix(original, "/github/home/") || isHostHome(original):
+		why = "it is in the runner's home directory (~/.kube/config, where helm/kind-action and `aws eks update-kubeconfig` write), which is never mounted: a docker action's HOME is /github/home, an empty directory"
+	default:
+		why = "it is on the runner host outside the directories the runner mounts into docker actions ($GITHUB_WORKSPACE, and $RUNNER_TEMP on newer runners)"
+	}
+	return fmt.Errorf("%w: %s %q does not exist in the container: %s. Ways out: write the kubeconfig into the workspace (e.g. `kind get kubeconfig > kubeconfig` or `cp ~/.kube/config kubeconfig`, then `kubeconfig: kubeconfig`); pass its content inline (`kubeconfig: ${{ secrets.KUBECONFIG }}`); or install the CLI with `uses: pullsecret/pullsecret/setup@v1` and run `pullsecret` in a `run:` step, which sees every file and exec plugin of the runner", errKubeconfigNotVisible, source, original, why)
+}
+
+// isHostHome recognises a runner user's home (~/.kube/config) on the host.
+func isHostHome(p string) bool {
+	for _, home := range []string{"/home/", "/Users/", "/root/"} {
+		if strings.HasPrefix(p, home) && strings.Contains(p, "/.kube/") {
+			return true
+		}
+	}
+	return false
+}
+
+// checkDefaultKubeconfigVisible covers a docker action given no kubeconfig
+// at all: kubeconfig-writing steps (helm/kind-action, aws eks
+// update-kubeconfig) leave it in the runner's ~/.kube/config, which the
+// container cannot see, and outside a cluster nothing else is left.
+func checkDefaultKubeconfigVisible(getenv func(string) string, readFile func(string) ([]byte, error)) error {
+	if getenv("GITHUB_WORKSPACE") != containerWorkspace || getenv("KUBERNETES_SERVICE_HOST") != "" {
+		return nil
+	}
+	home := getenv("HOME")
+	if home == "" {
+		home = "/github/home"
+	}
+	p := filepath.Join(home, ".kube", "config")
+	return checkKubeconfigVisible("the default kubeconfig", p, p, getenv, readFile)
 }

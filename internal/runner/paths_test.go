@@ -23,6 +23,13 @@ func TestContainerPath(t *testing.T) {
 		{"work/repo/repo layout", map[string]string{"GITHUB_WORKSPACE": "/github/workspace"}, "/home/runner/work/svc/svc/kc", "/github/workspace/kc"},
 		{"not a docker action", map[string]string{"GITHUB_WORKSPACE": "/home/runner/work/app/app"}, "/home/runner/work/app/app/kc", "/home/runner/work/app/app/kc"},
 		{"no github at all", nil, "/tmp/kc", "/tmp/kc"},
+		// azure/k8s-set-context writes under $RUNNER_TEMP, which newer
+		// runners mount at /github/runner_temp.
+		{"runner temp from RUNNER_TEMP", withEnv(dockerEnv, "RUNNER_TEMP", "/home/runner/work/_temp"), "/home/runner/work/_temp/kubeconfig_1712", "/github/runner_temp/kubeconfig_1712"},
+		{"runner temp from the layout", dockerEnv, "/home/runner/work/_temp/k/config", "/github/runner_temp/k/config"},
+		{"runner temp without variables", map[string]string{"GITHUB_WORKSPACE": "/github/workspace"}, "/opt/r/_work/_temp/kc", "/github/runner_temp/kc"},
+		{"runner temp already inside", dockerEnv, "/github/runner_temp/kc", "/github/runner_temp/kc"},
+		{"runner's home untouched", dockerEnv, "/home/runner/.kube/config", "/home/runner/.kube/config"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -32,4 +39,15 @@ func TestContainerPath(t *testing.T) {
 			}
 		})
 	}
+}
+
+func withEnv(env map[string]string, kv ...string) map[string]string {
+	out := map[string]string{}
+	for k, v := range env {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
 }

@@ -232,6 +232,9 @@ func connect(cfg *config.Config, d Deps) (*kube.Connection, error) {
 	kc := cfg.Kubeconfig
 	if kc != "" && !strings.Contains(kc, "\n") {
 		kc = ContainerPath(kc, d.Getenv)
+		if err := checkKubeconfigVisible(`input "kubeconfig"`, cfg.Kubeconfig, kc, d.Getenv, d.ReadFile); err != nil {
+			return nil, err
+		}
 	}
 	getenv := d.Getenv
 	if v := d.Getenv("KUBECONFIG"); v != "" {
@@ -239,6 +242,11 @@ func connect(cfg *config.Config, d Deps) (*kube.Connection, error) {
 		paths := filepath.SplitList(v)
 		for i, p := range paths {
 			paths[i] = ContainerPath(p, d.Getenv)
+			if cfg.Kubeconfig == "" {
+				if err := checkKubeconfigVisible("$KUBECONFIG entry", p, paths[i], d.Getenv, d.ReadFile); err != nil {
+					return nil, err
+				}
+			}
 		}
 		mapped := strings.Join(paths, string(filepath.ListSeparator))
 		getenv = func(k string) string {
@@ -246,6 +254,11 @@ func connect(cfg *config.Config, d Deps) (*kube.Connection, error) {
 				return mapped
 			}
 			return d.Getenv(k)
+		}
+	}
+	if cfg.Kubeconfig == "" && d.Getenv("KUBECONFIG") == "" {
+		if err := checkDefaultKubeconfigVisible(d.Getenv, d.ReadFile); err != nil {
+			return nil, err
 		}
 	}
 	conn, err := kube.Connect(kube.ClientOptions{

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+)
+
+type buildOptions struct {
+	Version, Commit string
+	Epoch           int64
+	Src, Out, Repo  string
+	SourceURL       string
+}
+
+// platform is one CLI build target; image marks the action image's.
+type platform struct {
+	OS, Arch string
+	image    bool
+}
+
+var platforms = []platform{
+	{"linux", "amd64", true}, {"linux", "arm64", true},
+	{"darwin", "amd64", false}, {"darwin", "arm64", false},
+	{"windows", "amd64", false}, {"windows", "arm64", false},
+}
+
+// binaryName is the release asset name of a platform's CLI; setup/install.sh
+// computes the same name from the runner's OS and architecture.
+func binaryName(p platform) string {
+	n := "pullsecret_" + p.OS + "_" + p.Arch
+	if p.OS == "windows" {
+		n += ".exe"
+	}
+	return n
+}
+
+var (
+	semver    = regexp.MustCompile(`^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?$`)
+	commitSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
+)
+
+func (o buildOptions) validate() error {
+	if !semver.MatchString(o.Version) {
+		return fmt.Errorf("-version %q is not vMAJOR.MINOR.PATCH", o.Version)
+	}
+	if !commitSHA.MatchString(o.Commit) {
+		return fmt.Errorf("-commit %q is not a full 40-hex commit SHA", o.Commit)
+	}
+	if o.Epoch < 0 {
+		return fmt.Errorf("-epoch (or SOURCE_DATE_EPOCH) is required: the commit's timestamp, so every date in the artifacts is reproducible")
+	}
+	return nil
+}
+
+// pushTags are the tags a release moves: vX.Y.Z and vX (not for pre-releases).
+func pushTags(version string) []string {
+	tags := []string{version}
+	if !strings.Contains(version, "-") {
+		tags = append(tags, strings.SplitN(version, ".", 2)[0])
+	}
+	return tags
+}
+
+type artifacts struct {
+	Index  v1.ImageIndex
+	Digest v1.Hash
+}
+
+func build(o buildOptions) (*artifacts, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	if entries, err := os.ReadDir(o.Out); err == nil && len(entries) > 0 {
+		return nil, fmt.Errorf("-out %s is not empty", o.Out)
+	}
+	if err := os.MkdirAll(o.Out, 0o755); err != nil {
+		return nil, err
+	}
+	created := time.Unix(o.Epoch, 0).UTC()
+	bins := map[platform]string{}
+	for _, p := range platforms {
+		path := filepath.Join(o.Out, binaryName(p))
+		if err := goBuild(o, p, created, path); err != nil {
+			return nil, err
+		}
+		bins[p] = path
+	}
+	var names []string
+	for _, p := range platforms {
+		names = append(names, bins[p])
+	}
+	sbom, err := spdxDocument(names, o, created)
+	if err != nil {
+		return nil, fmt.Errorf("SBOM: %w", err)
+	}
+	sbomPath := filepath.Join(o.Out, "pullsecret.spdx.json")
+	if err := os.WriteFile(sbomPath, sbom, 0o644); err != nil {
+		return nil, err
+	}
+	if err := writeSums(filepath.Join(o.Out, "SHA256SUMS"), append(names, sbomPath)); err != nil {
+		return nil, err
+	}
+
+	imageBins := map[string]string{}
+	for _, p := range platforms {
+		if p.image {
+			imageBins[p.Arch] = bins[p]
+		}
+	}
+	idx, err := imageIndex(imageBins, imageMeta{Version: o.Version, Commit: o.Commit, Created: created, Source: o.SourceURL})
+	if err != nil {
+		return nil, fmt.Errorf("image: %w", err)
+	}
+	digest, err := idx.Digest()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := layout.Write(filepath.Join(o.Out, "image"), idx); err != nil {
+		return nil, fmt.Errorf("image layout: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(o.Out, "image.digest"), []byte(digest.String()+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	if o.Repo != "" {
+		if err := os.WriteFile(filepath.Join(o.Out, "image.ref"), []byte(o.Repo+"@"+digest.String()+"\n"), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return &artifacts{Index: idx, Digest: digest}, nil
+}
+
+// goBuild cross-compiles one static binary. -trimpath and -buildvcs=false
+// keep paths and the checkout's state out of it; version, commit and date
+// come in through -X (main.version/commit/date, what --version prints),
+// and main.imageRepository names where the release's image lives.
+func goBuild(o buildOptions, p platform, created time.Time, out string) error {
+	abs, err := filepath.Abs(out)
+	if err != nil {
+		return err
+	}
+	ldflags := strings.Join([]string{
+		"-s", "-w",
+		"-X", "main.version=" + o.Version,
+		"-X", "main.commit=" + o.Commit,
+		"-X", "main.date=" + created.Format(time.RFC3339),
+		"-X", "main.imageRepository=" + o.Repo,
+	}, " ")
+	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-mod=readonly", "-ldflags", ldflags, "-o", abs, ".")
+	cmd.Dir = o.Src
+	cmd.Env = append(cleanEnv(os.Environ()), "CGO_ENABLED=0", "GOOS="+p.OS, "GOARCH="+p.Arch, "GOFLAGS=", "GOAMD64=v1", "GOARM64=v8.0")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("go build %s/%s: %w", p.OS, p.Arch, err)
+	}
+	return nil
+}
+
+// cleanEnv drops variables that change what go build produces, so a
+// developer's shell cannot make a release differ from CI's.
+func cleanEnv(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "GOOS", "GOARCH", "CGO_ENABLED", "GOFLAGS", "GOAMD64", "GOARM64", "GOEXPERIMENT", "CC", "CGO_CFLAGS", "CGO_LDFLAGS":
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+// writeSums writes sha256sum(1)'s format: "<hex>  <name>", sorted by name.
+func writeSums(path string, files []string) error {
+	var lines []string
+	for _, f := range files {
+		sum, err := sha256File(f)
+		if err != nil {
+			return err
+		}
+		lines = append(lines, sum+"  "+filepath.Base(f))
+	}
+	sort.Slice(lines, func(i, j int) bool { return lines[i][66:] < lines[j][66:] })
+	return os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+}
+
+func sha256File(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

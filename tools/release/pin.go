@@ -1,0 +1,43 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+)
+
+var imageDigestRef = regexp.MustCompile(`^[a-z0-9.:-]+(/[a-z0-9._-]+)+@sha256:[0-9a-f]{64}$`)
+
+// pinActionYAML rewrites the `runs:` block of main's action.yml (which
+// builds the Dockerfile, so `uses: ./` tests the code under review) into the
+// release commit's: the prebuilt image by digest, which users of @vX pull
+// instead of building. PULLSECRET_IMAGE tells the running binary which
+// image it is (the refresher Job defaults to running the same image); the
+// digest cannot be baked into the binary inside that very image.
+func pinActionYAML(in []byte, image, version string) ([]byte, error) {
+	if !imageDigestRef.MatchString(image) {
+		return nil, fmt.Errorf("-image %q is not REPOSITORY@sha256:<64 hex>", image)
+	}
+	if !semver.MatchString(version) {
+		return nil, fmt.Errorf("-version %q is not vMAJOR.MINOR.PATCH", version)
+	}
+	i := bytes.Index(in, []byte("\nruns:\n"))
+	if i < 0 {
+		return nil, fmt.Errorf("no top-level runs: block")
+	}
+	runs := in[i+1:]
+	if !bytes.Contains(runs, []byte("\n  using: docker\n")) || !bytes.Contains(runs, []byte("\n  image: Dockerfile\n")) {
+		return nil, fmt.Errorf("runs: is not `using: docker` with `image: Dockerfile` (already pinned?)")
+	}
+	var b bytes.Buffer
+	b.Write(in[:i+1])
+	fmt.Fprintf(&b, `runs:
+  using: docker
+  # Release %s: the prebuilt, signed image, pinned by digest (nothing is
+  # built on your runner). Verify it: see README, "Verifying a release".
+  image: docker://%s
+  env:
+    PULLSECRET_IMAGE: %s
+`, version, image, image)
+	return b.Bytes(), nil
+}

@@ -1,0 +1,361 @@
+package main
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"log"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+const (
+	testCommit = "0123456789abcdef0123456789abcdef01234567"
+	testEpoch  = 1767225600 // 2026-01-01T00:00:00Z
+)
+
+// fakeModule writes a tiny module with pullsecret's module path and the
+// variables the release links in, so build() runs the real toolchain on
+// every platform in seconds.
+func fakeModule(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{
+		"go.mod": "module github.com/pullsecret/pullsecret\n\ngo 1.26.0\n",
+		"main.go": `package main
+
+import "fmt"
+
+var version, commit, date, imageRepository = "dev", "", "", ""
+
+func main() { fmt.Println(version, commit, date, imageRepository) }
+`,
+	}
+	for n, c := range files {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestBuildIsReproducible builds the same source twice, from two different
+// directories with different file times, and wants every artifact and the
+// image digest byte-identical.
+func TestBuildIsReproducible(t *testing.T) {
+	t.Parallel()
+	var outs []string
+	var digests []string
+	for i := range 2 {
+		src := fakeModule(t)
+		// Different mtimes must not leak into the artifacts.
+		when := time.Now().Add(time.Duration(i) * time.Hour)
+		_ = os.Chtimes(filepath.Join(src, "main.go"), when, when)
+		out := filepath.Join(t.TempDir(), "dist")
+		a, err := build(buildOptions{Version: "v1.2.3", Commit: testCommit, Epoch: testEpoch, Src: src, Out: out,
+			Repo: "ghcr.io/pullsecret/pullsecret", SourceURL: "https://github.com/pullsecret/pullsecret"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs, digests = append(outs, out), append(digests, a.Digest.String())
+	}
+	if digests[0] != digests[1] {
+		t.Errorf("image digests differ: %s vs %s", digests[0], digests[1])
+	}
+	a, b := treeHashes(t, outs[0]), treeHashes(t, outs[1])
+	if diff := cmp.Diff(a, b); diff != "" {
+		t.Errorf("artifacts differ between two builds (-first +second):\n%s", diff)
+	}
+	var names []string
+	for n := range a {
+		if !strings.HasPrefix(n, "image/") {
+			names = append(names, n)
+		}
+	}
+	want := []string{"SHA256SUMS", "image.digest", "image.ref", "pullsecret.spdx.json",
+		"pullsecret_darwin_amd64", "pullsecret_darwin_arm64", "pullsecret_linux_amd64",
+		"pullsecret_linux_arm64", "pullsecret_windows_amd64.exe", "pullsecret_windows_arm64.exe"}
+	if diff := cmp.Diff(want, sortedCopy(names)); diff != "" {
+		t.Errorf("artifacts (-want +got):\n%s", diff)
+	}
+	// SHA256SUMS is what `sha256sum -c` checks.
+	cmd := exec.Command("sha256sum", "-c", "--strict", "SHA256SUMS")
+	cmd.Dir = outs[0]
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("sha256sum -c: %v\n%s", err, out)
+	}
+	// The linked-in values reach the binary.
+	if isAMD64() {
+		got, err := exec.Command(filepath.Join(outs[0], "pullsecret_linux_amd64")).Output()
+		if want := "v1.2.3 " + testCommit + " 2026-01-01T00:00:00Z ghcr.io/pullsecret/pullsecret\n"; err != nil || string(got) != want {
+			t.Errorf("binary prints %q (%v), want %q", got, err, want)
+		}
+	}
+}
+
+func isAMD64() bool {
+	out, _ := exec.Command("go", "env", "GOHOSTARCH").Output()
+	return strings.TrimSpace(string(out)) == "amd64"
+}
+
+func sortedCopy(s []string) []string {
+	out := append([]string(nil), s...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+func treeHashes(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		sum, err := sha256File(p)
+		out[filepath.ToSlash(rel)] = sum
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestImageShape checks what the runner relies on: both platforms, root,
+// an absolute entrypoint, and a layer holding only the binary and /tmp with
+// fixed owners and times.
+func TestImageShape(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bins := map[string]string{}
+	for _, arch := range []string{"arm64", "amd64"} {
+		p := filepath.Join(dir, arch)
+		if err := os.WriteFile(p, []byte("binary for "+arch), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		bins[arch] = p
+	}
+	created := time.Unix(testEpoch, 0).UTC()
+	idx, err := imageIndex(bins, imageMeta{Version: "v1.2.3", Commit: testCommit, Created: created, Source: "https://example.test/x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plats []string
+	for _, m := range im.Manifests {
+		plats = append(plats, m.Platform.String())
+		img, err := idx.Image(m.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cf.Config.User != "0:0" || !cmp.Equal(cf.Config.Entrypoint, []string{"/pullsecret"}) || cf.Architecture != m.Platform.Architecture {
+			t.Errorf("%s: user %q entrypoint %q arch %q", m.Platform, cf.Config.User, cf.Config.Entrypoint, cf.Architecture)
+		}
+		if !cf.Created.Time.Equal(created) {
+			t.Errorf("%s: created %s, want %s", m.Platform, cf.Created.Time, created)
+		}
+		layers, err := img.Layers()
+		if err != nil || len(layers) != 1 {
+			t.Fatalf("%s: %d layers (%v), want 1", m.Platform, len(layers), err)
+		}
+		rc, err := layers[0].Uncompressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := tar.NewReader(rc)
+		var entries []string
+		for {
+			h, err := tr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(tr)
+			entries = append(entries, h.Name)
+			if h.Uid != 0 || h.Gid != 0 || !h.ModTime.Equal(created) {
+				t.Errorf("%s: %s owned %d:%d mtime %s", m.Platform, h.Name, h.Uid, h.Gid, h.ModTime)
+			}
+			if h.Name == "pullsecret" && (h.Mode != 0o755 || string(body) != "binary for "+m.Platform.Architecture) {
+				t.Errorf("%s: /pullsecret mode %o body %q", m.Platform, h.Mode, body)
+			}
+		}
+		rc.Close()
+		if diff := cmp.Diff([]string{"pullsecret", "tmp/"}, entries); diff != "" {
+			t.Errorf("%s layer (-want +got):\n%s", m.Platform, diff)
+		}
+	}
+	if diff := cmp.Diff([]string{"linux/amd64", "linux/arm64"}, plats); diff != "" {
+		t.Errorf("platforms (-want +got):\n%s", diff)
+	}
+}
+
+// TestPushAndPullByDigest pushes to a registry (go-containerregistry's
+// in-memory implementation of the distribution API) and reads the index
+// back by digest and through both tags.
+func TestPushAndPullByDigest(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	dir := t.TempDir()
+	bins := map[string]string{}
+	for _, arch := range []string{"amd64", "arm64"} {
+		bins[arch] = filepath.Join(dir, arch)
+		_ = os.WriteFile(bins[arch], []byte(arch), 0o755)
+	}
+	idx, err := imageIndex(bins, imageMeta{Version: "v2.0.1", Commit: testCommit, Created: time.Unix(testEpoch, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := host + "/pullsecret/pullsecret"
+	if err := pushIndex(idx, repo, pushTags("v2.0.1")); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := idx.Digest()
+	for _, r := range []string{repo + "@" + want.String(), repo + ":v2.0.1", repo + ":v2"} {
+		ref, err := name.ParseReference(r, name.Insecure)
+		if err != nil {
+			t.Fatal(err)
+		}
+		desc, err := remote.Head(ref)
+		if err != nil {
+			t.Fatalf("%s: %v", r, err)
+		}
+		if desc.Digest != want {
+			t.Errorf("%s resolves to %s, want %s", r, desc.Digest, want)
+		}
+	}
+}
+
+func TestPushTags(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string][]string{
+		"v1.2.3":      {"v1.2.3", "v1"},
+		"v0.4.0":      {"v0.4.0", "v0"},
+		"v2.0.0-rc.1": {"v2.0.0-rc.1"}, // a pre-release never moves v2
+	} {
+		if diff := cmp.Diff(want, pushTags(in)); diff != "" {
+			t.Errorf("pushTags(%q) (-want +got):\n%s", in, diff)
+		}
+	}
+}
+
+func TestBuildRefusesBadOptions(t *testing.T) {
+	t.Parallel()
+	good := buildOptions{Version: "v1.0.0", Commit: testCommit, Epoch: testEpoch}
+	for name, mut := range map[string]func(*buildOptions){
+		"version without v": func(o *buildOptions) { o.Version = "1.0.0" },
+		"short commit":      func(o *buildOptions) { o.Commit = "0123456" },
+		"no epoch":          func(o *buildOptions) { o.Epoch = -1 },
+	} {
+		o := good
+		mut(&o)
+		if err := o.validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if err := good.validate(); err != nil {
+		t.Errorf("good options refused: %v", err)
+	}
+}
+
+// TestPinActionYAML pins the repository's own action.yml, as scripts/release
+// does for the release commit.
+func TestPinActionYAML(t *testing.T) {
+	t.Parallel()
+	in, err := os.ReadFile(filepath.Join("..", "..", "action.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	image := "ghcr.io/pullsecret/pullsecret@sha256:" + strings.Repeat("ab", 32)
+	out, err := pinActionYAML(in, image, "v1.2.3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(out, in[:bytes.Index(in, []byte("\nruns:\n"))]) {
+		t.Error("pinning changed more than the runs: block")
+	}
+	var runs []string
+	sc := bufio.NewScanner(bytes.NewReader(out[bytes.Index(out, []byte("\nruns:\n")):]))
+	for sc.Scan() {
+		if l := sc.Text(); l != "" && !strings.HasPrefix(strings.TrimSpace(l), "#") {
+			runs = append(runs, l)
+		}
+	}
+	want := []string{"runs:", "  using: docker", "  image: docker://" + image, "  env:", "    PULLSECRET_IMAGE: " + image}
+	if diff := cmp.Diff(want, runs); diff != "" {
+		t.Errorf("runs (-want +got):\n%s", diff)
+	}
+	if _, err := pinActionYAML(out, image, "v1.2.3"); err == nil {
+		t.Error("pinning an already pinned action.yml succeeded")
+	}
+	for _, bad := range []string{"ghcr.io/pullsecret/pullsecret:v1", "ghcr.io/pullsecret/pullsecret@sha256:abc"} {
+		if _, err := pinActionYAML(in, bad, "v1.2.3"); err == nil {
+			t.Errorf("image %q accepted", bad)
+		}
+	}
+}
+
+// The SBOM is valid JSON naming the main module, the binaries and stdlib.
+func TestSBOM(t *testing.T) {
+	t.Parallel()
+	src := fakeModule(t)
+	bin := filepath.Join(t.TempDir(), "pullsecret_linux_amd64")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
+	cmd.Dir = src
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	doc, err := spdxDocument([]string{bin}, buildOptions{Version: "v1.2.3", Commit: testCommit, SourceURL: "https://github.com/pullsecret/pullsecret"}, time.Unix(testEpoch, 0).UTC())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		SPDXVersion string `json:"spdxVersion"`
+		Packages    []struct {
+			Name    string `json:"name"`
+			Version string `json:"versionInfo"`
+		} `json:"packages"`
+		CreationInfo struct{ Created string } `json:"creationInfo"`
+	}
+	if err := json.Unmarshal(doc, &d); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range d.Packages {
+		names = append(names, p.Name+"@"+p.Version)
+	}
+	goVersion, _ := exec.Command("go", "env", "GOVERSION").Output()
+	want := []string{"github.com/pullsecret/pullsecret@v1.2.3", "pullsecret_linux_amd64@v1.2.3", "stdlib@" + strings.TrimPrefix(strings.TrimSpace(string(goVersion)), "go")}
+	if diff := cmp.Diff(want, names); diff != "" || d.SPDXVersion != "SPDX-2.3" || d.CreationInfo.Created != "2026-01-01T00:00:00Z" {
+		t.Errorf("SBOM %s created %s, packages (-want +got):\n%s", d.SPDXVersion, d.CreationInfo.Created, diff)
+	}
+}
