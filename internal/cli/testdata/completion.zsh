@@ -36,7 +36,7 @@ _pullsecret() {
     '--mode['\''apply'\'' writes the secret and references it; '\''delete'\'' removes the secret and only its own entry from the ServiceAccounts (preview teardown)]:mode:(apply delete)' \
     '--dry-run[Print what would change and touch nothing (credentials are still checked; the API server validates with server-side dry run)]' \
     '--force[Take over an existing secret of that name that pullsecret does not manage, or that has another type]' \
-    '--concurrency[Namespaces processed at once]:concurrency: ' \
+    '--concurrency[Namespaces processed at once (each costs 1-2 requests; measured in bench/results)]:concurrency: ' \
     '--wait-timeout[How long to wait for a new namespace'\''s ServiceAccounts to appear]:wait-timeout: ' \
     '--refresh[Also install or update an in-cluster refresher (a CronJob running this image, keyless) that keeps this run'\''s secret fresh in the same namespace selection until it is removed; namespaces that appear later and match a glob or selector are covered at the next refresh]' \
     '--refresh-interval[How often the refresher runs: at most half of '\''token_lifetime'\'', and a whole number of minutes that divides an hour ('\''1m'\'' … '\''30m'\'') or of hours that divides a day ('\''1h'\'' … '\''12h'\'')]:refresh-interval: ' \
