@@ -255,9 +255,22 @@ func TestBinaryBadInputFailsCleanly(t *testing.T) {
 		env    map[string]string
 		want   []string
 	}{
-		{"conflicting sources", map[string]string{config.InAccessToken: "ya29.abcdefgh", config.InWorkloadIdentityProvider: fakestack.Provider}, nil, []string{config.InAccessToken, config.InWorkloadIdentityProvider, "conflict"}},
-		{"bad lifetime", map[string]string{config.InTokenLifetime: "forever"}, nil, []string{config.InTokenLifetime}},
-		{"no id-token permission", map[string]string{config.InWorkloadIdentityProvider: fakestack.Provider, config.InServiceAccount: fakestack.ImpersonatedSA}, map[string]string{"GITHUB_ACTIONS": "true"}, []string{"id-token: write"}},
+		{
+			name:   "conflicting sources",
+			inputs: map[string]string{config.InAccessToken: "ya29.abcdefgh", config.InWorkloadIdentityProvider: fakestack.Provider},
+			want:   []string{config.InAccessToken, config.InWorkloadIdentityProvider, "conflict"},
+		},
+		{
+			name:   "bad lifetime",
+			inputs: map[string]string{config.InTokenLifetime: "forever"},
+			want:   []string{config.InTokenLifetime},
+		},
+		{
+			name:   "no id-token permission",
+			inputs: map[string]string{config.InWorkloadIdentityProvider: fakestack.Provider, config.InServiceAccount: fakestack.ImpersonatedSA},
+			env:    map[string]string{"GITHUB_ACTIONS": "true"},
+			want:   []string{"id-token: write"},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

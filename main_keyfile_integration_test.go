@@ -41,7 +41,14 @@ func TestBinaryKeyFromFileOrStdin(t *testing.T) {
 	for _, tc := range []struct {
 		name, arg string
 		stdin     []byte
-	}{{"file", keyFile, nil}, {"stdin", "-", stack.Key}} {
+	}{{
+		name: "file",
+		arg:  keyFile,
+	}, {
+		name:  "stdin",
+		arg:   "-",
+		stdin: stack.Key,
+	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			ns := "keyfile-" + tc.name + "-" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
 			t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })

@@ -49,16 +49,44 @@ func TestProjectFilesExist(t *testing.T) {
 		// must holds texts the file cannot do without.
 		must []string
 	}{
-		{path: "SECURITY.md", must: []string{"security/advisories/new", "## Supported versions"}},
-		{path: "CONTRIBUTING.md", must: []string{"## How we test", "UPDATE_GOLDEN=1"}},
-		{path: "CHANGELOG.md", must: []string{"keepachangelog.com", "## [Unreleased]"}},
-		{path: ".github/CODEOWNERS", must: []string{"* @pullsecret/maintainers"}},
-		{path: ".github/dependabot.yml", must: []string{"package-ecosystem: gomod", "package-ecosystem: github-actions", "package-ecosystem: docker"}},
-		{path: ".github/ISSUE_TEMPLATE/bug_report.yml", must: []string{"Never paste a token"}},
-		{path: ".github/ISSUE_TEMPLATE/feature_request.yml"},
-		{path: ".github/ISSUE_TEMPLATE/config.yml", must: []string{"security/policy"}},
-		{path: "docs/TROUBLESHOOTING.md"},
-		{path: "docs/iam-setup.md", must: []string{"google-github-actions/auth@v3"}},
+		{
+			path: "SECURITY.md",
+			must: []string{"security/advisories/new", "## Supported versions"},
+		},
+		{
+			path: "CONTRIBUTING.md",
+			must: []string{"## How we test", "UPDATE_GOLDEN=1"},
+		},
+		{
+			path: "CHANGELOG.md",
+			must: []string{"keepachangelog.com", "## [Unreleased]"},
+		},
+		{
+			path: ".github/CODEOWNERS",
+			must: []string{"* @pullsecret/maintainers"},
+		},
+		{
+			path: ".github/dependabot.yml",
+			must: []string{"package-ecosystem: gomod", "package-ecosystem: github-actions", "package-ecosystem: docker"},
+		},
+		{
+			path: ".github/ISSUE_TEMPLATE/bug_report.yml",
+			must: []string{"Never paste a token"},
+		},
+		{
+			path: ".github/ISSUE_TEMPLATE/feature_request.yml",
+		},
+		{
+			path: ".github/ISSUE_TEMPLATE/config.yml",
+			must: []string{"security/policy"},
+		},
+		{
+			path: "docs/TROUBLESHOOTING.md",
+		},
+		{
+			path: "docs/iam-setup.md",
+			must: []string{"google-github-actions/auth@v3"},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.path, func(t *testing.T) {
@@ -143,12 +171,30 @@ func TestMarkdownLinksResolve(t *testing.T) {
 func TestSlug(t *testing.T) {
 	t.Parallel()
 	cases := []struct{ heading, want string }{
-		{heading: "Missing `id-token: write`", want: "missing-id-token-write"},
-		{heading: "Missing roles/iam.workloadIdentityUser", want: "missing-rolesiamworkloadidentityuser"},
-		{heading: "kind (or any loopback API server) in the same job", want: "kind-or-any-loopback-api-server-in-the-same-job"},
-		{heading: "Key token_uri is not Google's", want: "key-token_uri-is-not-googles"},
-		{heading: "1. A Workload Identity pool and a GitHub provider", want: "1-a-workload-identity-pool-and-a-github-provider"},
-		{heading: "After [`auth`](https://example.com) — done", want: "after-auth--done"},
+		{
+			heading: "Missing `id-token: write`",
+			want:    "missing-id-token-write",
+		},
+		{
+			heading: "Missing roles/iam.workloadIdentityUser",
+			want:    "missing-rolesiamworkloadidentityuser",
+		},
+		{
+			heading: "kind (or any loopback API server) in the same job",
+			want:    "kind-or-any-loopback-api-server-in-the-same-job",
+		},
+		{
+			heading: "Key token_uri is not Google's",
+			want:    "key-token_uri-is-not-googles",
+		},
+		{
+			heading: "1. A Workload Identity pool and a GitHub provider",
+			want:    "1-a-workload-identity-pool-and-a-github-provider",
+		},
+		{
+			heading: "After [`auth`](https://example.com) — done",
+			want:    "after-auth--done",
+		},
 	}
 	for _, tc := range cases {
 		if got := slug(tc.heading); got != tc.want {

@@ -114,26 +114,42 @@ func TestFileCommandsNeverPanic(t *testing.T) {
 		wantErr   string // "" means no error
 		wantPrint string // what the log must show instead
 	}{
-		{"GITHUB_OUTPUT unset", func(dir string) map[string]string {
-			e := githubEnv(dir)
-			delete(e, "GITHUB_OUTPUT")
-			return e
-		}, "", "secret_name=gcr-pull-secret"},
-		{"GITHUB_OUTPUT is a directory", func(dir string) map[string]string {
-			e := githubEnv(dir)
-			e["GITHUB_OUTPUT"] = dir
-			return e
-		}, "GITHUB_OUTPUT", ""},
-		{"GITHUB_OUTPUT in a missing directory", func(dir string) map[string]string {
-			e := githubEnv(dir)
-			e["GITHUB_OUTPUT"] = filepath.Join(dir, "missing", "output")
-			return e
-		}, "GITHUB_OUTPUT", ""},
-		{"GITHUB_STEP_SUMMARY unwritable", func(dir string) map[string]string {
-			e := githubEnv(dir)
-			e["GITHUB_STEP_SUMMARY"] = dir
-			return e
-		}, "GITHUB_STEP_SUMMARY", ""},
+		{
+			name: "GITHUB_OUTPUT unset",
+			env: func(dir string) map[string]string {
+				e := githubEnv(dir)
+				delete(e, "GITHUB_OUTPUT")
+				return e
+			},
+			wantPrint: "secret_name=gcr-pull-secret",
+		},
+		{
+			name: "GITHUB_OUTPUT is a directory",
+			env: func(dir string) map[string]string {
+				e := githubEnv(dir)
+				e["GITHUB_OUTPUT"] = dir
+				return e
+			},
+			wantErr: "GITHUB_OUTPUT",
+		},
+		{
+			name: "GITHUB_OUTPUT in a missing directory",
+			env: func(dir string) map[string]string {
+				e := githubEnv(dir)
+				e["GITHUB_OUTPUT"] = filepath.Join(dir, "missing", "output")
+				return e
+			},
+			wantErr: "GITHUB_OUTPUT",
+		},
+		{
+			name: "GITHUB_STEP_SUMMARY unwritable",
+			env: func(dir string) map[string]string {
+				e := githubEnv(dir)
+				e["GITHUB_STEP_SUMMARY"] = dir
+				return e
+			},
+			wantErr: "GITHUB_STEP_SUMMARY",
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

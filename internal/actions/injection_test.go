@@ -15,10 +15,22 @@ func TestInfoLinesCannotIssueWorkflowCommands(t *testing.T) {
 		name string
 		text string
 	}{
-		{name: "second line", text: "cluster says:\n::error::forged"},
-		{name: "first line", text: "::stop-commands::abc"},
-		{name: "indented", text: "x\n   ::set-env name=A::b"},
-		{name: "crlf", text: "x\r\n::warning::forged"},
+		{
+			name: "second line",
+			text: "cluster says:\n::error::forged",
+		},
+		{
+			name: "first line",
+			text: "::stop-commands::abc",
+		},
+		{
+			name: "indented",
+			text: "x\n   ::set-env name=A::b",
+		},
+		{
+			name: "crlf",
+			text: "x\r\n::warning::forged",
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -83,8 +83,16 @@ func TestReporterDebug(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{name: "github", env: map[string]string{"GITHUB_ACTIONS": "true"}, want: "::debug::HTTP GET host/path?t=***\n"},
-		{name: "plain", env: map[string]string{}, want: "debug: HTTP GET host/path?t=***\n"},
+		{
+			name: "github",
+			env:  map[string]string{"GITHUB_ACTIONS": "true"},
+			want: "::debug::HTTP GET host/path?t=***\n",
+		},
+		{
+			name: "plain",
+			env:  map[string]string{},
+			want: "debug: HTTP GET host/path?t=***\n",
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -88,8 +88,16 @@ func TestVersion(t *testing.T) {
 		args   []string
 		stdout string
 	}{
-		{name: "text", args: []string{"--version"}, stdout: "pullsecret v1.2.3 (commit 0123456789abcdef0123456789abcdef01234567, built 2026-01-02T03:04:05Z, " + goVersion() + ")\n"},
-		{name: "json", args: []string{"--version", "-o", "json"}, stdout: fmt.Sprintf("{\n  \"version\": \"v1.2.3\",\n  \"commit\": \"0123456789abcdef0123456789abcdef01234567\",\n  \"date\": \"2026-01-02T03:04:05Z\",\n  \"go\": %q\n}\n", goVersion())},
+		{
+			name:   "text",
+			args:   []string{"--version"},
+			stdout: "pullsecret v1.2.3 (commit 0123456789abcdef0123456789abcdef01234567, built 2026-01-02T03:04:05Z, " + goVersion() + ")\n",
+		},
+		{
+			name:   "json",
+			args:   []string{"--version", "-o", "json"},
+			stdout: fmt.Sprintf("{\n  \"version\": \"v1.2.3\",\n  \"commit\": \"0123456789abcdef0123456789abcdef01234567\",\n  \"date\": \"2026-01-02T03:04:05Z\",\n  \"go\": %q\n}\n", goVersion()),
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -158,15 +166,51 @@ func TestBadInputExitsTwo(t *testing.T) {
 		env    map[string]string
 		stderr []string
 	}{
-		{name: "unknown flag", args: []string{"--bogus"}, stderr: []string{"unknown flag: --bogus", "pullsecret --help"}},
-		{name: "Go flag spelling of a shorthand-less flag", args: []string{"-namespaces", "x"}, stderr: []string{"pullsecret --help"}},
-		{name: "argument", args: []string{"preview-1"}, stderr: []string{`unexpected argument "preview-1"`}},
-		{name: "output format", args: []string{"--output", "yaml"}, stderr: []string{`--output "yaml"`, "text or json"}},
-		{name: "completion without shell", args: []string{"completion"}, stderr: []string{"one shell"}},
-		{name: "completion of an unknown shell", args: []string{"completion", "tcsh"}, stderr: []string{`"tcsh"`}},
-		{name: "invalid input as flag", args: []string{"--token-lifetime", "forever"}, stderr: []string{"error: invalid configuration", config.InTokenLifetime}},
-		{name: "invalid input as variable", env: map[string]string{"INPUT_MODE": "upsert"}, stderr: []string{"error: invalid configuration", config.InMode}},
-		{name: "key file missing", args: []string{"--credentials-json-file", filepath.Join(t.TempDir(), "none.json")}, stderr: []string{"--credentials-json-file"}},
+		{
+			name:   "unknown flag",
+			args:   []string{"--bogus"},
+			stderr: []string{"unknown flag: --bogus", "pullsecret --help"},
+		},
+		{
+			name:   "Go flag spelling of a shorthand-less flag",
+			args:   []string{"-namespaces", "x"},
+			stderr: []string{"pullsecret --help"},
+		},
+		{
+			name:   "argument",
+			args:   []string{"preview-1"},
+			stderr: []string{`unexpected argument "preview-1"`},
+		},
+		{
+			name:   "output format",
+			args:   []string{"--output", "yaml"},
+			stderr: []string{`--output "yaml"`, "text or json"},
+		},
+		{
+			name:   "completion without shell",
+			args:   []string{"completion"},
+			stderr: []string{"one shell"},
+		},
+		{
+			name:   "completion of an unknown shell",
+			args:   []string{"completion", "tcsh"},
+			stderr: []string{`"tcsh"`},
+		},
+		{
+			name:   "invalid input as flag",
+			args:   []string{"--token-lifetime", "forever"},
+			stderr: []string{"error: invalid configuration", config.InTokenLifetime},
+		},
+		{
+			name:   "invalid input as variable",
+			env:    map[string]string{"INPUT_MODE": "upsert"},
+			stderr: []string{"error: invalid configuration", config.InMode},
+		},
+		{
+			name:   "key file missing",
+			args:   []string{"--credentials-json-file", filepath.Join(t.TempDir(), "none.json")},
+			stderr: []string{"--credentials-json-file"},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -237,14 +281,45 @@ func TestExitCode(t *testing.T) {
 		err  error
 		want int
 	}{
-		{name: "success", want: ExitOK},
-		{name: "bad input", err: classified(errors.New("x"), runner.ErrBadInput), want: ExitBadInput},
-		{name: "credentials", err: classified(errors.New("x"), runner.ErrCredentials), want: ExitCredentials},
-		{name: "unreachable", err: classified(errors.New("x"), runner.ErrClusterUnreachable), want: ExitClusterUnreachable},
-		{name: "forbidden", err: classified(forbidden, runner.ErrForbidden), want: ExitForbidden},
-		{name: "namespaces failed", err: classified(forbidden, runner.ErrNamespacesFailed), want: ExitFailed},
-		{name: "outputs not written", err: errors.Join(nil, errors.New("failed to set output")), want: ExitFailed},
-		{name: "unclassified", err: errors.New("run cancelled"), want: ExitFailed},
+		{
+			name: "success",
+			want: ExitOK,
+		},
+		{
+			name: "bad input",
+			err:  classified(errors.New("x"), runner.ErrBadInput),
+			want: ExitBadInput,
+		},
+		{
+			name: "credentials",
+			err:  classified(errors.New("x"), runner.ErrCredentials),
+			want: ExitCredentials,
+		},
+		{
+			name: "unreachable",
+			err:  classified(errors.New("x"), runner.ErrClusterUnreachable),
+			want: ExitClusterUnreachable,
+		},
+		{
+			name: "forbidden",
+			err:  classified(forbidden, runner.ErrForbidden),
+			want: ExitForbidden,
+		},
+		{
+			name: "namespaces failed",
+			err:  classified(forbidden, runner.ErrNamespacesFailed),
+			want: ExitFailed,
+		},
+		{
+			name: "outputs not written",
+			err:  errors.Join(nil, errors.New("failed to set output")),
+			want: ExitFailed,
+		},
+		{
+			name: "unclassified",
+			err:  errors.New("run cancelled"),
+			want: ExitFailed,
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -348,8 +423,14 @@ func TestCompletionParses(t *testing.T) {
 		shell string
 		args  []string
 	}{
-		{shell: "zsh", args: []string{"-n"}},
-		{shell: "fish", args: []string{"--no-execute"}},
+		{
+			shell: "zsh",
+			args:  []string{"-n"},
+		},
+		{
+			shell: "fish",
+			args:  []string{"--no-execute"},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.shell, func(t *testing.T) {

@@ -56,23 +56,80 @@ func TestLoadParses(t *testing.T) {
 		check  func(*Config) any
 		want   any
 	}{
-		{"wif provider strips iam prefix", map[string]string{InWorkloadIdentityProvider: "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/gh/providers/gh", InServiceAccount: "a@b.iam.gserviceaccount.com"},
-			func(c *Config) any {
+		{
+			name:   "wif provider strips iam prefix",
+			inputs: map[string]string{InWorkloadIdentityProvider: "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/gh/providers/gh", InServiceAccount: "a@b.iam.gserviceaccount.com"},
+			check: func(c *Config) any {
 				return []string{c.WorkloadIdentityProvider, c.EffectiveAudience(), c.CredentialSource()}
 			},
-			[]string{"projects/1/locations/global/workloadIdentityPools/gh/providers/gh", "https://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/gh/providers/gh", InWorkloadIdentityProvider}},
-		{"base64 key decodes", map[string]string{InCredentialsJSON: b64}, func(c *Config) any { return string(c.CredentialsJSON) }, testKey},
-		{"wrapped base64 key decodes", map[string]string{InCredentialsJSON: b64[:20] + "\n" + b64[20:]}, func(c *Config) any { return string(c.CredentialsJSON) }, testKey},
-		{"namespaces newline and comma", map[string]string{InNamespaces: "a, b\nc\n\n a"}, func(c *Config) any { return c.Namespaces }, []string{"a", "b", "c"}},
-		{"lifetime seconds", map[string]string{InTokenLifetime: "7200"}, func(c *Config) any { return c.TokenLifetime }, 2 * time.Hour},
-		{"lifetime 12h", map[string]string{InTokenLifetime: "12h"}, func(c *Config) any { return c.TokenLifetime }, 12 * time.Hour},
-		{"empty service_accounts patches none", map[string]string{InServiceAccounts: ""}, func(c *Config) any { return c.ServiceAccounts }, []string(nil)},
-		{"labels", map[string]string{InSecretLabels: "team=web\nenv=pr"}, func(c *Config) any { return c.SecretLabels }, map[string]string{"team": "web", "env": "pr"}},
-		{"bools", map[string]string{InCreateNamespaces: "TRUE", InDryRun: "yes", InForce: "0"}, func(c *Config) any { return []bool{c.CreateNamespaces, c.DryRun, c.Force} }, []bool{true, true, false}},
-		{"explicit registry with port", map[string]string{InRegistries: "localhost:5000,europe-docker.pkg.dev"}, func(c *Config) any { return c.Registries }, []string{"localhost:5000", "europe-docker.pkg.dev"}},
-		{"custom token_uri allowed when configured", map[string]string{InCredentialsJSON: strings.Replace(testKey, "https://oauth2.googleapis.com/token", "https://psc.example/token", 1), InOAuthTokenEndpoint: "https://psc.example/token"},
-			func(c *Config) any { return c.OAuthTokenEndpoint }, "https://psc.example/token"},
-		{"json_key mode with key", map[string]string{InCredentialsJSON: testKey, InCredentialMode: "json_key"}, func(c *Config) any { return c.CredentialMode }, CredentialJSONKey},
+			want: []string{"projects/1/locations/global/workloadIdentityPools/gh/providers/gh", "https://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/gh/providers/gh", InWorkloadIdentityProvider},
+		},
+		{
+			name:   "base64 key decodes",
+			inputs: map[string]string{InCredentialsJSON: b64},
+			check:  func(c *Config) any { return string(c.CredentialsJSON) },
+			want:   testKey,
+		},
+		{
+			name:   "wrapped base64 key decodes",
+			inputs: map[string]string{InCredentialsJSON: b64[:20] + "\n" + b64[20:]},
+			check:  func(c *Config) any { return string(c.CredentialsJSON) },
+			want:   testKey,
+		},
+		{
+			name:   "namespaces newline and comma",
+			inputs: map[string]string{InNamespaces: "a, b\nc\n\n a"},
+			check:  func(c *Config) any { return c.Namespaces },
+			want:   []string{"a", "b", "c"},
+		},
+		{
+			name:   "lifetime seconds",
+			inputs: map[string]string{InTokenLifetime: "7200"},
+			check:  func(c *Config) any { return c.TokenLifetime },
+			want:   2 * time.Hour,
+		},
+		{
+			name:   "lifetime 12h",
+			inputs: map[string]string{InTokenLifetime: "12h"},
+			check:  func(c *Config) any { return c.TokenLifetime },
+			want:   12 * time.Hour,
+		},
+		{
+			name:   "empty service_accounts patches none",
+			inputs: map[string]string{InServiceAccounts: ""},
+			check:  func(c *Config) any { return c.ServiceAccounts },
+			want:   []string(nil),
+		},
+		{
+			name:   "labels",
+			inputs: map[string]string{InSecretLabels: "team=web\nenv=pr"},
+			check:  func(c *Config) any { return c.SecretLabels },
+			want:   map[string]string{"team": "web", "env": "pr"},
+		},
+		{
+			name:   "bools",
+			inputs: map[string]string{InCreateNamespaces: "TRUE", InDryRun: "yes", InForce: "0"},
+			check:  func(c *Config) any { return []bool{c.CreateNamespaces, c.DryRun, c.Force} },
+			want:   []bool{true, true, false},
+		},
+		{
+			name:   "explicit registry with port",
+			inputs: map[string]string{InRegistries: "localhost:5000,europe-docker.pkg.dev"},
+			check:  func(c *Config) any { return c.Registries },
+			want:   []string{"localhost:5000", "europe-docker.pkg.dev"},
+		},
+		{
+			name:   "custom token_uri allowed when configured",
+			inputs: map[string]string{InCredentialsJSON: strings.Replace(testKey, "https://oauth2.googleapis.com/token", "https://psc.example/token", 1), InOAuthTokenEndpoint: "https://psc.example/token"},
+			check:  func(c *Config) any { return c.OAuthTokenEndpoint },
+			want:   "https://psc.example/token",
+		},
+		{
+			name:   "json_key mode with key",
+			inputs: map[string]string{InCredentialsJSON: testKey, InCredentialMode: "json_key"},
+			check:  func(c *Config) any { return c.CredentialMode },
+			want:   CredentialJSONKey,
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -97,45 +154,193 @@ func TestLoadRejects(t *testing.T) {
 		inputs map[string]string
 		names  []string // inputs the error must name
 	}{
-		{"two sources", map[string]string{InCredentialsJSON: testKey, InAccessToken: "ya29.x"}, []string{InCredentialsJSON, InAccessToken}},
-		{"three sources", map[string]string{InWorkloadIdentityProvider: "projects/1/locations/global/workloadIdentityPools/p/providers/x", InCredentialsJSON: testKey, InAccessToken: "t"}, []string{InWorkloadIdentityProvider, InCredentialsJSON, InAccessToken}},
-		{"bad provider", map[string]string{InWorkloadIdentityProvider: "projects/abc/providers/x"}, []string{InWorkloadIdentityProvider}},
-		{"bad sa email", map[string]string{InWorkloadIdentityProvider: "projects/1/locations/global/workloadIdentityPools/p/providers/x", InServiceAccount: "not-an-email"}, []string{InServiceAccount}},
-		{"sa without wif", map[string]string{InServiceAccount: "a@b.iam.gserviceaccount.com"}, []string{InServiceAccount}},
-		{"sa without wif nor refresh", map[string]string{InServiceAccount: "a@b.iam.gserviceaccount.com", InAccessToken: "ya29.x"}, []string{InServiceAccount, InRefresh}},
-		{"audience without wif", map[string]string{InAudience: "x"}, []string{InAudience}},
-		{"key not json", map[string]string{InCredentialsJSON: "not a key"}, []string{InCredentialsJSON}},
-		{"key wrong type", map[string]string{InCredentialsJSON: `{"type":"external_account"}`}, []string{InCredentialsJSON}},
+		{
+			name:   "two sources",
+			inputs: map[string]string{InCredentialsJSON: testKey, InAccessToken: "ya29.x"},
+			names:  []string{InCredentialsJSON, InAccessToken},
+		},
+		{
+			name:   "three sources",
+			inputs: map[string]string{InWorkloadIdentityProvider: "projects/1/locations/global/workloadIdentityPools/p/providers/x", InCredentialsJSON: testKey, InAccessToken: "t"},
+			names:  []string{InWorkloadIdentityProvider, InCredentialsJSON, InAccessToken},
+		},
+		{
+			name:   "bad provider",
+			inputs: map[string]string{InWorkloadIdentityProvider: "projects/abc/providers/x"},
+			names:  []string{InWorkloadIdentityProvider},
+		},
+		{
+			name:   "bad sa email",
+			inputs: map[string]string{InWorkloadIdentityProvider: "projects/1/locations/global/workloadIdentityPools/p/providers/x", InServiceAccount: "not-an-email"},
+			names:  []string{InServiceAccount},
+		},
+		{
+			name:   "sa without wif",
+			inputs: map[string]string{InServiceAccount: "a@b.iam.gserviceaccount.com"},
+			names:  []string{InServiceAccount},
+		},
+		{
+			name:   "sa without wif nor refresh",
+			inputs: map[string]string{InServiceAccount: "a@b.iam.gserviceaccount.com", InAccessToken: "ya29.x"},
+			names:  []string{InServiceAccount, InRefresh},
+		},
+		{
+			name:   "audience without wif",
+			inputs: map[string]string{InAudience: "x"},
+			names:  []string{InAudience},
+		},
+		{
+			name:   "key not json",
+			inputs: map[string]string{InCredentialsJSON: "not a key"},
+			names:  []string{InCredentialsJSON},
+		},
+		{
+			name:   "key wrong type",
+			inputs: map[string]string{InCredentialsJSON: `{"type":"external_account"}`},
+			names:  []string{InCredentialsJSON},
+		},
 		// encoding/json matches field names case-insensitively; MaskKey
 		// (and a reader of the key) does not. Found by FuzzKeyParsing.
-		{"key field names in another case", map[string]string{InCredentialsJSON: strings.Replace(testKey, `"private_key"`, `"Private_Key"`, 1)}, []string{InCredentialsJSON}},
-		{"key missing fields", map[string]string{InCredentialsJSON: `{"type":"service_account"}`}, []string{InCredentialsJSON}},
-		{"key foreign token_uri", map[string]string{InCredentialsJSON: strings.Replace(testKey, "https://oauth2.googleapis.com/token", "https://evil.example/token", 1)}, []string{InCredentialsJSON, InOAuthTokenEndpoint}},
-		{"lifetime garbage", map[string]string{InTokenLifetime: "forever"}, []string{InTokenLifetime}},
-		{"lifetime too long", map[string]string{InTokenLifetime: "13h"}, []string{InTokenLifetime}},
-		{"lifetime too short", map[string]string{InTokenLifetime: "10s"}, []string{InTokenLifetime}},
-		{"json_key without key", map[string]string{InCredentialMode: "json_key"}, []string{InCredentialMode, InCredentialsJSON}},
-		{"unknown credential mode", map[string]string{InCredentialMode: "password"}, []string{InCredentialMode}},
-		{"token with spaces", map[string]string{InAccessToken: "Bearer ya29.x"}, []string{InAccessToken}},
-		{"bad endpoint", map[string]string{InSTSEndpoint: "ftp://x"}, []string{InSTSEndpoint}},
-		{"endpoint with userinfo", map[string]string{InMetadataEndpoint: "http://u:p@x"}, []string{InMetadataEndpoint}},
-		{"bad namespace", map[string]string{InNamespaces: "Not_Valid"}, []string{InNamespaces}},
-		{"bad glob", map[string]string{InNamespaces: "pre[view"}, []string{InNamespaces}},
-		{"bad selector", map[string]string{InNamespaceSelector: "a=(b"}, []string{InNamespaceSelector}},
-		{"create with glob", map[string]string{InNamespaces: "preview-*", InCreateNamespaces: "true"}, []string{InCreateNamespaces}},
-		{"bad secret name", map[string]string{InSecretName: "Bad_Name"}, []string{InSecretName}},
-		{"bad sa name", map[string]string{InServiceAccounts: "default,Bad SA"}, []string{InServiceAccounts}},
-		{"bad label", map[string]string{InSecretLabels: "novalue"}, []string{InSecretLabels}},
-		{"bad label value", map[string]string{InSecretLabels: "a=b c"}, []string{InSecretLabels}},
-		{"bad annotation key", map[string]string{InSecretAnnotations: "-x=1"}, []string{InSecretAnnotations}},
-		{"registry with scheme", map[string]string{InRegistries: "https://gcr.io"}, []string{InRegistries}},
-		{"registry with path", map[string]string{InRegistries: "gcr.io/proj"}, []string{InRegistries}},
-		{"bad mode", map[string]string{InMode: "upsert"}, []string{InMode}},
-		{"bad bool", map[string]string{InDryRun: "maybe"}, []string{InDryRun}},
-		{"bad concurrency", map[string]string{InConcurrency: "0"}, []string{InConcurrency}},
-		{"concurrency not a number", map[string]string{InConcurrency: "many"}, []string{InConcurrency}},
-		{"bad wait", map[string]string{InWaitTimeout: "1y"}, []string{InWaitTimeout}},
-		{"empty scopes", map[string]string{InScopes: ",,"}, []string{InScopes}},
+		{
+			name:   "key field names in another case",
+			inputs: map[string]string{InCredentialsJSON: strings.Replace(testKey, `"private_key"`, `"Private_Key"`, 1)},
+			names:  []string{InCredentialsJSON},
+		},
+		{
+			name:   "key missing fields",
+			inputs: map[string]string{InCredentialsJSON: `{"type":"service_account"}`},
+			names:  []string{InCredentialsJSON},
+		},
+		{
+			name:   "key foreign token_uri",
+			inputs: map[string]string{InCredentialsJSON: strings.Replace(testKey, "https://oauth2.googleapis.com/token", "https://evil.example/token", 1)},
+			names:  []string{InCredentialsJSON, InOAuthTokenEndpoint},
+		},
+		{
+			name:   "lifetime garbage",
+			inputs: map[string]string{InTokenLifetime: "forever"},
+			names:  []string{InTokenLifetime},
+		},
+		{
+			name:   "lifetime too long",
+			inputs: map[string]string{InTokenLifetime: "13h"},
+			names:  []string{InTokenLifetime},
+		},
+		{
+			name:   "lifetime too short",
+			inputs: map[string]string{InTokenLifetime: "10s"},
+			names:  []string{InTokenLifetime},
+		},
+		{
+			name:   "json_key without key",
+			inputs: map[string]string{InCredentialMode: "json_key"},
+			names:  []string{InCredentialMode, InCredentialsJSON},
+		},
+		{
+			name:   "unknown credential mode",
+			inputs: map[string]string{InCredentialMode: "password"},
+			names:  []string{InCredentialMode},
+		},
+		{
+			name:   "token with spaces",
+			inputs: map[string]string{InAccessToken: "Bearer ya29.x"},
+			names:  []string{InAccessToken},
+		},
+		{
+			name:   "bad endpoint",
+			inputs: map[string]string{InSTSEndpoint: "ftp://x"},
+			names:  []string{InSTSEndpoint},
+		},
+		{
+			name:   "endpoint with userinfo",
+			inputs: map[string]string{InMetadataEndpoint: "http://u:p@x"},
+			names:  []string{InMetadataEndpoint},
+		},
+		{
+			name:   "bad namespace",
+			inputs: map[string]string{InNamespaces: "Not_Valid"},
+			names:  []string{InNamespaces},
+		},
+		{
+			name:   "bad glob",
+			inputs: map[string]string{InNamespaces: "pre[view"},
+			names:  []string{InNamespaces},
+		},
+		{
+			name:   "bad selector",
+			inputs: map[string]string{InNamespaceSelector: "a=(b"},
+			names:  []string{InNamespaceSelector},
+		},
+		{
+			name:   "create with glob",
+			inputs: map[string]string{InNamespaces: "preview-*", InCreateNamespaces: "true"},
+			names:  []string{InCreateNamespaces},
+		},
+		{
+			name:   "bad secret name",
+			inputs: map[string]string{InSecretName: "Bad_Name"},
+			names:  []string{InSecretName},
+		},
+		{
+			name:   "bad sa name",
+			inputs: map[string]string{InServiceAccounts: "default,Bad SA"},
+			names:  []string{InServiceAccounts},
+		},
+		{
+			name:   "bad label",
+			inputs: map[string]string{InSecretLabels: "novalue"},
+			names:  []string{InSecretLabels},
+		},
+		{
+			name:   "bad label value",
+			inputs: map[string]string{InSecretLabels: "a=b c"},
+			names:  []string{InSecretLabels},
+		},
+		{
+			name:   "bad annotation key",
+			inputs: map[string]string{InSecretAnnotations: "-x=1"},
+			names:  []string{InSecretAnnotations},
+		},
+		{
+			name:   "registry with scheme",
+			inputs: map[string]string{InRegistries: "https://gcr.io"},
+			names:  []string{InRegistries},
+		},
+		{
+			name:   "registry with path",
+			inputs: map[string]string{InRegistries: "gcr.io/proj"},
+			names:  []string{InRegistries},
+		},
+		{
+			name:   "bad mode",
+			inputs: map[string]string{InMode: "upsert"},
+			names:  []string{InMode},
+		},
+		{
+			name:   "bad bool",
+			inputs: map[string]string{InDryRun: "maybe"},
+			names:  []string{InDryRun},
+		},
+		{
+			name:   "bad concurrency",
+			inputs: map[string]string{InConcurrency: "0"},
+			names:  []string{InConcurrency},
+		},
+		{
+			name:   "concurrency not a number",
+			inputs: map[string]string{InConcurrency: "many"},
+			names:  []string{InConcurrency},
+		},
+		{
+			name:   "bad wait",
+			inputs: map[string]string{InWaitTimeout: "1y"},
+			names:  []string{InWaitTimeout},
+		},
+		{
+			name:   "empty scopes",
+			inputs: map[string]string{InScopes: ",,"},
+			names:  []string{InScopes},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

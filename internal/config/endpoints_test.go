@@ -16,17 +16,56 @@ func TestGoogleEndpointsMustBeHTTPS(t *testing.T) {
 		input, value string
 		ok           bool
 	}{
-		{InSTSEndpoint, "https://sts.example/v1/token", true},
-		{InSTSEndpoint, "http://127.0.0.1:8080/v1/token", true},
-		{InIAMCredentialsEndpoint, "http://localhost:9", true},
-		{InOAuthTokenEndpoint, "http://[::1]:9/token", true},
-		{InMetadataEndpoint, "http://169.254.169.254", true},
-		{InMetadataEndpoint, "http://metadata.internal.example", true},
-		{InSTSEndpoint, "http://sts.googleapis.com/v1/token", false},
-		{InIAMCredentialsEndpoint, "http://iamcredentials.googleapis.com", false},
-		{InOAuthTokenEndpoint, "http://10.0.0.5/token", false},
-		{InOAuthTokenEndpoint, "http://127.0.0.1.evil.example/token", false},
-		{InOAuthTokenEndpoint, "http://localhost.evil.example/token", false},
+		{
+			input: InSTSEndpoint,
+			value: "https://sts.example/v1/token",
+			ok:    true,
+		},
+		{
+			input: InSTSEndpoint,
+			value: "http://127.0.0.1:8080/v1/token",
+			ok:    true,
+		},
+		{
+			input: InIAMCredentialsEndpoint,
+			value: "http://localhost:9",
+			ok:    true,
+		},
+		{
+			input: InOAuthTokenEndpoint,
+			value: "http://[::1]:9/token",
+			ok:    true,
+		},
+		{
+			input: InMetadataEndpoint,
+			value: "http://169.254.169.254",
+			ok:    true,
+		},
+		{
+			input: InMetadataEndpoint,
+			value: "http://metadata.internal.example",
+			ok:    true,
+		},
+		{
+			input: InSTSEndpoint,
+			value: "http://sts.googleapis.com/v1/token",
+		},
+		{
+			input: InIAMCredentialsEndpoint,
+			value: "http://iamcredentials.googleapis.com",
+		},
+		{
+			input: InOAuthTokenEndpoint,
+			value: "http://10.0.0.5/token",
+		},
+		{
+			input: InOAuthTokenEndpoint,
+			value: "http://127.0.0.1.evil.example/token",
+		},
+		{
+			input: InOAuthTokenEndpoint,
+			value: "http://localhost.evil.example/token",
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.input+" "+tc.value, func(t *testing.T) {

@@ -28,14 +28,48 @@ func TestCredentialsFile(t *testing.T) {
 		wantKey string
 		wantErr []string
 	}{
-		{"file", []string{"--credentials-json-file", "key.json"}, nil, "", testKey, nil},
-		{"stdin", []string{"--credentials-json-file", "-"}, nil, testKey + "\n", testKey, nil},
-		{"no flag keeps the input", nil, map[string]string{"INPUT_CREDENTIALS_JSON": testKey}, "", testKey, nil},
-		{"missing file", []string{"--credentials-json-file", "nope.json"}, nil, "", "", []string{"--credentials-json-file", `"nope.json"`, "not exist"}},
-		{"empty file", []string{"--credentials-json-file", "empty.json"}, nil, "", "", []string{"--credentials-json-file", "empty"}},
-		{"empty stdin", []string{"--credentials-json-file", "-"}, nil, "", "", []string{"--credentials-json-file", "empty"}},
-		{"and the flag", []string{"--credentials-json-file", "key.json", "--credentials-json", testKey}, nil, "", "", []string{"--credentials-json-file", `"credentials_json"`}},
-		{"and the env", []string{"--credentials-json-file", "key.json"}, map[string]string{"INPUT_CREDENTIALS_JSON": testKey}, "", "", []string{"--credentials-json-file", "INPUT_CREDENTIALS_JSON"}},
+		{
+			name:    "file",
+			args:    []string{"--credentials-json-file", "key.json"},
+			wantKey: testKey,
+		},
+		{
+			name:    "stdin",
+			args:    []string{"--credentials-json-file", "-"},
+			stdin:   testKey + "\n",
+			wantKey: testKey,
+		},
+		{
+			name:    "no flag keeps the input",
+			env:     map[string]string{"INPUT_CREDENTIALS_JSON": testKey},
+			wantKey: testKey,
+		},
+		{
+			name:    "missing file",
+			args:    []string{"--credentials-json-file", "nope.json"},
+			wantErr: []string{"--credentials-json-file", `"nope.json"`, "not exist"},
+		},
+		{
+			name:    "empty file",
+			args:    []string{"--credentials-json-file", "empty.json"},
+			wantErr: []string{"--credentials-json-file", "empty"},
+		},
+		{
+			name:    "empty stdin",
+			args:    []string{"--credentials-json-file", "-"},
+			wantErr: []string{"--credentials-json-file", "empty"},
+		},
+		{
+			name:    "and the flag",
+			args:    []string{"--credentials-json-file", "key.json", "--credentials-json", testKey},
+			wantErr: []string{"--credentials-json-file", `"credentials_json"`},
+		},
+		{
+			name:    "and the env",
+			args:    []string{"--credentials-json-file", "key.json"},
+			env:     map[string]string{"INPUT_CREDENTIALS_JSON": testKey},
+			wantErr: []string{"--credentials-json-file", "INPUT_CREDENTIALS_JSON"},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

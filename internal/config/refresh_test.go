@@ -51,11 +51,31 @@ func TestRefreshSchedule(t *testing.T) {
 	for _, tc := range []struct {
 		interval, lifetime, want string
 	}{
-		{"1m", "3600s", "*/1 * * * *"},
-		{"30m", "3600s", "*/30 * * * *"},
-		{"1h", "2h", "0 * * * *"},
-		{"6h", "12h", "0 */6 * * *"},
-		{"600", "3600", "*/10 * * * *"},
+		{
+			interval: "1m",
+			lifetime: "3600s",
+			want:     "*/1 * * * *",
+		},
+		{
+			interval: "30m",
+			lifetime: "3600s",
+			want:     "*/30 * * * *",
+		},
+		{
+			interval: "1h",
+			lifetime: "2h",
+			want:     "0 * * * *",
+		},
+		{
+			interval: "6h",
+			lifetime: "12h",
+			want:     "0 */6 * * *",
+		},
+		{
+			interval: "600",
+			lifetime: "3600",
+			want:     "*/10 * * * *",
+		},
 	} {
 		c, err := load(refreshInputs(map[string]string{InRefreshInterval: tc.interval, InTokenLifetime: tc.lifetime}))
 		if err != nil {
@@ -74,16 +94,56 @@ func TestRefreshRejects(t *testing.T) {
 		inputs map[string]string
 		want   []string // the error names these inputs and says this
 	}{
-		{"interval over half the lifetime", map[string]string{InRefreshInterval: "1h"}, []string{`input "refresh_interval"`, "more than half", "token_lifetime"}},
-		{"interval over half a short lifetime", map[string]string{InTokenLifetime: "2m", InRefreshInterval: "2m"}, []string{`input "refresh_interval"`, "more than half"}},
-		{"interval not dividing an hour", map[string]string{InRefreshInterval: "7m", InTokenLifetime: "1h"}, []string{`input "refresh_interval"`, "divide"}},
-		{"interval seconds", map[string]string{InRefreshInterval: "90s"}, []string{`input "refresh_interval"`, "whole number of minutes"}},
-		{"interval garbage", map[string]string{InRefreshInterval: "often"}, []string{`input "refresh_interval"`}},
-		{"bad namespace", map[string]string{InRefreshNamespace: "Pull_Secret"}, []string{`input "refresh_namespace"`}},
-		{"image by tag", map[string]string{InRefreshImage: "ghcr.io/pullsecret/pullsecret:v1"}, []string{`input "refresh_image"`, "by digest"}},
-		{"no service account", map[string]string{InServiceAccount: ""}, []string{`input "service_account"`, "refresher impersonates"}},
-		{"bad refresh provider", map[string]string{InRefreshWorkloadIdentityProvider: "projects/x/providers/y"}, []string{`input "refresh_workload_identity_provider"`}},
-		{"json key", map[string]string{InAccessToken: "", InCredentialsJSON: testKey, InCredentialMode: "json_key"}, []string{`input "refresh"`, "json_key"}},
+		{
+			name:   "interval over half the lifetime",
+			inputs: map[string]string{InRefreshInterval: "1h"},
+			want:   []string{`input "refresh_interval"`, "more than half", "token_lifetime"},
+		},
+		{
+			name:   "interval over half a short lifetime",
+			inputs: map[string]string{InTokenLifetime: "2m", InRefreshInterval: "2m"},
+			want:   []string{`input "refresh_interval"`, "more than half"},
+		},
+		{
+			name:   "interval not dividing an hour",
+			inputs: map[string]string{InRefreshInterval: "7m", InTokenLifetime: "1h"},
+			want:   []string{`input "refresh_interval"`, "divide"},
+		},
+		{
+			name:   "interval seconds",
+			inputs: map[string]string{InRefreshInterval: "90s"},
+			want:   []string{`input "refresh_interval"`, "whole number of minutes"},
+		},
+		{
+			name:   "interval garbage",
+			inputs: map[string]string{InRefreshInterval: "often"},
+			want:   []string{`input "refresh_interval"`},
+		},
+		{
+			name:   "bad namespace",
+			inputs: map[string]string{InRefreshNamespace: "Pull_Secret"},
+			want:   []string{`input "refresh_namespace"`},
+		},
+		{
+			name:   "image by tag",
+			inputs: map[string]string{InRefreshImage: "ghcr.io/pullsecret/pullsecret:v1"},
+			want:   []string{`input "refresh_image"`, "by digest"},
+		},
+		{
+			name:   "no service account",
+			inputs: map[string]string{InServiceAccount: ""},
+			want:   []string{`input "service_account"`, "refresher impersonates"},
+		},
+		{
+			name:   "bad refresh provider",
+			inputs: map[string]string{InRefreshWorkloadIdentityProvider: "projects/x/providers/y"},
+			want:   []string{`input "refresh_workload_identity_provider"`},
+		},
+		{
+			name:   "json key",
+			inputs: map[string]string{InAccessToken: "", InCredentialsJSON: testKey, InCredentialMode: "json_key"},
+			want:   []string{`input "refresh"`, "json_key"},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

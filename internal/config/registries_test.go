@@ -15,21 +15,58 @@ func TestRegistryWildcardsMustKeepTwoLiteralLabels(t *testing.T) {
 		registry string
 		ok       bool
 	}{
-		{"gcr.io", true},
-		{"*.gcr.io", true},
-		{"*-docker.pkg.dev", true},
-		{"docker.*.rep.pkg.dev", true},
-		{"us-docker.pkg.dev", true},
-		{"localhost:5000", true},
-		{"*.example.co:443", true},
-		{"*", false},
-		{"*.io", false},
-		{"*.*.io", false},
-		{"gcr.*", false},
-		{"*-docker.*", false},
-		{"*.dev:443", false},
-		{"a*.b*.c*", false},
-		{"*docker*.pkg*.dev", false},
+		{
+			registry: "gcr.io",
+			ok:       true,
+		},
+		{
+			registry: "*.gcr.io",
+			ok:       true,
+		},
+		{
+			registry: "*-docker.pkg.dev",
+			ok:       true,
+		},
+		{
+			registry: "docker.*.rep.pkg.dev",
+			ok:       true,
+		},
+		{
+			registry: "us-docker.pkg.dev",
+			ok:       true,
+		},
+		{
+			registry: "localhost:5000",
+			ok:       true,
+		},
+		{
+			registry: "*.example.co:443",
+			ok:       true,
+		},
+		{
+			registry: "*",
+		},
+		{
+			registry: "*.io",
+		},
+		{
+			registry: "*.*.io",
+		},
+		{
+			registry: "gcr.*",
+		},
+		{
+			registry: "*-docker.*",
+		},
+		{
+			registry: "*.dev:443",
+		},
+		{
+			registry: "a*.b*.c*",
+		},
+		{
+			registry: "*docker*.pkg*.dev",
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.registry, func(t *testing.T) {

@@ -18,8 +18,18 @@ func TestBuildGolden(t *testing.T) {
 		registries []string
 		user, pass string
 	}{
-		{"default-registries", []string{"gcr.io", "*.gcr.io", "*-docker.pkg.dev", "docker.*.rep.pkg.dev"}, UserAccessToken, "ya29.test-token"},
-		{"json-key", []string{"gcr.io"}, UserJSONKey, `{"type":"service_account"}`},
+		{
+			name:       "default-registries",
+			registries: []string{"gcr.io", "*.gcr.io", "*-docker.pkg.dev", "docker.*.rep.pkg.dev"},
+			user:       UserAccessToken,
+			pass:       "ya29.test-token",
+		},
+		{
+			name:       "json-key",
+			registries: []string{"gcr.io"},
+			user:       UserJSONKey,
+			pass:       `{"type":"service_account"}`,
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -82,9 +92,21 @@ func TestBuildRejectsEmpty(t *testing.T) {
 		registries []string
 		user, pass string
 	}{
-		{"no registries", nil, UserAccessToken, "t"},
-		{"no password", []string{"gcr.io"}, UserAccessToken, ""},
-		{"no user", []string{"gcr.io"}, "", "t"},
+		{
+			name: "no registries",
+			user: UserAccessToken,
+			pass: "t",
+		},
+		{
+			name:       "no password",
+			registries: []string{"gcr.io"},
+			user:       UserAccessToken,
+		},
+		{
+			name:       "no user",
+			registries: []string{"gcr.io"},
+			pass:       "t",
+		},
 	} {
 		if _, _, err := Build(tc.registries, tc.user, tc.pass); err == nil {
 			t.Errorf("%s: Build succeeded, want error", tc.name)

@@ -66,24 +66,72 @@ func TestADCFileURLsChecked(t *testing.T) {
 		file map[string]any
 		want []string
 	}{
-		{"service_account token_uri", key(func(m map[string]any) { m["token_uri"] = evil }), []string{"token_uri", evil}},
-		{"authorized_user token_uri", obj(userFile), []string{"token_uri", evil}},
-		{"impersonated service_account_impersonation_url", impersonated(key(nil), attacker.URL+"/v1/projects/-/serviceAccounts/"+puller+":generateAccessToken"), []string{"service_account_impersonation_url", attacker.URL}},
-		{"impersonated source_credentials token_uri", impersonated(key(func(m map[string]any) { m["token_uri"] = evil }), goodImpURL), []string{"source_credentials.token_uri", evil}},
-		{"nested source_credentials", impersonated(impersonated(obj(userFile), goodImpURL), goodImpURL), []string{"source_credentials.source_credentials.token_uri", evil}},
-		{"external token_url", external(func(m map[string]any) { m["token_url"] = evil }), []string{"token_url", evil}},
-		{"external token_url over plain http", external(func(m map[string]any) { m["token_url"] = "http://sts.googleapis.com/v1/token" }), []string{"token_url", "https"}},
-		{"external service_account_impersonation_url", external(func(m map[string]any) {
-			m["service_account_impersonation_url"] = attacker.URL + "/x:generateAccessToken"
-		}), []string{"service_account_impersonation_url", attacker.URL}},
-		{"external credential_source.url", external(func(m map[string]any) { m["credential_source"] = map[string]any{"url": evil} }), []string{"credential_source.url", evil}},
-		{"external credential_source.executable", external(func(m map[string]any) {
-			m["credential_source"] = map[string]any{"executable": map[string]any{"command": "/bin/sh -c 'echo pwned'"}}
-		}), []string{"credential_source.executable"}},
-		{"external aws region_url", external(func(m map[string]any) {
-			m["credential_source"] = map[string]any{"environment_id": "aws1", "region_url": evil, "url": evil}
-		}), []string{"credential_source.", evil}},
-		{"impersonated source of another external account", impersonated(external(func(m map[string]any) { m["token_url"] = evil }), goodImpURL), []string{"source_credentials.token_url", evil}},
+		{
+			name: "service_account token_uri",
+			file: key(func(m map[string]any) { m["token_uri"] = evil }),
+			want: []string{"token_uri", evil},
+		},
+		{
+			name: "authorized_user token_uri",
+			file: obj(userFile),
+			want: []string{"token_uri", evil},
+		},
+		{
+			name: "impersonated service_account_impersonation_url",
+			file: impersonated(key(nil), attacker.URL+"/v1/projects/-/serviceAccounts/"+puller+":generateAccessToken"),
+			want: []string{"service_account_impersonation_url", attacker.URL},
+		},
+		{
+			name: "impersonated source_credentials token_uri",
+			file: impersonated(key(func(m map[string]any) { m["token_uri"] = evil }), goodImpURL),
+			want: []string{"source_credentials.token_uri", evil},
+		},
+		{
+			name: "nested source_credentials",
+			file: impersonated(impersonated(obj(userFile), goodImpURL), goodImpURL),
+			want: []string{"source_credentials.source_credentials.token_uri", evil},
+		},
+		{
+			name: "external token_url",
+			file: external(func(m map[string]any) { m["token_url"] = evil }),
+			want: []string{"token_url", evil},
+		},
+		{
+			name: "external token_url over plain http",
+			file: external(func(m map[string]any) { m["token_url"] = "http://sts.googleapis.com/v1/token" }),
+			want: []string{"token_url", "https"},
+		},
+		{
+			name: "external service_account_impersonation_url",
+			file: external(func(m map[string]any) {
+				m["service_account_impersonation_url"] = attacker.URL + "/x:generateAccessToken"
+			}),
+			want: []string{"service_account_impersonation_url", attacker.URL},
+		},
+		{
+			name: "external credential_source.url",
+			file: external(func(m map[string]any) { m["credential_source"] = map[string]any{"url": evil} }),
+			want: []string{"credential_source.url", evil},
+		},
+		{
+			name: "external credential_source.executable",
+			file: external(func(m map[string]any) {
+				m["credential_source"] = map[string]any{"executable": map[string]any{"command": "/bin/sh -c 'echo pwned'"}}
+			}),
+			want: []string{"credential_source.executable"},
+		},
+		{
+			name: "external aws region_url",
+			file: external(func(m map[string]any) {
+				m["credential_source"] = map[string]any{"environment_id": "aws1", "region_url": evil, "url": evil}
+			}),
+			want: []string{"credential_source.", evil},
+		},
+		{
+			name: "impersonated source of another external account",
+			file: impersonated(external(func(m map[string]any) { m["token_url"] = evil }), goodImpURL),
+			want: []string{"source_credentials.token_url", evil},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -26,11 +26,29 @@ func TestGoogleFaults(t *testing.T) {
 		env       func(w *world) map[string]string
 		endpoints []string
 	}{
-		{"wif", map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller},
-			func(w *world) map[string]string { return w.env }, []string{fakegoogle.EndpointSTS, fakegoogle.EndpointIAMCredentials}},
-		{"key", map[string]string{config.InCredentialsJSON: "KEY"}, func(*world) map[string]string { return nil }, []string{fakegoogle.EndpointOAuth2Token}},
-		{"key 30m", map[string]string{config.InCredentialsJSON: "KEY", config.InTokenLifetime: "30m"}, func(*world) map[string]string { return nil }, []string{fakegoogle.EndpointIAMCredentials}},
-		{"metadata", nil, func(*world) map[string]string { return map[string]string{"HOME": "/nonexistent"} }, []string{fakegoogle.EndpointMetadata, fakegoogle.EndpointIAMCredentials}},
+		{
+			name:      "wif",
+			inputs:    map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller},
+			env:       func(w *world) map[string]string { return w.env },
+			endpoints: []string{fakegoogle.EndpointSTS, fakegoogle.EndpointIAMCredentials},
+		},
+		{
+			name:      "key",
+			inputs:    map[string]string{config.InCredentialsJSON: "KEY"},
+			env:       func(*world) map[string]string { return nil },
+			endpoints: []string{fakegoogle.EndpointOAuth2Token},
+		},
+		{
+			name:      "key 30m",
+			inputs:    map[string]string{config.InCredentialsJSON: "KEY", config.InTokenLifetime: "30m"},
+			env:       func(*world) map[string]string { return nil },
+			endpoints: []string{fakegoogle.EndpointIAMCredentials},
+		},
+		{
+			name:      "metadata",
+			env:       func(*world) map[string]string { return map[string]string{"HOME": "/nonexistent"} },
+			endpoints: []string{fakegoogle.EndpointMetadata, fakegoogle.EndpointIAMCredentials},
+		},
 	}
 	const msg = "Denied by the test's organisation policy."
 	const timedOut = "<timed out>"
@@ -43,13 +61,50 @@ func TestGoogleFaults(t *testing.T) {
 		timeout   time.Duration
 		notInBody string
 	}{
-		{"403", fakegoogle.Fault{Status: 403, Message: msg}, false, []string{msg, "403"}, 1, 0, ""},
-		{"429 once", fakegoogle.Fault{Status: 429, RetryAfter: "0", Times: 1}, true, nil, 1, 0, ""},
-		{"503 once", fakegoogle.Fault{Status: 503, RetryAfter: "0", Times: 1}, true, nil, 1, 0, ""},
-		{"429 always", fakegoogle.Fault{Status: 429, RetryAfter: "0"}, false, []string{"Quota exceeded", "429"}, maxAttempts, 0, ""},
-		{"500", fakegoogle.Fault{Status: 500}, false, []string{"Internal error encountered.", "500"}, 1, 0, ""},
-		{"malformed JSON", fakegoogle.Fault{Malformed: true}, false, []string{"JSON"}, 1, 0, "ya29.trunc"},
-		{"stalled", fakegoogle.Fault{Stall: true}, false, []string{timedOut}, 1, 2 * time.Second, ""},
+		{
+			name:     "403",
+			fault:    fakegoogle.Fault{Status: 403, Message: msg},
+			want:     []string{msg, "403"},
+			attempts: 1,
+		},
+		{
+			name:     "429 once",
+			fault:    fakegoogle.Fault{Status: 429, RetryAfter: "0", Times: 1},
+			ok:       true,
+			attempts: 1,
+		},
+		{
+			name:     "503 once",
+			fault:    fakegoogle.Fault{Status: 503, RetryAfter: "0", Times: 1},
+			ok:       true,
+			attempts: 1,
+		},
+		{
+			name:     "429 always",
+			fault:    fakegoogle.Fault{Status: 429, RetryAfter: "0"},
+			want:     []string{"Quota exceeded", "429"},
+			attempts: maxAttempts,
+		},
+		{
+			name:     "500",
+			fault:    fakegoogle.Fault{Status: 500},
+			want:     []string{"Internal error encountered.", "500"},
+			attempts: 1,
+		},
+		{
+			name:      "malformed JSON",
+			fault:     fakegoogle.Fault{Malformed: true},
+			want:      []string{"JSON"},
+			attempts:  1,
+			notInBody: "ya29.trunc",
+		},
+		{
+			name:     "stalled",
+			fault:    fakegoogle.Fault{Stall: true},
+			want:     []string{timedOut},
+			attempts: 1,
+			timeout:  2 * time.Second,
+		},
 	}
 	for _, p := range paths {
 		for _, endpoint := range p.endpoints {

@@ -133,17 +133,75 @@ func TestMintEachSource(t *testing.T) {
 		lifetime  time.Duration
 		warns     bool
 	}{
-		{"wif impersonation", map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller}, w.env, fakegoogle.KindImpersonated, puller, time.Hour, false},
-		{"wif impersonation 30m", map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller, config.InTokenLifetime: "1800s"}, w.env, fakegoogle.KindImpersonated, puller, 30 * time.Minute, false},
-		{"wif direct warns", map[string]string{config.InWorkloadIdentityProvider: provider}, w.env, fakegoogle.KindFederated, "", 0, true},
-		{"key", map[string]string{config.InCredentialsJSON: "KEY"}, nil, fakegoogle.KindJWTBearer, keyed, time.Hour, false},
-		{"key 2h self-impersonates", map[string]string{config.InCredentialsJSON: "KEY", config.InTokenLifetime: "2h"}, nil, fakegoogle.KindImpersonated, keyed, 2 * time.Hour, false},
-		{"key json_key warns", map[string]string{config.InCredentialsJSON: "KEY", config.InCredentialMode: "json_key"}, nil, fakegoogle.KindJWTBearer, keyed, time.Hour, true},
-		{"adc file", nil, map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": adcFile}, fakegoogle.KindJWTBearer, keyed, time.Hour, false},
+		{
+			name:      "wif impersonation",
+			inputs:    map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller},
+			env:       w.env,
+			wantKind:  fakegoogle.KindImpersonated,
+			wantEmail: puller,
+			lifetime:  time.Hour,
+		},
+		{
+			name:      "wif impersonation 30m",
+			inputs:    map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller, config.InTokenLifetime: "1800s"},
+			env:       w.env,
+			wantKind:  fakegoogle.KindImpersonated,
+			wantEmail: puller,
+			lifetime:  30 * time.Minute,
+		},
+		{
+			name:     "wif direct warns",
+			inputs:   map[string]string{config.InWorkloadIdentityProvider: provider},
+			env:      w.env,
+			wantKind: fakegoogle.KindFederated,
+			warns:    true,
+		},
+		{
+			name:      "key",
+			inputs:    map[string]string{config.InCredentialsJSON: "KEY"},
+			wantKind:  fakegoogle.KindJWTBearer,
+			wantEmail: keyed,
+			lifetime:  time.Hour,
+		},
+		{
+			name:      "key 2h self-impersonates",
+			inputs:    map[string]string{config.InCredentialsJSON: "KEY", config.InTokenLifetime: "2h"},
+			wantKind:  fakegoogle.KindImpersonated,
+			wantEmail: keyed,
+			lifetime:  2 * time.Hour,
+		},
+		{
+			name:      "key json_key warns",
+			inputs:    map[string]string{config.InCredentialsJSON: "KEY", config.InCredentialMode: "json_key"},
+			wantKind:  fakegoogle.KindJWTBearer,
+			wantEmail: keyed,
+			lifetime:  time.Hour,
+			warns:     true,
+		},
+		{
+			name:      "adc file",
+			env:       map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": adcFile},
+			wantKind:  fakegoogle.KindJWTBearer,
+			wantEmail: keyed,
+			lifetime:  time.Hour,
+		},
 		// The metadata server's token only authenticates the call that
 		// mints a token of token_lifetime for the node's account.
-		{"adc metadata", nil, map[string]string{"HOME": t.TempDir()}, fakegoogle.KindImpersonated, node, time.Hour, false},
-		{"adc metadata 30m", map[string]string{config.InTokenLifetime: "30m"}, map[string]string{"HOME": t.TempDir()}, fakegoogle.KindImpersonated, node, 30 * time.Minute, false},
+		{
+			name:      "adc metadata",
+			env:       map[string]string{"HOME": t.TempDir()},
+			wantKind:  fakegoogle.KindImpersonated,
+			wantEmail: node,
+			lifetime:  time.Hour,
+		},
+		{
+			name:      "adc metadata 30m",
+			inputs:    map[string]string{config.InTokenLifetime: "30m"},
+			env:       map[string]string{"HOME": t.TempDir()},
+			wantKind:  fakegoogle.KindImpersonated,
+			wantEmail: node,
+			lifetime:  30 * time.Minute,
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -241,14 +299,51 @@ func TestMintErrorsAreActionable(t *testing.T) {
 		env    map[string]string
 		want   []string
 	}{
-		{"no id-token permission", map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller}, map[string]string{}, []string{"id-token: write"}},
-		{"wrong audience", map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller, config.InAudience: "https://example.com/other"}, w.env, []string{provider, "audience"}},
-		{"repo may not impersonate", map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: node}, w.env, []string{"iam.serviceAccounts.getAccessToken"}},
-		{"lifetime over the org limit", map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller, config.InTokenLifetime: "2h"}, w.env, []string{"lifetime"}},
-		{"forged key", map[string]string{config.InCredentialsJSON: string(forgedKey)}, nil, []string{"Invalid JWT Signature", keyed}},
-		{"dead access token", map[string]string{config.InAccessToken: "ya29.not-a-real-token"}, nil, []string{config.InAccessToken, "expired"}},
-		{"no credentials at all", map[string]string{config.InMetadataEndpoint: "http://127.0.0.1:1"}, map[string]string{"HOME": t.TempDir()}, []string{config.InWorkloadIdentityProvider, config.InCredentialsJSON, config.InAccessToken, "GOOGLE_APPLICATION_CREDENTIALS"}},
-		{"adc file missing", nil, map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": "/nonexistent/creds.json"}, []string{"GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent/creds.json"}},
+		{
+			name:   "no id-token permission",
+			inputs: map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller},
+			env:    map[string]string{},
+			want:   []string{"id-token: write"},
+		},
+		{
+			name:   "wrong audience",
+			inputs: map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller, config.InAudience: "https://example.com/other"},
+			env:    w.env,
+			want:   []string{provider, "audience"},
+		},
+		{
+			name:   "repo may not impersonate",
+			inputs: map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: node},
+			env:    w.env,
+			want:   []string{"iam.serviceAccounts.getAccessToken"},
+		},
+		{
+			name:   "lifetime over the org limit",
+			inputs: map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller, config.InTokenLifetime: "2h"},
+			env:    w.env,
+			want:   []string{"lifetime"},
+		},
+		{
+			name:   "forged key",
+			inputs: map[string]string{config.InCredentialsJSON: string(forgedKey)},
+			want:   []string{"Invalid JWT Signature", keyed},
+		},
+		{
+			name:   "dead access token",
+			inputs: map[string]string{config.InAccessToken: "ya29.not-a-real-token"},
+			want:   []string{config.InAccessToken, "expired"},
+		},
+		{
+			name:   "no credentials at all",
+			inputs: map[string]string{config.InMetadataEndpoint: "http://127.0.0.1:1"},
+			env:    map[string]string{"HOME": t.TempDir()},
+			want:   []string{config.InWorkloadIdentityProvider, config.InCredentialsJSON, config.InAccessToken, "GOOGLE_APPLICATION_CREDENTIALS"},
+		},
+		{
+			name: "adc file missing",
+			env:  map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": "/nonexistent/creds.json"},
+			want: []string{"GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent/creds.json"},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -279,9 +374,23 @@ func TestAccessTokenCheckedAtTokenInfo(t *testing.T) {
 		wantPrincipal []string
 		wantWarning   string
 	}{
-		{"narrow token", []string{config.DefaultScope}, []string{"unknown principal (token lacks userinfo.email scope)", "unique ID 1"}, ""},
-		{"token with userinfo.email", []string{config.DefaultScope, email}, []string{node}, email},
-		{"cloud-platform token", []string{fakegoogle.ScopeCloudPlatform}, []string{"unknown principal"}, fakegoogle.ScopeCloudPlatform},
+		{
+			name:          "narrow token",
+			scopes:        []string{config.DefaultScope},
+			wantPrincipal: []string{"unknown principal (token lacks userinfo.email scope)", "unique ID 1"},
+		},
+		{
+			name:          "token with userinfo.email",
+			scopes:        []string{config.DefaultScope, email},
+			wantPrincipal: []string{node},
+			wantWarning:   email,
+		},
+		{
+			name:          "cloud-platform token",
+			scopes:        []string{fakegoogle.ScopeCloudPlatform},
+			wantPrincipal: []string{"unknown principal"},
+			wantWarning:   fakegoogle.ScopeCloudPlatform,
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -367,10 +476,22 @@ func TestExplainIDTokenError(t *testing.T) {
 		err  error
 		want string
 	}{
-		{&githubactions.EnvMissingError{Name: "ACTIONS_ID_TOKEN_REQUEST_URL"}, "permissions: id-token: write"},
-		{&githubactions.RequestFailedError{StatusCode: 403, Body: "secret body"}, "id-token: write"},
-		{&githubactions.RequestFailedError{StatusCode: 500, Body: "secret body"}, "HTTP 500"},
-		{errors.New("dial tcp: refused"), "refused"},
+		{
+			err:  &githubactions.EnvMissingError{Name: "ACTIONS_ID_TOKEN_REQUEST_URL"},
+			want: "permissions: id-token: write",
+		},
+		{
+			err:  &githubactions.RequestFailedError{StatusCode: 403, Body: "secret body"},
+			want: "id-token: write",
+		},
+		{
+			err:  &githubactions.RequestFailedError{StatusCode: 500, Body: "secret body"},
+			want: "HTTP 500",
+		},
+		{
+			err:  errors.New("dial tcp: refused"),
+			want: "refused",
+		},
 	}
 	for _, tc := range cases {
 		got := explainIDTokenError(tc.err).Error()

@@ -28,8 +28,14 @@ func TestKeyAssertionKeepsGoogleAudience(t *testing.T) {
 		inputs map[string]string
 		env    map[string]string
 	}{
-		{"credentials_json", map[string]string{config.InCredentialsJSON: string(w.key)}, nil},
-		{"adc key file", nil, map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": adcFile}},
+		{
+			name:   "credentials_json",
+			inputs: map[string]string{config.InCredentialsJSON: string(w.key)},
+		},
+		{
+			name: "adc key file",
+			env:  map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": adcFile},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -24,15 +24,82 @@ func TestRewriteLoopback(t *testing.T) {
 		wantHost, wantSNI   string
 		wantErr             bool
 	}{
-		{"loopback in container goes to gateway", "https://127.0.0.1:34567", "auto", yes, gw, "https://172.18.0.1:34567", "127.0.0.1", false},
-		{"localhost in container", "https://localhost:6443", "auto", yes, gw, "https://172.18.0.1:6443", "localhost", false},
-		{"outside a container untouched", "https://127.0.0.1:6443", "auto", no, gw, "https://127.0.0.1:6443", "", false},
-		{"off", "https://127.0.0.1:6443", "off", yes, gw, "https://127.0.0.1:6443", "", false},
-		{"explicit host", "https://[::1]:6443", "host.docker.internal", no, gw, "https://host.docker.internal:6443", "::1", false},
-		{"kind 0.0.0.0 verifies as localhost", "https://0.0.0.0:41000", "auto", yes, gw, "https://172.18.0.1:41000", "localhost", false},
-		{"remote untouched", "https://10.0.0.5:6443", "auto", yes, gw, "https://10.0.0.5:6443", "", false},
-		{"loopback that answers is kept", "https://127.0.0.1:6443", "auto", yes, gw, "https://127.0.0.1:6443", "", false},
-		{"no gateway is an actionable error", "https://127.0.0.1:6443", "auto", yes, func() (net.IP, error) { return nil, errors.New("no route") }, "", "", true},
+		{
+			name:        "loopback in container goes to gateway",
+			host:        "https://127.0.0.1:34567",
+			setting:     "auto",
+			inContainer: yes,
+			gateway:     gw,
+			wantHost:    "https://172.18.0.1:34567",
+			wantSNI:     "127.0.0.1",
+		},
+		{
+			name:        "localhost in container",
+			host:        "https://localhost:6443",
+			setting:     "auto",
+			inContainer: yes,
+			gateway:     gw,
+			wantHost:    "https://172.18.0.1:6443",
+			wantSNI:     "localhost",
+		},
+		{
+			name:        "outside a container untouched",
+			host:        "https://127.0.0.1:6443",
+			setting:     "auto",
+			inContainer: no,
+			gateway:     gw,
+			wantHost:    "https://127.0.0.1:6443",
+		},
+		{
+			name:        "off",
+			host:        "https://127.0.0.1:6443",
+			setting:     "off",
+			inContainer: yes,
+			gateway:     gw,
+			wantHost:    "https://127.0.0.1:6443",
+		},
+		{
+			name:        "explicit host",
+			host:        "https://[::1]:6443",
+			setting:     "host.docker.internal",
+			inContainer: no,
+			gateway:     gw,
+			wantHost:    "https://host.docker.internal:6443",
+			wantSNI:     "::1",
+		},
+		{
+			name:        "kind 0.0.0.0 verifies as localhost",
+			host:        "https://0.0.0.0:41000",
+			setting:     "auto",
+			inContainer: yes,
+			gateway:     gw,
+			wantHost:    "https://172.18.0.1:41000",
+			wantSNI:     "localhost",
+		},
+		{
+			name:        "remote untouched",
+			host:        "https://10.0.0.5:6443",
+			setting:     "auto",
+			inContainer: yes,
+			gateway:     gw,
+			wantHost:    "https://10.0.0.5:6443",
+		},
+		{
+			name:        "loopback that answers is kept",
+			host:        "https://127.0.0.1:6443",
+			setting:     "auto",
+			inContainer: yes,
+			gateway:     gw,
+			wantHost:    "https://127.0.0.1:6443",
+		},
+		{
+			name:        "no gateway is an actionable error",
+			host:        "https://127.0.0.1:6443",
+			setting:     "auto",
+			inContainer: yes,
+			gateway:     func() (net.IP, error) { return nil, errors.New("no route") },
+			wantErr:     true,
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -97,8 +164,15 @@ contexts:
 current-context: ctx-a
 `
 	for _, tc := range []struct{ context, wantHost, wantNS string }{
-		{"", "https://a.example:6443", "default"},
-		{"ctx-b", "https://b.example:6443", "team-b"},
+		{
+			wantHost: "https://a.example:6443",
+			wantNS:   "default",
+		},
+		{
+			context:  "ctx-b",
+			wantHost: "https://b.example:6443",
+			wantNS:   "team-b",
+		},
 	} {
 		conn, err := Connect(ClientOptions{Kubeconfig: kc, Context: tc.context, APIServerHost: "auto", Concurrency: 1, Host: Host{InContainer: func() bool { return false }}})
 		if err != nil {

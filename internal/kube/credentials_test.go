@@ -93,9 +93,20 @@ func TestConnectMasksKubeconfigCredentials(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct{ name, kubeconfig, context string }{
-		{"inline", kc, ""},
-		{"inline other context", kc, "token"},
-		{"file", file, "basic"},
+		{
+			name:       "inline",
+			kubeconfig: kc,
+		},
+		{
+			name:       "inline other context",
+			kubeconfig: kc,
+			context:    "token",
+		},
+		{
+			name:       "file",
+			kubeconfig: file,
+			context:    "basic",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

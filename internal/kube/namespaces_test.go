@@ -35,12 +35,39 @@ func TestMatchNamespaces(t *testing.T) {
 		excludes []string
 		want     []string
 	}{
-		{"star excludes system and terminating", []string{"*"}, sys, []string{"default", "preview-1", "preview-2", "prod"}},
-		{"glob", []string{"preview-*"}, sys, []string{"preview-1", "preview-2"}},
-		{"glob exclude glob", []string{"*"}, append(sys, "pre*"), []string{"default", "prod"}},
-		{"question mark", []string{"preview-?"}, nil, []string{"preview-1", "preview-2"}},
-		{"no excludes means system too", []string{"kube-*"}, nil, []string{"kube-node-lease", "kube-public", "kube-system"}},
-		{"nothing matches", []string{"staging-*"}, sys, nil},
+		{
+			name:     "star excludes system and terminating",
+			globs:    []string{"*"},
+			excludes: sys,
+			want:     []string{"default", "preview-1", "preview-2", "prod"},
+		},
+		{
+			name:     "glob",
+			globs:    []string{"preview-*"},
+			excludes: sys,
+			want:     []string{"preview-1", "preview-2"},
+		},
+		{
+			name:     "glob exclude glob",
+			globs:    []string{"*"},
+			excludes: append(sys, "pre*"),
+			want:     []string{"default", "prod"},
+		},
+		{
+			name:  "question mark",
+			globs: []string{"preview-?"},
+			want:  []string{"preview-1", "preview-2"},
+		},
+		{
+			name:  "no excludes means system too",
+			globs: []string{"kube-*"},
+			want:  []string{"kube-node-lease", "kube-public", "kube-system"},
+		},
+		{
+			name:     "nothing matches",
+			globs:    []string{"staging-*"},
+			excludes: sys,
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -63,11 +90,29 @@ func TestVanished(t *testing.T) {
 		err  error
 		want bool
 	}{
-		{"namespace not found", gone, true},
-		{"wrapped", fmt.Errorf("apply: %w", gone), true},
-		{"terminating", terminating, true},
-		{"secret not found", secretMissing, false},
-		{"plain forbidden", apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "s", errors.New("rbac")), false},
+		{
+			name: "namespace not found",
+			err:  gone,
+			want: true,
+		},
+		{
+			name: "wrapped",
+			err:  fmt.Errorf("apply: %w", gone),
+			want: true,
+		},
+		{
+			name: "terminating",
+			err:  terminating,
+			want: true,
+		},
+		{
+			name: "secret not found",
+			err:  secretMissing,
+		},
+		{
+			name: "plain forbidden",
+			err:  apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "s", errors.New("rbac")),
+		},
 	} {
 		if got := Vanished(tc.err); got != tc.want {
 			t.Errorf("%s: Vanished = %v, want %v", tc.name, got, tc.want)

@@ -23,9 +23,22 @@ func TestAddPullSecret(t *testing.T) {
 		want        []corev1.LocalObjectReference
 		wantChanged bool
 	}{
-		{"empty", nil, refs("ours"), true},
-		{"keeps others and order", refs("b", "a"), refs("b", "a", "ours"), true},
-		{"already present is a no-op", refs("a", "ours", "b"), refs("a", "ours", "b"), false},
+		{
+			name:        "empty",
+			want:        refs("ours"),
+			wantChanged: true,
+		},
+		{
+			name:        "keeps others and order",
+			in:          refs("b", "a"),
+			want:        refs("b", "a", "ours"),
+			wantChanged: true,
+		},
+		{
+			name: "already present is a no-op",
+			in:   refs("a", "ours", "b"),
+			want: refs("a", "ours", "b"),
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -52,10 +65,29 @@ func TestRemovePullSecret(t *testing.T) {
 		in, want    []corev1.LocalObjectReference
 		wantChanged bool
 	}{
-		{"absent", refs("a", "b"), refs("a", "b"), false},
-		{"removes only ours, order kept", refs("a", "ours", "b"), refs("a", "b"), true},
-		{"removes duplicates of ours", refs("ours", "a", "ours"), refs("a"), true},
-		{"only ours", refs("ours"), refs(), true},
+		{
+			name: "absent",
+			in:   refs("a", "b"),
+			want: refs("a", "b"),
+		},
+		{
+			name:        "removes only ours, order kept",
+			in:          refs("a", "ours", "b"),
+			want:        refs("a", "b"),
+			wantChanged: true,
+		},
+		{
+			name:        "removes duplicates of ours",
+			in:          refs("ours", "a", "ours"),
+			want:        refs("a"),
+			wantChanged: true,
+		},
+		{
+			name:        "only ours",
+			in:          refs("ours"),
+			want:        refs(),
+			wantChanged: true,
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -177,8 +177,14 @@ func TestForeignSecretRefusedUnlessForced(t *testing.T) {
 		name   string
 		secret *corev1.Secret
 	}{
-		{"opaque secret", &corev1.Secret{Type: corev1.SecretTypeOpaque, Data: map[string][]byte{"password": []byte("x")}}},
-		{"hand-made dockerconfigjson", &corev1.Secret{Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{}}`)}}},
+		{
+			name:   "opaque secret",
+			secret: &corev1.Secret{Type: corev1.SecretTypeOpaque, Data: map[string][]byte{"password": []byte("x")}},
+		},
+		{
+			name:   "hand-made dockerconfigjson",
+			secret: &corev1.Secret{Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{}}`)}},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

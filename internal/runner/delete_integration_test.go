@@ -79,12 +79,21 @@ func TestDeleteForeignSecretChangesNothing(t *testing.T) {
 		name   string
 		secret *corev1.Secret
 	}{
-		{"hand-made dockerconfigjson", &corev1.Secret{Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{}}`)}}},
-		{"opaque", &corev1.Secret{Type: corev1.SecretTypeOpaque}},
-		{"labelled ours but owned by a controller", &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{kube.LabelManagedBy: kube.ManagerName}, OwnerReferences: []metav1.OwnerReference{owner}},
-			Type:       corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{}}`)},
-		}},
+		{
+			name:   "hand-made dockerconfigjson",
+			secret: &corev1.Secret{Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{}}`)}},
+		},
+		{
+			name:   "opaque",
+			secret: &corev1.Secret{Type: corev1.SecretTypeOpaque},
+		},
+		{
+			name: "labelled ours but owned by a controller",
+			secret: &corev1.Secret{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{kube.LabelManagedBy: kube.ManagerName}, OwnerReferences: []metav1.OwnerReference{owner}},
+				Type:       corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{}}`)},
+			},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

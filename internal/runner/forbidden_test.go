@@ -23,9 +23,18 @@ func TestExplainForbidden(t *testing.T) {
 		secret string
 		want   string // "" means err comes back unchanged
 	}{
-		{name: "nil", err: nil},
-		{name: "not forbidden", err: apierrors.NewNotFound(schema.GroupResource{Resource: "secrets"}, "x")},
-		{name: "plain error", err: errors.New("boom")},
+		{
+			name: "nil",
+			err:  nil,
+		},
+		{
+			name: "not forbidden",
+			err:  apierrors.NewNotFound(schema.GroupResource{Resource: "secrets"}, "x"),
+		},
+		{
+			name: "plain error",
+			err:  errors.New("boom"),
+		},
 		{
 			name: "namespaces", err: fmt.Errorf("failed to look up namespace: %w", forbidden("namespaces", "get")), secret: "gcr-pull-secret",
 			want: `failed to look up namespace: namespaces "x" is forbidden: User "u" cannot get resource "namespaces" in API group ""; RBAC: grant the identity the rules of deploy/rbac.yaml (deploy/rbac-namespaced.yaml for a single namespace)`,

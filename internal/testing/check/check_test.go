@@ -13,11 +13,29 @@ func TestErrDiff(t *testing.T) {
 		wants []string
 		match bool
 	}{
-		{name: "nil wanted nil", match: true},
-		{name: "error wanted nil", err: errors.New("boom")},
-		{name: "nil wanted error", wants: []string{"boom"}},
-		{name: "all substrings", err: errors.New(`input "mode": "x" is not one of apply, delete`), wants: []string{`"mode"`, "apply"}, match: true},
-		{name: "one substring missing", err: errors.New(`input "mode": bad`), wants: []string{`"mode"`, "apply"}},
+		{
+			name:  "nil wanted nil",
+			match: true,
+		},
+		{
+			name: "error wanted nil",
+			err:  errors.New("boom"),
+		},
+		{
+			name:  "nil wanted error",
+			wants: []string{"boom"},
+		},
+		{
+			name:  "all substrings",
+			err:   errors.New(`input "mode": "x" is not one of apply, delete`),
+			wants: []string{`"mode"`, "apply"},
+			match: true,
+		},
+		{
+			name:  "one substring missing",
+			err:   errors.New(`input "mode": bad`),
+			wants: []string{`"mode"`, "apply"},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -42,9 +42,20 @@ func TestGetIDTokenWithRealClient(t *testing.T) {
 		audience string
 		wantAud  string
 	}{
-		{"explicit audience", "https://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/gh/providers/gh", "https://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/gh/providers/gh"},
-		{"audience with query characters", "aud?x=1&y=2", "aud?x=1&y=2"},
-		{"default audience", "", "https://github.com/octo-org"},
+		{
+			name:     "explicit audience",
+			audience: "https://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/gh/providers/gh",
+			wantAud:  "https://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/gh/providers/gh",
+		},
+		{
+			name:     "audience with query characters",
+			audience: "aud?x=1&y=2",
+			wantAud:  "aud?x=1&y=2",
+		},
+		{
+			name:    "default audience",
+			wantAud: "https://github.com/octo-org",
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -96,14 +107,60 @@ func TestIDTokenEndpointErrors(t *testing.T) {
 		wantStatus int
 		wantInBody string
 	}{
-		{"ok with lowercase scheme", IDTokenPath + "?api-version=2.0", "bearer " + o.RequestToken(), http.StatusOK, `"value":"ey`},
-		{"ok with upper-case scheme", IDTokenPath + "?api-version=2.0&audience=x", "BEARER " + o.RequestToken(), http.StatusOK, `"value":"ey`},
-		{"no authorization", IDTokenPath + "?api-version=2.0", "", http.StatusUnauthorized, "TF400813"},
-		{"wrong token", IDTokenPath + "?api-version=2.0", "Bearer nope", http.StatusUnauthorized, "TF400813"},
-		{"basic scheme", IDTokenPath + "?api-version=2.0", "Basic " + o.RequestToken(), http.StatusUnauthorized, "UnauthorizedRequestException"},
-		{"token prefix only", IDTokenPath + "?api-version=2.0", "Bearer " + o.RequestToken()[:10], http.StatusUnauthorized, "TF400813"},
-		{"missing api-version", IDTokenPath + "?audience=x", "Bearer " + o.RequestToken(), http.StatusBadRequest, "api-version"},
-		{"unknown path", "/_apis/other", "Bearer " + o.RequestToken(), http.StatusNotFound, ""},
+		{
+			name:       "ok with lowercase scheme",
+			path:       IDTokenPath + "?api-version=2.0",
+			auth:       "bearer " + o.RequestToken(),
+			wantStatus: http.StatusOK,
+			wantInBody: `"value":"ey`,
+		},
+		{
+			name:       "ok with upper-case scheme",
+			path:       IDTokenPath + "?api-version=2.0&audience=x",
+			auth:       "BEARER " + o.RequestToken(),
+			wantStatus: http.StatusOK,
+			wantInBody: `"value":"ey`,
+		},
+		{
+			name:       "no authorization",
+			path:       IDTokenPath + "?api-version=2.0",
+			wantStatus: http.StatusUnauthorized,
+			wantInBody: "TF400813",
+		},
+		{
+			name:       "wrong token",
+			path:       IDTokenPath + "?api-version=2.0",
+			auth:       "Bearer nope",
+			wantStatus: http.StatusUnauthorized,
+			wantInBody: "TF400813",
+		},
+		{
+			name:       "basic scheme",
+			path:       IDTokenPath + "?api-version=2.0",
+			auth:       "Basic " + o.RequestToken(),
+			wantStatus: http.StatusUnauthorized,
+			wantInBody: "UnauthorizedRequestException",
+		},
+		{
+			name:       "token prefix only",
+			path:       IDTokenPath + "?api-version=2.0",
+			auth:       "Bearer " + o.RequestToken()[:10],
+			wantStatus: http.StatusUnauthorized,
+			wantInBody: "TF400813",
+		},
+		{
+			name:       "missing api-version",
+			path:       IDTokenPath + "?audience=x",
+			auth:       "Bearer " + o.RequestToken(),
+			wantStatus: http.StatusBadRequest,
+			wantInBody: "api-version",
+		},
+		{
+			name:       "unknown path",
+			path:       "/_apis/other",
+			auth:       "Bearer " + o.RequestToken(),
+			wantStatus: http.StatusNotFound,
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

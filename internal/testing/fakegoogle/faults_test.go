@@ -23,16 +23,47 @@ func TestInjectFault(t *testing.T) {
 		wantBody  map[string]any
 		wantRetry string
 	}{
-		{"sts 403 in OAuth form", Fault{Endpoint: EndpointSTS, Status: 403, Message: "Permission denied."}, STSTokenURL, formHeader(),
-			403, map[string]any{"error": "access_denied", "error_description": "Permission denied."}, ""},
-		{"sts 429 from the front end", Fault{Endpoint: EndpointSTS, Status: 429, RetryAfter: "2"}, STSTokenURL, formHeader(),
-			429, map[string]any{"error": map[string]any{"code": float64(429), "status": "RESOURCE_EXHAUSTED", "message": faultStatus[429][1]}}, "2"},
-		{"iamcredentials 503", Fault{Endpoint: EndpointIAMCredentials, Status: 503}, func(b string) string { return GenerateAccessTokenURL(b, testSA) }, bearerJSON("x"),
-			503, map[string]any{"error": map[string]any{"code": float64(503), "status": "UNAVAILABLE", "message": "The service is currently unavailable."}}, ""},
-		{"oauth 500", Fault{Endpoint: EndpointOAuth2Token, Status: 500}, TokenURL, formHeader(),
-			500, map[string]any{"error": map[string]any{"code": float64(500), "status": "INTERNAL", "message": "Internal error encountered."}}, ""},
-		{"other endpoints unaffected", Fault{Endpoint: EndpointIAMCredentials, Status: 500}, STSTokenURL, formHeader(),
-			400, map[string]any{"error": "unsupported_grant_type", "error_description": "Invalid value for \"grant_type\": \"\" is not supported."}, ""},
+		{
+			name:     "sts 403 in OAuth form",
+			fault:    Fault{Endpoint: EndpointSTS, Status: 403, Message: "Permission denied."},
+			url:      STSTokenURL,
+			header:   formHeader(),
+			want:     403,
+			wantBody: map[string]any{"error": "access_denied", "error_description": "Permission denied."},
+		},
+		{
+			name:      "sts 429 from the front end",
+			fault:     Fault{Endpoint: EndpointSTS, Status: 429, RetryAfter: "2"},
+			url:       STSTokenURL,
+			header:    formHeader(),
+			want:      429,
+			wantBody:  map[string]any{"error": map[string]any{"code": float64(429), "status": "RESOURCE_EXHAUSTED", "message": faultStatus[429][1]}},
+			wantRetry: "2",
+		},
+		{
+			name:     "iamcredentials 503",
+			fault:    Fault{Endpoint: EndpointIAMCredentials, Status: 503},
+			url:      func(b string) string { return GenerateAccessTokenURL(b, testSA) },
+			header:   bearerJSON("x"),
+			want:     503,
+			wantBody: map[string]any{"error": map[string]any{"code": float64(503), "status": "UNAVAILABLE", "message": "The service is currently unavailable."}},
+		},
+		{
+			name:     "oauth 500",
+			fault:    Fault{Endpoint: EndpointOAuth2Token, Status: 500},
+			url:      TokenURL,
+			header:   formHeader(),
+			want:     500,
+			wantBody: map[string]any{"error": map[string]any{"code": float64(500), "status": "INTERNAL", "message": "Internal error encountered."}},
+		},
+		{
+			name:     "other endpoints unaffected",
+			fault:    Fault{Endpoint: EndpointIAMCredentials, Status: 500},
+			url:      STSTokenURL,
+			header:   formHeader(),
+			want:     400,
+			wantBody: map[string]any{"error": "unsupported_grant_type", "error_description": "Invalid value for \"grant_type\": \"\" is not supported."},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

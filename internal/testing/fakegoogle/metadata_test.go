@@ -139,13 +139,52 @@ func TestMetadataRequestRules(t *testing.T) {
 		wantStatus int
 		wantBody   string
 	}{
-		{"probe", base + "/", nil, 200, ""},
-		{"with flavor", tokenPath, http.Header{"Metadata-Flavor": {"Google"}}, 200, "access_token"},
-		{"legacy header", tokenPath, http.Header{"X-Google-Metadata-Request": {"True"}}, 200, "access_token"},
-		{"no flavor", tokenPath, nil, 403, "Missing Metadata-Flavor:Google header."},
-		{"wrong flavor", tokenPath, http.Header{"Metadata-Flavor": {"Amazon"}}, 403, "Missing Metadata-Flavor:Google header."},
-		{"proxied", tokenPath, http.Header{"Metadata-Flavor": {"Google"}, "X-Forwarded-For": {"10.0.0.1"}}, 403, "X-Forwarded-For"},
-		{"unknown path", base + "/computeMetadata/v1/instance/nothing", http.Header{"Metadata-Flavor": {"Google"}}, 404, "Not Found"},
+		{
+			name:       "probe",
+			url:        base + "/",
+			wantStatus: 200,
+		},
+		{
+			name:       "with flavor",
+			url:        tokenPath,
+			header:     http.Header{"Metadata-Flavor": {"Google"}},
+			wantStatus: 200,
+			wantBody:   "access_token",
+		},
+		{
+			name:       "legacy header",
+			url:        tokenPath,
+			header:     http.Header{"X-Google-Metadata-Request": {"True"}},
+			wantStatus: 200,
+			wantBody:   "access_token",
+		},
+		{
+			name:       "no flavor",
+			url:        tokenPath,
+			wantStatus: 403,
+			wantBody:   "Missing Metadata-Flavor:Google header.",
+		},
+		{
+			name:       "wrong flavor",
+			url:        tokenPath,
+			header:     http.Header{"Metadata-Flavor": {"Amazon"}},
+			wantStatus: 403,
+			wantBody:   "Missing Metadata-Flavor:Google header.",
+		},
+		{
+			name:       "proxied",
+			url:        tokenPath,
+			header:     http.Header{"Metadata-Flavor": {"Google"}, "X-Forwarded-For": {"10.0.0.1"}},
+			wantStatus: 403,
+			wantBody:   "X-Forwarded-For",
+		},
+		{
+			name:       "unknown path",
+			url:        base + "/computeMetadata/v1/instance/nothing",
+			header:     http.Header{"Metadata-Flavor": {"Google"}},
+			wantStatus: 404,
+			wantBody:   "Not Found",
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

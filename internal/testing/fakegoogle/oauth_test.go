@@ -337,12 +337,42 @@ func TestTokenEndpointGrantTypes(t *testing.T) {
 		body      string
 		wantError string
 	}{
-		{"client credentials", formHeader(), "grant_type=client_credentials", "unsupported_grant_type"},
-		{"no grant type", formHeader(), "assertion=x", "unsupported_grant_type"},
-		{"jwt-bearer without assertion", formHeader(), "grant_type=" + url.QueryEscape(GrantTypeJWTBearer), "invalid_request"},
-		{"jwt-bearer with garbage", formHeader(), "grant_type=" + url.QueryEscape(GrantTypeJWTBearer) + "&assertion=abc", "invalid_grant"},
-		{"JSON body", http.Header{"Content-Type": {"application/json"}}, `{"grant_type":"refresh_token"}`, "invalid_request"},
-		{"unknown refresh token", formHeader(), "grant_type=refresh_token&refresh_token=x&client_id=y", "invalid_client"},
+		{
+			name:      "client credentials",
+			header:    formHeader(),
+			body:      "grant_type=client_credentials",
+			wantError: "unsupported_grant_type",
+		},
+		{
+			name:      "no grant type",
+			header:    formHeader(),
+			body:      "assertion=x",
+			wantError: "unsupported_grant_type",
+		},
+		{
+			name:      "jwt-bearer without assertion",
+			header:    formHeader(),
+			body:      "grant_type=" + url.QueryEscape(GrantTypeJWTBearer),
+			wantError: "invalid_request",
+		},
+		{
+			name:      "jwt-bearer with garbage",
+			header:    formHeader(),
+			body:      "grant_type=" + url.QueryEscape(GrantTypeJWTBearer) + "&assertion=abc",
+			wantError: "invalid_grant",
+		},
+		{
+			name:      "JSON body",
+			header:    http.Header{"Content-Type": {"application/json"}},
+			body:      `{"grant_type":"refresh_token"}`,
+			wantError: "invalid_request",
+		},
+		{
+			name:      "unknown refresh token",
+			header:    formHeader(),
+			body:      "grant_type=refresh_token&refresh_token=x&client_id=y",
+			wantError: "invalid_client",
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

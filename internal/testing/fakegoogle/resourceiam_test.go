@@ -15,9 +15,21 @@ func TestCheckPermission(t *testing.T) {
 	repo := RepositoryResource("my-project", "us", "private")
 	otherRepo := RepositoryResource("my-project", "us", "other")
 	for _, b := range []struct{ resource, role, member string }{
-		{ProjectResource("my-project"), RoleArtifactRegistryReader, AttributePrincipalSet(testProvider, "repository", testRepo)},
-		{repo, RoleArtifactRegistryReader, ServiceAccountMember(testSA)},
-		{ProjectResource("legacy-project"), "roles/storage.objectViewer", ServiceAccountMember(testSA)},
+		{
+			resource: ProjectResource("my-project"),
+			role:     RoleArtifactRegistryReader,
+			member:   AttributePrincipalSet(testProvider, "repository", testRepo),
+		},
+		{
+			resource: repo,
+			role:     RoleArtifactRegistryReader,
+			member:   ServiceAccountMember(testSA),
+		},
+		{
+			resource: ProjectResource("legacy-project"),
+			role:     "roles/storage.objectViewer",
+			member:   ServiceAccountMember(testSA),
+		},
 	} {
 		if err := w.google.GrantRole(b.resource, b.role, b.member); err != nil {
 			t.Fatal(err)
@@ -39,39 +51,76 @@ func TestCheckPermission(t *testing.T) {
 		want       answer
 		wantError  string // in the error body, for non-200 answers
 	}{
-		{"federated token, project binding reaches its repositories",
-			checkPermissionRequest{AccessToken: federated, Resource: repo, Permission: PermDownloadArtifacts},
-			200, answer{federatedPrincipal, true}, ""},
-		{"federated token, another project",
-			checkPermissionRequest{AccessToken: federated, Resource: RepositoryResource("other-project", "us", "private"), Permission: PermDownloadArtifacts},
-			200, answer{federatedPrincipal, false}, ""},
-		{"reader does not upload",
-			checkPermissionRequest{AccessToken: federated, Resource: repo, Permission: PermUploadArtifacts},
-			200, answer{federatedPrincipal, false}, ""},
-		{"repository binding",
-			checkPermissionRequest{Member: ServiceAccountMember(testSA), Resource: repo, Permission: PermDownloadArtifacts},
-			200, answer{ServiceAccountMember(testSA), true}, ""},
-		{"repository binding does not reach a sibling repository",
-			checkPermissionRequest{Member: ServiceAccountMember(testSA), Resource: otherRepo, Permission: PermDownloadArtifacts},
-			200, answer{ServiceAccountMember(testSA), false}, ""},
-		{"legacy storage role grants storage.objects.get",
-			checkPermissionRequest{Member: ServiceAccountMember(testSA), Resource: ProjectResource("legacy-project"), Permission: PermStorageObjectsGet},
-			200, answer{ServiceAccountMember(testSA), true}, ""},
-		{"legacy storage role is not an Artifact Registry role",
-			checkPermissionRequest{Member: ServiceAccountMember(testSA), Resource: RepositoryResource("legacy-project", "us", "gcr.io"), Permission: PermDownloadArtifacts},
-			200, answer{ServiceAccountMember(testSA), false}, ""},
-		{"revoked token",
-			checkPermissionRequest{AccessToken: revoked, Resource: repo, Permission: PermDownloadArtifacts},
-			400, answer{}, "invalid_token"},
-		{"unknown token",
-			checkPermissionRequest{AccessToken: "ya29.bogus", Resource: repo, Permission: PermDownloadArtifacts},
-			400, answer{}, "invalid_token"},
-		{"federated principal by name",
-			checkPermissionRequest{Member: federatedPrincipal, Resource: repo, Permission: PermDownloadArtifacts},
-			400, answer{}, "must be named by its access token"},
-		{"both token and member",
-			checkPermissionRequest{AccessToken: federated, Member: ServiceAccountMember(testSA), Resource: repo, Permission: PermDownloadArtifacts},
-			400, answer{}, "exactly one of accessToken and member"},
+		{
+			name:       "federated token, project binding reaches its repositories",
+			req:        checkPermissionRequest{AccessToken: federated, Resource: repo, Permission: PermDownloadArtifacts},
+			wantStatus: 200,
+			want:       answer{federatedPrincipal, true},
+		},
+		{
+			name:       "federated token, another project",
+			req:        checkPermissionRequest{AccessToken: federated, Resource: RepositoryResource("other-project", "us", "private"), Permission: PermDownloadArtifacts},
+			wantStatus: 200,
+			want:       answer{federatedPrincipal, false},
+		},
+		{
+			name:       "reader does not upload",
+			req:        checkPermissionRequest{AccessToken: federated, Resource: repo, Permission: PermUploadArtifacts},
+			wantStatus: 200,
+			want:       answer{federatedPrincipal, false},
+		},
+		{
+			name:       "repository binding",
+			req:        checkPermissionRequest{Member: ServiceAccountMember(testSA), Resource: repo, Permission: PermDownloadArtifacts},
+			wantStatus: 200,
+			want:       answer{ServiceAccountMember(testSA), true},
+		},
+		{
+			name:       "repository binding does not reach a sibling repository",
+			req:        checkPermissionRequest{Member: ServiceAccountMember(testSA), Resource: otherRepo, Permission: PermDownloadArtifacts},
+			wantStatus: 200,
+			want:       answer{ServiceAccountMember(testSA), false},
+		},
+		{
+			name:       "legacy storage role grants storage.objects.get",
+			req:        checkPermissionRequest{Member: ServiceAccountMember(testSA), Resource: ProjectResource("legacy-project"), Permission: PermStorageObjectsGet},
+			wantStatus: 200,
+			want:       answer{ServiceAccountMember(testSA), true},
+		},
+		{
+			name:       "legacy storage role is not an Artifact Registry role",
+			req:        checkPermissionRequest{Member: ServiceAccountMember(testSA), Resource: RepositoryResource("legacy-project", "us", "gcr.io"), Permission: PermDownloadArtifacts},
+			wantStatus: 200,
+			want:       answer{ServiceAccountMember(testSA), false},
+		},
+		{
+			name:       "revoked token",
+			req:        checkPermissionRequest{AccessToken: revoked, Resource: repo, Permission: PermDownloadArtifacts},
+			wantStatus: 400,
+			want:       answer{},
+			wantError:  "invalid_token",
+		},
+		{
+			name:       "unknown token",
+			req:        checkPermissionRequest{AccessToken: "ya29.bogus", Resource: repo, Permission: PermDownloadArtifacts},
+			wantStatus: 400,
+			want:       answer{},
+			wantError:  "invalid_token",
+		},
+		{
+			name:       "federated principal by name",
+			req:        checkPermissionRequest{Member: federatedPrincipal, Resource: repo, Permission: PermDownloadArtifacts},
+			wantStatus: 400,
+			want:       answer{},
+			wantError:  "must be named by its access token",
+		},
+		{
+			name:       "both token and member",
+			req:        checkPermissionRequest{AccessToken: federated, Member: ServiceAccountMember(testSA), Resource: repo, Permission: PermDownloadArtifacts},
+			wantStatus: 400,
+			want:       answer{},
+			wantError:  "exactly one of accessToken and member",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -114,10 +163,29 @@ func TestGrantRoleRefusesWhatIAMRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ resource, role, member, wantErr string }{
-		{"projects/p", "roles/artifactregistry.raeder", "serviceAccount:a@p.iam.gserviceaccount.com", "not one the fake knows"},
-		{"projects/p/repositories/r", RoleArtifactRegistryReader, "serviceAccount:a@p.iam.gserviceaccount.com", "neither projects/P"},
-		{"p", RoleArtifactRegistryReader, "serviceAccount:a@p.iam.gserviceaccount.com", "neither projects/P"},
-		{"projects/p", RoleArtifactRegistryReader, "", "empty member"},
+		{
+			resource: "projects/p",
+			role:     "roles/artifactregistry.raeder",
+			member:   "serviceAccount:a@p.iam.gserviceaccount.com",
+			wantErr:  "not one the fake knows",
+		},
+		{
+			resource: "projects/p/repositories/r",
+			role:     RoleArtifactRegistryReader,
+			member:   "serviceAccount:a@p.iam.gserviceaccount.com",
+			wantErr:  "neither projects/P",
+		},
+		{
+			resource: "p",
+			role:     RoleArtifactRegistryReader,
+			member:   "serviceAccount:a@p.iam.gserviceaccount.com",
+			wantErr:  "neither projects/P",
+		},
+		{
+			resource: "projects/p",
+			role:     RoleArtifactRegistryReader,
+			wantErr:  "empty member",
+		},
 	} {
 		err := g.GrantRole(tc.resource, tc.role, tc.member)
 		if err == nil || !strings.Contains(err.Error(), tc.wantErr) {

@@ -25,15 +25,41 @@ func TestSubjectTokenTiming(t *testing.T) {
 		edit     func(map[string]any)
 		wantDesc string
 	}{
-		{"valid", func(map[string]any) {}, ""},
-		{"iat in the future", func(c map[string]any) { c["iat"] = now.Add(10 * time.Minute).Unix() }, "is in the future."},
-		{"nbf in the future", func(c map[string]any) { c["nbf"] = now.Add(10 * time.Minute).Unix() }, "not yet valid"},
-		{"expired one second ago", func(c map[string]any) { c["exp"] = now.Add(-time.Second).Unix() }, "stale to sign-in"},
-		{"no exp", func(c map[string]any) { delete(c, "exp") }, "exp claim"},
-		{"audience list containing the provider", func(c map[string]any) {
-			c["aud"] = []string{"https://github.com/octo-org", OIDCAudience(testProvider)}
-		}, ""},
-		{"no sub maps to no google.subject", func(c map[string]any) { delete(c, "sub") }, "google.subject is empty"},
+		{
+			name: "valid",
+			edit: func(map[string]any) {},
+		},
+		{
+			name:     "iat in the future",
+			edit:     func(c map[string]any) { c["iat"] = now.Add(10 * time.Minute).Unix() },
+			wantDesc: "is in the future.",
+		},
+		{
+			name:     "nbf in the future",
+			edit:     func(c map[string]any) { c["nbf"] = now.Add(10 * time.Minute).Unix() },
+			wantDesc: "not yet valid",
+		},
+		{
+			name:     "expired one second ago",
+			edit:     func(c map[string]any) { c["exp"] = now.Add(-time.Second).Unix() },
+			wantDesc: "stale to sign-in",
+		},
+		{
+			name:     "no exp",
+			edit:     func(c map[string]any) { delete(c, "exp") },
+			wantDesc: "exp claim",
+		},
+		{
+			name: "audience list containing the provider",
+			edit: func(c map[string]any) {
+				c["aud"] = []string{"https://github.com/octo-org", OIDCAudience(testProvider)}
+			},
+		},
+		{
+			name:     "no sub maps to no google.subject",
+			edit:     func(c map[string]any) { delete(c, "sub") },
+			wantDesc: "google.subject is empty",
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -86,19 +112,61 @@ func TestSTSRequestValidation(t *testing.T) {
 		edit      func(url.Values)
 		wantError string
 	}{
-		{"ok", func(url.Values) {}, ""},
-		{"ok with options", func(v url.Values) { v.Set("options", `{"userProject":"123"}`) }, ""},
-		{"wrong grant type", func(v url.Values) { v.Set("grant_type", "client_credentials") }, "unsupported_grant_type"},
-		{"missing grant type", func(v url.Values) { v.Del("grant_type") }, "unsupported_grant_type"},
-		{"wrong requested token type", func(v url.Values) { v.Set("requested_token_type", TokenTypeJWT) }, "invalid_request"},
-		{"missing subject token", func(v url.Values) { v.Del("subject_token") }, "invalid_request"},
-		{"garbage subject token", func(v url.Values) { v.Set("subject_token", "not-a-jwt") }, "invalid_grant"},
-		{"missing scope", func(v url.Values) { v.Del("scope") }, "invalid_scope"},
-		{"blank scope", func(v url.Values) { v.Set("scope", " ") }, "invalid_scope"},
-		{"options not JSON", func(v url.Values) { v.Set("options", "{") }, "invalid_request"},
-		{"workforce audience", func(v url.Values) {
-			v.Set("audience", "//iam.googleapis.com/locations/global/workforcePools/p/providers/x")
-		}, "invalid_target"},
+		{
+			name: "ok",
+			edit: func(url.Values) {},
+		},
+		{
+			name: "ok with options",
+			edit: func(v url.Values) { v.Set("options", `{"userProject":"123"}`) },
+		},
+		{
+			name:      "wrong grant type",
+			edit:      func(v url.Values) { v.Set("grant_type", "client_credentials") },
+			wantError: "unsupported_grant_type",
+		},
+		{
+			name:      "missing grant type",
+			edit:      func(v url.Values) { v.Del("grant_type") },
+			wantError: "unsupported_grant_type",
+		},
+		{
+			name:      "wrong requested token type",
+			edit:      func(v url.Values) { v.Set("requested_token_type", TokenTypeJWT) },
+			wantError: "invalid_request",
+		},
+		{
+			name:      "missing subject token",
+			edit:      func(v url.Values) { v.Del("subject_token") },
+			wantError: "invalid_request",
+		},
+		{
+			name:      "garbage subject token",
+			edit:      func(v url.Values) { v.Set("subject_token", "not-a-jwt") },
+			wantError: "invalid_grant",
+		},
+		{
+			name:      "missing scope",
+			edit:      func(v url.Values) { v.Del("scope") },
+			wantError: "invalid_scope",
+		},
+		{
+			name:      "blank scope",
+			edit:      func(v url.Values) { v.Set("scope", " ") },
+			wantError: "invalid_scope",
+		},
+		{
+			name:      "options not JSON",
+			edit:      func(v url.Values) { v.Set("options", "{") },
+			wantError: "invalid_request",
+		},
+		{
+			name: "workforce audience",
+			edit: func(v url.Values) {
+				v.Set("audience", "//iam.googleapis.com/locations/global/workforcePools/p/providers/x")
+			},
+			wantError: "invalid_target",
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -163,9 +231,18 @@ func TestProviderKeyDiscovery(t *testing.T) {
 		jwksURL string
 		wantErr bool
 	}{
-		{"discovery", "", false},
-		{"explicit JWKS URL", ghSrv.URL + "/.well-known/jwks", false},
-		{"unreachable JWKS", ghSrv.URL + "/nowhere", true},
+		{
+			name: "discovery",
+		},
+		{
+			name:    "explicit JWKS URL",
+			jwksURL: ghSrv.URL + "/.well-known/jwks",
+		},
+		{
+			name:    "unreachable JWKS",
+			jwksURL: ghSrv.URL + "/nowhere",
+			wantErr: true,
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

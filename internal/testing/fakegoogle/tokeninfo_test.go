@@ -43,7 +43,16 @@ func TestTokenInfo(t *testing.T) {
 		"exp": exp, "expires_in": "3599", "access_type": "online",
 	}
 	for _, tc := range []struct{ method, path string }{
-		{http.MethodGet, "/tokeninfo"}, {http.MethodPost, "/tokeninfo"}, {http.MethodGet, "/oauth2/v3/tokeninfo"},
+		{
+			method: http.MethodGet,
+			path:   "/tokeninfo",
+		}, {
+			method: http.MethodPost,
+			path:   "/tokeninfo",
+		}, {
+			method: http.MethodGet,
+			path:   "/oauth2/v3/tokeninfo",
+		},
 	} {
 		status, body := query(t, tc.method, tc.path, sa.Token)
 		if status != http.StatusOK {

@@ -98,9 +98,24 @@ func TestFederationWithImpersonation(t *testing.T) {
 		wantLifetime time.Duration
 		wantBody     string
 	}{
-		{"library default lifetime", 0, 0, time.Hour, `{"lifetime":"3600s","scope":["https://www.googleapis.com/auth/cloud-platform"]}`},
-		{"short lifetime", 0, 600, 10 * time.Minute, `{"lifetime":"600s","scope":["https://www.googleapis.com/auth/cloud-platform"]}`},
-		{"extended by org policy", 12 * time.Hour, 43200, 12 * time.Hour, `{"lifetime":"43200s","scope":["https://www.googleapis.com/auth/cloud-platform"]}`},
+		{
+			name:         "library default lifetime",
+			wantLifetime: time.Hour,
+			wantBody:     `{"lifetime":"3600s","scope":["https://www.googleapis.com/auth/cloud-platform"]}`,
+		},
+		{
+			name:         "short lifetime",
+			lifetimeSecs: 600,
+			wantLifetime: 10 * time.Minute,
+			wantBody:     `{"lifetime":"600s","scope":["https://www.googleapis.com/auth/cloud-platform"]}`,
+		},
+		{
+			name:         "extended by org policy",
+			maxLifetime:  12 * time.Hour,
+			lifetimeSecs: 43200,
+			wantLifetime: 12 * time.Hour,
+			wantBody:     `{"lifetime":"43200s","scope":["https://www.googleapis.com/auth/cloud-platform"]}`,
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -81,15 +81,59 @@ func TestVerifyRejects(t *testing.T) {
 		key   *rsa.PublicKey
 		want  error
 	}{
-		{"wrong key", good, &b.PublicKey, ErrSignature},
-		{"payload swapped", parts[0] + "." + forgedPayload + "." + parts[2], &a.PublicKey, ErrSignature},
-		{"signature stripped", parts[0] + "." + parts[1] + ".", &a.PublicKey, ErrSignature},
-		{"alg none", noneHeader + "." + parts[1] + ".", &a.PublicKey, ErrAlgorithm},
-		{"alg HS256", hsToken, &a.PublicKey, ErrAlgorithm},
-		{"two segments", parts[0] + "." + parts[1], &a.PublicKey, ErrMalformed},
-		{"not base64", "!!." + parts[1] + "." + parts[2], &a.PublicKey, ErrMalformed},
-		{"payload not object", parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`[1]`)) + "." + parts[2], &a.PublicKey, ErrMalformed},
-		{"nil key", good, nil, ErrSignature},
+		{
+			name:  "wrong key",
+			token: good,
+			key:   &b.PublicKey,
+			want:  ErrSignature,
+		},
+		{
+			name:  "payload swapped",
+			token: parts[0] + "." + forgedPayload + "." + parts[2],
+			key:   &a.PublicKey,
+			want:  ErrSignature,
+		},
+		{
+			name:  "signature stripped",
+			token: parts[0] + "." + parts[1] + ".",
+			key:   &a.PublicKey,
+			want:  ErrSignature,
+		},
+		{
+			name:  "alg none",
+			token: noneHeader + "." + parts[1] + ".",
+			key:   &a.PublicKey,
+			want:  ErrAlgorithm,
+		},
+		{
+			name:  "alg HS256",
+			token: hsToken,
+			key:   &a.PublicKey,
+			want:  ErrAlgorithm,
+		},
+		{
+			name:  "two segments",
+			token: parts[0] + "." + parts[1],
+			key:   &a.PublicKey,
+			want:  ErrMalformed,
+		},
+		{
+			name:  "not base64",
+			token: "!!." + parts[1] + "." + parts[2],
+			key:   &a.PublicKey,
+			want:  ErrMalformed,
+		},
+		{
+			name:  "payload not object",
+			token: parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`[1]`)) + "." + parts[2],
+			key:   &a.PublicKey,
+			want:  ErrMalformed,
+		},
+		{
+			name:  "nil key",
+			token: good,
+			want:  ErrSignature,
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

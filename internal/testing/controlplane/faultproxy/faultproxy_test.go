@@ -13,13 +13,41 @@ func TestParse(t *testing.T) {
 		method, path string
 		want         Request
 	}{
-		{"GET", "/api/v1/namespaces/a/serviceaccounts/default", Request{Method: "GET", Namespace: "a", Resource: "serviceaccounts", Name: "default"}},
-		{"PATCH", "/api/v1/namespaces/a/secrets/pull", Request{Method: "PATCH", Namespace: "a", Resource: "secrets", Name: "pull"}},
-		{"GET", "/api/v1/namespaces/a/serviceaccounts", Request{Method: "GET", Namespace: "a", Resource: "serviceaccounts"}},
-		{"GET", "/api/v1/namespaces/a", Request{Method: "GET", Namespace: "a", Resource: "namespaces", Name: "a"}},
-		{"GET", "/api/v1/namespaces", Request{Method: "GET", Resource: "namespaces"}},
-		{"POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/b/roles", Request{Method: "POST", Namespace: "b", Resource: "roles"}},
-		{"GET", "/readyz", Request{Method: "GET"}},
+		{
+			method: "GET",
+			path:   "/api/v1/namespaces/a/serviceaccounts/default",
+			want:   Request{Method: "GET", Namespace: "a", Resource: "serviceaccounts", Name: "default"},
+		},
+		{
+			method: "PATCH",
+			path:   "/api/v1/namespaces/a/secrets/pull",
+			want:   Request{Method: "PATCH", Namespace: "a", Resource: "secrets", Name: "pull"},
+		},
+		{
+			method: "GET",
+			path:   "/api/v1/namespaces/a/serviceaccounts",
+			want:   Request{Method: "GET", Namespace: "a", Resource: "serviceaccounts"},
+		},
+		{
+			method: "GET",
+			path:   "/api/v1/namespaces/a",
+			want:   Request{Method: "GET", Namespace: "a", Resource: "namespaces", Name: "a"},
+		},
+		{
+			method: "GET",
+			path:   "/api/v1/namespaces",
+			want:   Request{Method: "GET", Resource: "namespaces"},
+		},
+		{
+			method: "POST",
+			path:   "/apis/rbac.authorization.k8s.io/v1/namespaces/b/roles",
+			want:   Request{Method: "POST", Namespace: "b", Resource: "roles"},
+		},
+		{
+			method: "GET",
+			path:   "/readyz",
+			want:   Request{Method: "GET"},
+		},
 	}
 	for _, tc := range cases {
 		if diff := cmp.Diff(tc.want, Parse(tc.method, tc.path)); diff != "" {
