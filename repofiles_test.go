@@ -197,9 +197,14 @@ func TestSlug(t *testing.T) {
 		},
 	}
 	for _, tc := range cases {
-		if got := slug(tc.heading); got != tc.want {
-			t.Errorf("slug(%q) = %q, want %q", tc.heading, got, tc.want)
-		}
+		t.Run(tc.heading, func(t *testing.T) {
+			t.Parallel()
+
+			if got := slug(tc.heading); got != tc.want {
+				t.Errorf("slug(%q) = %q, want %q", tc.heading, got, tc.want)
+			}
+
+		})
 	}
 }
 

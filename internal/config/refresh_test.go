@@ -77,13 +77,18 @@ func TestRefreshSchedule(t *testing.T) {
 			want:     "*/10 * * * *",
 		},
 	} {
-		c, err := load(refreshInputs(map[string]string{InRefreshInterval: tc.interval, InTokenLifetime: tc.lifetime}))
-		if err != nil {
-			t.Fatalf("%s: %v", tc.interval, err)
-		}
-		if got, _ := c.RefreshSchedule(); got != tc.want {
-			t.Errorf("%s: schedule %q, want %q", tc.interval, got, tc.want)
-		}
+		t.Run(tc.interval+" every "+tc.lifetime, func(t *testing.T) {
+			t.Parallel()
+
+			c, err := load(refreshInputs(map[string]string{InRefreshInterval: tc.interval, InTokenLifetime: tc.lifetime}))
+			if err != nil {
+				t.Fatalf("%s: %v", tc.interval, err)
+			}
+			if got, _ := c.RefreshSchedule(); got != tc.want {
+				t.Errorf("%s: schedule %q, want %q", tc.interval, got, tc.want)
+			}
+
+		})
 	}
 }
 

@@ -108,8 +108,13 @@ func TestBuildRejectsEmpty(t *testing.T) {
 			pass:       "t",
 		},
 	} {
-		if _, _, err := Build(tc.registries, tc.user, tc.pass); err == nil {
-			t.Errorf("%s: Build succeeded, want error", tc.name)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
+			if _, _, err := Build(tc.registries, tc.user, tc.pass); err == nil {
+				t.Errorf("%s: Build succeeded, want error", tc.name)
+			}
+
+		})
 	}
 }

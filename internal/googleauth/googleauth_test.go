@@ -494,10 +494,15 @@ func TestExplainIDTokenError(t *testing.T) {
 		},
 	}
 	for _, tc := range cases {
-		got := explainIDTokenError(tc.err).Error()
-		if !strings.Contains(got, tc.want) || strings.Contains(got, "secret body") {
-			t.Errorf("explain(%v) = %q, want it to contain %q and no body", tc.err, got, tc.want)
-		}
+		t.Run(tc.err.Error(), func(t *testing.T) {
+			t.Parallel()
+
+			got := explainIDTokenError(tc.err).Error()
+			if !strings.Contains(got, tc.want) || strings.Contains(got, "secret body") {
+				t.Errorf("explain(%v) = %q, want it to contain %q and no body", tc.err, got, tc.want)
+			}
+
+		})
 	}
 }
 

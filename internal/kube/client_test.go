@@ -174,13 +174,18 @@ current-context: ctx-a
 			wantNS:   "team-b",
 		},
 	} {
-		conn, err := Connect(ClientOptions{Kubeconfig: kc, Context: tc.context, APIServerHost: "auto", Concurrency: 1, Host: Host{InContainer: func() bool { return false }}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff([]string{tc.wantHost, tc.wantNS, "inline kubeconfig"}, []string{conn.Config.Host, conn.Namespace, conn.Source}); diff != "" {
-			t.Errorf("context %q (-want +got):\n%s", tc.context, diff)
-		}
+		t.Run("context="+tc.context, func(t *testing.T) {
+			t.Parallel()
+
+			conn, err := Connect(ClientOptions{Kubeconfig: kc, Context: tc.context, APIServerHost: "auto", Concurrency: 1, Host: Host{InContainer: func() bool { return false }}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]string{tc.wantHost, tc.wantNS, "inline kubeconfig"}, []string{conn.Config.Host, conn.Namespace, conn.Source}); diff != "" {
+				t.Errorf("context %q (-want +got):\n%s", tc.context, diff)
+			}
+
+		})
 	}
 	if _, err := Connect(ClientOptions{Kubeconfig: kc, Context: "nope", APIServerHost: "auto", Concurrency: 1}); check.ErrDiff(err, "nope") != "" {
 		t.Errorf("unknown context: %v", err)

@@ -114,8 +114,13 @@ func TestVanished(t *testing.T) {
 			err:  apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "s", errors.New("rbac")),
 		},
 	} {
-		if got := Vanished(tc.err); got != tc.want {
-			t.Errorf("%s: Vanished = %v, want %v", tc.name, got, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
+			if got := Vanished(tc.err); got != tc.want {
+				t.Errorf("%s: Vanished = %v, want %v", tc.name, got, tc.want)
+			}
+
+		})
 	}
 }

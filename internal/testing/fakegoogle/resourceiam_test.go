@@ -187,9 +187,14 @@ func TestGrantRoleRefusesWhatIAMRefuses(t *testing.T) {
 			wantErr:  "empty member",
 		},
 	} {
-		err := g.GrantRole(tc.resource, tc.role, tc.member)
-		if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-			t.Errorf("GrantRole(%q, %q, %q) = %v, want an error containing %q", tc.resource, tc.role, tc.member, err, tc.wantErr)
-		}
+		t.Run(tc.wantErr, func(t *testing.T) {
+			t.Parallel()
+
+			err := g.GrantRole(tc.resource, tc.role, tc.member)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("GrantRole(%q, %q, %q) = %v, want an error containing %q", tc.resource, tc.role, tc.member, err, tc.wantErr)
+			}
+
+		})
 	}
 }

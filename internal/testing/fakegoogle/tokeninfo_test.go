@@ -54,13 +54,18 @@ func TestTokenInfo(t *testing.T) {
 			path:   "/oauth2/v3/tokeninfo",
 		},
 	} {
-		status, body := query(t, tc.method, tc.path, sa.Token)
-		if status != http.StatusOK {
-			t.Fatalf("%s %s: %d %v", tc.method, tc.path, status, body)
-		}
-		if diff := cmp.Diff(want, body); diff != "" {
-			t.Errorf("%s %s (-want +got):\n%s", tc.method, tc.path, diff)
-		}
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			t.Parallel()
+
+			status, body := query(t, tc.method, tc.path, sa.Token)
+			if status != http.StatusOK {
+				t.Fatalf("%s %s: %d %v", tc.method, tc.path, status, body)
+			}
+			if diff := cmp.Diff(want, body); diff != "" {
+				t.Errorf("%s %s (-want +got):\n%s", tc.method, tc.path, diff)
+			}
+
+		})
 	}
 
 	wantEmail := map[string]any{

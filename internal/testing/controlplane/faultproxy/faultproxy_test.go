@@ -50,9 +50,14 @@ func TestParse(t *testing.T) {
 		},
 	}
 	for _, tc := range cases {
-		if diff := cmp.Diff(tc.want, Parse(tc.method, tc.path)); diff != "" {
-			t.Errorf("Parse(%s %s) (-want +got):\n%s", tc.method, tc.path, diff)
-		}
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			t.Parallel()
+
+			if diff := cmp.Diff(tc.want, Parse(tc.method, tc.path)); diff != "" {
+				t.Errorf("Parse(%s %s) (-want +got):\n%s", tc.method, tc.path, diff)
+			}
+
+		})
 	}
 }
 
