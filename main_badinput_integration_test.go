@@ -62,11 +62,11 @@ func TestBinaryBadInputsWriteNothing(t *testing.T) {
 	// One namespace every case targets, with a default ServiceAccount that
 	// already references someone else's secret.
 	ns := "bad-input-" + randHex(4)
-	ctx := context.Background()
+	ctx := t.Context()
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}) })
+	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
 	if _, err := cs.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{
 		ObjectMeta:       metav1.ObjectMeta{Name: "builder"},
 		ImagePullSecrets: []corev1.LocalObjectReference{{Name: "other-team"}},
@@ -297,7 +297,7 @@ type clusterState struct {
 
 func snapshot(t *testing.T, cs kubernetes.Interface) clusterState {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	s := clusterState{secrets: map[string]string{}, serviceAccounts: map[string]string{}, namespaces: map[string]bool{}}
 	secrets, err := cs.CoreV1().Secrets("").List(ctx, metav1.ListOptions{})

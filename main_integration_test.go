@@ -85,7 +85,7 @@ func runAsGitHub(t *testing.T, bin string, inputs, extraEnv map[string]string) g
 	for k, v := range extraEnv {
 		env = append(env, k+"="+v)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin)
 	cmd.Env = env
@@ -172,7 +172,7 @@ func TestBinaryAsDockerActionWithWIF(t *testing.T) {
 	}
 
 	// The cluster holds what the fake minted.
-	s, err := cs.CoreV1().Secrets(ns).Get(context.Background(), config.DefaultSecretName, metav1.GetOptions{})
+	s, err := cs.CoreV1().Secrets(ns).Get(t.Context(), config.DefaultSecretName, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,7 +60,7 @@ func TestBinaryInJobModeWritesNothing(t *testing.T) {
 	for k, v := range inputs {
 		env = append(env, config.EnvName(k)+"="+v)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env, cmd.Dir = env, empty

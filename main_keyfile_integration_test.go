@@ -56,7 +56,7 @@ func TestBinaryKeyFromFileOrStdin(t *testing.T) {
 			for name, v := range stack.EndpointInputs("") {
 				args = append(args, "--"+config.Input{Name: name}.Flag(), v)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, bin, args...)
 			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
@@ -68,7 +68,7 @@ func TestBinaryKeyFromFileOrStdin(t *testing.T) {
 			if strings.Contains(string(out), "warning:") {
 				t.Errorf("warned although no secret was on the command line:\n%s", out)
 			}
-			if _, err := cs.CoreV1().Secrets(ns).Get(context.Background(), config.DefaultSecretName, metav1.GetOptions{}); err != nil {
+			if _, err := cs.CoreV1().Secrets(ns).Get(t.Context(), config.DefaultSecretName, metav1.GetOptions{}); err != nil {
 				t.Errorf("secret not written: %v", err)
 			}
 		})

@@ -53,7 +53,7 @@ func TestBinaryUnwritableOutputsFailWithoutPanic(t *testing.T) {
 	if !strings.Contains(r.summary, "| `"+ns+"` | created (namespace created) | default |") {
 		t.Errorf("step summary not written after the output failure:\n%s", r.summary)
 	}
-	if _, err := cs.CoreV1().Secrets(ns).Get(context.Background(), config.DefaultSecretName, metav1.GetOptions{}); err != nil {
+	if _, err := cs.CoreV1().Secrets(ns).Get(t.Context(), config.DefaultSecretName, metav1.GetOptions{}); err != nil {
 		t.Errorf("the secret the summary reports is not there: %v", err)
 	}
 }

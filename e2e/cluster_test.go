@@ -37,7 +37,7 @@ var registrySeed = []string{"e2e-proj/private/app:v1", "e2e-proj/app:v1", "other
 func newNamespace(t *testing.T, prefix string) string {
 	t.Helper()
 	name := prefix + "-" + randomSuffix()
-	ctx := context.Background()
+	ctx := t.Context()
 	if _, err := e.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -58,14 +58,14 @@ func createSA(t *testing.T, ns, name string, pullSecrets ...string) {
 	for _, p := range pullSecrets {
 		sa.ImagePullSecrets = append(sa.ImagePullSecrets, corev1.LocalObjectReference{Name: p})
 	}
-	if _, err := e.client.CoreV1().ServiceAccounts(ns).Create(context.Background(), sa, metav1.CreateOptions{}); err != nil {
+	if _, err := e.client.CoreV1().ServiceAccounts(ns).Create(t.Context(), sa, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func pullSecrets(t *testing.T, ns, sa string) []string {
 	t.Helper()
-	obj, err := e.client.CoreV1().ServiceAccounts(ns).Get(context.Background(), sa, metav1.GetOptions{})
+	obj, err := e.client.CoreV1().ServiceAccounts(ns).Get(t.Context(), sa, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func pullSecrets(t *testing.T, ns, sa string) []string {
 // final secret scan; never printed).
 func payload(t *testing.T, ns, name string) []byte {
 	t.Helper()
-	s, err := e.client.CoreV1().Secrets(ns).Get(context.Background(), name, metav1.GetOptions{})
+	s, err := e.client.CoreV1().Secrets(ns).Get(t.Context(), name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("secret %s/%s: %v", ns, name, err)
 	}
@@ -120,7 +120,7 @@ type podOutcome struct {
 // pull fails.
 func startPod(t *testing.T, ns, serviceAccount, image string) podOutcome {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	name := "app-" + randomSuffix()
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
@@ -158,7 +158,7 @@ func startPod(t *testing.T, ns, serviceAccount, image string) podOutcome {
 
 func pullEvents(t *testing.T, ns, pod string) string {
 	t.Helper()
-	evs, err := e.client.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=" + pod})
+	evs, err := e.client.CoreV1().Events(ns).List(t.Context(), metav1.ListOptions{FieldSelector: "involvedObject.name=" + pod})
 	if err != nil {
 		return err.Error()
 	}

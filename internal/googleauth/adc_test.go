@@ -1,7 +1,6 @@
 package googleauth
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -145,7 +144,7 @@ func TestADCFileURLsChecked(t *testing.T) {
 			}
 			before := hits.Load()
 			env := map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": f, "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES": "1"}
-			_, err = Mint(context.Background(), w.load(t, nil), w.deps(env, &masker{}))
+			_, err = Mint(t.Context(), w.load(t, nil), w.deps(env, &masker{}))
 			if err == nil {
 				t.Fatal("Mint accepted the file")
 			}
@@ -184,7 +183,7 @@ func TestADCImpersonatedServiceAccount(t *testing.T) {
 	if err := os.WriteFile(f, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := Mint(context.Background(), w.load(t, map[string]string{config.InTokenLifetime: "1h"}), w.deps(map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": f}, &masker{}))
+	tok, err := Mint(t.Context(), w.load(t, map[string]string{config.InTokenLifetime: "1h"}), w.deps(map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": f}, &masker{}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package googleauth
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -126,7 +125,7 @@ func TestGoogleFaults(t *testing.T) {
 					if f.timeout > 0 {
 						d.HTTPClient = &http.Client{Timeout: f.timeout}
 					}
-					tok, err := Mint(context.Background(), w.load(t, inputs), d)
+					tok, err := Mint(t.Context(), w.load(t, inputs), d)
 					faulted := 0
 					for _, r := range w.google.RequestsTo(endpoint) {
 						if (fault.Status != 0 && r.Status == fault.Status) || (fault.Status == 0 && r.Status == http.StatusOK && fault.Malformed) {
@@ -177,7 +176,7 @@ func TestRetryAfterTooLong(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, 0)
 	w.google.InjectFault(fakegoogle.Fault{Endpoint: fakegoogle.EndpointOAuth2Token, Status: 429, RetryAfter: "3600"})
-	_, err := Mint(context.Background(), w.load(t, map[string]string{config.InCredentialsJSON: string(w.key)}), w.deps(nil, &masker{}))
+	_, err := Mint(t.Context(), w.load(t, map[string]string{config.InCredentialsJSON: string(w.key)}), w.deps(nil, &masker{}))
 	if check.ErrDiff(err, "Quota exceeded") != "" {
 		t.Fatalf("error %v, want Google's quota message", err)
 	}
@@ -191,7 +190,7 @@ func TestRetryAfterTooLong(t *testing.T) {
 func TestExpiredGitHubToken(t *testing.T) {
 	t.Parallel()
 	w := newWorldWith(t, fakegithub.OIDCConfig{Now: func() time.Time { return time.Now().Add(-6 * time.Minute) }}, nil)
-	_, err := Mint(context.Background(), w.load(t, map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller}), w.deps(w.env, &masker{}))
+	_, err := Mint(t.Context(), w.load(t, map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller}), w.deps(w.env, &masker{}))
 	if err == nil {
 		t.Fatal("Mint succeeded with an expired subject token")
 	}

@@ -1,7 +1,6 @@
 package googleauth
 
 import (
-	"context"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
@@ -217,7 +216,7 @@ func TestMintEachSource(t *testing.T) {
 				tc.inputs[config.InCredentialsJSON] = string(w.key)
 			}
 			m := &masker{}
-			tok, err := Mint(context.Background(), w.load(t, tc.inputs), w.deps(tc.env, m))
+			tok, err := Mint(t.Context(), w.load(t, tc.inputs), w.deps(tc.env, m))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -255,7 +254,7 @@ func TestMintEachSource(t *testing.T) {
 func TestSTSRequestFields(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, 0)
-	_, err := Mint(context.Background(), w.load(t, map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller}), w.deps(w.env, &masker{}))
+	_, err := Mint(t.Context(), w.load(t, map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller}), w.deps(w.env, &masker{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +347,7 @@ func TestMintErrorsAreActionable(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := Mint(context.Background(), w.load(t, tc.inputs), w.deps(tc.env, &masker{}))
+			_, err := Mint(t.Context(), w.load(t, tc.inputs), w.deps(tc.env, &masker{}))
 			if err == nil {
 				t.Fatal("Mint succeeded")
 			}
@@ -398,7 +397,7 @@ func TestAccessTokenCheckedAtTokenInfo(t *testing.T) {
 			// A token with exactly these scopes: the metadata server's.
 			w := newWorldWith(t, fakegithub.OIDCConfig{}, func(c *fakegoogle.Config) { c.MetadataScopes = tc.scopes })
 			tok := metadataToken(t, w)
-			got, err := Mint(context.Background(), w.load(t, map[string]string{config.InAccessToken: tok.AccessToken}), w.deps(nil, &masker{}))
+			got, err := Mint(t.Context(), w.load(t, map[string]string{config.InAccessToken: tok.AccessToken}), w.deps(nil, &masker{}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -418,7 +417,7 @@ func TestAccessTokenCheckedAtTokenInfo(t *testing.T) {
 				t.Errorf("warnings %q do not name the broader scope %q", warned, tc.wantWarning)
 			}
 			w.google.RevokeToken(tok.AccessToken)
-			_, err = Mint(context.Background(), w.load(t, map[string]string{config.InAccessToken: tok.AccessToken}), w.deps(nil, &masker{}))
+			_, err = Mint(t.Context(), w.load(t, map[string]string{config.InAccessToken: tok.AccessToken}), w.deps(nil, &masker{}))
 			if check.ErrDiff(err, config.InAccessToken) != "" {
 				t.Fatalf("revoked token: %v", err)
 			}
@@ -461,7 +460,7 @@ func TestADCRefusesForeignExternalAccountURLs(t *testing.T) {
 	if err := os.WriteFile(f, []byte(ext), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Mint(context.Background(), w.load(t, nil), w.deps(map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": f}, &masker{}))
+	_, err := Mint(t.Context(), w.load(t, nil), w.deps(map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": f}, &masker{}))
 	if check.ErrDiff(err, "attacker.example") != "" {
 		t.Fatalf("want refusal naming the endpoint, got %v", err)
 	}

@@ -1,7 +1,6 @@
 package googleauth
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"os"
@@ -40,7 +39,7 @@ func TestKeyAssertionKeepsGoogleAudience(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			before := len(w.google.RequestsTo(fakegoogle.EndpointOAuth2Token))
-			if _, err := Mint(context.Background(), w.load(t, tc.inputs), w.deps(tc.env, &masker{})); err != nil {
+			if _, err := Mint(t.Context(), w.load(t, tc.inputs), w.deps(tc.env, &masker{})); err != nil {
 				t.Fatal(err)
 			}
 			reqs := w.google.RequestsTo(fakegoogle.EndpointOAuth2Token)[before:]

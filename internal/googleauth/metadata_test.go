@@ -1,7 +1,6 @@
 package googleauth
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -42,7 +41,7 @@ func TestMetadataTokenNearExpiryStillGivesTokenLifetime(t *testing.T) {
 	resp.Body.Close()
 	clk.Advance(50 * time.Minute)
 
-	tok, err := Mint(context.Background(), w.load(t, map[string]string{config.InTokenLifetime: "45m"}), w.deps(map[string]string{"HOME": t.TempDir()}, &masker{}))
+	tok, err := Mint(t.Context(), w.load(t, map[string]string{config.InTokenLifetime: "45m"}), w.deps(map[string]string{"HOME": t.TempDir()}, &masker{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +64,7 @@ func TestMetadataSelfImpersonationDenied(t *testing.T) {
 	w := newWorldWith(t, fakegithub.OIDCConfig{}, func(c *fakegoogle.Config) {
 		c.ServiceAccounts[1] = fakegoogle.ServiceAccount{Email: node}
 	})
-	_, err := Mint(context.Background(), w.load(t, nil), w.deps(map[string]string{"HOME": t.TempDir()}, &masker{}))
+	_, err := Mint(t.Context(), w.load(t, nil), w.deps(map[string]string{"HOME": t.TempDir()}, &masker{}))
 	if err == nil {
 		t.Fatal("Mint succeeded without the token creator grant")
 	}
@@ -122,7 +121,7 @@ func TestMetadataBypassesProxy(t *testing.T) {
 	// What http.ProxyFromEnvironment would do with env, without os.Setenv
 	// (and without its loopback exemption, which would hide the bug).
 	d.HTTPClient = &http.Client{Transport: &http.Transport{Proxy: func(*http.Request) (*url.URL, error) { return proxyURL, nil }}}
-	if _, err := Mint(context.Background(), w.load(t, nil), d); err != nil {
+	if _, err := Mint(t.Context(), w.load(t, nil), d); err != nil {
 		t.Fatal(err)
 	}
 	seen := p.seen()

@@ -146,7 +146,7 @@ func TestReapplyKeepsOthersMetadataAndUID(t *testing.T) {
 	s := getSecret(t, cs, ns, config.DefaultSecretName)
 	s.Labels["backup.example.com/include"] = "true"
 	s.Annotations = map[string]string{"reloader.example.com/match": "true"}
-	if _, err := cs.CoreV1().Secrets(ns).Update(context.Background(), s, metav1.UpdateOptions{FieldManager: "someone-else"}); err != nil {
+	if _, err := cs.CoreV1().Secrets(ns).Update(t.Context(), s, metav1.UpdateOptions{FieldManager: "someone-else"}); err != nil {
 		t.Fatal(err)
 	}
 	rerun := runWith(t, cp.Kubeconfig(), in)
@@ -194,7 +194,7 @@ func TestForeignSecretRefusedUnlessForced(t *testing.T) {
 			ns := controlplanetest.Namespace(t, cp)
 			waitDefaultSA(t, cs, ns)
 			tc.secret.Name, tc.secret.Namespace = config.DefaultSecretName, ns
-			created, err := cs.CoreV1().Secrets(ns).Create(context.Background(), tc.secret, metav1.CreateOptions{})
+			created, err := cs.CoreV1().Secrets(ns).Create(t.Context(), tc.secret, metav1.CreateOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -255,7 +255,7 @@ func TestCreateNamespaceWaitsForDefaultServiceAccount(t *testing.T) {
 	if r.err != nil {
 		t.Fatalf("%v\n%s", r.err, r.log)
 	}
-	got, err := cs.CoreV1().Namespaces().Get(context.Background(), ns, metav1.GetOptions{})
+	got, err := cs.CoreV1().Namespaces().Get(t.Context(), ns, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +280,7 @@ func TestManyNamespacesOneMint(t *testing.T) {
 	for i := 0; i < 25; i++ {
 		ns := freshName("many")
 		names = append(names, ns)
-		_, err := cs.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"batch": label}}}, metav1.CreateOptions{})
+		_, err := cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"batch": label}}}, metav1.CreateOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -324,7 +324,7 @@ func TestPartialFailureReportsEveryNamespace(t *testing.T) {
 		waitDefaultSA(t, cs, ns)
 	}
 	for _, ns := range []string{bad1, bad2} {
-		_, err := cs.CoreV1().Secrets(ns).Create(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: config.DefaultSecretName}, Type: corev1.SecretTypeOpaque}, metav1.CreateOptions{})
+		_, err := cs.CoreV1().Secrets(ns).Create(t.Context(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: config.DefaultSecretName}, Type: corev1.SecretTypeOpaque}, metav1.CreateOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -379,7 +379,7 @@ func TestConcurrentRunsKeepBothEntries(t *testing.T) {
 			t.Fatalf("run %d: %v", i, err)
 		}
 	}
-	list, err := cs.CoreV1().ServiceAccounts(ns).List(context.Background(), metav1.ListOptions{})
+	list, err := cs.CoreV1().ServiceAccounts(ns).List(t.Context(), metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,7 +414,7 @@ func TestNamespaceSelection(t *testing.T) {
 	prefix := freshName("sel")
 	a, b := prefix+"-a", prefix+"-b"
 	for _, ns := range []string{a, b} {
-		if _, err := cs.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		if _, err := cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
@@ -461,7 +461,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 	if got := pullSecretNames(getSA(t, cs, ns, "default")); len(got) != 0 {
 		t.Errorf("dry run patched the ServiceAccount: %v", got)
 	}
-	if _, err := cs.CoreV1().Namespaces().Get(context.Background(), newNS, metav1.GetOptions{}); err == nil {
+	if _, err := cs.CoreV1().Namespaces().Get(t.Context(), newNS, metav1.GetOptions{}); err == nil {
 		t.Error("dry run created a namespace")
 	}
 	if !strings.Contains(r.summary, "dry run") {

@@ -25,7 +25,7 @@ func BenchmarkRun50Namespaces(b *testing.B) {
 	label := freshName("bench")
 	for i := 0; i < n; i++ {
 		ns := freshName("bench")
-		if _, err := cs.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"bench": label}}}, metav1.CreateOptions{}); err != nil {
+		if _, err := cs.CoreV1().Namespaces().Create(b.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"bench": label}}}, metav1.CreateOptions{}); err != nil {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })

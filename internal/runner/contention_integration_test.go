@@ -34,7 +34,7 @@ func labelledNamespaces(t *testing.T, cs kubernetes.Interface, n int, pre ...str
 	var names []string
 	for i := 0; i < n; i++ {
 		ns := freshName("contend")
-		_, err := cs.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"batch": label}}}, metav1.CreateOptions{})
+		_, err := cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"batch": label}}}, metav1.CreateOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -121,7 +121,7 @@ func newChurner(cs kubernetes.Interface, names []string) *churner {
 // two really overlapped.
 func (c *churner) during(t *testing.T, fn func()) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	done, ready := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
@@ -243,7 +243,7 @@ func TestNamespaceTerminatingDuringRun(t *testing.T) {
 	t.Parallel()
 	cp := controlplanetest.Shared(t)
 	cs := clientFor(t, cp)
-	ctx := context.Background()
+	ctx := t.Context()
 	good1, good2, dying := controlplanetest.Namespace(t, cp), controlplanetest.Namespace(t, cp), controlplanetest.Namespace(t, cp)
 	for _, ns := range []string{good1, good2, dying} {
 		createSA(t, cs, ns, "app", "other")
@@ -253,7 +253,7 @@ func TestNamespaceTerminatingDuringRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_, _ = cs.CoreV1().ConfigMaps(dying).Patch(ctx, "hold", "application/merge-patch+json", []byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{})
+		_, _ = cs.CoreV1().ConfigMaps(dying).Patch(context.Background(), "hold", "application/merge-patch+json", []byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{})
 	})
 	if err := cs.CoreV1().Namespaces().Delete(ctx, dying, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
@@ -290,7 +290,7 @@ func TestNamespaceTerminatingDuringRun(t *testing.T) {
 // secret while it does not exist.
 func assertNoDanglingReference(t *testing.T, cs kubernetes.Interface, ns string) {
 	t.Helper()
-	list, err := cs.CoreV1().ServiceAccounts(ns).List(context.Background(), metav1.ListOptions{})
+	list, err := cs.CoreV1().ServiceAccounts(ns).List(t.Context(), metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,7 +46,7 @@ func newFleet(t testing.TB, cp *controlplane.ControlPlane) fleet {
 	for i := range fleetSize {
 		f.names = append(f.names, fmt.Sprintf("%s-%03d", id, i))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	parallel(t, f.names, func(ns string) error {
 		_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"fleet": id}}}, metav1.CreateOptions{})
@@ -167,7 +167,7 @@ type clusterState struct {
 func readState(t *testing.T, cs kubernetes.Interface, f fleet, secretName string) (clusterState, tally) {
 	t.Helper()
 	var n tally
-	ctx := context.Background()
+	ctx := t.Context()
 	secrets, err := cs.CoreV1().Secrets("").List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + secretName})
 	if err != nil {
 		t.Fatal(err)

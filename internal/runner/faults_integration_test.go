@@ -113,7 +113,7 @@ func TestFaultsAcrossNamespaces(t *testing.T) {
 			p, kc := startProxy(t, cp, faultproxy.Config{Rules: rules, Seed: seed})
 			secretName := freshName("faults")
 
-			guard, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			guard, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 			defer cancel()
 			r := runCtx(guard, t, kc, withCreds(t, fakestack.KeyToken, map[string]string{
 				config.InNamespaceSelector: f.selector,

@@ -59,7 +59,7 @@ func TestSIGTERMMidRun(t *testing.T) {
 		config.InConcurrency:       "8",
 	})
 
-	guard, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	guard, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
 	defer cancel()
 	cmd, outputs := binaryCommand(t, bin, inputs)
 	var stdout bytes.Buffer
@@ -139,7 +139,7 @@ func TestAPIServerRestartMidRun(t *testing.T) {
 
 	var restart sync.Once
 	restarted := make(chan error, 1)
-	guard, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	guard, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	p, kc := startProxy(t, cp, faultproxy.Config{OnRequest: func(n int, _ faultproxy.Request) {
 		if n == 200 { // about 50 namespaces into the run

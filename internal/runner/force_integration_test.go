@@ -45,7 +45,7 @@ func TestApplyDoesNotOverwriteSecretChangedAfterOwnershipCheck(t *testing.T) {
 	s := getSecret(t, cs, ns, spec.Name)
 	s.Labels[kube.LabelManagedBy] = "external-secrets"
 	s.Data[corev1.DockerConfigJsonKey] = theirs
-	if _, err := cs.CoreV1().Secrets(ns).Update(context.Background(), s, metav1.UpdateOptions{FieldManager: "external-secrets"}); err != nil {
+	if _, err := cs.CoreV1().Secrets(ns).Update(t.Context(), s, metav1.UpdateOptions{FieldManager: "external-secrets"}); err != nil {
 		t.Fatalf("concurrent writer: %v", err)
 	}
 	_, err = kube.ApplySecret(t.Context(), c, ns, spec, st.Secret)
@@ -124,7 +124,7 @@ func TestDryRunForcedReplacementReportsWouldReplace(t *testing.T) {
 // create dockerconfigjson secrets in ns, and waits until it is enforced.
 func denyDockerConfigSecrets(t *testing.T, cs kubernetes.Interface, ns string) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	fail := admissionv1.Fail
 	policy := &admissionv1.ValidatingAdmissionPolicy{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: "deny-registry-secrets-"},
@@ -144,7 +144,7 @@ func denyDockerConfigSecrets(t *testing.T, cs kubernetes.Interface, ns string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(ctx, p.Name, metav1.DeleteOptions{})
+		_ = cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(context.Background(), p.Name, metav1.DeleteOptions{})
 	})
 	binding := &admissionv1.ValidatingAdmissionPolicyBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: p.Name},
@@ -160,7 +160,7 @@ func denyDockerConfigSecrets(t *testing.T, cs kubernetes.Interface, ns string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = cs.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(ctx, binding.Name, metav1.DeleteOptions{})
+		_ = cs.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(context.Background(), binding.Name, metav1.DeleteOptions{})
 	})
 	// The policy reaches the admission plugin through an informer: wait
 	// until a dry-run create is refused.
@@ -195,7 +195,7 @@ func TestCreateDoesNotTakeOverSecretMadeAfterRead(t *testing.T) {
 	if err != nil || st.Secret != nil {
 		t.Fatalf("read: %v (secret %v)", err, st)
 	}
-	if _, err := cs.CoreV1().Secrets(ns).Create(context.Background(), theirs, metav1.CreateOptions{}); err != nil {
+	if _, err := cs.CoreV1().Secrets(ns).Create(t.Context(), theirs, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("concurrent writer: %v", err)
 	}
 	_, err = kube.ApplySecret(t.Context(), c, ns, kube.SecretSpec{Name: theirs.Name, Payload: []byte(`{"auths":{}}`)}, st.Secret)

@@ -60,7 +60,7 @@ type run struct {
 
 func runWith(t testing.TB, kubeconfig string, inputs map[string]string) run {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	return runCtx(ctx, t, kubeconfig, inputs, Deps{})
 }
@@ -175,7 +175,7 @@ func freshName(prefix string) string {
 
 func getSA(t *testing.T, cs kubernetes.Interface, ns, name string) *corev1.ServiceAccount {
 	t.Helper()
-	sa, err := cs.CoreV1().ServiceAccounts(ns).Get(context.Background(), name, metav1.GetOptions{})
+	sa, err := cs.CoreV1().ServiceAccounts(ns).Get(t.Context(), name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("get ServiceAccount %s/%s: %v", ns, name, err)
 	}
@@ -192,7 +192,7 @@ func pullSecretNames(sa *corev1.ServiceAccount) []string {
 
 func getSecret(t *testing.T, cs kubernetes.Interface, ns, name string) *corev1.Secret {
 	t.Helper()
-	s, err := cs.CoreV1().Secrets(ns).Get(context.Background(), name, metav1.GetOptions{})
+	s, err := cs.CoreV1().Secrets(ns).Get(t.Context(), name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("get Secret %s/%s: %v", ns, name, err)
 	}
@@ -201,7 +201,7 @@ func getSecret(t *testing.T, cs kubernetes.Interface, ns, name string) *corev1.S
 
 func secretAbsent(t *testing.T, cs kubernetes.Interface, ns, name string) bool {
 	t.Helper()
-	_, err := cs.CoreV1().Secrets(ns).Get(context.Background(), name, metav1.GetOptions{})
+	_, err := cs.CoreV1().Secrets(ns).Get(t.Context(), name, metav1.GetOptions{})
 	return apierrors.IsNotFound(err)
 }
 
@@ -223,7 +223,7 @@ func createSA(t *testing.T, cs kubernetes.Interface, ns, name string, pullSecret
 	for _, p := range pullSecrets {
 		sa.ImagePullSecrets = append(sa.ImagePullSecrets, corev1.LocalObjectReference{Name: p})
 	}
-	if _, err := cs.CoreV1().ServiceAccounts(ns).Create(context.Background(), sa, metav1.CreateOptions{}); err != nil {
+	if _, err := cs.CoreV1().ServiceAccounts(ns).Create(t.Context(), sa, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -233,7 +233,7 @@ func waitDefaultSA(t *testing.T, cs kubernetes.Interface, ns string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if _, err := cs.CoreV1().ServiceAccounts(ns).Get(context.Background(), "default", metav1.GetOptions{}); err == nil {
+		if _, err := cs.CoreV1().ServiceAccounts(ns).Get(t.Context(), "default", metav1.GetOptions{}); err == nil {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)

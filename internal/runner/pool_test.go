@@ -25,7 +25,7 @@ func targets(n int) []kube.Target {
 func TestForEachCancelledRunsNothing(t *testing.T) {
 	t.Parallel()
 	cause := errors.New("terminated signal received")
-	ctx, cancel := context.WithCancelCause(context.Background())
+	ctx, cancel := context.WithCancelCause(t.Context())
 	cancel(cause)
 	var calls atomic.Int32
 	out := forEach(ctx, targets(50), 4, func(context.Context, kube.Target) NamespaceResult {
@@ -46,7 +46,7 @@ func TestForEachCancelledRunsNothing(t *testing.T) {
 // reports the queued ones as not attempted, never as written.
 func TestForEachCancelledMidRun(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancelCause(context.Background())
+	ctx, cancel := context.WithCancelCause(t.Context())
 	defer cancel(nil)
 	const limit = 2
 	var mu sync.Mutex

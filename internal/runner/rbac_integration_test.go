@@ -179,7 +179,7 @@ func TestRBACNamespacedRoleInSeveralNamespacesFallsBack(t *testing.T) {
 }
 
 func prepareClusterWide(t *testing.T, cp *controlplane.ControlPlane, cs kubernetes.Interface) (map[string]string, []rbacStep, func(*testing.T, rbacIdentity)) {
-	ctx := context.Background()
+	ctx := t.Context()
 	identityNS := controlplanetest.Namespace(t, cp)
 	apply := controlplanetest.Namespace(t, cp)
 	createSA(t, cs, apply, "app")
@@ -202,7 +202,7 @@ func prepareClusterWide(t *testing.T, cp *controlplane.ControlPlane, cs kubernet
 		t.Fatal(err)
 	}
 	preview := freshName("rbac-preview")
-	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(ctx, preview, metav1.DeleteOptions{}) })
+	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), preview, metav1.DeleteOptions{}) })
 	other := otherSecret(t, cs, apply)
 
 	in := func(extra map[string]string) map[string]string { return withCreds(t, fakestack.KeyToken, extra) }
@@ -236,7 +236,7 @@ func prepareNamespaced(t *testing.T, cp *controlplane.ControlPlane, cs kubernete
 	ns := controlplanetest.Namespace(t, cp)
 	createSA(t, cs, ns, "app")
 	waitDefaultSA(t, cs, ns)
-	if _, err := cs.CoreV1().Secrets(ns).Create(context.Background(), foreignSecret(config.DefaultSecretName), metav1.CreateOptions{}); err != nil {
+	if _, err := cs.CoreV1().Secrets(ns).Create(t.Context(), foreignSecret(config.DefaultSecretName), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	other := otherSecret(t, cs, ns)
@@ -265,7 +265,7 @@ func prepareNamespaced(t *testing.T, cp *controlplane.ControlPlane, cs kubernete
 func otherSecret(t *testing.T, cs kubernetes.Interface, ns string) *corev1.Secret {
 	t.Helper()
 	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "database-password", Namespace: ns}, StringData: map[string]string{"password": "not-for-pullsecret"}}
-	if _, err := cs.CoreV1().Secrets(ns).Create(context.Background(), s, metav1.CreateOptions{}); err != nil {
+	if _, err := cs.CoreV1().Secrets(ns).Create(t.Context(), s, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -273,7 +273,7 @@ func otherSecret(t *testing.T, cs kubernetes.Interface, ns string) *corev1.Secre
 
 func assertCannotReadOtherSecrets(t *testing.T, id rbacIdentity, other *corev1.Secret) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	secrets := id.client.CoreV1().Secrets(other.Namespace)
 	_, err := secrets.Get(ctx, other.Name, metav1.GetOptions{})
 	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `cannot get resource "secrets"`) {
@@ -299,7 +299,7 @@ func assertOtherSecretNameRefused(t *testing.T, id rbacIdentity, ns string) {
 			t.Errorf("error lacks %q: %v", want, r.err)
 		}
 	}
-	sa, err := id.client.CoreV1().ServiceAccounts(ns).Get(context.Background(), "default", metav1.GetOptions{})
+	sa, err := id.client.CoreV1().ServiceAccounts(ns).Get(t.Context(), "default", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -425,7 +425,7 @@ type rbacIdentity struct {
 // the identity of the ServiceAccount its binding names.
 func installManifest(t *testing.T, cp *controlplane.ControlPlane, cs kubernetes.Interface, m manifest, namespaces map[string]string, drop *droppedVerb) rbacIdentity {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	suffix := "-" + freshName("t")
 	mapNS := func(ns string) string {
 		mapped, ok := namespaces[ns]
@@ -460,7 +460,7 @@ func installManifest(t *testing.T, cp *controlplane.ControlPlane, cs kubernetes.
 		if _, err := cs.RbacV1().ClusterRoles().Create(ctx, &r, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { _ = cs.RbacV1().ClusterRoles().Delete(ctx, r.Name, metav1.DeleteOptions{}) })
+		t.Cleanup(func() { _ = cs.RbacV1().ClusterRoles().Delete(context.Background(), r.Name, metav1.DeleteOptions{}) })
 	}
 	for _, b := range m.clusterBindings {
 		b.Name += suffix
@@ -469,7 +469,9 @@ func installManifest(t *testing.T, cp *controlplane.ControlPlane, cs kubernetes.
 		if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, &b, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { _ = cs.RbacV1().ClusterRoleBindings().Delete(ctx, b.Name, metav1.DeleteOptions{}) })
+		t.Cleanup(func() {
+			_ = cs.RbacV1().ClusterRoleBindings().Delete(context.Background(), b.Name, metav1.DeleteOptions{})
+		})
 	}
 	for _, r := range m.roles {
 		r.Namespace = mapNS(r.Namespace)
@@ -495,7 +497,7 @@ func installManifest(t *testing.T, cp *controlplane.ControlPlane, cs kubernetes.
 // as a pod or a CI system would use.
 func tokenIdentity(t *testing.T, cp *controlplane.ControlPlane, cs kubernetes.Interface, ns, name string) rbacIdentity {
 	t.Helper()
-	tok, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(context.Background(), name, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+	tok, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(t.Context(), name, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("token for ServiceAccount %s/%s: %v", ns, name, err)
 	}
@@ -526,7 +528,7 @@ func TestRBACSecretTypePolicy(t *testing.T) {
 	t.Parallel()
 	cp := controlplanetest.Shared(t)
 	cs := clientFor(t, cp)
-	ctx := context.Background()
+	ctx := t.Context()
 	identityNS := controlplanetest.Namespace(t, cp)
 	ns := controlplanetest.Namespace(t, cp)
 	createSA(t, cs, ns, "app")
@@ -571,7 +573,7 @@ func TestRBACSecretTypePolicy(t *testing.T) {
 // username set to user and unique names (the policy is cluster-wide).
 func installSecretTypePolicy(t *testing.T, cs kubernetes.Interface, user string) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	raw, err := os.ReadFile(filepath.Join("..", "..", "deploy", "secret-type-policy.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -604,12 +606,12 @@ func installSecretTypePolicy(t *testing.T, cs kubernetes.Interface, user string)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(ctx, policy.Name, metav1.DeleteOptions{})
+		_ = cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(context.Background(), policy.Name, metav1.DeleteOptions{})
 	})
 	if _, err := cs.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Create(ctx, &binding, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = cs.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(ctx, binding.Name, metav1.DeleteOptions{})
+		_ = cs.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(context.Background(), binding.Name, metav1.DeleteOptions{})
 	})
 }

@@ -38,7 +38,7 @@ const refresherImage = "ghcr.io/pullsecret/pullsecret@sha256:0123456789abcdef012
 func trustCluster(t *testing.T, cp *controlplane.ControlPlane, refreshNS string) (string, string) {
 	t.Helper()
 	cs := clientFor(t, cp)
-	iss, err := refresher.ReadIssuer(context.Background(), cs.CoreV1().RESTClient())
+	iss, err := refresher.ReadIssuer(t.Context(), cs.CoreV1().RESTClient())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,12 +71,12 @@ func trustCluster(t *testing.T, cp *controlplane.ControlPlane, refreshNS string)
 // changed, as the pod's mount would place it).
 func kubeletToken(t *testing.T, cs kubernetes.Interface, refreshNS, dir string) string {
 	t.Helper()
-	cj, err := cs.BatchV1().CronJobs(refreshNS).Get(context.Background(), refresher.Name, metav1.GetOptions{})
+	cj, err := cs.BatchV1().CronJobs(refreshNS).Get(t.Context(), refresher.Name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	proj := cj.Spec.JobTemplate.Spec.Template.Spec.Volumes[1].Projected.Sources[0].ServiceAccountToken
-	tr, err := cs.CoreV1().ServiceAccounts(refreshNS).CreateToken(context.Background(), refresher.Name, &authenticationv1.TokenRequest{
+	tr, err := cs.CoreV1().ServiceAccounts(refreshNS).CreateToken(t.Context(), refresher.Name, &authenticationv1.TokenRequest{
 		Spec: authenticationv1.TokenRequestSpec{Audiences: []string{proj.Audience}, ExpirationSeconds: proj.ExpirationSeconds},
 	}, metav1.CreateOptions{})
 	if err != nil {
@@ -86,7 +86,7 @@ func kubeletToken(t *testing.T, cs kubernetes.Interface, refreshNS, dir string) 
 	if err := os.WriteFile(tokenPath, []byte(tr.Status.Token), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cm, err := cs.CoreV1().ConfigMaps(refreshNS).Get(context.Background(), refresher.Name, metav1.GetOptions{})
+	cm, err := cs.CoreV1().ConfigMaps(refreshNS).Get(t.Context(), refresher.Name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func refresherRun(t *testing.T, cp *controlplane.ControlPlane, refreshNS, credPa
 	env := map[string]string{"KUBECONFIG": id.kubeconfig, "GOOGLE_APPLICATION_CREDENTIALS": credPath}
 	getenv := func(k string) string { return env[k] }
 	var out bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	err := RunRefresher(ctx, []string{"--config-map", refreshNS + "/" + refresher.Name}, &out, Deps{
 		Reporter: actions.New(getenv, &out, &out), Getenv: getenv, Host: kube.Host{InContainer: func() bool { return false }}, Version: "test",
@@ -135,7 +135,7 @@ type objectVersions map[string]string
 
 func refresherObjects(t *testing.T, cs kubernetes.Interface, ns string) objectVersions {
 	t.Helper()
-	ctx, v := context.Background(), objectVersions{}
+	ctx, v := t.Context(), objectVersions{}
 	crName := refresher.ClusterRoleName(ns)
 	check := func(kind string, obj metav1.Object, err error) {
 		if apierrors.IsNotFound(err) {
@@ -181,7 +181,7 @@ func TestRefresherLifecycle(t *testing.T) {
 	prefix := freshName("pv")
 	first := prefix + "-1"
 	for _, ns := range []string{first} {
-		if _, err := cs.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		if _, err := cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
@@ -213,7 +213,7 @@ func TestRefresherLifecycle(t *testing.T) {
 		t.Errorf("re-install changed objects: %v -> %v", installed, again)
 	}
 	// Nothing secret in any refresher object.
-	cm, _ := cs.CoreV1().ConfigMaps(refreshNS).Get(context.Background(), refresher.Name, metav1.GetOptions{})
+	cm, _ := cs.CoreV1().ConfigMaps(refreshNS).Get(t.Context(), refresher.Name, metav1.GetOptions{})
 	cmJSON, _ := json.Marshal(cm)
 	for _, tok := range fakes(t).Google.Issued() {
 		if strings.Contains(string(cmJSON), tok.Token) {
@@ -223,15 +223,15 @@ func TestRefresherLifecycle(t *testing.T) {
 	before := secretToken(t, cs, first)
 
 	// The refresher's pod is admitted under Pod Security "restricted".
-	nsObj, err := cs.CoreV1().Namespaces().Get(context.Background(), refreshNS, metav1.GetOptions{})
+	nsObj, err := cs.CoreV1().Namespaces().Get(t.Context(), refreshNS, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	nsObj.Labels["pod-security.kubernetes.io/enforce"] = "restricted"
-	if _, err := cs.CoreV1().Namespaces().Update(context.Background(), nsObj, metav1.UpdateOptions{}); err != nil {
+	if _, err := cs.CoreV1().Namespaces().Update(t.Context(), nsObj, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	cj, err := cs.BatchV1().CronJobs(refreshNS).Get(context.Background(), refresher.Name, metav1.GetOptions{})
+	cj, err := cs.BatchV1().CronJobs(refreshNS).Get(t.Context(), refresher.Name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func TestRefresherLifecycle(t *testing.T) {
 
 	// A namespace created after installation, matching the glob.
 	later := prefix + "-2"
-	if _, err := cs.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: later}}, metav1.CreateOptions{}); err != nil {
+	if _, err := cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: later}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), later, metav1.DeleteOptions{}) })
@@ -269,7 +269,7 @@ func TestRefresherLifecycle(t *testing.T) {
 			t.Errorf("%s: default ServiceAccount does not reference the secret", ns)
 		}
 	}
-	cm, _ = cs.CoreV1().ConfigMaps(refreshNS).Get(context.Background(), refresher.Name, metav1.GetOptions{})
+	cm, _ = cs.CoreV1().ConfigMaps(refreshNS).Get(t.Context(), refresher.Name, metav1.GetOptions{})
 	if cm.Annotations[refresher.AnnotationLastSuccess] == "" || cm.Annotations[refresher.AnnotationExpiresAt] == "" ||
 		!strings.HasPrefix(cm.Annotations[refresher.AnnotationLastResult], "refreshed 2 namespace(s)") {
 		t.Errorf("status annotations after success: %v", cm.Annotations)
@@ -277,10 +277,10 @@ func TestRefresherLifecycle(t *testing.T) {
 
 	// Its RBAC: its own secret name only.
 	id := tokenIdentity(t, cp, cs, refreshNS, refresher.Name)
-	if _, err := cs.CoreV1().Secrets(first).Create(context.Background(), foreignSecret("other"), metav1.CreateOptions{}); err != nil {
+	if _, err := cs.CoreV1().Secrets(first).Create(t.Context(), foreignSecret("other"), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := id.client.CoreV1().Secrets(first).Get(context.Background(), "other", metav1.GetOptions{}); !apierrors.IsForbidden(err) {
+	if _, err := id.client.CoreV1().Secrets(first).Get(t.Context(), "other", metav1.GetOptions{}); !apierrors.IsForbidden(err) {
 		t.Errorf("the refresher read another secret: err %v", err)
 	}
 
@@ -291,11 +291,11 @@ func TestRefresherLifecycle(t *testing.T) {
 	if _, err := refresherRun(t, cp, refreshNS, credPath); err == nil {
 		t.Fatal("a run with an untrusted token succeeded")
 	}
-	cm, _ = cs.CoreV1().ConfigMaps(refreshNS).Get(context.Background(), refresher.Name, metav1.GetOptions{})
+	cm, _ = cs.CoreV1().ConfigMaps(refreshNS).Get(t.Context(), refresher.Name, metav1.GetOptions{})
 	if !strings.HasPrefix(cm.Annotations[refresher.AnnotationLastResult], "failed at ") || cm.Annotations[refresher.AnnotationLastSuccess] == "" {
 		t.Errorf("status annotations after failure: %v", cm.Annotations)
 	}
-	events, err := cs.CoreV1().Events(refreshNS).List(context.Background(), metav1.ListOptions{FieldSelector: "reason=RefreshFailed"})
+	events, err := cs.CoreV1().Events(refreshNS).List(t.Context(), metav1.ListOptions{FieldSelector: "reason=RefreshFailed"})
 	if err != nil || len(events.Items) == 0 || events.Items[0].InvolvedObject.Name != refresher.Name || events.Items[0].Type != corev1.EventTypeWarning {
 		t.Errorf("no RefreshFailed warning event on the ConfigMap: %v %+v", err, events)
 	}
@@ -309,7 +309,7 @@ func TestRefresherLifecycle(t *testing.T) {
 	if left := refresherObjects(t, cs, refreshNS); len(left) != 0 {
 		t.Errorf("teardown left %v", left)
 	}
-	if ns, err := cs.CoreV1().Namespaces().Get(context.Background(), refreshNS, metav1.GetOptions{}); err == nil && ns.DeletionTimestamp == nil {
+	if ns, err := cs.CoreV1().Namespaces().Get(t.Context(), refreshNS, metav1.GetOptions{}); err == nil && ns.DeletionTimestamp == nil {
 		t.Errorf("teardown left namespace %s", refreshNS)
 	}
 	t.Logf("setup helper output:\n%s", printed)
@@ -332,7 +332,7 @@ func TestRefresherTeardownNarrowsCoverage(t *testing.T) {
 			t.Fatalf("install for %s: %v", ns, r.err)
 		}
 	}
-	cr, err := cs.RbacV1().ClusterRoles().Get(context.Background(), refresher.ClusterRoleName(refreshNS), metav1.GetOptions{})
+	cr, err := cs.RbacV1().ClusterRoles().Get(t.Context(), refresher.ClusterRoleName(refreshNS), metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,12 +361,12 @@ func TestRefresherTeardownNarrowsCoverage(t *testing.T) {
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
-	cm, err := cs.CoreV1().ConfigMaps(refreshNS).Get(context.Background(), refresher.Name, metav1.GetOptions{})
+	cm, err := cs.CoreV1().ConfigMaps(refreshNS).Get(t.Context(), refresher.Name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("refresher removed while %s still needs it: %v", b, err)
 	}
 	in, _ := refresher.InstalledInputs(cm)
-	cr, _ = cs.RbacV1().ClusterRoles().Get(context.Background(), refresher.ClusterRoleName(refreshNS), metav1.GetOptions{})
+	cr, _ = cs.RbacV1().ClusterRoles().Get(t.Context(), refresher.ClusterRoleName(refreshNS), metav1.GetOptions{})
 	if in[config.InNamespaces] != b || len(cr.Rules[0].ResourceNames) != 1 || cr.Rules[0].ResourceNames[0] != b {
 		t.Errorf("after tearing down %s: coverage %q, namespace rule %v; want only %s", a, in[config.InNamespaces], cr.Rules[0].ResourceNames, b)
 	}

@@ -65,7 +65,7 @@ func modTime(t *testing.T, path string) time.Time {
 func TestEnsureBuildsOnceThenReusesCache(t *testing.T) {
 	mod, cache := fakeModule(t), t.TempDir()
 	var log bytes.Buffer
-	dir, err := fakeTarget(mod, "alpha", "beta").ensure(context.Background(), cache, &log)
+	dir, err := fakeTarget(mod, "alpha", "beta").ensure(t.Context(), cache, &log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestEnsureBuildsOnceThenReusesCache(t *testing.T) {
 	built := modTime(t, filepath.Join(dir, "alpha"))
 
 	log.Reset()
-	if _, err := fakeTarget(mod, "alpha", "beta").ensure(context.Background(), cache, &log); err != nil {
+	if _, err := fakeTarget(mod, "alpha", "beta").ensure(t.Context(), cache, &log); err != nil {
 		t.Fatal(err)
 	}
 	if log.Len() != 0 || !modTime(t, filepath.Join(dir, "alpha")).Equal(built) {
@@ -91,13 +91,13 @@ func TestEnsureBuildsOnceThenReusesCache(t *testing.T) {
 
 func TestEnsureBuildsOnlyMissingBinaries(t *testing.T) {
 	mod, cache := fakeModule(t), t.TempDir()
-	dir, err := fakeTarget(mod, "alpha").ensure(context.Background(), cache, &bytes.Buffer{})
+	dir, err := fakeTarget(mod, "alpha").ensure(t.Context(), cache, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	built := modTime(t, filepath.Join(dir, "alpha"))
 	var log bytes.Buffer
-	if _, err := fakeTarget(mod, "alpha", "beta").ensure(context.Background(), cache, &log); err != nil {
+	if _, err := fakeTarget(mod, "alpha", "beta").ensure(t.Context(), cache, &log); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(log.String(), "building beta into") {
@@ -110,7 +110,7 @@ func TestEnsureBuildsOnlyMissingBinaries(t *testing.T) {
 
 func TestEnsureRebuildsWhenPinsChange(t *testing.T) {
 	mod, cache := fakeModule(t), t.TempDir()
-	ctx := context.Background()
+	ctx := t.Context()
 	if _, err := fakeTarget(mod, "alpha").ensure(ctx, cache, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
@@ -172,18 +172,18 @@ func TestEnsureConcurrentCallersBuildOnce(t *testing.T) {
 
 func TestEnsureDoesNotWaitWhenEverythingIsBuilt(t *testing.T) {
 	mod, cache := fakeModule(t), t.TempDir()
-	dir, err := fakeTarget(mod, "alpha").ensure(context.Background(), cache, &bytes.Buffer{})
+	dir, err := fakeTarget(mod, "alpha").ensure(t.Context(), cache, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Another process building more commands holds the lock for minutes; a caller whose
 	// binaries are all there must not queue behind it.
-	unlock, err := lockFile(context.Background(), dir+".lock", &bytes.Buffer{})
+	unlock, err := lockFile(t.Context(), dir+".lock", &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 	defer cancel()
 	if _, err := fakeTarget(mod, "alpha").ensure(ctx, cache, &bytes.Buffer{}); err != nil {
 		t.Fatalf("ensure waited for the lock although alpha was cached: %v", err)
@@ -195,7 +195,7 @@ func TestEnsureReportsBuildErrors(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(mod, "cmd", "alpha", "main.go"), []byte("package main\nfunc main() { undefined() }\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := fakeTarget(mod, "alpha").ensure(context.Background(), t.TempDir(), &bytes.Buffer{})
+	_, err := fakeTarget(mod, "alpha").ensure(t.Context(), t.TempDir(), &bytes.Buffer{})
 	if check.ErrDiff(err, "undefined") != "" {
 		t.Fatalf("want the compiler error in the message, got %v", err)
 	}
@@ -203,12 +203,12 @@ func TestEnsureReportsBuildErrors(t *testing.T) {
 
 func TestLockFileHonoursContext(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.lock")
-	unlock, err := lockFile(context.Background(), path, &bytes.Buffer{})
+	unlock, err := lockFile(t.Context(), path, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	var log bytes.Buffer
 	if _, err := lockFile(ctx, path, &log); err == nil {
@@ -256,7 +256,7 @@ func TestPinnedModulesMatchVersions(t *testing.T) {
 }
 
 func TestEnsureBinariesRejectsUnknownComponent(t *testing.T) {
-	_, err := EnsureBinaries(context.Background(), BuildOptions{CacheDir: t.TempDir(), SourceDir: t.TempDir(), Components: []string{"kube-nonsense"}})
+	_, err := EnsureBinaries(t.Context(), BuildOptions{CacheDir: t.TempDir(), SourceDir: t.TempDir(), Components: []string{"kube-nonsense"}})
 	if check.ErrDiff(err, "kube-nonsense") != "" {
 		t.Fatalf("want an unknown-command error, got %v", err)
 	}

@@ -3,7 +3,6 @@
 package controlplane_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -70,14 +69,14 @@ func TestControllerCreatesDefaultServiceAccount(t *testing.T) {
 	cs := clientset(t, cp.RESTConfig())
 	ns := controlplanetest.Namespace(t, cp)
 	eventually(t, 30*time.Second, "default ServiceAccount in "+ns, func() error {
-		_, err := cs.CoreV1().ServiceAccounts(ns).Get(context.Background(), "default", metav1.GetOptions{})
+		_, err := cs.CoreV1().ServiceAccounts(ns).Get(t.Context(), "default", metav1.GetOptions{})
 		return err
 	})
 }
 
 func TestRBACIsEnforcedForCertificateUsers(t *testing.T) {
 	cp := controlplanetest.Shared(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	admin := clientset(t, cp.RESTConfig())
 	ns, other := controlplanetest.Namespace(t, cp), controlplanetest.Namespace(t, cp)
 
@@ -127,7 +126,7 @@ func TestRBACIsEnforcedForCertificateUsers(t *testing.T) {
 
 func TestRBACGroupsFromClientCertificate(t *testing.T) {
 	cp := controlplanetest.Shared(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	ns := controlplanetest.Namespace(t, cp)
 	cfg, err := cp.RESTConfigFor("bob", []string{"pullsecret-viewers"})
 	if err != nil {
@@ -161,7 +160,7 @@ func TestRBACGroupsFromClientCertificate(t *testing.T) {
 
 func TestNamespaceDeletionIsFinalized(t *testing.T) {
 	cp := controlplanetest.Shared(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	cs := clientset(t, cp.RESTConfig())
 	ns, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "doomed-"}}, metav1.CreateOptions{})
 	if err != nil {
@@ -207,7 +206,7 @@ func processesMentioning(t *testing.T, s string) []string {
 func TestStopLeavesNothingBehind(t *testing.T) {
 	shared := controlplanetest.Shared(t)
 	// A second, private control plane alongside the shared one: also proves they do not collide.
-	cp, err := controlplane.Start(context.Background(), controlplane.Options{})
+	cp, err := controlplane.Start(t.Context(), controlplane.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,12 +247,12 @@ func TestStopLeavesNothingBehind(t *testing.T) {
 }
 
 func TestStartFailureNamesComponentAndLogs(t *testing.T) {
-	bins, err := controlplane.EnsureBinaries(context.Background(), controlplane.BuildOptions{})
+	bins, err := controlplane.EnsureBinaries(t.Context(), controlplane.BuildOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	bins.KubeAPIServer = "/bin/false" // exits at once, like an API server rejecting its flags
-	_, err = controlplane.Start(context.Background(), controlplane.Options{Binaries: &bins, StartTimeout: 30 * time.Second})
+	_, err = controlplane.Start(t.Context(), controlplane.Options{Binaries: &bins, StartTimeout: 30 * time.Second})
 	if err == nil {
 		t.Fatal("Start succeeded with a broken kube-apiserver")
 	}
@@ -276,7 +275,7 @@ func TestStartFailureNamesComponentAndLogs(t *testing.T) {
 
 func TestGarbageCollectorFollowsOwnerReferences(t *testing.T) {
 	cp := controlplanetest.Shared(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	cs := clientset(t, cp.RESTConfig())
 	ns := controlplanetest.Namespace(t, cp)
 	owner, err := cs.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "owner"}}, metav1.CreateOptions{})

@@ -1,7 +1,6 @@
 package fakegithub
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -60,7 +59,7 @@ func TestGetIDTokenWithRealClient(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			tok, err := action(o.Env(srv.URL)).GetIDToken(context.Background(), tc.audience)
+			tok, err := action(o.Env(srv.URL)).GetIDToken(t.Context(), tc.audience)
 			if err != nil {
 				t.Fatalf("GetIDToken: %v", err)
 			}
@@ -200,7 +199,7 @@ func TestUnauthorizedSurfacesInRealClient(t *testing.T) {
 	o, srv := newServer(t, OIDCConfig{})
 	env := o.Env(srv.URL)
 	env[EnvRequestToken] = "stale-token"
-	_, err := action(env).GetIDToken(context.Background(), "aud")
+	_, err := action(env).GetIDToken(t.Context(), "aud")
 	var rf *githubactions.RequestFailedError
 	if !errors.As(err, &rf) {
 		t.Fatalf("error = %v (%T), want *RequestFailedError", err, err)
@@ -219,19 +218,19 @@ func TestDisableIDToken(t *testing.T) {
 	if env := o.Env(srv.URL); len(env) != 0 {
 		t.Errorf("Env with id-token disabled = %v, want empty", env)
 	}
-	_, err := action(o.Env(srv.URL)).GetIDToken(context.Background(), "aud")
+	_, err := action(o.Env(srv.URL)).GetIDToken(t.Context(), "aud")
 	var missing *githubactions.EnvMissingError
 	if !errors.As(err, &missing) || missing.Name != EnvRequestURL {
 		t.Errorf("GetIDToken error = %v, want EnvMissingError for %s", err, EnvRequestURL)
 	}
-	_, err = action(stale).GetIDToken(context.Background(), "aud")
+	_, err = action(stale).GetIDToken(t.Context(), "aud")
 	var rf *githubactions.RequestFailedError
 	if !errors.As(err, &rf) || rf.StatusCode != http.StatusForbidden {
 		t.Errorf("GetIDToken with stale env error = %v, want 403", err)
 	}
 
 	o.DisableIDToken(false)
-	if _, err := action(o.Env(srv.URL)).GetIDToken(context.Background(), "aud"); err != nil {
+	if _, err := action(o.Env(srv.URL)).GetIDToken(t.Context(), "aud"); err != nil {
 		t.Errorf("re-enabled: %v", err)
 	}
 }
@@ -279,7 +278,7 @@ func TestDiscoveryAndJWKS(t *testing.T) {
 	}
 	// A relying party that discovered the key this way must accept a token
 	// fetched from the token endpoint, and see the configured issuer in it.
-	tok, err := action(o.Env(srv.URL)).GetIDToken(context.Background(), "rp")
+	tok, err := action(o.Env(srv.URL)).GetIDToken(t.Context(), "rp")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,11 +310,11 @@ func TestStart(t *testing.T) {
 	if !strings.HasPrefix(base, "http://127.0.0.1:") {
 		t.Errorf("base URL %q should name 127.0.0.1 for an unspecified listen address", base)
 	}
-	if _, err := action(o.Env(base)).GetIDToken(context.Background(), "aud"); err != nil {
+	if _, err := action(o.Env(base)).GetIDToken(t.Context(), "aud"); err != nil {
 		t.Fatalf("GetIDToken against started server: %v", err)
 	}
 	stop()
-	if _, err := action(o.Env(base)).GetIDToken(context.Background(), "aud"); err == nil {
+	if _, err := action(o.Env(base)).GetIDToken(t.Context(), "aud"); err == nil {
 		t.Error("GetIDToken succeeded after stop")
 	}
 }

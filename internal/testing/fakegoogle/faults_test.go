@@ -105,7 +105,7 @@ func TestInjectFaultBodies(t *testing.T) {
 
 	// A stalled answer ends only when the client gives up.
 	w.google.InjectFault(Fault{Endpoint: EndpointMetadata, Stall: true, Times: 1})
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, w.url+"/computeMetadata/v1/project/project-id", nil)
 	req.Header.Set("Metadata-Flavor", "Google")

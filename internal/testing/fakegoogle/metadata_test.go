@@ -1,7 +1,6 @@
 package fakegoogle
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -45,7 +44,7 @@ func TestMetadataServerWithRealClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := metadataClient(t, startServer(t, g))
-	ctx := context.Background()
+	ctx := t.Context()
 
 	for _, acct := range []string{"", metadataSA} {
 		if email, err := c.Email(acct); err != nil || email != metadataSA {
@@ -219,13 +218,13 @@ func TestMetadataWithoutServiceAccount(t *testing.T) {
 	}
 	c := metadataClient(t, startServer(t, g))
 	var nd metadata.NotDefinedError
-	if _, err := c.GetWithContext(context.Background(), "instance/service-accounts/default/token"); !errors.As(err, &nd) {
+	if _, err := c.GetWithContext(t.Context(), "instance/service-accounts/default/token"); !errors.As(err, &nd) {
 		t.Errorf("token without an attached account: %v, want NotDefinedError", err)
 	}
 	if _, err := c.Email(""); !errors.As(err, &nd) {
 		t.Errorf("email without an attached account: %v, want NotDefinedError", err)
 	}
-	if p, err := c.GetWithContext(context.Background(), "project/project-id"); err != nil || p != "bare-project" {
+	if p, err := c.GetWithContext(t.Context(), "project/project-id"); err != nil || p != "bare-project" {
 		t.Errorf("project-id = %q, %v", p, err)
 	}
 }

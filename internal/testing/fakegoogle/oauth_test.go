@@ -69,7 +69,7 @@ func TestServiceAccountKeyWithRealClient(t *testing.T) {
 		t.Errorf("private_key is not PKCS#8 PEM: %.40q", key["private_key"])
 	}
 
-	creds, err := google.CredentialsFromJSONWithTypeAndParams(context.Background(), withGoogleAudience(t, keyJSON), google.ServiceAccount,
+	creds, err := google.CredentialsFromJSONWithTypeAndParams(t.Context(), withGoogleAudience(t, keyJSON), google.ServiceAccount,
 		google.CredentialsParams{Scopes: []string{ScopeCloudPlatform, scopeReadOnly}})
 	if err != nil {
 		t.Fatal(err)
@@ -242,7 +242,7 @@ func TestServiceAccountKeyRejected(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := credentialsToken(context.Background(), tc.key, google.ServiceAccount, tc.params)
+			_, err := credentialsToken(t.Context(), tc.key, google.ServiceAccount, tc.params)
 			var re *oauth2.RetrieveError
 			if !errors.As(err, &re) {
 				t.Fatalf("error %v (%T), want *oauth2.RetrieveError", err, err)
@@ -274,7 +274,7 @@ func TestAuthorizedUserWithRealClient(t *testing.T) {
 		t.Errorf("credentials file %s", file)
 	}
 	params := google.CredentialsParams{Scopes: []string{ScopeCloudPlatform}}
-	tok, err := credentialsToken(context.Background(), file, google.AuthorizedUser, params)
+	tok, err := credentialsToken(t.Context(), file, google.AuthorizedUser, params)
 	if err != nil {
 		t.Fatalf("Token: %v", err)
 	}
@@ -295,7 +295,7 @@ func TestAuthorizedUserWithRealClient(t *testing.T) {
 
 	t.Run("wrong secret", func(t *testing.T) {
 		bad := []byte(strings.Replace(string(file), f["client_secret"], "GOCSPX-wrong", 1))
-		_, err := credentialsToken(context.Background(), bad, google.AuthorizedUser, params)
+		_, err := credentialsToken(t.Context(), bad, google.AuthorizedUser, params)
 		var re *oauth2.RetrieveError
 		if !errors.As(err, &re) || re.ErrorCode != "invalid_client" || re.Response.StatusCode != 401 {
 			t.Errorf("error %v", err)
@@ -320,7 +320,7 @@ func TestAuthorizedUserWithRealClient(t *testing.T) {
 		if status != http.StatusOK {
 			t.Fatalf("revoke status %d", status)
 		}
-		_, err := credentialsToken(context.Background(), file, google.AuthorizedUser, params)
+		_, err := credentialsToken(t.Context(), file, google.AuthorizedUser, params)
 		var re *oauth2.RetrieveError
 		if !errors.As(err, &re) || re.ErrorCode != "invalid_grant" || re.ErrorDescription != "Token has been expired or revoked." {
 			t.Errorf("error %v", err)

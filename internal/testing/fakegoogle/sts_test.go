@@ -1,7 +1,6 @@
 package fakegoogle
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -254,7 +253,7 @@ func TestProviderKeyDiscovery(t *testing.T) {
 			srv := httptest.NewServer(g.Handler())
 			t.Cleanup(srv.Close)
 			w := &world{gh: gh, ghURL: ghSrv.URL, google: g, url: srv.URL}
-			ts, err := externalaccount.NewTokenSource(context.Background(), w.wifConfig(w.supplier(), false, 0))
+			ts, err := externalaccount.NewTokenSource(t.Context(), w.wifConfig(w.supplier(), false, 0))
 			if err != nil {
 				t.Fatal(err)
 			}

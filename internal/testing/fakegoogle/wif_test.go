@@ -6,7 +6,6 @@ package fakegoogle
 // Federation path pullsecret uses in a GitHub Action.
 
 import (
-	"context"
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
@@ -27,7 +26,7 @@ import (
 func TestFederationWithoutImpersonation(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, nil, nil)
-	ts, err := externalaccount.NewTokenSource(context.Background(), w.wifConfig(w.supplier(), false, 0))
+	ts, err := externalaccount.NewTokenSource(t.Context(), w.wifConfig(w.supplier(), false, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +120,7 @@ func TestFederationWithImpersonation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t, nil, func(c *Config) { c.MaxLifetime = tc.maxLifetime })
-			ts, err := externalaccount.NewTokenSource(context.Background(), w.wifConfig(w.supplier(), true, tc.lifetimeSecs))
+			ts, err := externalaccount.NewTokenSource(t.Context(), w.wifConfig(w.supplier(), true, tc.lifetimeSecs))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -162,7 +161,7 @@ func TestFederationWithImpersonation(t *testing.T) {
 func TestImpersonationLifetimeLimit(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, nil, nil)
-	ts, err := externalaccount.NewTokenSource(context.Background(), w.wifConfig(w.supplier(), true, 3601))
+	ts, err := externalaccount.NewTokenSource(t.Context(), w.wifConfig(w.supplier(), true, 3601))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +290,7 @@ func TestSubjectTokenRejected(t *testing.T) {
 			if tc.config != nil {
 				tc.config(&cfg)
 			}
-			ts, err := externalaccount.NewTokenSource(context.Background(), cfg)
+			ts, err := externalaccount.NewTokenSource(t.Context(), cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -332,7 +331,7 @@ func TestImpersonationDeniedForOtherRepository(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := newWorld(t, gh, nil)
-	ts, err := externalaccount.NewTokenSource(context.Background(), w.wifConfig(w.supplier(), true, 600))
+	ts, err := externalaccount.NewTokenSource(t.Context(), w.wifConfig(w.supplier(), true, 600))
 	if err != nil {
 		t.Fatal(err)
 	}
