@@ -1,7 +1,6 @@
 package config
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/pullsecret/pullsecret/internal/testing/check"
@@ -80,10 +79,8 @@ func TestGoogleEndpointsMustBeHTTPS(t *testing.T) {
 			if err == nil {
 				t.Fatal("accepted a plain-http Google endpoint that is not loopback")
 			}
-			for _, want := range []string{`input "` + tc.input + `"`, "https"} {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("error %q does not contain %s", err, want)
-				}
+			if d := check.ErrDiff(err, `input "`+tc.input+`"`, "https"); d != "" {
+				t.Error(d)
 			}
 		})
 	}

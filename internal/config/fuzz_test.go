@@ -27,7 +27,7 @@ func FuzzCredentialsJSON(f *testing.F) {
 			}
 			return
 		}
-		if !strings.Contains(err.Error(), `"`+InCredentialsJSON+`"`) {
+		if check.ErrDiff(err, `"`+InCredentialsJSON+`"`) != "" {
 			t.Fatalf("error does not name the input: %v", err)
 		}
 		k, _ := ParseKey([]byte(raw))
@@ -86,7 +86,7 @@ func FuzzNamespaceSelector(f *testing.F) {
 	f.Fuzz(func(t *testing.T, sel string) {
 		c, err := Load(check.Lookup(map[string]string{InNamespaceSelector: sel}))
 		if err != nil {
-			if !strings.Contains(err.Error(), `"`+InNamespaceSelector+`"`) {
+			if check.ErrDiff(err, `"`+InNamespaceSelector+`"`) != "" {
 				t.Fatalf("error does not name the input: %v", err)
 			}
 			return

@@ -82,13 +82,8 @@ func TestCredentialsFile(t *testing.T) {
 			}
 			lookup, err := WithCredentialsFile(lookup, *path, strings.NewReader(tc.stdin), readFile)
 			if tc.wantErr != nil {
-				if err == nil {
-					t.Fatal("want an error")
-				}
-				for _, w := range tc.wantErr {
-					if !strings.Contains(err.Error(), w) {
-						t.Errorf("error %q does not contain %q", err, w)
-					}
+				if d := check.ErrDiff(err, tc.wantErr...); d != "" {
+					t.Fatal(d)
 				}
 				if strings.Contains(err.Error(), "BEGIN") || strings.Contains(err.Error(), "MIIB") {
 					t.Errorf("error quotes the key: %v", err)

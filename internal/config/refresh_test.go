@@ -1,13 +1,13 @@
 package config
 
 import (
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pullsecret/pullsecret/internal/release"
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 )
 
 const (
@@ -154,13 +154,8 @@ func TestRefreshRejects(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := load(refreshInputs(tc.inputs))
-			if err == nil {
-				t.Fatal("accepted")
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
+			if d := check.ErrDiff(err, tc.want...); d != "" {
+				t.Fatal(d)
 			}
 		})
 	}
@@ -173,7 +168,7 @@ func TestRefreshRejects(t *testing.T) {
 func TestRefreshImageDefault(t *testing.T) {
 	in := refreshInputs(map[string]string{InRefreshImage: ""})
 	_, err := load(in)
-	if err == nil || !strings.Contains(err.Error(), `input "refresh_image": is required`) || !strings.Contains(err.Error(), "built from source") {
+	if check.ErrDiff(err, `input "refresh_image": is required`, "built from source") != "" {
 		t.Fatalf("error %v, want refresh_image required", err)
 	}
 	old := release.DefaultImage

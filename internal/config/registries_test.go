@@ -1,7 +1,6 @@
 package config
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/pullsecret/pullsecret/internal/testing/check"
@@ -81,10 +80,8 @@ func TestRegistryWildcardsMustKeepTwoLiteralLabels(t *testing.T) {
 			if err == nil {
 				t.Fatalf("accepted %q, which lets kubelet send the token to registries outside Google", tc.registry)
 			}
-			for _, want := range []string{`input "registries"`, `"` + tc.registry + `"`} {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("error %q does not contain %s", err, want)
-				}
+			if d := check.ErrDiff(err, `input "registries"`, `"`+tc.registry+`"`); d != "" {
+				t.Error(d)
 			}
 		})
 	}

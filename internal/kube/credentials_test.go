@@ -18,6 +18,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 )
 
 // clientCertPair is a throwaway client certificate and key, PEM.
@@ -185,10 +187,8 @@ func TestExecPluginInContainerFailsEarly(t *testing.T) {
 	if err == nil {
 		t.Fatal("a kubeconfig needing gke-gcloud-auth-plugin was accepted inside the container")
 	}
-	for _, want := range []string{`"kubeconfig"`, `"gke-gcloud-auth-plugin"`, "token", "run:"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not contain %s", err, want)
-		}
+	if d := check.ErrDiff(err, `"kubeconfig"`, `"gke-gcloud-auth-plugin"`, "token", "run:"); d != "" {
+		t.Error(d)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 )
 
 const (
@@ -167,7 +168,7 @@ func TestMergeAndWithout(t *testing.T) {
 		t.Error("nothing left, yet it still covers something")
 	}
 	other := testSettings(t, map[string]string{config.InSecretName: "other"})
-	if err := other.Merge(installed); err == nil || !strings.Contains(err.Error(), `input "refresh_namespace"`) {
+	if err := other.Merge(installed); check.ErrDiff(err, `input "refresh_namespace"`) != "" {
 		t.Errorf("another secret name in the same refresh_namespace: %v", err)
 	}
 	_ = time.Second

@@ -5,7 +5,6 @@ package runner
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -16,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 )
 
@@ -79,7 +79,7 @@ func TestCronJobPassesRestrictedPodSecurity(t *testing.T) {
 		s := *spec.DeepCopy()
 		weaken(&s)
 		err := createPod(t, cs, ns, s)
-		if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "restricted") {
+		if !apierrors.IsForbidden(err) || check.ErrDiff(err, "restricted") != "" {
 			t.Errorf("%s: want a PodSecurity refusal, got %v", name, err)
 		}
 	}

@@ -30,6 +30,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
@@ -276,7 +277,7 @@ func assertCannotReadOtherSecrets(t *testing.T, id rbacIdentity, other *corev1.S
 	ctx := t.Context()
 	secrets := id.client.CoreV1().Secrets(other.Namespace)
 	_, err := secrets.Get(ctx, other.Name, metav1.GetOptions{})
-	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `cannot get resource "secrets"`) {
+	if !apierrors.IsForbidden(err) || check.ErrDiff(err, `cannot get resource "secrets"`) != "" {
 		t.Errorf("reading secret %s/%s as %s: want 403 cannot get, got %v", other.Namespace, other.Name, id.user, err)
 	}
 	for _, opts := range []metav1.ListOptions{{}, {FieldSelector: "metadata.name=" + other.Name}} {

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 )
@@ -257,10 +258,8 @@ func TestStartFailureNamesComponentAndLogs(t *testing.T) {
 		t.Fatal("Start succeeded with a broken kube-apiserver")
 	}
 	msg := err.Error()
-	for _, want := range []string{"kube-apiserver exited", "kube-apiserver.log", "logs: "} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("error lacks %q:\n%s", want, msg)
-		}
+	if d := check.ErrDiff(err, "kube-apiserver exited", "kube-apiserver.log", "logs: "); d != "" {
+		t.Error(d)
 	}
 	// The logs the error points at are kept; the etcd it started is gone.
 	logDir := strings.TrimSpace(strings.SplitN(strings.SplitN(msg, "logs: ", 2)[1], "\n", 2)[0])

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 )
 
 func TestCheckPermission(t *testing.T) {
@@ -191,7 +193,7 @@ func TestGrantRoleRefusesWhatIAMRefuses(t *testing.T) {
 			t.Parallel()
 
 			err := g.GrantRole(tc.resource, tc.role, tc.member)
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+			if check.ErrDiff(err, tc.wantErr) != "" {
 				t.Errorf("GrantRole(%q, %q, %q) = %v, want an error containing %q", tc.resource, tc.role, tc.member, err, tc.wantErr)
 			}
 
