@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -126,10 +127,7 @@ func severalNamespaces(t *testing.T) {
 	}))
 	var written []string
 	_ = json.Unmarshal([]byte(r.outputs["namespaces"]), &written)
-	slices.Sort(written)
-	want := []string{a, b}
-	slices.Sort(want)
-	if diff := cmp.Diff(want, written); diff != "" {
+	if diff := cmp.Diff([]string{a, b}, written, cmpopts.SortSlices(func(x, y string) bool { return x < y })); diff != "" {
 		t.Errorf("namespaces output (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]string{"other-team", "legacy", config.DefaultSecretName}, pullSecrets(t, b, "builder")); diff != "" {
