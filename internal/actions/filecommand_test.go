@@ -59,7 +59,7 @@ func TestSetOutputCannotInject(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	env := githubEnv(dir)
-	r := New(func(k string) string { return env[k] }, &bytes.Buffer{}, &bytes.Buffer{})
+	r := New(check.Getenv(env), &bytes.Buffer{}, &bytes.Buffer{})
 	evil := "x\n_GitHubActionsFileCommandDelimeter_\nsecret_name<<EOF\nhijacked\nEOF\nghadelimiter_\ny"
 	r.SetOutput("namespaces", evil)
 	r.SetOutput("secret_name", "gcr-pull-secret")
@@ -91,7 +91,7 @@ func TestSetOutputRefusesValueContainingDelimiter(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	env := githubEnv(dir)
-	r := New(func(k string) string { return env[k] }, &bytes.Buffer{}, &bytes.Buffer{})
+	r := New(check.Getenv(env), &bytes.Buffer{}, &bytes.Buffer{})
 	r.newDelimiter = func() string { return "ghadelimiter_fixed" }
 	r.SetOutput("namespaces", "a\nghadelimiter_fixed\nb")
 	err := r.Err()
@@ -157,7 +157,7 @@ func TestFileCommandsNeverPanic(t *testing.T) {
 			dir := t.TempDir()
 			env := tc.env(dir)
 			var out, results bytes.Buffer
-			r := New(func(k string) string { return env[k] }, &out, &results)
+			r := New(check.Getenv(env), &out, &results)
 			func() {
 				defer func() {
 					if p := recover(); p != nil {

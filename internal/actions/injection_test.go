@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 )
 
 // A log line is text, never a workflow command: a namespace name, an API
@@ -37,7 +39,7 @@ func TestInfoLinesCannotIssueWorkflowCommands(t *testing.T) {
 			t.Parallel()
 			env := map[string]string{"GITHUB_ACTIONS": "true"}
 			var out bytes.Buffer
-			r := New(func(k string) string { return env[k] }, &out, &out)
+			r := New(check.Getenv(env), &out, &out)
 			r.Infof("%s", tc.text)
 			for _, line := range strings.FieldsFunc(out.String(), func(c rune) bool { return c == '\n' || c == '\r' }) {
 				if strings.HasPrefix(strings.TrimSpace(line), "::") {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 )
 
 func TestReporterMasksAndRedacts(t *testing.T) {
@@ -25,7 +27,7 @@ func TestReporterMasksAndRedacts(t *testing.T) {
 				env["GITHUB_ACTIONS"] = "true"
 			}
 			var out, results bytes.Buffer
-			r := New(func(k string) string { return env[k] }, &out, &results)
+			r := New(check.Getenv(env), &out, &results)
 			r.Mask(token)
 			r.Mask(key)
 			r.Mask("ab") // too short to be a credential: ignored
@@ -98,7 +100,7 @@ func TestReporterDebug(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var out, results bytes.Buffer
-			r := New(func(k string) string { return tc.env[k] }, &out, &results)
+			r := New(check.Getenv(tc.env), &out, &results)
 			r.Mask(token)
 			out.Reset()
 			r.Debugf("HTTP GET host/path?t=%s", token)

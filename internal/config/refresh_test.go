@@ -25,7 +25,7 @@ func refreshInputs(extra map[string]string) map[string]string {
 }
 
 func load(in map[string]string) (*Config, error) {
-	return Load(func(n string) (string, bool) { v, ok := in[n]; return v, ok })
+	return Load(check.Lookup(in))
 }
 
 func TestRefreshInputsDefaultsAndAccepted(t *testing.T) {

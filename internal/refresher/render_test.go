@@ -30,7 +30,7 @@ func testSettings(t *testing.T, extra map[string]string) Settings {
 	for k, v := range extra {
 		in[k] = v
 	}
-	cfg, err := config.Load(func(n string) (string, bool) { v, ok := in[n]; return v, ok })
+	cfg, err := config.Load(check.Lookup(in))
 	if err != nil {
 		t.Fatal(err)
 	}

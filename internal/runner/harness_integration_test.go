@@ -74,7 +74,7 @@ func runCtx(ctx context.Context, t testing.TB, kubeconfig string, inputs map[str
 	env := s.GitHubEnv("")
 	env["GITHUB_OUTPUT"] = filepath.Join(dir, "output")
 	env["GITHUB_STEP_SUMMARY"] = filepath.Join(dir, "summary")
-	getenv := func(k string) string { return env[k] }
+	getenv := check.Getenv(env)
 
 	all := map[string]string{config.InKubeconfig: kubeconfig}
 	for k, v := range inputs {

@@ -22,6 +22,7 @@ import (
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/kube"
 	"github.com/pullsecret/pullsecret/internal/refresher"
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 	"github.com/pullsecret/pullsecret/internal/testing/fakegoogle"
@@ -105,7 +106,7 @@ func refresherRun(t *testing.T, cp *controlplane.ControlPlane, refreshNS, credPa
 	t.Helper()
 	id := tokenIdentity(t, cp, clientFor(t, cp), refreshNS, refresher.Name)
 	env := map[string]string{"KUBECONFIG": id.kubeconfig, "GOOGLE_APPLICATION_CREDENTIALS": credPath}
-	getenv := func(k string) string { return env[k] }
+	getenv := check.Getenv(env)
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sethvargo/go-githubactions"
 
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/fakejwt"
 )
 
@@ -30,7 +31,7 @@ func newServer(t *testing.T, cfg OIDCConfig) (*OIDC, *httptest.Server) {
 // action builds a go-githubactions Action whose environment is exactly env,
 // as the runner would present it, without touching the process environment.
 func action(env map[string]string) *githubactions.Action {
-	return githubactions.New(githubactions.WithGetenv(func(k string) string { return env[k] }))
+	return githubactions.New(githubactions.WithGetenv(check.Getenv(env)))
 }
 
 func TestGetIDTokenWithRealClient(t *testing.T) {
