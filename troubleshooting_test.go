@@ -95,6 +95,34 @@ func TestTroubleshootingCoversEveryError(t *testing.T) {
 	}
 }
 
+// guidePointer is how a message too long for one screen points at the
+// guide for its advice.
+var guidePointer = regexp.MustCompile(`docs/TROUBLESHOOTING\.md#([A-Za-z0-9_-]+)`)
+
+// TestTroubleshootingPointersResolve checks that every error pointing at
+// docs/TROUBLESHOOTING.md#… names an anchor the guide renders, so the
+// advice moved out of the message can be found.
+func TestTroubleshootingPointersResolve(t *testing.T) {
+	t.Parallel()
+	guide, err := os.ReadFile(filepath.Join("docs", "TROUBLESHOOTING.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := anchorsOf(string(guide))
+	pointers := 0
+	for _, m := range errorTexts(t) {
+		for _, p := range guidePointer.FindAllStringSubmatch(m.format, -1) {
+			pointers++
+			if !anchors[p[1]] {
+				t.Errorf("%s: error %q points at docs/TROUBLESHOOTING.md#%s, which the guide has no anchor for", m.pos, m.format, p[1])
+			}
+		}
+	}
+	if pointers == 0 {
+		t.Error("no error points at docs/TROUBLESHOOTING.md; the parser is broken")
+	}
+}
+
 type errorText struct {
 	pos    string
 	format string

@@ -90,7 +90,7 @@ func (s *githubSupplier) SubjectToken(ctx context.Context, _ externalaccount.Sup
 func explainIDTokenError(err error) error {
 	var missing *githubactions.EnvMissingError
 	if errors.As(err, &missing) {
-		return fmt.Errorf("the GitHub OIDC token is not available (%s is not set): give the job `permissions: id-token: write` (and `contents: read`), or, outside GitHub Actions, use credentials_json, access_token or Application Default Credentials", missing.Name)
+		return fmt.Errorf("the GitHub OIDC token is not available (%s is not set): give the job `permissions: id-token: write` (see docs/TROUBLESHOOTING.md#missing-id-token-write)", missing.Name)
 	}
 	var failed *githubactions.RequestFailedError
 	if errors.As(err, &failed) {

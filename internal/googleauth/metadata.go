@@ -49,7 +49,7 @@ func mintFromMetadata(ctx context.Context, cfg *config.Config, d Deps) (*Token, 
 			}
 			return nil, fmt.Errorf("the metadata server at %s refused the service account's email: %w", base, err)
 		}
-		return nil, fmt.Errorf("no Google credentials: set one of %s, %s or %s, or provide Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud auth application-default login, or the metadata server on GKE/GCE, which was not reachable at %s: %v)",
+		return nil, fmt.Errorf("no Google credentials: set %s, %s, %s or GOOGLE_APPLICATION_CREDENTIALS (see docs/TROUBLESHOOTING.md#no-google-credentials); no metadata server at %s: %v",
 			config.InWorkloadIdentityProvider, config.InCredentialsJSON, config.InAccessToken, base, err)
 	}
 	email = strings.TrimSpace(email)
@@ -77,8 +77,8 @@ func mintFromMetadata(ctx context.Context, cfg *config.Config, d Deps) (*Token, 
 			if ae.Reason == "ACCESS_TOKEN_SCOPE_INSUFFICIENT" {
 				hint = "give the instance (or node pool) the cloud-platform access scope, and " + hint
 			}
-			return nil, fmt.Errorf("the metadata server's token for %s lives at most an hour and may have only minutes left, so pullsecret mints a %s token for that account through IAM Credentials, which was denied: %s: %w",
-				email, cfg.TokenLifetime, hint, err)
+			return nil, fmt.Errorf("IAM Credentials denied a %s token for %s, minted from the metadata server's token (see docs/TROUBLESHOOTING.md#metadata-server-token-creator): %s: %w",
+				cfg.TokenLifetime, email, hint, err)
 		}
 		return nil, fmt.Errorf("failed to mint a %s token for %s through IAM Credentials: %w", cfg.TokenLifetime, email, err)
 	}

@@ -241,7 +241,7 @@ func rewriteLoopback(rc *rest.Config, o ClientOptions) (string, error) {
 	if target == "auto" {
 		gw, err := o.DefaultGateway()
 		if err != nil {
-			return "", fmt.Errorf("the kubeconfig server %s is a loopback address, which inside this container is the container itself, and the host could not be found (%v): set input \"api_server_host\" to an address of the host that serves the API (see README: kind in the same job)", rc.Host, err)
+			return "", fmt.Errorf("the kubeconfig server %s is a loopback address (inside this container, the container itself) and the host could not be found (%v): set input \"api_server_host\" (see docs/TROUBLESHOOTING.md#loopback-api-server)", rc.Host, err)
 		}
 		target = gw.String()
 	}

@@ -118,7 +118,7 @@ func checkExecPlugin(ep *clientcmdapi.ExecConfig, o ClientOptions) error {
 		return nil
 	}
 	if o.InContainer != nil && o.InContainer() {
-		return fmt.Errorf("input \"kubeconfig\": the user authenticates with the exec credential plugin %q, which cannot run inside pullsecret's container (the image holds pullsecret only). Either give a kubeconfig with a token (e.g. of a ServiceAccount: `kubectl create token`), or run pullsecret as a CLI in a `run:` step after the step that installs %q", ep.Command, ep.Command)
+		return fmt.Errorf("input \"kubeconfig\": the exec credential plugin %q cannot run inside pullsecret's container: give a kubeconfig with a token, or run pullsecret in a `run:` step (see docs/TROUBLESHOOTING.md#exec-plugins)", ep.Command)
 	}
 	return fmt.Errorf("input \"kubeconfig\": the user authenticates with the exec credential plugin %q, which is not on PATH: install it (or give a kubeconfig with a token)", ep.Command)
 }

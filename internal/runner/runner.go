@@ -318,7 +318,7 @@ func resolveTargets(ctx context.Context, cfg *config.Config, conn *kube.Connecti
 func explainAPIError(conn *kube.Connection, err error) error {
 	var opErr *net.OpError
 	if conn.Rewritten != "" && errors.As(err, &opErr) {
-		return fmt.Errorf("cannot reach the API server through the host (%s): %w. For kind in the same job, create the cluster with `networking.apiServerAddress: \"0.0.0.0\"` so the host forwards the port, or run pullsecret as a CLI step instead of a docker action (see README: kind in the same job)", conn.Rewritten, err)
+		return fmt.Errorf("cannot reach the API server through the host (%s): %w (for kind in the same job, see docs/TROUBLESHOOTING.md#loopback-api-server)", conn.Rewritten, err)
 	}
 	return err
 }
