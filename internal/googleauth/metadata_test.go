@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/fakegithub"
 	"github.com/pullsecret/pullsecret/internal/testing/fakegoogle"
 )
@@ -68,10 +69,8 @@ func TestMetadataSelfImpersonationDenied(t *testing.T) {
 	if err == nil {
 		t.Fatal("Mint succeeded without the token creator grant")
 	}
-	for _, want := range []string{node, "roles/iam.serviceAccountTokenCreator", "iam.serviceAccounts.getAccessToken"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q lacks %q", err, want)
-		}
+	if d := check.ErrDiff(err, node, "roles/iam.serviceAccountTokenCreator", "iam.serviceAccounts.getAccessToken"); d != "" {
+		t.Error(d)
 	}
 }
 
