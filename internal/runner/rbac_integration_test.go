@@ -55,8 +55,14 @@ type rbacStep struct {
 }
 
 var rbacVariants = []rbacVariant{
-	{file: "rbac.yaml", prepare: prepareClusterWide},
-	{file: "rbac-namespaced.yaml", prepare: prepareNamespaced},
+	{
+		file:    "rbac.yaml",
+		prepare: prepareClusterWide,
+	},
+	{
+		file:    "rbac-namespaced.yaml",
+		prepare: prepareNamespaced,
+	},
 }
 
 // The shipped manifests are enough for every mode they are documented for,
@@ -208,12 +214,30 @@ func prepareClusterWide(t *testing.T, cp *controlplane.ControlPlane, cs kubernet
 
 	in := func(extra map[string]string) map[string]string { return withCreds(t, fakestack.KeyToken, extra) }
 	steps := []rbacStep{
-		{"apply, every ServiceAccount", in(map[string]string{config.InNamespaces: apply, config.InServiceAccounts: "*"})},
-		{"re-run", in(map[string]string{config.InNamespaces: apply, config.InServiceAccounts: "*"})},
-		{"glob, force over a foreign secret", in(map[string]string{config.InNamespaces: globbed[:len(globbed)-2] + "*", config.InForce: "true"})},
-		{"selector", in(map[string]string{config.InNamespaceSelector: label + "=" + selected})},
-		{"create_namespaces", in(map[string]string{config.InNamespaces: preview, config.InCreateNamespaces: "true"})},
-		{"delete", map[string]string{config.InNamespaces: apply, config.InMode: "delete"}},
+		{
+			name:   "apply, every ServiceAccount",
+			inputs: in(map[string]string{config.InNamespaces: apply, config.InServiceAccounts: "*"}),
+		},
+		{
+			name:   "re-run",
+			inputs: in(map[string]string{config.InNamespaces: apply, config.InServiceAccounts: "*"}),
+		},
+		{
+			name:   "glob, force over a foreign secret",
+			inputs: in(map[string]string{config.InNamespaces: globbed[:len(globbed)-2] + "*", config.InForce: "true"}),
+		},
+		{
+			name:   "selector",
+			inputs: in(map[string]string{config.InNamespaceSelector: label + "=" + selected}),
+		},
+		{
+			name:   "create_namespaces",
+			inputs: in(map[string]string{config.InNamespaces: preview, config.InCreateNamespaces: "true"}),
+		},
+		{
+			name:   "delete",
+			inputs: map[string]string{config.InNamespaces: apply, config.InMode: "delete"},
+		},
 	}
 	check := func(t *testing.T, id rbacIdentity) {
 		for _, ns := range []string{globbed, selected, preview} {
@@ -243,9 +267,18 @@ func prepareNamespaced(t *testing.T, cp *controlplane.ControlPlane, cs kubernete
 	other := otherSecret(t, cs, ns)
 	in := func(extra map[string]string) map[string]string { return withCreds(t, fakestack.KeyToken, extra) }
 	steps := []rbacStep{
-		{"apply, every ServiceAccount, force over a foreign secret", in(map[string]string{config.InNamespaces: ns, config.InServiceAccounts: "*", config.InForce: "true"})},
-		{"re-run, named ServiceAccount", in(map[string]string{config.InNamespaces: ns, config.InServiceAccounts: "app"})},
-		{"delete", map[string]string{config.InNamespaces: ns, config.InMode: "delete"}},
+		{
+			name:   "apply, every ServiceAccount, force over a foreign secret",
+			inputs: in(map[string]string{config.InNamespaces: ns, config.InServiceAccounts: "*", config.InForce: "true"}),
+		},
+		{
+			name:   "re-run, named ServiceAccount",
+			inputs: in(map[string]string{config.InNamespaces: ns, config.InServiceAccounts: "app"}),
+		},
+		{
+			name:   "delete",
+			inputs: map[string]string{config.InNamespaces: ns, config.InMode: "delete"},
+		},
 	}
 	check := func(t *testing.T, id rbacIdentity) {
 		if !secretAbsent(t, cs, ns, config.DefaultSecretName) {
