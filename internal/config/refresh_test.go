@@ -198,8 +198,16 @@ func TestRefreshImageFromRelease(t *testing.T) {
 		inputs map[string]string
 		want   string
 	}{
-		{name: "release image is the default", inputs: map[string]string{InRefreshImage: ""}, want: testImage},
-		{name: "refresh_image wins", inputs: map[string]string{InRefreshImage: other}, want: other},
+		{
+			name:   "release image is the default",
+			inputs: map[string]string{InRefreshImage: ""},
+			want:   testImage,
+		},
+		{
+			name:   "refresh_image wins",
+			inputs: map[string]string{InRefreshImage: other},
+			want:   other,
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
