@@ -39,7 +39,8 @@ func TestLoadDefaults(t *testing.T) {
 		RefreshInterval:        30 * time.Minute,
 		RefreshNamespace:       DefaultRefreshNamespace,
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	// AllowUnexported: releaseImage (set only by WithReleaseImage) is compared too.
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(Config{})); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}
 	if got.CredentialSource() != "application_default_credentials" {
