@@ -162,7 +162,7 @@ func TestBinaryAsDockerActionWithWIF(t *testing.T) {
 	if !strings.Contains(r.summary, "| `"+ns+"` | created (namespace created) | default |") {
 		t.Errorf("step summary:\n%s", r.summary)
 	}
-	for _, want := range []string{"::debug::HTTP POST 127.0.0.1:", "/v1/token 200 (", ":generateAccessToken 200 (", "::debug::HTTP POST " + strings.TrimPrefix(cp.Server(), "https://") + "/api/v1/namespaces/" + ns + "/secrets"} {
+	for _, want := range []string{"::debug::HTTP POST 127.0.0.1:", "/v1/token 200 (", ":generateAccessToken 200 (", "::debug::HTTP PATCH " + strings.TrimPrefix(cp.Server(), "https://") + "/api/v1/namespaces/" + ns + "/secrets/gcr-pull-secret"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("no debug line containing %q:\n%s", want, withoutMaskCommands(r.stdout))
 		}

@@ -198,18 +198,20 @@ func clusterRules(in map[string]string) []rbacv1.PolicyRule {
 	sas := config.SplitList(in[config.InServiceAccounts])
 	saRule := rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, Verbs: []string{"get", "list", "update"}}
 	if !slices.Contains(sas, "*") {
-		saRule.Verbs, saRule.ResourceNames = []string{"get", "update"}, slices.Sorted(slices.Values(sas))
+		// list stays: the run reads each named ServiceAccount with one
+		// field-selected LIST across namespaces, which RBAC authorizes by
+		// the name.
+		saRule.ResourceNames = slices.Sorted(slices.Values(sas))
 	}
 	rules := []rbacv1.PolicyRule{
 		nsRule,
-		// get: ownership check; patch: server-side apply of an existing
-		// secret, authorized with its name.
-		{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{in[config.InSecretName]}, Verbs: []string{"get", "patch"}},
-		// A new namespace's secret is a POST (internal/kube createSecret,
-		// conditional on the name being free), which carries no name in
-		// its URL, so RBAC cannot narrow it by resourceNames. Reading stays
-		// limited to the one name above.
-		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create"}},
+		// list: the ownership check reads the secret with a metadata.name
+		// field selector, which RBAC authorizes by that name; patch and
+		// create: server-side apply (a new secret is an apply that only
+		// creates), also authorized with the name. No other secret can be
+		// read or written. As deploy/rbac.yaml, without delete: the
+		// refresher never tears down.
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{in[config.InSecretName]}, Verbs: []string{"list", "create", "patch"}},
 	}
 	if len(sas) > 0 {
 		rules = append(rules, saRule)

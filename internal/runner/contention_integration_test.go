@@ -5,6 +5,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -54,6 +55,10 @@ type churner struct {
 	writes  atomic.Int64
 	mu      sync.Mutex
 	current map[string]string // namespace -> its entry now
+	// nsLocks serialise the other writer's own writes per namespace (the
+	// churn loop and the write interposed before the run's update), so it
+	// always replaces exactly its previous entry.
+	nsLocks sync.Map // namespace -> *sync.Mutex
 }
 
 // run writes until ctx is done, one writer per namespace so every
@@ -85,6 +90,9 @@ func (c *churner) run(ctx context.Context, t *testing.T, ready chan<- struct{}) 
 
 // write replaces the writer's previous entry in ns with next.
 func (c *churner) write(ns, next string) error {
+	l, _ := c.nsLocks.LoadOrStore(ns, &sync.Mutex{})
+	l.(*sync.Mutex).Lock()
+	defer l.(*sync.Mutex).Unlock()
 	err := retry.RetryOnConflict(wait.Backoff{Steps: 50, Duration: 5 * time.Millisecond, Factor: 1.2, Jitter: 0.5}, func() error {
 		sa, err := c.cs.CoreV1().ServiceAccounts(ns).Get(context.Background(), "app", metav1.GetOptions{})
 		if err != nil {
@@ -117,9 +125,11 @@ func newChurner(cs kubernetes.Interface, names []string) *churner {
 }
 
 // during runs fn while the other writer edits the namespaces'
-// ServiceAccounts, and returns once the writer stopped. It checks that the
-// two really overlapped.
-func (c *churner) during(t *testing.T, fn func()) {
+// ServiceAccounts, and returns once the writer stopped. The churn alone may
+// miss a fast run, so the Deps fn runs with also make the other writer
+// write to each ServiceAccount right before the run's first update of it:
+// that update meets a ServiceAccount changed since it was read.
+func (c *churner) during(t *testing.T, fn func(Deps)) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	done, ready := make(chan struct{}), make(chan struct{})
@@ -129,15 +139,35 @@ func (c *churner) during(t *testing.T, fn func()) {
 	}()
 	<-ready
 	before := c.writes.Load()
-	fn()
+	var interposed atomic.Int64
+	var seen sync.Map // namespace → its first update was interposed
+	fn(Deps{WrapTransport: func(next http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			// PUT /api/v1/namespaces/NS/serviceaccounts/app
+			parts := strings.Split(req.URL.Path, "/")
+			if req.Method == http.MethodPut && len(parts) == 7 && parts[5] == "serviceaccounts" && parts[6] == "app" {
+				if _, again := seen.LoadOrStore(parts[4], true); again {
+					return next.RoundTrip(req) // the retry after the conflict
+				}
+				if err := c.write(parts[4], fmt.Sprintf("interposed-%d", interposed.Add(1))); err != nil {
+					t.Errorf("other writer before the run's update in %s: %v", parts[4], err)
+				}
+			}
+			return next.RoundTrip(req)
+		})
+	}})
 	during := c.writes.Load() - before
 	cancel()
 	<-done
-	if during == 0 {
-		t.Errorf("the other writer made no write while the run went on; the test proved nothing")
+	if interposed.Load() == 0 {
+		t.Errorf("the run updated no ServiceAccount, so nothing met the other writer; the test proved nothing")
 	}
-	t.Logf("other writer: %d ServiceAccount writes during the run", during)
+	t.Logf("other writer: %d ServiceAccount writes during the run, %d of them right before one of the run's updates", during, interposed.Load())
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
 
 // ServiceAccounts edited by another writer throughout a run over 30
 // namespaces: every other entry survives, ours is there exactly once; and
@@ -151,7 +181,7 @@ func TestOtherWriterOnServiceAccountsDuringRun(t *testing.T) {
 
 	var r run
 	c := newChurner(cs, names)
-	c.during(t, func() { r = runWith(t, cp.Kubeconfig(), in) })
+	c.during(t, func(d Deps) { r = runDeps(t, cp.Kubeconfig(), in, d) })
 	if r.err != nil {
 		t.Fatalf("apply: %v", r.err)
 	}
@@ -171,7 +201,7 @@ func TestOtherWriterOnServiceAccountsDuringRun(t *testing.T) {
 	}
 
 	del := map[string]string{config.InNamespaceSelector: selector, config.InMode: "delete", config.InConcurrency: "8"}
-	c.during(t, func() { r = runWith(t, cp.Kubeconfig(), del) })
+	c.during(t, func(d Deps) { r = runDeps(t, cp.Kubeconfig(), del, d) })
 	if r.err != nil {
 		t.Fatalf("delete: %v", r.err)
 	}
@@ -299,4 +329,12 @@ func assertNoDanglingReference(t *testing.T, cs kubernetes.Interface, ns string)
 			t.Errorf("%s/%s references %s, which does not exist", ns, sa.Name, config.DefaultSecretName)
 		}
 	}
+}
+
+// runDeps is runWith with Deps the test sets.
+func runDeps(t *testing.T, kubeconfig string, inputs map[string]string, d Deps) run {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	return runCtx(ctx, t, kubeconfig, inputs, d)
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,10 +91,13 @@ func runCtx(ctx context.Context, t testing.TB, kubeconfig string, inputs map[str
 	d.IDToken = githubactions.New(githubactions.WithGetenv(getenv))
 	d.InContainer = func() bool { return false }
 	d.Version = "test"
-	if d.WrapTransport == nil {
-		// Every run logs its requests as --debug does, so assertNoSecrets
-		// covers debug output too.
-		d.WrapTransport = httplog.Wrap(rep.Debugf)
+	// Every run logs its requests as --debug does, so assertNoSecrets
+	// covers debug output too; a test's own wrapper goes around it.
+	logged := httplog.Wrap(rep.Debugf)
+	if wrap := d.WrapTransport; wrap != nil {
+		d.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return wrap(logged(rt)) }
+	} else {
+		d.WrapTransport = logged
 	}
 	res, err := Run(ctx, cfg, d)
 	o, _ := os.ReadFile(env["GITHUB_OUTPUT"])
