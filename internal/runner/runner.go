@@ -137,6 +137,9 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) (*Result, error) {
 			return nil, err
 		}
 		res.ExpiresAt, res.Principal, res.Method = w.expiry, w.principal, w.method
+		if err := verifyImages(ctx, cfg, d, w, res); err != nil {
+			return res, errors.Join(err, report(r, res))
+		}
 	}
 
 	r.Group(fmt.Sprintf("%s %q in %d namespace(s)", verb(cfg), cfg.SecretName, len(targets)))
