@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -67,6 +68,13 @@ func refresherOnKind(t *testing.T) {
 	ctx := context.Background()
 	refreshNS := "ps-refresh-" + randomSuffix()
 	t.Cleanup(func() { deleteNamespace(refreshNS) })
+	// Pod Security "restricted" is enforced where the refresher runs: its
+	// pod must be admitted as it is rendered.
+	if _, err := e.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: refreshNS, Labels: map[string]string{
+		"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest",
+	}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	image := refresherImage(t)
 
 	iss, err := refresher.ReadIssuer(ctx, e.client.CoreV1().RESTClient())
@@ -105,6 +113,8 @@ func refresherOnKind(t *testing.T) {
 	refreshInputs := map[string]string{
 		config.InNamespaces: prefix + "-*", config.InRefresh: "true", config.InRefreshImage: image,
 		config.InRefreshWorkloadIdentityProvider: provider, config.InRefreshNamespace: refreshNS,
+		// Short enough to watch tokens expire and the schedule replace them.
+		config.InTokenLifetime: "2m", config.InRefreshInterval: "1m",
 	}
 	start := time.Now()
 	r := mustRunAction(t, credentials(t, fakestack.WIF, refreshInputs))
@@ -125,13 +135,27 @@ func refresherOnKind(t *testing.T) {
 		t.Errorf("the CronJob of a run with %s lacks it: %v", config.EnvAllowHTTPEndpoints, env)
 	}
 
+	// A namespace created after installation that matches the glob.
+	c := prefix + "-c"
+	if _, err := e.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: c}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { deleteNamespace(c) })
+	if err := waitForDefaultSA(e.client, c, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+
 	start = time.Now()
 	job := jobFromCronJob(t, cj)
 	t.Logf("refresher Job %s/%s succeeded in %s", refreshNS, job, time.Since(start).Round(time.Second))
 
-	for _, ns := range []string{a, b} {
+	var rotated IssuedToken
+	for _, ns := range []string{a, b, c} {
 		tok := tokenIn(t, payload(t, ns, config.DefaultSecretName), "*-docker.pkg.dev")
 		issued, ok := e.stack.Google.Lookup(tok)
+		if issued.IssuedAt.After(rotated.IssuedAt) {
+			rotated = issued
+		}
 		switch {
 		case tok == before[ns]:
 			t.Errorf("%s: the refresher Job did not rotate the secret", ns)
@@ -140,7 +164,7 @@ func refresherOnKind(t *testing.T) {
 		case issued.Email != fakestack.ImpersonatedSA || !strings.Contains(issued.ImpersonatedBy, "system:serviceaccount:"+refreshNS+":"+refresher.Name):
 			t.Errorf("%s: token acts as %q impersonated by %q; want %s impersonated by the refresher's ServiceAccount (its projected token)", ns, issued.Email, issued.ImpersonatedBy, fakestack.ImpersonatedSA)
 		}
-		if !e.stack.Google.RevokeToken(before[ns]) {
+		if ns != c && !e.stack.Google.RevokeToken(before[ns]) {
 			t.Errorf("%s: the fake did not know the previous token", ns)
 		}
 	}
@@ -155,11 +179,104 @@ func refresherOnKind(t *testing.T) {
 	for _, ns := range []string{a, b} {
 		requireRunning(t, startPod(t, ns, "default", arImage), ns+": new pod after the previous token was revoked")
 	}
+	requireRunning(t, startPod(t, c, "default", arImage), c+": namespace created after installation, covered at the next refresh")
+	refresherRBACReadsNoOtherSecret(t, refreshNS, a)
+
+	// No step runs from here: the schedule (every minute) must keep the
+	// secret pullable after every token written so far has expired.
+	wait := time.Until(rotated.Expiry.Add(5 * time.Second))
+	t.Logf("waiting %s for the last token written by a step or by hand to expire (token_lifetime 2m, refresh_interval 1m)", wait.Round(time.Second))
+	time.Sleep(wait)
+	tok := tokenIn(t, payload(t, a, config.DefaultSecretName), "*-docker.pkg.dev")
+	if issued, ok := e.stack.Google.Lookup(tok); !ok || !issued.IssuedAt.After(rotated.IssuedAt) || !issued.Expiry.After(time.Now()) {
+		t.Errorf("%s: after the first tokens expired the secret holds no fresh token from a scheduled run (known %v, issued %s, expires %s)", a, ok, issued.IssuedAt, issued.Expiry)
+	}
+	requireRunning(t, startPod(t, a, "default", arImage), a+": pod created after the first tokens expired, no step run in between")
+	scheduled := 0
+	jobs, err := e.client.BatchV1().Jobs(refreshNS).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range jobs.Items {
+		if j.Annotations["cronjob.kubernetes.io/instantiate"] != "manual" && j.Status.Succeeded > 0 {
+			scheduled++
+		}
+	}
+	if scheduled == 0 {
+		t.Error("no scheduled refresher Job succeeded")
+	}
+	t.Logf("%d scheduled refresher Job(s) succeeded (history limit 1 keeps the last)", scheduled)
+	recordRefresherTranscript(t, refreshNS)
 
 	mustRunAction(t, map[string]string{config.InNamespaces: prefix + "-*", config.InMode: "delete", config.InRefresh: "true", config.InRefreshNamespace: refreshNS})
 	if left := refresherLeft(t, refreshNS); len(left) > 0 {
 		t.Errorf("teardown left refresher objects: %v", left)
 	}
+}
+
+// IssuedToken is the fake Google's record of a token.
+type IssuedToken = fakegoogle.IssuedToken
+
+// refresherRBACReadsNoOtherSecret asks the API server whether the
+// refresher's ServiceAccount may read a secret other than the pull secret,
+// or list secrets, in a covered namespace: it must not.
+func refresherRBACReadsNoOtherSecret(t *testing.T, refreshNS, ns string) {
+	t.Helper()
+	user := "system:serviceaccount:" + refreshNS + ":" + refresher.Name
+	for _, attr := range []authorizationv1.ResourceAttributes{
+		{Namespace: ns, Verb: "get", Resource: "secrets", Name: "someone-elses"},
+		{Namespace: ns, Verb: "list", Resource: "secrets"},
+		{Namespace: refreshNS, Verb: "get", Resource: "secrets", Name: "someone-elses"},
+	} {
+		sar, err := e.client.AuthorizationV1().SubjectAccessReviews().Create(context.Background(), &authorizationv1.SubjectAccessReview{
+			Spec: authorizationv1.SubjectAccessReviewSpec{User: user, Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + refreshNS, "system:authenticated"}, ResourceAttributes: &attr},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sar.Status.Allowed {
+			t.Errorf("the refresher may %s secrets %q in %s", attr.Verb, attr.Name, attr.Namespace)
+		}
+	}
+	attr := authorizationv1.ResourceAttributes{Namespace: ns, Verb: "get", Resource: "secrets", Name: config.DefaultSecretName}
+	sar, err := e.client.AuthorizationV1().SubjectAccessReviews().Create(context.Background(), &authorizationv1.SubjectAccessReview{
+		Spec: authorizationv1.SubjectAccessReviewSpec{User: user, Groups: []string{"system:serviceaccounts", "system:authenticated"}, ResourceAttributes: &attr},
+	}, metav1.CreateOptions{})
+	if err != nil || !sar.Status.Allowed {
+		t.Errorf("the refresher may not read its own pull secret (err %v): the RBAC check above proves nothing", err)
+	}
+}
+
+// recordRefresherTranscript adds the refresher's pods' logs and its
+// objects, as stored, to what the final scan searches for secrets.
+func recordRefresherTranscript(t *testing.T, ns string) {
+	t.Helper()
+	ctx := context.Background()
+	var b strings.Builder
+	pods, err := e.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pods.Items {
+		raw, err := e.client.CoreV1().Pods(ns).GetLogs(p.Name, &corev1.PodLogOptions{}).Do(ctx).Raw()
+		if err == nil {
+			b.Write(raw)
+		}
+	}
+	for _, res := range []string{"configmaps", "serviceaccounts", "events"} {
+		raw, err := e.client.CoreV1().RESTClient().Get().Namespace(ns).Resource(res).Do(ctx).Raw()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(raw)
+	}
+	raw, err := e.client.BatchV1().RESTClient().Get().Namespace(ns).Resource("cronjobs").Do(ctx).Raw()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Write(raw)
+	t.Logf("%d refresher pod(s) and the refresher's objects added to the leak scan", len(pods.Items))
+	transcripts = append(transcripts, actionRun{stdout: b.String()})
 }
 
 func hasEnv(env []corev1.EnvVar, name, value string) bool {
