@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/registry"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
 
@@ -281,6 +282,9 @@ func runAction(t *testing.T, inputs map[string]string, opts ...runnerOption) act
 		// The fakes are reached through the job network's gateway over
 		// plain http, which only this test-rig switch permits.
 		config.EnvAllowHTTPEndpoints: "true",
+		// verify_image reaches the fake registry as the node's containerd
+		// does: through a mirror, with ?ns=HOST (test-rig switch too).
+		registry.EnvTestMirror: "http://" + e.registry + ":5000",
 	}
 	for k, v := range e.stack.GitHubEnv(e.jobGateway) {
 		envs[k] = v

@@ -170,6 +170,11 @@ func run(m *testing.M) (code int) {
 	if e.jobGateway, err = networkGateway(e.jobNetwork); err != nil {
 		return fail("%v", err)
 	}
+	// verify_image: the action reaches the fake registry by its name.
+	if out, err := docker("network", "connect", e.jobNetwork, e.registry); err != nil {
+		return fail("connect the fake registry to the job network: %v: %s", err, out)
+	}
+	cleanups = append(cleanups, func() { _, _ = docker("network", "disconnect", "-f", e.jobNetwork, e.registry) })
 
 	rc, err := clientcmd.BuildConfigFromFlags("", e.kubeconfig)
 	if err != nil {

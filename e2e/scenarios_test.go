@@ -33,7 +33,9 @@ func TestScenarios(t *testing.T) {
 	t.Run("6 several namespaces in one run", severalNamespaces)
 	t.Run("7 direct federation: the federated principal pulls once granted reader", wifDirectFederation)
 	t.Run("8 kubeconfigs where earlier steps leave them", kubeconfigLocations)
-	t.Run("9 nothing the container printed or wrote holds a secret", noSecretsInTranscripts)
+	t.Run("9 verify_image: an unreadable repository fails the step before anything is written", verifyImageBeforeWriting)
+	t.Run("10 refresher: installed by the action, a Job from its CronJob rotates every secret keylessly, teardown removes it", refresherOnKind)
+	t.Run("11 nothing the container printed or wrote holds a secret", noSecretsInTranscripts)
 }
 
 func controlNoSecret(t *testing.T) {
@@ -173,7 +175,55 @@ func wifDirectFederation(t *testing.T) {
 		federated, otherARRepository)
 }
 
-// Scenario 8: every line printed (except the ::add-mask:: commands, which
+// verify_image against the fake registry, which authorises per repository
+// as Artifact Registry does: the impersonated account may read e2e-proj's
+// repositories, not other-proj's. The check goes, as containerd's pull
+// does, to the registry mirror with ?ns=HOST.
+func verifyImageBeforeWriting(t *testing.T) {
+	ns := newNamespace(t, "verify")
+	r := runAction(t, credentials(t, fakestack.WIF, map[string]string{
+		config.InNamespaces: ns, config.InVerifyImage: arImage + "\n" + otherARImage,
+	}))
+	if r.exitCode == 0 {
+		t.Fatalf("verify_image of an unreadable repository passed:\n%s", redactForLog(r.stdout))
+	}
+	out := redactForLog(r.stdout) + r.stderr
+	for _, want := range []string{
+		`input "verify_image"`, otherARImage + ": access denied (403 Forbidden): " + fakestack.ImpersonatedSA + " lacks roles/artifactregistry.reader on repository " + otherARRepository,
+		`Permission "artifactregistry.repositories.downloadArtifacts" denied on resource "` + otherARRepository + `"`,
+		"nothing was written",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the failed step does not say %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "verify_image\": "+arImage) {
+		t.Errorf("the readable image was reported as failing:\n%s", out)
+	}
+	if _, err := e.client.CoreV1().Secrets(ns).Get(context.Background(), config.DefaultSecretName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("a secret was written although verify_image failed (err %v)", err)
+	}
+	if got := pullSecrets(t, ns, "default"); len(got) != 0 {
+		t.Errorf("default ServiceAccount changed although verify_image failed: %v", got)
+	}
+	for _, want := range []string{"| `" + arImage + "` | ✅ ok |", "| `" + otherARImage + "` | ❌ failed"} {
+		if !strings.Contains(r.summary, want) {
+			t.Errorf("step summary lacks %q:\n%s", want, r.summary)
+		}
+	}
+
+	r = mustRunAction(t, credentials(t, fakestack.WIF, map[string]string{
+		config.InNamespaces: ns, config.InVerifyImage: arImage + "," + gcrImage,
+	}))
+	for _, img := range []string{arImage, gcrImage} {
+		if !strings.Contains(r.summary, "| `"+img+"` | ✅ ok |") {
+			t.Errorf("step summary lacks the passed check of %s:\n%s", img, r.summary)
+		}
+	}
+	requireRunning(t, startPod(t, ns, "default", arImage), "after verify_image passed")
+}
+
+// Scenario 10: every line printed (except the ::add-mask:: commands, which
 // GitHub's runner consumes — they ARE the masking), every output and every
 // summary of every run above, searched for every token the fake Google
 // issued, the key and its lines, each secret payload, its base64 and its

@@ -61,6 +61,9 @@ type Config struct {
 	SecretAnnotations map[string]string
 	ServiceAccounts   []string
 	Registries        []string
+	// VerifyImages are pull-checked with the minted credential before
+	// anything is written.
+	VerifyImages []string
 
 	Mode        Mode
 	DryRun      bool

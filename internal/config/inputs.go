@@ -60,6 +60,8 @@ const (
 	InRefreshNamespace                = "refresh_namespace"
 	InRefreshImage                    = "refresh_image"
 	InRefreshWorkloadIdentityProvider = "refresh_workload_identity_provider"
+
+	InVerifyImage = "verify_image"
 )
 
 // Defaults that other packages and the docs refer to.
@@ -104,6 +106,7 @@ var Inputs = []Input{
 	{Name: InSecretAnnotations, Description: "Extra annotations on the secret, `key=value`, comma or newline separated."},
 	{Name: InServiceAccounts, Default: "default", Description: "ServiceAccounts whose `imagePullSecrets` get the secret: a list, `*` for all in the namespace, or empty to patch none."},
 	{Name: InRegistries, Default: DefaultRegistries, Description: "Registry hosts the secret authenticates to. The default covers gcr.io, every `*.gcr.io` and every Artifact Registry host with kubelet-style wildcards. Explicit hosts (with optional port) are allowed; a wildcard must leave at least two literal labels (`*.io` or `*` would send the token to any registry)."},
+	{Name: InVerifyImage, Description: "Images to pull-check before anything is written, e.g. `us-docker.pkg.dev/PROJECT/REPO/app:tag` (comma or newline separated; a tag or `@sha256:` digest). Each is checked as kubelet's containerd will pull it: the registry's token endpoint with the minted credential, then a manifest `HEAD`. A 403 (the identity lacks `roles/artifactregistry.reader` on the repository), 404 (no such image) or 401 (token rejected) fails the run with nothing written. Each image's host must be one of `registries`."},
 	{Name: InMode, Default: "apply", Description: "`apply` writes the secret and references it; `delete` removes the secret and only its own entry from the ServiceAccounts (preview teardown)."},
 	{Name: InDryRun, Default: "false", Description: "Print what would change and touch nothing (credentials are still checked; the API server validates with server-side dry run)."},
 	{Name: InForce, Default: "false", Description: "Take over an existing secret of that name that pullsecret does not manage, or that has another type."},

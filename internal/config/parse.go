@@ -83,6 +83,7 @@ func Load(lookup Lookup, opts ...Option) (*Config, error) {
 		SecretName:               get(InSecretName),
 		ServiceAccounts:          SplitList(get(InServiceAccounts)),
 		Registries:               SplitList(get(InRegistries)),
+		VerifyImages:             SplitList(get(InVerifyImage)),
 		Mode:                     Mode(get(InMode)),
 		Scopes:                   SplitList(get(InScopes)),
 

@@ -14,6 +14,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/pullsecret/pullsecret/internal/registry"
 )
 
 // MaxTokenLifetime is Google's ceiling for generateAccessToken, reachable
@@ -192,6 +194,9 @@ func (c *Config) Validate() error {
 	for _, r := range c.Registries {
 		add(validateRegistry(r))
 	}
+	for _, img := range c.VerifyImages {
+		add(c.validateVerifyImage(img))
+	}
 	switch c.Mode {
 	case ModeApply, ModeDelete:
 	default:
@@ -310,6 +315,22 @@ func validateRegistry(r string) error {
 		return errorf(InRegistries, "%q matches too many hosts: kubelet would send the token to any registry it matches. A wildcard must leave at least two literal labels, such as *.gcr.io or *-docker.pkg.dev", r)
 	}
 	return nil
+}
+
+// validateVerifyImage refuses an image whose host the secret does not
+// cover: the check would send the credential to a host kubelet never
+// would, and the pull it predicts would not use the secret at all.
+func (c *Config) validateVerifyImage(img string) error {
+	ref, err := registry.ParseReference(img)
+	if err != nil {
+		return errorf(InVerifyImage, "%v", err)
+	}
+	for _, r := range c.Registries {
+		if registry.HostMatches(r, ref.Host) {
+			return nil
+		}
+	}
+	return errorf(InVerifyImage, "%q is on host %q, which none of %q matches; refusing to send the token there (add the host to %q or fix the image)", img, ref.Host, InRegistries, InRegistries)
 }
 
 func quoteJoin(names []string) string {

@@ -85,6 +85,12 @@ type Settings struct {
 	// Inputs are the refresher run's inputs (namespace coverage, secret,
 	// registries, scopes, endpoints), never a credential.
 	Inputs map[string]string
+
+	// AllowHTTPEndpoints passes the test-rig switch
+	// config.EnvAllowHTTPEndpoints on to the refresher's pod: only a run
+	// that itself has it (a rig whose fakes speak plain http) installs a
+	// refresher that may use the same endpoints. Never set in production.
+	AllowHTTPEndpoints bool
 }
 
 // ClusterRoleName is the cluster-scoped RBAC objects' name.
@@ -259,6 +265,9 @@ func cronJob(s Settings) *batchv1.CronJob {
 	}}}}
 	mounts := []corev1.VolumeMount{{Name: "config", MountPath: ConfigDir, ReadOnly: true}}
 	var env []corev1.EnvVar
+	if s.AllowHTTPEndpoints {
+		env = append(env, corev1.EnvVar{Name: config.EnvAllowHTTPEndpoints, Value: "true"})
+	}
 	if s.Provider != "" {
 		volumes = append(volumes, corev1.Volume{Name: "google-token", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
 			DefaultMode: &mode,

@@ -112,6 +112,41 @@ func TestCredentialConfig(t *testing.T) {
 	}
 }
 
+// The test-rig switch reaches the refresher's pod only from a run that has
+// it: a production run renders no such variable.
+func TestAllowHTTPEndpointsOnlyFromATestRig(t *testing.T) {
+	t.Parallel()
+	for _, allow := range []bool{false, true} {
+		s := testSettings(t, nil)
+		s.AllowHTTPEndpoints = allow
+		objs, err := Render(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range objs[len(objs)-1].Body.(*batchv1.CronJob).Spec.JobTemplate.Spec.Template.Spec.Containers[0].Env {
+			got = append(got, e.Name+"="+e.Value)
+		}
+		want := []string{"GOOGLE_APPLICATION_CREDENTIALS=/etc/pullsecret/credentials.json"}
+		if allow {
+			want = append([]string{config.EnvAllowHTTPEndpoints + "=true"}, want...)
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("allow=%v: env (-want +got):\n%s", allow, d)
+		}
+	}
+	cfg, err := config.Load(func(n string) (string, bool) {
+		v, ok := map[string]string{config.InRefresh: "true", config.InRefreshImage: testImage, config.InServiceAccount: testSA, config.InAccessToken: "ya29.unused"}[n]
+		return v, ok
+	}, config.AllowHTTPEndpoints(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := NewSettings(cfg, nil); err != nil || !s.AllowHTTPEndpoints {
+		t.Errorf("NewSettings from a run with %s: AllowHTTPEndpoints = %v (err %v)", config.EnvAllowHTTPEndpoints, s.AllowHTTPEndpoints, err)
+	}
+}
+
 // The projected token is short-lived and for the provider; the CronJob
 // never overlaps and ends before the next is due.
 func TestCronJobTokenAndDeadline(t *testing.T) {

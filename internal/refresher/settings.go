@@ -29,6 +29,7 @@ func NewSettings(cfg *config.Config, coverage []string) (Settings, error) {
 		TokenLifetime:          cfg.TokenLifetime,
 		STSEndpoint:            cfg.STSEndpoint,
 		IAMCredentialsEndpoint: cfg.IAMCredentialsEndpoint,
+		AllowHTTPEndpoints:     cfg.AllowHTTPEndpoints,
 		Inputs: map[string]string{
 			config.InNamespaces:             strings.Join(coverage, "\n"),
 			config.InNamespaceSelector:      cfg.NamespaceSelector,

@@ -13,6 +13,7 @@ import (
 	"github.com/pullsecret/pullsecret/internal/dockerconfig"
 	"github.com/pullsecret/pullsecret/internal/googleauth"
 	"github.com/pullsecret/pullsecret/internal/kube"
+	"github.com/pullsecret/pullsecret/internal/registry"
 )
 
 // AnnotationExpiresAt tells humans and refresh jobs when the secret dies.
@@ -25,6 +26,8 @@ type writer struct {
 	expiry    time.Time
 	principal string
 	method    string
+	// cred is what the secret holds, for verify_image.
+	cred registry.Credential
 }
 
 func newWriter(ctx context.Context, cfg *config.Config, d Deps) (*writer, error) {
@@ -71,6 +74,7 @@ func newWriter(ctx context.Context, cfg *config.Config, d Deps) (*writer, error)
 			Annotations: annotations, Force: cfg.Force, DryRun: cfg.DryRun,
 		},
 		expiry: expiry, principal: tok.Principal, method: tok.Method,
+		cred: registry.Credential{Username: user, Password: pass, Principal: tok.Principal},
 	}, nil
 }
 

@@ -48,6 +48,9 @@ func Summary(res *Result) string {
 	if res.DryRun {
 		title += " (dry run, nothing changed)"
 	}
+	if res.verifyFailed() {
+		title = "pullsecret: nothing written (verify_image failed) for"
+	}
 	fmt.Fprintf(&b, "### %s `%s`\n\n", title, res.SecretName)
 	if res.Method != "" {
 		fmt.Fprintf(&b, "Credential: %s as `%s`", res.Method, res.Principal)
@@ -56,6 +59,27 @@ func Summary(res *Result) string {
 		}
 		b.WriteString("\n\n")
 	}
+	if !res.verifyFailed() {
+		summaryNamespaces(&b, res)
+	}
+	if len(res.ImageChecks) > 0 {
+		b.WriteString("\n| Image checked (verify_image) | Pull |\n|---|---|\n")
+		for _, c := range res.ImageChecks {
+			status := "✅ ok"
+			if c.Err != nil {
+				status = "❌ failed: " + escapeCell(c.Err.Error())
+			}
+			fmt.Fprintf(&b, "| `%s` | %s |\n", c.Image, status)
+		}
+	}
+	fmt.Fprintf(&b, "\nRegistries: %s\n", "`"+strings.Join(res.Registries, "`, `")+"`")
+	if res.Refresher != "" {
+		fmt.Fprintf(&b, "\nRefresher: %s\n", res.Refresher)
+	}
+	return b.String()
+}
+
+func summaryNamespaces(b *strings.Builder, res *Result) {
 	b.WriteString("| Namespace | Secret | ServiceAccounts patched | Expires | Status |\n")
 	b.WriteString("|---|---|---|---|---|\n")
 	expiry := formatExpiry(res.ExpiresAt)
@@ -74,16 +98,11 @@ func Summary(res *Result) string {
 		if n.CreatedNamespace {
 			secret += " (namespace created)"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", n.Namespace, orDash(secret), orDash(strings.Join(n.Patched, ", ")), expiry, status)
+		fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s |\n", n.Namespace, orDash(secret), orDash(strings.Join(n.Patched, ", ")), expiry, status)
 	}
 	if len(res.Namespaces) == 0 {
 		b.WriteString("| — | — | — | — | no namespace matched |\n")
 	}
-	fmt.Fprintf(&b, "\nRegistries: %s\n", "`"+strings.Join(res.Registries, "`, `")+"`")
-	if res.Refresher != "" {
-		fmt.Fprintf(&b, "\nRefresher: %s\n", res.Refresher)
-	}
-	return b.String()
 }
 
 // progress logs each namespace as it completes; on runs of more than one

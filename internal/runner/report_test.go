@@ -31,6 +31,20 @@ func TestSummaryGolden(t *testing.T) {
 			Namespaces: []NamespaceResult{{Namespace: "preview-1", Secret: kube.SecretDeleted, Patched: []string{"default", "builder"}}},
 		},
 		"nothing-matched": {SecretName: "s", Registries: []string{"gcr.io"}, Mode: config.ModeApply},
+		"verify-image-failed": {
+			SecretName: "gcr-pull-secret", Registries: []string{"*-docker.pkg.dev"}, Mode: config.ModeApply,
+			ExpiresAt: exp, Principal: "puller@p.iam.gserviceaccount.com", Method: "service-account key",
+			ImageChecks: []ImageCheck{
+				{Image: "us-docker.pkg.dev/p/r/app:v1"},
+				{Image: "us-docker.pkg.dev/q/r/app:v1", Err: errors.New("us-docker.pkg.dev/q/r/app:v1: access denied (403 Forbidden): puller@p.iam.gserviceaccount.com lacks roles/artifactregistry.reader on repository projects/q/locations/us/repositories/r")},
+			},
+		},
+		"verify-image-ok": {
+			SecretName: "gcr-pull-secret", Registries: []string{"*-docker.pkg.dev"}, Mode: config.ModeApply,
+			ExpiresAt: exp, Principal: "puller@p.iam.gserviceaccount.com", Method: "service-account key",
+			Namespaces:  []NamespaceResult{{Namespace: "web", Secret: kube.SecretCreated, Patched: []string{"default"}}},
+			ImageChecks: []ImageCheck{{Image: "us-docker.pkg.dev/p/r/app:v1"}},
+		},
 	}
 	for name, res := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -22,6 +22,8 @@ type Result struct {
 	Namespaces []NamespaceResult
 	// Refresher says what refresh: true did to the in-cluster refresher.
 	Refresher string
+	// ImageChecks are the verify_image outcomes.
+	ImageChecks []ImageCheck
 }
 
 // NamespaceResult is one namespace's outcome.

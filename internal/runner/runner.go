@@ -147,6 +147,9 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) (*Result, error) {
 			return nil, classify(ErrCredentials, err)
 		}
 		res.ExpiresAt, res.Principal, res.Method = w.expiry, w.principal, w.method
+		if err := verifyImages(ctx, cfg, d, w, res); err != nil {
+			return res, errors.Join(err, report(r, res))
+		}
 	}
 	states, err := reads.wait(r)
 	if err != nil {

@@ -28,6 +28,7 @@ complete -c pullsecret -l secret-labels -x -d 'Extra labels on the secret, \'key
 complete -c pullsecret -l secret-annotations -x -d 'Extra annotations on the secret, \'key=value\', comma or newline separated'
 complete -c pullsecret -l service-accounts -x -d 'ServiceAccounts whose \'imagePullSecrets\' get the secret: a list, \'*\' for all in the namespace, or empty to patch none'
 complete -c pullsecret -l registries -x -d 'Registry hosts the secret authenticates to'
+complete -c pullsecret -l verify-image -x -d 'Images to pull-check before anything is written, e.g. \'us-docker.pkg.dev/PROJECT/REPO/app:tag\' (comma or newline separated; a tag or \'@sha256:\' digest)'
 complete -c pullsecret -l mode -x -a 'apply delete' -d '\'apply\' writes the secret and references it; \'delete\' removes the secret and only its own entry from the ServiceAccounts (preview teardown)'
 complete -c pullsecret -l dry-run -d 'Print what would change and touch nothing (credentials are still checked; the API server validates with server-side dry run)'
 complete -c pullsecret -l force -d 'Take over an existing secret of that name that pullsecret does not manage, or that has another type'

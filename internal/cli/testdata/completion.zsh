@@ -33,6 +33,7 @@ _pullsecret() {
     '--secret-annotations[Extra annotations on the secret, '\''key=value'\'', comma or newline separated]:secret-annotations: ' \
     '--service-accounts[ServiceAccounts whose '\''imagePullSecrets'\'' get the secret: a list, '\''*'\'' for all in the namespace, or empty to patch none]:service-accounts: ' \
     '--registries[Registry hosts the secret authenticates to]:registries: ' \
+    '--verify-image[Images to pull-check before anything is written, e.g. '\''us-docker.pkg.dev/PROJECT/REPO/app:tag'\'' (comma or newline separated; a tag or '\''@sha256:'\'' digest)]:verify-image: ' \
     '--mode['\''apply'\'' writes the secret and references it; '\''delete'\'' removes the secret and only its own entry from the ServiceAccounts (preview teardown)]:mode:(apply delete)' \
     '--dry-run[Print what would change and touch nothing (credentials are still checked; the API server validates with server-side dry run)]' \
     '--force[Take over an existing secret of that name that pullsecret does not manage, or that has another type]' \
