@@ -97,13 +97,13 @@ func checkKubeconfigVisible(source, original, mapped string, getenv func(string)
 	var why string
 	switch {
 	case strings.HasPrefix(mapped, containerRunnerTemp):
-		why = fmt.Sprintf("it is under $RUNNER_TEMP, which this runner does not mount into docker actions (runners mount it at %s only since actions/runner PR 4011; this one is older or self-hosted with another layout)", containerRunnerTemp)
+		why = "it is under $RUNNER_TEMP, which this runner does not mount into docker actions (older or self-hosted runner)"
 	case strings.HasPrefix(original, "/github/home/") || isHostHome(original):
-		why = "it is in the runner's home directory (~/.kube/config, where helm/kind-action and `aws eks update-kubeconfig` write), which is never mounted: a docker action's HOME is /github/home, an empty directory"
+		why = "it is in the runner's home directory (~/.kube/config), which is never mounted into docker actions"
 	default:
-		why = "it is on the runner host outside the directories the runner mounts into docker actions ($GITHUB_WORKSPACE, and $RUNNER_TEMP on newer runners)"
+		why = "it is on the runner host outside the directories the runner mounts into docker actions"
 	}
-	return fmt.Errorf("%w: %s %q does not exist in the container: %s. Ways out: write the kubeconfig into the workspace (e.g. `kind get kubeconfig > kubeconfig` or `cp ~/.kube/config kubeconfig`, then `kubeconfig: kubeconfig`); pass its content inline (`kubeconfig: ${{ secrets.KUBECONFIG }}`); or install the CLI with `uses: pullsecret/pullsecret/setup@v1` and run `pullsecret` in a `run:` step, which sees every file and exec plugin of the runner", errKubeconfigNotVisible, source, original, why)
+	return fmt.Errorf("%w: %s %q does not exist in the container: %s. Ways out: write it into the workspace, pass it inline, or run the CLI (pullsecret/pullsecret/setup) in a run: step (see docs/TROUBLESHOOTING.md#kubeconfig-not-visible-in-the-docker-action)", errKubeconfigNotVisible, source, original, why)
 }
 
 // isHostHome recognises a runner user's home (~/.kube/config) on the host.

@@ -62,7 +62,7 @@ func TestKubeconfigNotVisible(t *testing.T) {
 			if !errors.Is(err, errKubeconfigNotVisible) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want the not-visible error containing %q", err, tc.want)
 			}
-			for _, way := range []string{"write the kubeconfig into the workspace", "pass its content inline", "pullsecret/pullsecret/setup@v1"} {
+			for _, way := range []string{"write it into the workspace", "pass it inline", "pullsecret/pullsecret/setup", "docs/TROUBLESHOOTING.md#kubeconfig-not-visible-in-the-docker-action"} {
 				if !strings.Contains(err.Error(), way) {
 					t.Errorf("error does not offer %q", way)
 				}
