@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
@@ -116,17 +117,7 @@ func (r ghRun) output(name string) string {
 }
 
 func TestBinaryAsDockerActionWithWIF(t *testing.T) {
-	cp := controlplanetest.Shared(t)
-	cs, err := kubernetes.NewForConfig(cp.RESTConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	stack, err := fakestack.Start("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stack.Close)
-	bin := binary(t)
+	cp, cs, stack, bin := binaryRig(t)
 	ns := "preview-pr-" + strings.ToLower(strings.ReplaceAll(time.Now().Format("150405.000"), ".", ""))
 	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
 
@@ -317,4 +308,22 @@ func withoutMaskCommands(out string) string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// binaryRig is what a test of the built binary needs: the shared real
+// control plane, an admin client, a fresh fake Google/GitHub stack and the
+// binary.
+func binaryRig(t *testing.T) (*controlplane.ControlPlane, kubernetes.Interface, *fakestack.Stack, string) {
+	t.Helper()
+	cp := controlplanetest.Shared(t)
+	cs, err := kubernetes.NewForConfig(cp.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stack, err := fakestack.Start("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stack.Close)
+	return cp, cs, stack, binary(t)
 }

@@ -14,7 +14,6 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
@@ -26,17 +25,7 @@ import (
 // run with a read-only root filesystem and no writable volume: its home,
 // temporary and working directories are still empty afterwards.
 func TestBinaryInJobModeWritesNothing(t *testing.T) {
-	cp := controlplanetest.Shared(t)
-	cs, err := kubernetes.NewForConfig(cp.RESTConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	stack, err := fakestack.Start("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stack.Close)
-	bin := binary(t)
+	cp, cs, stack, bin := binaryRig(t)
 	ns := controlplanetest.Namespace(t, cp)
 
 	f, err := os.Open(filepath.Join("deploy", "cronjob.yaml"))

@@ -13,27 +13,14 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/pullsecret/pullsecret/internal/config"
-	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
-	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
 
 // The CLI takes the key from a file or stdin, so it never appears in argv
 // (/proc/PID/cmdline, shell history).
 func TestBinaryKeyFromFileOrStdin(t *testing.T) {
-	cp := controlplanetest.Shared(t)
-	cs, err := kubernetes.NewForConfig(cp.RESTConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	stack, err := fakestack.Start("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stack.Close)
-	bin := binary(t)
+	cp, cs, stack, bin := binaryRig(t)
 	keyFile := filepath.Join(t.TempDir(), "key.json")
 	if err := os.WriteFile(keyFile, stack.Key, 0o600); err != nil {
 		t.Fatal(err)

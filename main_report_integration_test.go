@@ -9,10 +9,8 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/pullsecret/pullsecret/internal/config"
-	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
 
@@ -21,17 +19,7 @@ import (
 // had done; now the run reports everything else, writes the summary, and
 // fails naming GITHUB_OUTPUT.
 func TestBinaryUnwritableOutputsFailWithoutPanic(t *testing.T) {
-	cp := controlplanetest.Shared(t)
-	cs, err := kubernetes.NewForConfig(cp.RESTConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	stack, err := fakestack.Start("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stack.Close)
-	bin := binary(t)
+	cp, cs, stack, bin := binaryRig(t)
 	ns := "report-" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
 	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
 
