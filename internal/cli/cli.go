@@ -66,7 +66,7 @@ func newFlagSet(lookupEnv func(string) (string, bool)) (*pflag.FlagSet, config.L
 	fs.SetOutput(io.Discard) // errors are reported once, by Main
 	lookup := config.Flags(fs, lookupEnv)
 	o := &options{keyFile: config.CredentialsFileFlag(fs)}
-	fs.StringVarP(&o.output, "output", "o", OutputText, "Result format on standard output: 'text' (a table, then name=value lines) or 'json' (one object, see the README). Logs always go to standard error.")
+	fs.StringVarP(&o.output, "output", "o", OutputText, "Result format on standard output: 'text' (a table, then name=value lines) or 'json' (one object, see docs/cli.md). Logs always go to standard error.")
 	fs.BoolVar(&o.debug, "debug", false, "Log every HTTP request to Google and the API server: method, host and path, status and duration (never bodies, headers or query strings). In GitHub Actions, debug logging (RUNNER_DEBUG=1) turns it on.")
 	fs.BoolVar(&o.version, "version", false, "Print the version, commit and build date, then exit.")
 	fs.BoolVarP(&o.help, "help", "h", false, "Print this help, then exit.")

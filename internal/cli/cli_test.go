@@ -263,13 +263,13 @@ func TestJSONResult(t *testing.T) {
 	}
 	check.Golden(t, filepath.Join("testdata", "output.golden.json"), b.String())
 
-	// The README shows this very sample.
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	// docs/cli.md shows this very sample.
+	doc, err := os.ReadFile(cliDoc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(readme), "```json\n"+b.String()+"```") {
-		t.Error("README.md does not show testdata/output.golden.json as its --output json sample")
+	if !strings.Contains(string(doc), "```json\n"+b.String()+"```") {
+		t.Errorf("%s does not show testdata/output.golden.json as its --output json sample", cliDoc)
 	}
 }
 
@@ -331,10 +331,14 @@ func TestExitCode(t *testing.T) {
 	}
 }
 
-// The README's exit-code table is ExitCodes.
-func TestReadmeExitCodes(t *testing.T) {
+// cliDoc documents the command line: the --output json sample and the
+// exit-code table, both checked against the code below.
+var cliDoc = filepath.Join("..", "..", "docs", "cli.md")
+
+// The exit-code table of docs/cli.md is ExitCodes.
+func TestDocExitCodes(t *testing.T) {
 	t.Parallel()
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	doc, err := os.ReadFile(cliDoc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,8 +347,8 @@ func TestReadmeExitCodes(t *testing.T) {
 	for _, c := range ExitCodes {
 		fmt.Fprintf(&want, "| `%d` | %s |\n", c.Code, c.Meaning)
 	}
-	if !strings.Contains(string(readme), want.String()) {
-		t.Errorf("README.md lacks the exit-code table; want:\n%s", want.String())
+	if !strings.Contains(string(doc), want.String()) {
+		t.Errorf("%s lacks the exit-code table; want:\n%s", cliDoc, want.String())
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 )
 
 // Exit codes. They are a public contract (scripts branch on them): never
-// renumber one. README "Exit codes" documents them.
+// renumber one. docs/cli.md "Exit codes" documents them.
 const (
 	// ExitOK: every namespace was done (or none matched).
 	ExitOK = 0

@@ -11,8 +11,8 @@ import (
 	"github.com/pullsecret/pullsecret/internal/config"
 )
 
-// ExitCodes documents the exit codes, for --help and the README (a test
-// keeps the README's table equal to this one).
+// ExitCodes documents the exit codes, for --help and docs/cli.md (a test
+// keeps the table there equal to this one).
 var ExitCodes = []struct {
 	Code    int
 	Meaning string

@@ -10,7 +10,7 @@ import (
 )
 
 // jsonResult is --output json: one object, so scripts need no parsing of
-// logs. Field names are a public contract (README "Output as JSON"): add,
+// logs. Field names are a public contract (docs/cli.md "Output as JSON"): add,
 // never rename.
 type jsonResult struct {
 	SecretName string          `json:"secretName"`

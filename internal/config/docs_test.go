@@ -177,7 +177,7 @@ func TestReadmeInSync(t *testing.T) {
 func TestReleaseRunsRecognised(t *testing.T) {
 	t.Parallel()
 	digest := strings.Repeat("0f", 32)
-	pinned := "name: x\nruns:\n  using: docker\n  # Release v1.2.3: the prebuilt, signed image, pinned by digest (nothing is\n  # built on your runner). Verify it: see README, \"Verifying a release\".\n  image: docker://ghcr.io/pullsecret/pullsecret@sha256:" + digest + "\n  env:\n    PULLSECRET_IMAGE: ghcr.io/pullsecret/pullsecret@sha256:" + digest + "\n"
+	pinned := "name: x\nruns:\n  using: docker\n  # Release v1.2.3: the prebuilt, signed image, pinned by digest (nothing is\n  # built on your runner). Verify it: see docs/releases.md, \"Verifying a release\".\n  image: docker://ghcr.io/pullsecret/pullsecret@sha256:" + digest + "\n  env:\n    PULLSECRET_IMAGE: ghcr.io/pullsecret/pullsecret@sha256:" + digest + "\n"
 	if !releaseRuns.MatchString(pinned) {
 		t.Error("the pinned runs: block is not recognised")
 	}

@@ -66,7 +66,7 @@ func (c *Config) validateRefresh() error {
 	}
 	switch img := c.EffectiveRefreshImage(); {
 	case img == "":
-		errs = append(errs, errorf(InRefreshImage, "is required: this build of pullsecret has no release image baked in (built from source). Set it to the pullsecret image by digest, e.g. ghcr.io/OWNER/pullsecret@sha256:…"))
+		errs = append(errs, errorf(InRefreshImage, "is required: this build of pullsecret has no release image baked in (built from source). Set it to the pullsecret image by digest, e.g. ghcr.io/pullsecret/pullsecret@sha256:…"))
 	case !digestRef.MatchString(img):
 		errs = append(errs, errorf(InRefreshImage, "%q must name the image by digest (REPOSITORY@sha256:<64 hex>), so that every refresh runs exactly this binary", img))
 	}

@@ -6,7 +6,7 @@ package release
 // (REPOSITORY@sha256:...), which the in-cluster refresher runs when the
 // refresh_image input is empty. Release builds set it:
 //
-//	-ldflags "-X github.com/pullsecret/pullsecret/internal/release.DefaultImage=ghcr.io/OWNER/pullsecret@sha256:..."
+//	-ldflags "-X github.com/pullsecret/pullsecret/internal/release.DefaultImage=ghcr.io/pullsecret/pullsecret@sha256:..."
 //
 // A var, not a const, so that -X can set it.
 var DefaultImage = ""

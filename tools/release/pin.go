@@ -34,7 +34,7 @@ func pinActionYAML(in []byte, image, version string) ([]byte, error) {
 	fmt.Fprintf(&b, `runs:
   using: docker
   # Release %s: the prebuilt, signed image, pinned by digest (nothing is
-  # built on your runner). Verify it: see README, "Verifying a release".
+  # built on your runner). Verify it: see docs/releases.md, "Verifying a release".
   image: docker://%s
   env:
     PULLSECRET_IMAGE: %s

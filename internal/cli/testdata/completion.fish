@@ -40,7 +40,7 @@ complete -c pullsecret -l refresh-namespace -x -d 'Namespace of the refresher\'s
 complete -c pullsecret -l refresh-image -x -d 'Image the refresher runs, by digest (\'REPOSITORY@sha256:…\')'
 complete -c pullsecret -l refresh-workload-identity-provider -x -d 'Workload Identity provider that trusts the cluster\'s ServiceAccount token issuer (\'pullsecret --print-wif-setup\' prints the \'gcloud\' commands that create it)'
 complete -c pullsecret -l credentials-json-file -r -F -d 'Read the service-account key (raw JSON or base64) from this file, or from standard input with \'-\''
-complete -c pullsecret -l output -s o -x -a 'text json' -d 'Result format on standard output: \'text\' (a table, then name=value lines) or \'json\' (one object, see the README)'
+complete -c pullsecret -l output -s o -x -a 'text json' -d 'Result format on standard output: \'text\' (a table, then name=value lines) or \'json\' (one object, see docs/cli.md)'
 complete -c pullsecret -l debug -d 'Log every HTTP request to Google and the API server: method, host and path, status and duration (never bodies, headers or query strings)'
 complete -c pullsecret -l version -d 'Print the version, commit and build date, then exit'
 complete -c pullsecret -l help -s h -d 'Print this help, then exit'

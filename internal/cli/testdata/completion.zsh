@@ -45,7 +45,7 @@ _pullsecret() {
     '--refresh-image[Image the refresher runs, by digest ('\''REPOSITORY@sha256:…'\'')]:refresh-image: ' \
     '--refresh-workload-identity-provider[Workload Identity provider that trusts the cluster'\''s ServiceAccount token issuer ('\''pullsecret --print-wif-setup'\'' prints the '\''gcloud'\'' commands that create it)]:refresh-workload-identity-provider: ' \
     '--credentials-json-file[Read the service-account key (raw JSON or base64) from this file, or from standard input with '\''-'\'']:file:_files' \
-    '(-o --output)'{-o,--output}'[Result format on standard output: '\''text'\'' (a table, then name=value lines) or '\''json'\'' (one object, see the README)]:output:(text json)' \
+    '(-o --output)'{-o,--output}'[Result format on standard output: '\''text'\'' (a table, then name=value lines) or '\''json'\'' (one object, see docs/cli.md)]:output:(text json)' \
     '--debug[Log every HTTP request to Google and the API server: method, host and path, status and duration (never bodies, headers or query strings)]' \
     '--version[Print the version, commit and build date, then exit]' \
     '(-h --help)'{-h,--help}'[Print this help, then exit]' \
