@@ -31,11 +31,17 @@ import (
 func refresherImage(t *testing.T) string {
 	t.Helper()
 	node := e.clusterName + "-control-plane"
-	script := `set -e; docker save "$1" | docker exec -i "$2" ctr -n k8s.io images import -`
-	if out, err := exec.Command("sh", "-c", script, "sh", e.actionImage, node).CombinedOutput(); err != nil {
-		t.Fatalf("import %s into %s: %v: %s", e.actionImage, node, err, out)
+	// The action image is pulled by digest from the release registry, so
+	// it has no tag for docker save to carry: give it a local name first.
+	const local = "local/pullsecret-action:e2e"
+	if out, err := docker("tag", e.actionImage, local); err != nil {
+		t.Fatalf("docker tag %s %s: %v: %s", e.actionImage, local, err, out)
 	}
-	name := "docker.io/" + e.actionImage
+	script := `set -e; docker save "$1" | docker exec -i "$2" ctr -n k8s.io images import -`
+	if out, err := exec.Command("sh", "-c", script, "sh", local, node).CombinedOutput(); err != nil {
+		t.Fatalf("import %s into %s: %v: %s", local, node, err, out)
+	}
+	name := "docker.io/" + local
 	out, err := docker("exec", node, "ctr", "-n", "k8s.io", "images", "ls", "name=="+name)
 	if err != nil {
 		t.Fatalf("ctr images ls: %v: %s", err, out)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // ManifestAccept is what containerd's resolver accepts for a manifest HEAD:
@@ -31,6 +32,8 @@ type Credential struct {
 
 // Checker pulls a manifest the way kubelet's containerd will.
 type Checker struct {
+	// HTTP is the client; nil means one with defaultTimeout (a run that
+	// sets none, as production does).
 	HTTP *http.Client
 	// Mirror, when set, receives every request instead of the image's
 	// host, with ?ns=HOST, as a containerd registry mirror does. Only
@@ -170,7 +173,7 @@ func (c *Checker) token(ctx context.Context, realm, service string, ref Referenc
 		return "", fail(KindOther, nil, err)
 	}
 	req.SetBasicAuth(cred.Username, cred.Password)
-	resp, err := c.HTTP.Do(req)
+	resp, err := c.client().Do(req)
 	if err != nil {
 		return "", fail(KindOther, nil, redactURLError(err))
 	}
@@ -216,7 +219,7 @@ func (c *Checker) do(ctx context.Context, method, u string, h http.Header) (*htt
 	for k, v := range h {
 		req.Header[k] = v
 	}
-	resp, err := c.HTTP.Do(req)
+	resp, err := c.client().Do(req)
 	if err != nil {
 		return nil, redactURLError(err)
 	}
@@ -316,4 +319,16 @@ func stripQuery(u string) string {
 func drain(resp *http.Response) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	_ = resp.Body.Close()
+}
+
+// defaultTimeout bounds each registry request of a Checker without a client.
+const defaultTimeout = 30 * time.Second
+
+var defaultClient = &http.Client{Timeout: defaultTimeout}
+
+func (c *Checker) client() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return defaultClient
 }

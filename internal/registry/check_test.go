@@ -152,6 +152,23 @@ func TestCheck(t *testing.T) {
 // with ?ns=HOST, as containerd sends it, and the realm must be on the mirror.
 func TestCheckMirror(t *testing.T) {
 	t.Parallel()
+	// nil is what a production run passes (runner.Deps.HTTPClient unset);
+	// it panicked once, which only the e2e tier saw.
+	for _, tc := range []struct {
+		name   string
+		client func(*httptest.Server) *http.Client
+	}{
+		{name: "injected client", client: func(s *httptest.Server) *http.Client { return s.Client() }},
+		{name: "no client", client: func(*httptest.Server) *http.Client { return nil }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			checkMirror(t, tc.client)
+		})
+	}
+}
+
+func checkMirror(t *testing.T, client func(*httptest.Server) *http.Client) {
 	var got []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got = append(got, r.Method+" "+r.URL.Path+" ns="+r.URL.Query().Get("ns")+" service="+r.URL.Query().Get("service"))
@@ -171,7 +188,7 @@ func TestCheckMirror(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := (&Checker{HTTP: srv.Client(), Mirror: mirror}).Check(context.Background(), ref, Credential{"oauth2accesstoken", "x", "sa"}); err != nil {
+	if err := (&Checker{HTTP: client(srv), Mirror: mirror}).Check(context.Background(), ref, Credential{"oauth2accesstoken", "x", "sa"}); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
