@@ -244,7 +244,10 @@ func refresherRBACReadsNoOtherSecret(t *testing.T, refreshNS, ns string) {
 			t.Errorf("the refresher may %s secrets %q in %s", attr.Verb, attr.Name, attr.Namespace)
 		}
 	}
-	attr := authorizationv1.ResourceAttributes{Namespace: ns, Verb: "get", Resource: "secrets", Name: config.DefaultSecretName}
+	// Its own pull secret it reads with a LIST narrowed to the name by a
+	// metadata.name field selector, which RBAC authorizes as list on that
+	// name.
+	attr := authorizationv1.ResourceAttributes{Namespace: ns, Verb: "list", Resource: "secrets", Name: config.DefaultSecretName}
 	sar, err := e.client.AuthorizationV1().SubjectAccessReviews().Create(context.Background(), &authorizationv1.SubjectAccessReview{
 		Spec: authorizationv1.SubjectAccessReviewSpec{User: user, Groups: []string{"system:serviceaccounts", "system:authenticated"}, ResourceAttributes: &attr},
 	}, metav1.CreateOptions{})
