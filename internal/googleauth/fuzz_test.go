@@ -1,7 +1,11 @@
 package googleauth
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"slices"
 	"strings"
 	"testing"
@@ -13,7 +17,23 @@ import (
 // (what runs before any key is used): no panic, and every line of an
 // accepted key's private_key is masked.
 func FuzzKeyParsing(f *testing.F) {
-	f.Add(`{"type":"service_account","private_key":"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n","private_key_id":"abc","client_email":"a@b.iam.gserviceaccount.com","token_uri":"https://oauth2.googleapis.com/token"}`)
+	// A well-formed key, generated here: no key material is committed.
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		f.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(rsaKey)
+	if err != nil {
+		f.Fatal(err)
+	}
+	seed, err := json.Marshal(map[string]string{
+		"type": "service_account", "private_key": string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
+		"private_key_id": "abc", "client_email": "a@b.iam.gserviceaccount.com", "token_uri": "https://oauth2.googleapis.com/token",
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(string(seed))
 	f.Add(`{"type":"service_account","private_key":42}`)
 	f.Fuzz(func(t *testing.T, raw string) {
 		var masked []string
