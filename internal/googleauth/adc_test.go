@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 
@@ -138,10 +136,7 @@ func TestADCFileURLsChecked(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			f := filepath.Join(t.TempDir(), "adc.json")
-			if err := os.WriteFile(f, raw, 0o600); err != nil {
-				t.Fatal(err)
-			}
+			f := writeADC(t, raw)
 			before := hits.Load()
 			env := map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": f, "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES": "1"}
 			_, err = Mint(t.Context(), w.load(t, nil), w.deps(env, &masker{}))
@@ -174,10 +169,7 @@ func TestADCImpersonatedServiceAccount(t *testing.T) {
 		"service_account_impersonation_url": fakegoogle.GenerateAccessTokenURL(w.googleURL, puller),
 		"source_credentials":                source,
 	})
-	f := filepath.Join(t.TempDir(), "adc.json")
-	if err := os.WriteFile(f, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	f := writeADC(t, raw)
 	tok, err := Mint(t.Context(), w.load(t, map[string]string{config.InTokenLifetime: "1h"}), w.deps(map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": f}, &masker{}))
 	if err != nil {
 		t.Fatal(err)

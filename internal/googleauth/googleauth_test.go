@@ -119,10 +119,7 @@ func (w *world) deps(env map[string]string, m *masker) Deps {
 func TestMintEachSource(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, 0)
-	adcFile := filepath.Join(t.TempDir(), "adc.json")
-	if err := os.WriteFile(adcFile, w.key, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	adcFile := writeADC(t, w.key)
 	cases := []struct {
 		name      string
 		inputs    map[string]string
@@ -542,4 +539,14 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// writeADC writes an Application Default Credentials file for one test.
+func writeADC(t *testing.T, raw []byte) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "adc.json")
+	if err := os.WriteFile(f, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

@@ -3,8 +3,6 @@ package googleauth
 import (
 	"encoding/base64"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,10 +16,7 @@ import (
 func TestKeyAssertionKeepsGoogleAudience(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, 0)
-	adcFile := filepath.Join(t.TempDir(), "adc.json")
-	if err := os.WriteFile(adcFile, w.key, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	adcFile := writeADC(t, w.key)
 	cases := []struct {
 		name   string
 		inputs map[string]string
