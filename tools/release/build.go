@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -22,6 +23,9 @@ type buildOptions struct {
 	Epoch           int64
 	Src, Out, Repo  string
 	SourceURL       string
+	// Platforms limits the build to these targets (nil: every one in
+	// platforms). Test builds use it; a release builds them all.
+	Platforms []platform
 }
 
 // platform is one CLI build target; image marks the action image's.
@@ -34,6 +38,35 @@ var platforms = []platform{
 	{"linux", "amd64", true}, {"linux", "arm64", true},
 	{"darwin", "amd64", false}, {"darwin", "arm64", false},
 	{"windows", "amd64", false}, {"windows", "arm64", false},
+}
+
+// parsePlatforms reads -platforms: a comma-separated list of OS/ARCH among
+// the release targets, at least one of them a linux target, since the action
+// image is made of the linux binaries.
+func parsePlatforms(list string) ([]platform, error) {
+	if list == "" {
+		return nil, nil
+	}
+	var out []platform
+	image := false
+	for _, item := range strings.Split(list, ",") {
+		i := slices.IndexFunc(platforms, func(p platform) bool { return p.OS+"/"+p.Arch == strings.TrimSpace(item) })
+		if i < 0 {
+			var known []string
+			for _, p := range platforms {
+				known = append(known, p.OS+"/"+p.Arch)
+			}
+			return nil, fmt.Errorf("-platforms: %q is not a release target (known: %s)", item, strings.Join(known, ","))
+		}
+		if !slices.Contains(out, platforms[i]) {
+			out = append(out, platforms[i])
+		}
+		image = image || platforms[i].image
+	}
+	if !image {
+		return nil, fmt.Errorf("-platforms %q has no linux target: the action image is built from the linux binaries", list)
+	}
+	return out, nil
 }
 
 // binaryName is the release asset name of a platform's CLI; setup/install.sh
@@ -89,8 +122,12 @@ func build(o buildOptions) (*artifacts, error) {
 		return nil, err
 	}
 	created := time.Unix(o.Epoch, 0).UTC()
+	targets := o.Platforms
+	if targets == nil {
+		targets = platforms
+	}
 	bins := map[platform]string{}
-	for _, p := range platforms {
+	for _, p := range targets {
 		path := filepath.Join(o.Out, binaryName(p))
 		if err := goBuild(o, p, created, path); err != nil {
 			return nil, err
@@ -98,7 +135,7 @@ func build(o buildOptions) (*artifacts, error) {
 		bins[p] = path
 	}
 	var names []string
-	for _, p := range platforms {
+	for _, p := range targets {
 		names = append(names, bins[p])
 	}
 	sbom, err := spdxDocument(names, o, created)
@@ -114,7 +151,7 @@ func build(o buildOptions) (*artifacts, error) {
 	}
 
 	imageBins := map[string]string{}
-	for _, p := range platforms {
+	for _, p := range targets {
 		if p.image {
 			imageBins[p.Arch] = bins[p]
 		}

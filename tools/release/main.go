@@ -58,6 +58,7 @@ func buildCmd(args []string) error {
 	fs.StringVar(&o.Out, "out", "dist", "output directory (must not exist or be empty)")
 	fs.StringVar(&o.Repo, "repo", "", "image repository, e.g. ghcr.io/pullsecret/pullsecret or localhost:5000/pullsecret")
 	fs.StringVar(&o.SourceURL, "source-url", "https://github.com/pullsecret/pullsecret", "repository URL recorded in the image labels and SBOM")
+	plats := fs.String("platforms", "", "comma-separated OS/ARCH targets to build, e.g. linux/amd64 for a test build (default: every release target)")
 	push := fs.Bool("push", false, "push the image index to -repo, tagged with the version and its major")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -68,6 +69,10 @@ func buildCmd(args []string) error {
 				return fmt.Errorf("SOURCE_DATE_EPOCH %q: %w", v, err)
 			}
 		}
+	}
+	var err error
+	if o.Platforms, err = parsePlatforms(*plats); err != nil {
+		return err
 	}
 	if *push && o.Repo == "" {
 		return fmt.Errorf("-push needs -repo")

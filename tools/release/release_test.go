@@ -359,3 +359,69 @@ func TestSBOM(t *testing.T) {
 		t.Errorf("SBOM %s created %s, packages (-want +got):\n%s", d.SPDXVersion, d.CreationInfo.Created, diff)
 	}
 }
+
+func TestParsePlatforms(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, in string
+		want     []platform
+		wantErr  string
+	}{
+		{name: "default is every target", in: "", want: nil},
+		{name: "host only", in: "linux/amd64", want: []platform{{"linux", "amd64", true}}},
+		{name: "order kept, duplicates dropped", in: "darwin/arm64,linux/arm64,darwin/arm64",
+			want: []platform{{"darwin", "arm64", false}, {"linux", "arm64", true}}},
+		{name: "unknown target", in: "linux/s390x", wantErr: `"linux/s390x" is not a release target`},
+		{name: "no linux target for the image", in: "darwin/amd64", wantErr: "no linux target"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := parsePlatforms(tc.in)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("parsePlatforms(%q) error = %v, want one containing %q", tc.in, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(platform{})); diff != "" {
+				t.Errorf("parsePlatforms(%q) (-want +got):\n%s", tc.in, diff)
+			}
+		})
+	}
+}
+
+// TestBuildSomePlatforms is the e2e suite's test build: only the named
+// targets are built, summed and put in the image.
+func TestBuildSomePlatforms(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "dist")
+	a, err := build(buildOptions{Version: "v1.2.3", Commit: testCommit, Epoch: testEpoch, Src: fakeModule(t), Out: out,
+		Platforms: []platform{{"linux", "amd64", true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for n := range treeHashes(t, out) {
+		if !strings.HasPrefix(n, "image/") {
+			names = append(names, n)
+		}
+	}
+	want := []string{"SHA256SUMS", "image.digest", "pullsecret.spdx.json", "pullsecret_linux_amd64"}
+	if diff := cmp.Diff(want, sortedCopy(names)); diff != "" {
+		t.Errorf("artifacts (-want +got):\n%s", diff)
+	}
+	m, err := a.Index.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plats []string
+	for _, d := range m.Manifests {
+		plats = append(plats, d.Platform.String())
+	}
+	if diff := cmp.Diff([]string{"linux/amd64"}, plats); diff != "" {
+		t.Errorf("image platforms (-want +got):\n%s", diff)
+	}
+}

@@ -40,8 +40,12 @@ func (b *builder) binaries() (binaries, error) {
 	var bins binaries
 	// Kubernetes and etcd come from internal/testing/controlplane.EnsureBinaries (a
 	// root-module package, hence `go run` there): one cache, one set of flags.
+	// The environment is the caller's (not GoEnv's static one): this small
+	// command then compiles from the packages the integration tier already
+	// built, instead of client-go again; EnsureBinaries builds the Kubernetes
+	// binaries static whatever the environment.
 	c := buildcache.Cmd(b.repo, "go", "run", "./e2e/tools/k8sbinaries", "-all")
-	c.Env = buildcache.GoEnv()
+	c.Env = append(os.Environ(), "GOTOOLCHAIN=local", "GOWORK=off")
 	c.Stdout = nil
 	out, err := c.Output()
 	if err != nil {

@@ -86,15 +86,27 @@ func run(nodeImage, baseImage string, force bool) error {
 	defer unlock()
 
 	start := time.Now()
+	// debootstrap waits on the Debian mirror and dpkg, the binaries on the
+	// compiler: side by side, a cold build hides the minute of downloads.
+	type rootfsResult struct {
+		dir, key string
+		err      error
+	}
+	rootfsDone := make(chan rootfsResult, 1)
+	go func() {
+		dir, key, err := b.debootstrap()
+		rootfsDone <- rootfsResult{dir, key, err}
+	}()
 	bins, err := b.binaries()
+	rootfsRes := <-rootfsDone
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "binaries ready after %s\n", time.Since(start).Round(time.Second))
-	rootfs, rootfsKey, err := b.debootstrap()
-	if err != nil {
-		return err
+	if rootfsRes.err != nil {
+		return rootfsRes.err
 	}
+	rootfs, rootfsKey := rootfsRes.dir, rootfsRes.key
 	baseID, err := b.baseImage(baseImage, rootfs, rootfsKey, bins)
 	if err != nil {
 		return err
