@@ -59,7 +59,7 @@ type Binaries struct {
 
 // EnsureBinaries returns the pinned etcd and Kubernetes binaries, building them from the nested
 // modules on first use. Builds are serialized across processes with a lock file, so parallel test
-// packages wait for one build instead of racing. A cold build takes ~10 minutes on 2 cores.
+// packages wait for one build instead of racing. A cold build takes about 4.5 minutes on 2 cores (kube-apiserver, kube-controller-manager, kubectl and etcd).
 func EnsureBinaries(ctx context.Context, opts BuildOptions) (Binaries, error) {
 	cacheDir, err := resolveCacheDir(opts.CacheDir)
 	if err != nil {
