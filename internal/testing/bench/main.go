@@ -17,6 +17,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -45,8 +46,9 @@ func main() {
 	kubectlMax := flag.Int("kubectl-max", 100, "largest N the (slow) kubectl loop runs at")
 	out := flag.String("out", "bench/results", "directory for results.md and chart.svg")
 	concurrency := flag.String("concurrency", "", "pullsecret's concurrency input (default: its default)")
+	check := flag.Bool("check", false, "fail unless every N keeps the request and token-mint budget (what CI runs, at -n 10)")
 	flag.Parse()
-	if err := run(*ns, *runs, *kubectlMax, *out, *concurrency); err != nil {
+	if err := run(*ns, *runs, *kubectlMax, *out, *concurrency, *check); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -69,7 +71,7 @@ type measure struct {
 	FirstReqMS float64
 }
 
-func run(nList string, runs, kubectlMax int, outDir, concurrency string) error {
+func run(nList string, runs, kubectlMax int, outDir, concurrency string, check bool) error {
 	ctx := context.Background()
 	work, err := os.MkdirTemp("", "pullsecret-bench-")
 	if err != nil {
@@ -175,7 +177,37 @@ rules:
 		rows = append(rows, r)
 		fmt.Fprintf(os.Stderr, "bench: N=%d done: first %s, re-run %s\n", n, r.First.Wall, r.Rerun.Wall)
 	}
-	return write(outDir, rows, runs)
+	if err := write(outDir, rows, runs); err != nil {
+		return err
+	}
+	if check {
+		return checkBudget(rows)
+	}
+	return nil
+}
+
+// clusterWideCalls bounds the requests a run makes whatever N is: one LIST
+// each of namespaces, secrets and ServiceAccounts today, and some room.
+const clusterWideCalls = 5
+
+// checkBudget holds a measurement to the performance contract's countable
+// part: at most 2 API requests per namespace on a first run and 1 on a
+// re-run, plus clusterWideCalls, and exactly one token mint per run. Wall
+// times are reported, never asserted.
+func checkBudget(rows []row) error {
+	var errs []error
+	for _, r := range rows {
+		if max := 2*r.N + clusterWideCalls; r.First.Total > max {
+			errs = append(errs, fmt.Errorf("at %d namespaces: the first run made %d API requests, over the budget of 2 per namespace + %d = %d", r.N, r.First.Total, clusterWideCalls, max))
+		}
+		if max := r.N + clusterWideCalls; r.Rerun.Total > max {
+			errs = append(errs, fmt.Errorf("at %d namespaces: the re-run made %d API requests, over the budget of 1 per namespace + %d = %d", r.N, r.Rerun.Total, clusterWideCalls, max))
+		}
+		if r.FirstMints != 1 || r.RerunMint != 1 {
+			errs = append(errs, fmt.Errorf("at %d namespaces: token mints per run %d (first) and %d (re-run), want exactly 1", r.N, r.FirstMints, r.RerunMint))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // fleet creates n labelled namespaces and waits for their default
