@@ -98,11 +98,13 @@ func run(nodeImage, baseImage string, force bool) error {
 		rootfsDone <- rootfsResult{dir, key, err}
 	}()
 	bins, err := b.binaries()
+	if err == nil {
+		fmt.Fprintf(os.Stderr, "binaries ready after %s\n", time.Since(start).Round(time.Second))
+	}
 	rootfsRes := <-rootfsDone
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "binaries ready after %s\n", time.Since(start).Round(time.Second))
 	if rootfsRes.err != nil {
 		return rootfsRes.err
 	}
