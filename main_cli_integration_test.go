@@ -16,13 +16,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/pullsecret/pullsecret/internal/cli"
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
-	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
 
 // runCLI runs the binary as a terminal user would: flags, no GitHub
@@ -64,20 +62,8 @@ type jsonRun struct {
 // API server: stdout is exactly one JSON object, the error is on stderr,
 // and (with --debug on) nothing printed carries a secret.
 func TestBinaryExitCodes(t *testing.T) {
-	cp := controlplanetest.Shared(t)
-	cs, err := kubernetes.NewForConfig(cp.RESTConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	stack, err := fakestack.Start("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stack.Close)
-	keyFile := filepath.Join(t.TempDir(), "key.json")
-	if err := os.WriteFile(keyFile, stack.Key, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cp, cs, stack, _ := binaryRig(t)
+	keyFile := writeKeyFile(t, stack)
 	var endpoints []string
 	for name, v := range stack.EndpointInputs("") {
 		endpoints = append(endpoints, "--"+config.Input{Name: name}.Flag(), v)
@@ -195,20 +181,8 @@ func TestBinaryExitCodes(t *testing.T) {
 // Text mode: logs (and each namespace as it completes, counted) on
 // stderr; the summary and name=value results on stdout.
 func TestBinaryTextStreams(t *testing.T) {
-	cp := controlplanetest.Shared(t)
-	stack, err := fakestack.Start("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stack.Close)
-	keyFile := filepath.Join(t.TempDir(), "key.json")
-	if err := os.WriteFile(keyFile, stack.Key, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cs, err := kubernetes.NewForConfig(cp.RESTConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cp, cs, stack, _ := binaryRig(t)
+	keyFile := writeKeyFile(t, stack)
 	a, b := controlplanetest.Namespace(t, cp), controlplanetest.Namespace(t, cp)
 	for _, ns := range []string{a, b} {
 		if _, err := cs.CoreV1().ServiceAccounts(ns).Create(t.Context(), &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "builder"}}, metav1.CreateOptions{}); err != nil {

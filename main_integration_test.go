@@ -327,3 +327,14 @@ func binaryRig(t *testing.T) (*controlplane.ControlPlane, kubernetes.Interface, 
 	t.Cleanup(stack.Close)
 	return cp, cs, stack, binary(t)
 }
+
+// writeKeyFile puts the fake stack's service-account key in a 0600 file, the
+// way the CLI takes a key (--credentials-json-file), never on argv.
+func writeKeyFile(t *testing.T, stack *fakestack.Stack) string {
+	t.Helper()
+	keyFile := filepath.Join(t.TempDir(), "key.json")
+	if err := os.WriteFile(keyFile, stack.Key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return keyFile
+}

@@ -7,7 +7,6 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,10 +20,7 @@ import (
 // (/proc/PID/cmdline, shell history).
 func TestBinaryKeyFromFileOrStdin(t *testing.T) {
 	cp, cs, stack, bin := binaryRig(t)
-	keyFile := filepath.Join(t.TempDir(), "key.json")
-	if err := os.WriteFile(keyFile, stack.Key, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	keyFile := writeKeyFile(t, stack)
 	for _, tc := range []struct {
 		name, arg string
 		stdin     []byte
