@@ -13,12 +13,10 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/pullsecret/pullsecret/internal/config"
-	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
 
@@ -27,18 +25,8 @@ import (
 // plugin here dumps its whole environment, then answers with the admin
 // client certificate so the run goes through against the real API server.
 func TestBinaryExecPluginSeesNoSecrets(t *testing.T) {
-	cp := controlplanetest.Shared(t)
+	cp, cs, stack, bin := binaryRig(t)
 	admin := cp.RESTConfig()
-	cs, err := kubernetes.NewForConfig(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stack, err := fakestack.Start("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stack.Close)
-	bin := binary(t)
 	dir := t.TempDir()
 
 	cred, _ := json.Marshal(map[string]any{
