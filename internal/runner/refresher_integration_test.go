@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,6 +105,13 @@ func kubeletToken(t *testing.T, cs kubernetes.Interface, refreshNS, dir string) 
 // GOOGLE_APPLICATION_CREDENTIALS as the pod sets it, and no GitHub.
 func refresherRun(t *testing.T, cp *controlplane.ControlPlane, refreshNS, credPath string) (string, error) {
 	t.Helper()
+	return refresherRunWith(t, cp, refreshNS, credPath, nil)
+}
+
+// refresherRunWith is refresherRun with a test's wrapper around its
+// transports.
+func refresherRunWith(t *testing.T, cp *controlplane.ControlPlane, refreshNS, credPath string, wrap func(http.RoundTripper) http.RoundTripper) (string, error) {
+	t.Helper()
 	id := tokenIdentity(t, cp, clientFor(t, cp), refreshNS, refresher.Name)
 	env := map[string]string{"KUBECONFIG": id.kubeconfig, "GOOGLE_APPLICATION_CREDENTIALS": credPath}
 	getenv := check.Getenv(env)
@@ -112,6 +120,7 @@ func refresherRun(t *testing.T, cp *controlplane.ControlPlane, refreshNS, credPa
 	defer cancel()
 	err := RunRefresher(ctx, []string{"--config-map", refreshNS + "/" + refresher.Name}, &out, Deps{
 		Reporter: actions.New(getenv, &out, &out), Getenv: getenv, Host: kube.Host{InContainer: func() bool { return false }}, Version: "test",
+		WrapTransport: wrap,
 	})
 	log := out.String()
 	for _, tok := range fakes(t).Google.Issued() {
