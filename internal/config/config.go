@@ -75,6 +75,7 @@ type Config struct {
 	Refresh                         bool
 	RefreshInterval                 time.Duration
 	RefreshNamespace                string
+	RefreshNamespaceAdopt           bool
 	RefreshImage                    string
 	RefreshWorkloadIdentityProvider string
 
@@ -82,6 +83,10 @@ type Config struct {
 	// instead of failing: the refresher's runs set it, since a preview
 	// namespace deleted without a teardown run is simply gone. Not an input.
 	SkipMissingNamespaces bool
+	// SkipForeignSecrets leaves a glob- or selector-matched namespace
+	// whose secret of our name pullsecret does not manage alone, with a
+	// warning, instead of failing (the refresher's runs).
+	SkipForeignSecrets bool
 
 	// AllowHTTPEndpoints lets Google endpoint inputs use plain http on
 	// hosts other than loopback. Only test rigs whose fakes are reached

@@ -58,6 +58,7 @@ const (
 	InRefresh                         = "refresh"
 	InRefreshInterval                 = "refresh_interval"
 	InRefreshNamespace                = "refresh_namespace"
+	InRefreshNamespaceAdopt           = "refresh_namespace_adopt"
 	InRefreshImage                    = "refresh_image"
 	InRefreshWorkloadIdentityProvider = "refresh_workload_identity_provider"
 
@@ -114,7 +115,8 @@ var Inputs = []Input{
 	{Name: InWaitTimeout, Default: "60s", Description: "How long to wait for a new namespace's ServiceAccounts to appear."},
 	{Name: InRefresh, Default: "false", Description: "Also install or update an in-cluster refresher (a CronJob running this image, keyless) that keeps this run's secret fresh in the same namespace selection until it is removed; namespaces that appear later and match a glob or selector are covered at the next refresh. Needs `service_account`, which the refresher impersonates. With `mode: delete`, removes this run's namespaces from its coverage and the refresher itself when none remain."},
 	{Name: InRefreshInterval, Default: "30m", Description: "How often the refresher runs: at most half of `token_lifetime`, and a whole number of minutes that divides an hour (`1m` … `30m`) or of hours that divides a day (`1h` … `12h`)."},
-	{Name: InRefreshNamespace, Default: DefaultRefreshNamespace, Description: "Namespace of the refresher's objects (ServiceAccount, RBAC, ConfigMap, CronJob); created if missing."},
+	{Name: InRefreshNamespace, Default: DefaultRefreshNamespace, Description: "Namespace of the refresher's objects (ServiceAccount, RBAC, ConfigMap, CronJob), dedicated to refreshers: created (and labelled) if missing; an existing namespace pullsecret did not create is refused (see `refresh_namespace_adopt`), and so is one this run covers. Whoever administers it holds the puller's credential. Each (`service_account`, `secret_name`) gets its own refresher there."},
+	{Name: InRefreshNamespaceAdopt, Default: "false", Description: "Install the refresher into an existing `refresh_namespace` that pullsecret did not create (it must still be dedicated: its admins hold the puller's credential)."},
 	{Name: InRefreshImage, Description: "Image the refresher runs, by digest (`REPOSITORY@sha256:…`). Default: the image this release runs from, baked into release builds; a build from source has none and needs this input."},
 	{Name: InRefreshWorkloadIdentityProvider, Description: "Workload Identity provider that trusts the cluster's ServiceAccount token issuer (`pullsecret --print-wif-setup` prints the `gcloud` commands that create it). The refresher exchanges a projected ServiceAccount token there and impersonates `service_account`. Empty: the refresher uses the metadata server (GKE with Workload Identity Federation for GKE)."},
 }

@@ -49,6 +49,11 @@ func ReleaseImage(ref string) Option {
 	return func(c *Config) { c.releaseImage = strings.TrimSpace(ref) }
 }
 
+// SkipForeignSecrets sets Config.SkipForeignSecrets.
+func SkipForeignSecrets() Option {
+	return func(c *Config) { c.SkipForeignSecrets = true }
+}
+
 // SkipMissingNamespaces sets Config.SkipMissingNamespaces.
 func SkipMissingNamespaces() Option {
 	return func(c *Config) { c.SkipMissingNamespaces = true }
@@ -116,7 +121,7 @@ func Load(lookup Lookup, opts ...Option) (*Config, error) {
 	for _, b := range []struct {
 		name string
 		dst  *bool
-	}{{InCreateNamespaces, &c.CreateNamespaces}, {InDryRun, &c.DryRun}, {InForce, &c.Force}, {InRefresh, &c.Refresh}} {
+	}{{InCreateNamespaces, &c.CreateNamespaces}, {InDryRun, &c.DryRun}, {InForce, &c.Force}, {InRefresh, &c.Refresh}, {InRefreshNamespaceAdopt, &c.RefreshNamespaceAdopt}} {
 		if *b.dst, err = parseBool(b.name, get(b.name)); err != nil {
 			errs = append(errs, err)
 		}

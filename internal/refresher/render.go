@@ -9,9 +9,12 @@
 package refresher
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -25,19 +28,23 @@ import (
 	"github.com/pullsecret/pullsecret/internal/config"
 )
 
-// Object names and paths. The refresher's objects share one name in its
-// namespace; the cluster-scoped RBAC carries the namespace in its name so
-// two refresh_namespace values never collide.
+// Object names and paths. One refresher serves one identity
+// (service_account, secret_name): its objects are named after that
+// identity (ObjectName), so two teams sharing refresh_namespace each keep
+// their own. Objects outside refresh_namespace (cluster-scoped, or in a
+// covered namespace) add ".<refresh_namespace>" so two refresh namespaces
+// never collide.
 const (
+	// Name is the common prefix of every refresher object and the
+	// app.kubernetes.io/name label.
 	Name = "pullsecret-refresher"
 
-	// KeyInputs holds the refresher run's inputs as a JSON object of input
-	// name to value, read back through config.Load.
-	KeyInputs = "inputs.json"
-	// KeyCredentials holds the external_account credential configuration.
-	KeyCredentials = "credentials.json"
+	// Coverage keys: the only data the refresher's ConfigMap may hold.
+	KeyNamespaces        = config.InNamespaces
+	KeyNamespaceSelector = config.InNamespaceSelector
+	KeyExcludeNamespaces = config.InExcludeNamespaces
+	KeyServiceAccounts   = config.InServiceAccounts
 
-	ConfigDir = "/etc/pullsecret"
 	TokenDir  = "/var/run/secrets/pullsecret"
 	TokenPath = TokenDir + "/token"
 
@@ -49,6 +56,9 @@ const (
 	// find them (`kubectl get all,cm,sa,role,rolebinding -l ...`).
 	LabelComponent = "app.kubernetes.io/component"
 	componentValue = "refresher"
+	// LabelInstance carries the identity's object name on every object,
+	// the ones outside refresh_namespace included.
+	LabelInstance = "app.kubernetes.io/instance"
 
 	// Status annotations the refresher run writes on its ConfigMap.
 	AnnotationLastSuccess = "pullsecret.dev/last-success"
@@ -67,6 +77,66 @@ const (
 	nonRootUID   = 65532
 )
 
+// CoverageKeys are the ConfigMap keys a refresher run reads; any other key
+// fails the run.
+var CoverageKeys = []string{KeyNamespaces, KeyNamespaceSelector, KeyExcludeNamespaces, KeyServiceAccounts}
+
+// FixedInputs are the inputs the installer fixes in the CronJob's
+// arguments (--set NAME=VALUE): identity, endpoints, registries, scopes.
+// A refresher run accepts no other.
+var FixedInputs = []string{
+	config.InServiceAccount, config.InSecretName, config.InSecretLabels, config.InSecretAnnotations,
+	config.InRegistries, config.InScopes, config.InTokenLifetime, config.InConcurrency,
+	config.InSTSEndpoint, config.InIAMCredentialsEndpoint, config.InOAuthTokenEndpoint, config.InMetadataEndpoint,
+}
+
+// Coverage is what a refresher keeps fresh: the only part of it that
+// several runs add to (and teardown removes from).
+type Coverage struct {
+	// Namespaces are names and globs.
+	Namespaces      []string
+	Selector        string
+	Excludes        []string
+	ServiceAccounts []string
+}
+
+// Empty reports whether the coverage names no namespace.
+func (c Coverage) Empty() bool { return len(c.Namespaces) == 0 && c.Selector == "" }
+
+// NamesOnly reports whether every covered namespace is named (no glob, no
+// selector): its permissions can then be granted namespace by namespace.
+func (c Coverage) NamesOnly() bool {
+	return c.Selector == "" && !slices.ContainsFunc(c.Namespaces, config.IsGlob)
+}
+
+// Data is the ConfigMap data holding c.
+func (c Coverage) Data() map[string]string {
+	d := map[string]string{}
+	for k, v := range map[string]string{
+		KeyNamespaces: strings.Join(c.Namespaces, "\n"), KeyNamespaceSelector: c.Selector,
+		KeyExcludeNamespaces: strings.Join(c.Excludes, ","), KeyServiceAccounts: strings.Join(c.ServiceAccounts, ","),
+	} {
+		if v != "" {
+			d[k] = v
+		}
+	}
+	return d
+}
+
+// CoverageFrom reads a refresher's ConfigMap data through the allowlist:
+// a key that is not coverage is refused, never used.
+func CoverageFrom(data map[string]string) (Coverage, error) {
+	for _, k := range slices.Sorted(maps.Keys(data)) {
+		if !slices.Contains(CoverageKeys, k) {
+			return Coverage{}, fmt.Errorf("unknown key %q: the refresher's ConfigMap holds only its coverage (%s); everything else is fixed in its CronJob by the installer. Remove the key, or run the action again with refresh: true", k, strings.Join(CoverageKeys, ", "))
+		}
+	}
+	return Coverage{
+		Namespaces: config.SplitList(data[KeyNamespaces]), Selector: strings.TrimSpace(data[KeyNamespaceSelector]),
+		Excludes: config.SplitList(data[KeyExcludeNamespaces]), ServiceAccounts: config.SplitList(data[KeyServiceAccounts]),
+	}, nil
+}
+
 // Settings are what a refresher is rendered from.
 type Settings struct {
 	Namespace string // refresh_namespace
@@ -78,13 +148,14 @@ type Settings struct {
 	// metadata server.
 	Provider               string
 	ServiceAccount         string
+	SecretName             string
 	TokenLifetime          time.Duration
 	STSEndpoint            string
 	IAMCredentialsEndpoint string
 
-	// Inputs are the refresher run's inputs (namespace coverage, secret,
-	// registries, scopes, endpoints), never a credential.
-	Inputs map[string]string
+	// Fixed are the FixedInputs' values, passed as arguments.
+	Fixed    map[string]string
+	Coverage Coverage
 
 	// AllowHTTPEndpoints passes the test-rig switch
 	// config.EnvAllowHTTPEndpoints on to the refresher's pod: only a run
@@ -93,17 +164,44 @@ type Settings struct {
 	AllowHTTPEndpoints bool
 }
 
-// ClusterRoleName is the cluster-scoped RBAC objects' name.
-func ClusterRoleName(namespace string) string { return Name + "-" + namespace }
+// ObjectName is the name of the refresher of (service_account,
+// secret_name): readable, stable, at most 63 characters, and distinct for
+// every identity (a hash of both ends it).
+func ObjectName(serviceAccount, secretName string) string {
+	sum := sha256.Sum256([]byte(serviceAccount + "\n" + secretName))
+	local, _, _ := strings.Cut(serviceAccount, "@")
+	local = strings.Trim(nonLabel.ReplaceAllString(strings.ToLower(local), "-"), "-")
+	if len(local) > 20 {
+		local = strings.TrimRight(local[:20], "-")
+	}
+	if local != "" {
+		local += "-"
+	}
+	return Name + "-" + local + hex.EncodeToString(sum[:])[:10]
+}
+
+var nonLabel = regexp.MustCompile(`[^a-z0-9-]+`)
+
+// Name is the refresher's name in refresh_namespace.
+func (s Settings) Name() string { return ObjectName(s.ServiceAccount, s.SecretName) }
+
+// OuterName names the refresher's objects outside refresh_namespace.
+func (s Settings) OuterName() string { return OuterName(s.Name(), s.Namespace) }
+
+// OuterName is name's objects' name outside namespace.
+func OuterName(name, namespace string) string { return name + "." + namespace }
+
+// Username is the refresher's ServiceAccount as the API server names it.
+func (s Settings) Username() string { return "system:serviceaccount:" + s.Namespace + ":" + s.Name() }
 
 // ProjectedTokenAudience is the audience Google expects of an OIDC token
 // presented to a Workload Identity provider created with default allowed
 // audiences: https://iam.googleapis.com/ + the provider's resource name.
 func ProjectedTokenAudience(provider string) string { return "https://iam.googleapis.com/" + provider }
 
-// Labels are on every object the refresher consists of.
-func Labels() map[string]string {
-	return map[string]string{labelManagedBy: managerName, labelName: Name, LabelComponent: componentValue}
+// Labels are on every object the refresher named name consists of.
+func Labels(name string) map[string]string {
+	return map[string]string{labelManagedBy: managerName, labelName: Name, LabelComponent: componentValue, LabelInstance: name}
 }
 
 // Object is one rendered Kubernetes object with where it lives.
@@ -125,7 +223,7 @@ func (o Object) Path() string {
 	return base + "/" + o.Resource + "/" + o.Name
 }
 
-// String names the object for logs: "CronJob pullsecret-system/pullsecret-refresher".
+// String names the object for logs: "CronJob pullsecret-system/pullsecret-refresher-…".
 func (o Object) String() string {
 	if o.Namespace == "" {
 		return o.Kind + " " + o.Name
@@ -133,93 +231,116 @@ func (o Object) String() string {
 	return o.Kind + " " + o.Namespace + "/" + o.Name
 }
 
-func meta(namespace, name string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: Labels()}
+func (s Settings) meta(namespace, name string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: Labels(s.Name())}
 }
 
-// Render returns the refresher's objects in apply order (identity and
-// permissions before the ConfigMap, the CronJob last, so that it never
-// runs without them).
+const rbacAPI = "rbac.authorization.k8s.io/v1"
+
+// Render returns the refresher's objects in apply order: the admission
+// policy that bounds its identity first, then identity and permissions,
+// the ConfigMap, and the CronJob last, so that it never runs without them.
 func Render(s Settings) ([]Object, error) {
-	inputs, err := json.MarshalIndent(sortedInputs(s.Inputs), "", "  ")
+	ns, name, outer := s.Namespace, s.Name(), s.OuterName()
+	policy, binding, err := s.admissionPolicy()
 	if err != nil {
-		return nil, fmt.Errorf("failed to encode the refresher's inputs: %w", err)
+		return nil, err
 	}
-	cmData := map[string]string{KeyInputs: string(inputs) + "\n"}
-	if s.Provider != "" {
-		cred, err := CredentialConfig(s)
-		if err != nil {
-			return nil, err
-		}
-		cmData[KeyCredentials] = string(cred) + "\n"
-	}
-	ns := s.Namespace
-	sa := &corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: meta(ns, Name)}
+	sa := &corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: s.meta(ns, name)}
 	if s.Provider == "" {
 		sa.Annotations = map[string]string{AnnotationGKEServiceAccount: s.ServiceAccount}
 	}
-	cm := &corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}, ObjectMeta: meta(ns, Name), Data: cmData}
-	subjects := []rbacv1.Subject{{Kind: "ServiceAccount", Name: Name, Namespace: ns}}
-	crName := ClusterRoleName(ns)
-	return []Object{
-		{"v1", "ServiceAccount", "serviceaccounts", ns, Name, sa},
-		{"rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", "", crName, &rbacv1.ClusterRole{
-			TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"}, ObjectMeta: meta("", crName),
-			Rules: clusterRules(s.Inputs),
+	subjects := []rbacv1.Subject{{Kind: "ServiceAccount", Name: name, Namespace: ns}}
+	objs := []Object{
+		{"v1", "ServiceAccount", "serviceaccounts", ns, name, sa},
+		{"admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", "validatingadmissionpolicies", "", outer, policy},
+		{"admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding", "validatingadmissionpolicybindings", "", outer, binding},
+		{rbacAPI, "ClusterRole", "clusterroles", "", outer, &rbacv1.ClusterRole{
+			TypeMeta: metav1.TypeMeta{APIVersion: rbacAPI, Kind: "ClusterRole"}, ObjectMeta: s.meta("", outer), Rules: s.clusterRules(),
 		}},
-		{"rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", "", crName, &rbacv1.ClusterRoleBinding{
-			TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"}, ObjectMeta: meta("", crName),
-			RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: crName}, Subjects: subjects,
+		{rbacAPI, "ClusterRoleBinding", "clusterrolebindings", "", outer, &rbacv1.ClusterRoleBinding{
+			TypeMeta: metav1.TypeMeta{APIVersion: rbacAPI, Kind: "ClusterRoleBinding"}, ObjectMeta: s.meta("", outer),
+			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: outer}, Subjects: subjects,
 		}},
-		{"rbac.authorization.k8s.io/v1", "Role", "roles", ns, Name, &rbacv1.Role{
-			TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"}, ObjectMeta: meta(ns, Name),
+	}
+	objs = append(objs, s.CoveredNamespaceObjects()...)
+	objs = append(objs,
+		Object{rbacAPI, "Role", "roles", ns, name, &rbacv1.Role{
+			TypeMeta: metav1.TypeMeta{APIVersion: rbacAPI, Kind: "Role"}, ObjectMeta: s.meta(ns, name),
 			Rules: []rbacv1.PolicyRule{
-				// Its own settings, and the status it records on them.
-				{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{Name}, Verbs: []string{"get", "patch"}},
+				// Its own coverage, and the status it records on it.
+				{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{name}, Verbs: []string{"get", "patch"}},
 				// Events on failure. A create carries no name in its URL,
 				// so resourceNames cannot narrow it.
 				{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create"}},
 			},
 		}},
-		{"rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings", ns, Name, &rbacv1.RoleBinding{
-			TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "RoleBinding"}, ObjectMeta: meta(ns, Name),
-			RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: Name}, Subjects: subjects,
+		Object{rbacAPI, "RoleBinding", "rolebindings", ns, name, &rbacv1.RoleBinding{
+			TypeMeta: metav1.TypeMeta{APIVersion: rbacAPI, Kind: "RoleBinding"}, ObjectMeta: s.meta(ns, name),
+			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name}, Subjects: subjects,
 		}},
-		{"v1", "ConfigMap", "configmaps", ns, Name, cm},
-		{"batch/v1", "CronJob", "cronjobs", ns, Name, cronJob(s)},
-	}, nil
+		Object{"v1", "ConfigMap", "configmaps", ns, name, s.ConfigMap()},
+		Object{"batch/v1", "CronJob", "cronjobs", ns, name, cronJob(s)},
+	)
+	return objs, nil
 }
 
-// clusterRules grant what a refresher run does and nothing more: it never
-// creates or deletes namespaces, never deletes secrets, and reads only the
-// pull secret by name. Named namespaces and ServiceAccounts are narrowed by
-// name too; globs, selectors and "*" need list, which cannot be.
-func clusterRules(in map[string]string) []rbacv1.PolicyRule {
-	patterns := config.SplitList(in[config.InNamespaces])
-	onlyNames := in[config.InNamespaceSelector] == "" && !slices.ContainsFunc(patterns, config.IsGlob)
+// ConfigMap holds the coverage, nothing else.
+func (s Settings) ConfigMap() *corev1.ConfigMap {
+	return &corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}, ObjectMeta: s.meta(s.Namespace, s.Name()), Data: s.Coverage.Data()}
+}
+
+// CoveredNamespaceObjects are, for named coverage, a Role and RoleBinding
+// in each covered namespace: the refresher's only permission on secrets.
+// Glob and selector coverage have none (their namespaces are not known
+// in advance); the cluster-wide rule and the admission policy serve them.
+func (s Settings) CoveredNamespaceObjects() []Object {
+	if !s.Coverage.NamesOnly() {
+		return nil
+	}
+	outer := s.OuterName()
+	subjects := []rbacv1.Subject{{Kind: "ServiceAccount", Name: s.Name(), Namespace: s.Namespace}}
+	var objs []Object
+	for _, ns := range slices.Sorted(slices.Values(s.Coverage.Namespaces)) {
+		objs = append(objs,
+			Object{rbacAPI, "Role", "roles", ns, outer, &rbacv1.Role{
+				TypeMeta: metav1.TypeMeta{APIVersion: rbacAPI, Kind: "Role"}, ObjectMeta: s.meta(ns, outer), Rules: s.writeRules(),
+			}},
+			Object{rbacAPI, "RoleBinding", "rolebindings", ns, outer, &rbacv1.RoleBinding{
+				TypeMeta: metav1.TypeMeta{APIVersion: rbacAPI, Kind: "RoleBinding"}, ObjectMeta: s.meta(ns, outer),
+				RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: outer}, Subjects: subjects,
+			}})
+	}
+	return objs
+}
+
+// clusterRules: reading the covered namespaces (by name when they are
+// named), and for glob or selector coverage the write rules cluster-wide,
+// bounded to the coverage by the admission policy.
+func (s Settings) clusterRules() []rbacv1.PolicyRule {
 	nsRule := rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get", "list"}}
-	if onlyNames {
-		nsRule.Verbs, nsRule.ResourceNames = []string{"get"}, slices.Sorted(slices.Values(patterns))
+	if s.Coverage.NamesOnly() {
+		nsRule.Verbs, nsRule.ResourceNames = []string{"get"}, slices.Sorted(slices.Values(s.Coverage.Namespaces))
+		return []rbacv1.PolicyRule{nsRule}
 	}
-	sas := config.SplitList(in[config.InServiceAccounts])
-	saRule := rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, Verbs: []string{"get", "list", "update"}}
-	if !slices.Contains(sas, "*") {
-		// list stays: the run reads each named ServiceAccount with one
-		// field-selected LIST across namespaces, which RBAC authorizes by
-		// the name.
-		saRule.ResourceNames = slices.Sorted(slices.Values(sas))
-	}
+	return append([]rbacv1.PolicyRule{nsRule}, s.writeRules()...)
+}
+
+// writeRules grant what a refresher run does in a namespace and nothing
+// more: it never deletes secrets and reads only the pull secret by name
+// (list: the ownership check reads it with a metadata.name field selector,
+// which RBAC authorizes by that name; create and patch: server-side
+// apply). Named ServiceAccounts are narrowed by name too.
+func (s Settings) writeRules() []rbacv1.PolicyRule {
 	rules := []rbacv1.PolicyRule{
-		nsRule,
-		// list: the ownership check reads the secret with a metadata.name
-		// field selector, which RBAC authorizes by that name; patch and
-		// create: server-side apply (a new secret is an apply that only
-		// creates), also authorized with the name. No other secret can be
-		// read or written. As deploy/rbac.yaml, without delete: the
-		// refresher never tears down.
-		{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{in[config.InSecretName]}, Verbs: []string{"list", "create", "patch"}},
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{s.SecretName}, Verbs: []string{"list", "create", "patch"}},
 	}
+	sas := s.Coverage.ServiceAccounts
 	if len(sas) > 0 {
+		saRule := rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, Verbs: []string{"get", "list", "update"}}
+		if !slices.Contains(sas, "*") {
+			saRule.ResourceNames = slices.Sorted(slices.Values(sas))
+		}
 		rules = append(rules, saRule)
 	}
 	return rules
@@ -229,7 +350,7 @@ func clusterRules(in map[string]string) []rbacv1.PolicyRule {
 // (https://google.aip.dev/auth/4117) the refresher authenticates with: the
 // projected token file is the subject token, STS exchanges it, and
 // IAM Credentials mints service_account's token of token_lifetime.
-func CredentialConfig(s Settings) ([]byte, error) {
+func CredentialConfig(s Settings, tokenFile string) ([]byte, error) {
 	cfg := map[string]any{
 		"type":                              "external_account",
 		"audience":                          "//iam.googleapis.com/" + s.Provider,
@@ -237,14 +358,24 @@ func CredentialConfig(s Settings) ([]byte, error) {
 		"token_url":                         s.STSEndpoint,
 		"service_account_impersonation_url": strings.TrimSuffix(s.IAMCredentialsEndpoint, "/") + "/v1/projects/-/serviceAccounts/" + s.ServiceAccount + ":generateAccessToken",
 		"service_account_impersonation":     map[string]any{"token_lifetime_seconds": int(s.TokenLifetime / time.Second)},
-		"credential_source":                 map[string]any{"file": TokenPath, "format": map[string]any{"type": "text"}},
+		"credential_source":                 map[string]any{"file": tokenFile, "format": map[string]any{"type": "text"}},
 	}
 	return json.MarshalIndent(cfg, "", "  ")
 }
 
-func sortedInputs(in map[string]string) map[string]string {
-	// encoding/json sorts map keys; the clone keeps callers' maps apart.
-	return maps.Clone(in)
+// Args are the refresher run's arguments: everything but the coverage,
+// fixed by the installer (a ConfigMap editor cannot change them).
+func (s Settings) Args() []string {
+	args := []string{"refresh", "--config-map", s.Namespace + "/" + s.Name()}
+	if s.Provider != "" {
+		args = append(args, "--provider", s.Provider)
+	}
+	for _, k := range FixedInputs {
+		if v := s.Fixed[k]; v != "" {
+			args = append(args, "--set", k+"="+v)
+		}
+	}
+	return args
 }
 
 // cronJob is deploy/cronjob.yaml's hardening (Pod Security "restricted",
@@ -259,11 +390,10 @@ func cronJob(s Settings) *batchv1.CronJob {
 	uid := int64(nonRootUID)
 	expiration := int64(TokenExpirationSeconds)
 	mode := int32(0o444)
+	name := s.Name()
 
-	volumes := []corev1.Volume{{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
-		LocalObjectReference: corev1.LocalObjectReference{Name: Name}, DefaultMode: &mode,
-	}}}}
-	mounts := []corev1.VolumeMount{{Name: "config", MountPath: ConfigDir, ReadOnly: true}}
+	var volumes []corev1.Volume
+	var mounts []corev1.VolumeMount
 	var env []corev1.EnvVar
 	if s.AllowHTTPEndpoints {
 		env = append(env, corev1.EnvVar{Name: config.EnvAllowHTTPEndpoints, Value: "true"})
@@ -276,11 +406,10 @@ func cronJob(s Settings) *batchv1.CronJob {
 			}}},
 		}}})
 		mounts = append(mounts, corev1.VolumeMount{Name: "google-token", MountPath: TokenDir, ReadOnly: true})
-		env = append(env, corev1.EnvVar{Name: "GOOGLE_APPLICATION_CREDENTIALS", Value: ConfigDir + "/" + KeyCredentials})
 	}
 	return &batchv1.CronJob{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "batch/v1", Kind: "CronJob"},
-		ObjectMeta: meta(s.Namespace, Name),
+		ObjectMeta: s.meta(s.Namespace, name),
 		Spec: batchv1.CronJobSpec{
 			Schedule:                   s.Schedule,
 			ConcurrencyPolicy:          batchv1.ForbidConcurrent,
@@ -288,14 +417,14 @@ func cronJob(s Settings) *batchv1.CronJob {
 			SuccessfulJobsHistoryLimit: &history,
 			FailedJobsHistoryLimit:     &failed,
 			JobTemplate: batchv1.JobTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: Labels()},
+				ObjectMeta: metav1.ObjectMeta{Labels: Labels(name)},
 				Spec: batchv1.JobSpec{
 					BackoffLimit:          &backoff,
 					ActiveDeadlineSeconds: &deadline,
 					Template: corev1.PodTemplateSpec{
-						ObjectMeta: metav1.ObjectMeta{Labels: Labels()},
+						ObjectMeta: metav1.ObjectMeta{Labels: Labels(name)},
 						Spec: corev1.PodSpec{
-							ServiceAccountName: Name,
+							ServiceAccountName: name,
 							RestartPolicy:      corev1.RestartPolicyOnFailure,
 							SecurityContext: &corev1.PodSecurityContext{
 								RunAsNonRoot: &yes, RunAsUser: &uid, RunAsGroup: &uid,
@@ -304,7 +433,7 @@ func cronJob(s Settings) *batchv1.CronJob {
 							Containers: []corev1.Container{{
 								Name:  "pullsecret",
 								Image: s.Image,
-								Args:  []string{"refresh", "--config-map", s.Namespace + "/" + Name},
+								Args:  s.Args(),
 								Env:   env,
 								SecurityContext: &corev1.SecurityContext{
 									AllowPrivilegeEscalation: &no, ReadOnlyRootFilesystem: &yes,

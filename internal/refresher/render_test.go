@@ -3,10 +3,11 @@ package refresher
 import (
 	"encoding/json"
 	"os"
+	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	batchv1 "k8s.io/api/batch/v1"
@@ -62,8 +63,10 @@ func renderYAML(t *testing.T, s Settings) string {
 func TestRenderGolden(t *testing.T) {
 	t.Parallel()
 	for name, extra := range map[string]map[string]string{
-		"wif": nil,
-		"gke": {config.InRefreshWorkloadIdentityProvider: "", config.InNamespaces: "team-a,team-b", config.InRefreshInterval: "15m"},
+		// Glob coverage, Workload Identity Federation.
+		"glob": {config.InNamespaceSelector: "team in (web,api),tier!=db", config.InExcludeNamespaces: "preview-keep"},
+		// Named coverage, the GKE metadata server.
+		"named": {config.InRefreshWorkloadIdentityProvider: "", config.InNamespaces: "team-a,team-b", config.InRefreshInterval: "15m", config.InServiceAccounts: "default,builder"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -90,7 +93,7 @@ func TestRenderGolden(t *testing.T) {
 // service_account for token_lifetime.
 func TestCredentialConfig(t *testing.T) {
 	t.Parallel()
-	raw, err := CredentialConfig(testSettings(t, map[string]string{config.InTokenLifetime: "2h", config.InRefreshInterval: "1h"}))
+	raw, err := CredentialConfig(testSettings(t, map[string]string{config.InTokenLifetime: "2h", config.InRefreshInterval: "1h"}), TokenPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,9 +130,9 @@ func TestAllowHTTPEndpointsOnlyFromATestRig(t *testing.T) {
 		for _, e := range objs[len(objs)-1].Body.(*batchv1.CronJob).Spec.JobTemplate.Spec.Template.Spec.Containers[0].Env {
 			got = append(got, e.Name+"="+e.Value)
 		}
-		want := []string{"GOOGLE_APPLICATION_CREDENTIALS=/etc/pullsecret/credentials.json"}
+		var want []string
 		if allow {
-			want = append([]string{config.EnvAllowHTTPEndpoints + "=true"}, want...)
+			want = []string{config.EnvAllowHTTPEndpoints + "=true"}
 		}
 		if d := cmp.Diff(want, got); d != "" {
 			t.Errorf("allow=%v: env (-want +got):\n%s", allow, d)
@@ -156,7 +159,7 @@ func TestCronJobTokenAndDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	cj := objs[len(objs)-1].Body.(*batchv1.CronJob)
-	proj := cj.Spec.JobTemplate.Spec.Template.Spec.Volumes[1].Projected.Sources[0].ServiceAccountToken
+	proj := cj.Spec.JobTemplate.Spec.Template.Spec.Volumes[0].Projected.Sources[0].ServiceAccountToken
 	got := []any{cj.Spec.Schedule, cj.Spec.ConcurrencyPolicy, *cj.Spec.JobTemplate.Spec.ActiveDeadlineSeconds, proj.Audience, *proj.ExpirationSeconds,
 		cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Image}
 	want := []any{"*/1 * * * *", batchv1.ForbidConcurrent, int64(60), "https://iam.googleapis.com/" + testProvider, int64(600), testImage}
@@ -165,45 +168,97 @@ func TestCronJobTokenAndDeadline(t *testing.T) {
 	}
 }
 
-// RBAC narrows by name wherever the coverage allows: explicit namespaces
-// and ServiceAccounts by name; globs and "*" need list.
-func TestClusterRulesNarrowByName(t *testing.T) {
+// RBAC narrows by name wherever the coverage allows. Named coverage: the
+// cluster-wide rule only reads the named namespaces, the write rules live
+// in each one. Globs and selectors: list, and the write rules cluster-wide
+// (the admission policy bounds them).
+func TestRulesNarrowByName(t *testing.T) {
 	t.Parallel()
-	named := clusterRules(map[string]string{config.InNamespaces: "b\na", config.InServiceAccounts: "default,builder", config.InSecretName: "s"})
-	want := []rbacv1.PolicyRule{
-		{APIGroups: []string{""}, Resources: []string{"namespaces"}, ResourceNames: []string{"a", "b"}, Verbs: []string{"get"}},
+	s := testSettings(t, map[string]string{config.InNamespaces: "b,a", config.InServiceAccounts: "default,builder", config.InSecretName: "s"})
+	write := []rbacv1.PolicyRule{
 		{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"s"}, Verbs: []string{"list", "create", "patch"}},
 		{APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, ResourceNames: []string{"builder", "default"}, Verbs: []string{"get", "list", "update"}},
 	}
-	if d := cmp.Diff(want, named); d != "" {
-		t.Errorf("named (-want +got):\n%s", d)
+	want := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"namespaces"}, ResourceNames: []string{"a", "b"}, Verbs: []string{"get"}}}
+	if d := cmp.Diff(want, s.clusterRules()); d != "" {
+		t.Errorf("named, cluster rules (-want +got):\n%s", d)
 	}
-	globbed := clusterRules(map[string]string{config.InNamespaces: "preview-*", config.InServiceAccounts: "*", config.InSecretName: "s"})
-	if len(globbed[0].ResourceNames) != 0 || !cmp.Equal(globbed[0].Verbs, []string{"get", "list"}) || !cmp.Equal(globbed[2].Verbs, []string{"get", "list", "update"}) || len(globbed[2].ResourceNames) != 0 {
+	objs := s.CoveredNamespaceObjects()
+	if len(objs) != 4 || objs[0].Namespace != "a" || objs[2].Namespace != "b" {
+		t.Fatalf("named coverage: %v, want a Role and RoleBinding in a and in b", objs)
+	}
+	if d := cmp.Diff(write, objs[0].Body.(*rbacv1.Role).Rules); d != "" {
+		t.Errorf("named, Role in a (-want +got):\n%s", d)
+	}
+	g := testSettings(t, map[string]string{config.InNamespaces: "preview-*", config.InServiceAccounts: "*", config.InSecretName: "s"})
+	globbed := g.clusterRules()
+	if len(g.CoveredNamespaceObjects()) != 0 || len(globbed) != 3 || len(globbed[0].ResourceNames) != 0 || !cmp.Equal(globbed[0].Verbs, []string{"get", "list"}) ||
+		!cmp.Equal(globbed[2].Verbs, []string{"get", "list", "update"}) || len(globbed[2].ResourceNames) != 0 {
 		t.Errorf("globbed rules: %+v", globbed)
 	}
 }
 
 func TestMergeAndWithout(t *testing.T) {
 	t.Parallel()
-	s := testSettings(t, map[string]string{config.InNamespaces: "preview-2"})
-	installed := map[string]string{config.InNamespaces: "preview-1", config.InSecretName: config.DefaultSecretName, config.InNamespaceSelector: "team=web"}
-	if err := s.Merge(installed); err != nil {
-		t.Fatal(err)
+	installed := Coverage{Namespaces: []string{"preview-1"}, Selector: "team=web", ServiceAccounts: []string{"default"}}
+	merged := Coverage{Namespaces: []string{"preview-2"}, ServiceAccounts: []string{"builder"}}.Merge(installed)
+	want := Coverage{Namespaces: []string{"preview-1", "preview-2"}, Selector: "team=web", ServiceAccounts: []string{"default", "builder"}}
+	if d := cmp.Diff(want, merged); d != "" {
+		t.Errorf("merged (-want +got):\n%s", d)
 	}
-	if got := s.Inputs[config.InNamespaces]; got != "preview-1\npreview-2" {
-		t.Errorf("merged coverage %q", got)
+	left := merged.Without([]string{"preview-1"}, "")
+	if left.Empty() || !cmp.Equal(left.Namespaces, []string{"preview-2"}) {
+		t.Errorf("without preview-1: %+v", left)
 	}
-	left, covers := Without(s.Inputs, []string{"preview-1"}, "")
-	if !covers || left[config.InNamespaces] != "preview-2" {
-		t.Errorf("without preview-1: %q, covers %v", left[config.InNamespaces], covers)
+	if gone := left.Without([]string{"preview-2"}, "team=web"); !gone.Empty() {
+		t.Errorf("nothing left, yet it still covers %+v", gone)
 	}
-	if _, covers := Without(left, []string{"preview-2"}, "team=web"); covers {
-		t.Error("nothing left, yet it still covers something")
+}
+
+// One refresher per (service_account, secret_name): stable, distinct,
+// valid names of at most 63 characters.
+func TestObjectName(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("a", 30) + "@" + strings.Repeat("p", 30) + ".iam.gserviceaccount.com"
+	names := map[string]bool{}
+	for _, id := range [][2]string{{testSA, "gcr-pull-secret"}, {testSA, "other"}, {"keyed@e2e-proj.iam.gserviceaccount.com", "gcr-pull-secret"}, {long, strings.Repeat("s", 253)}} {
+		n := ObjectName(id[0], id[1])
+		if n != ObjectName(id[0], id[1]) || len(n) > 63 || !regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`).MatchString(n) {
+			t.Errorf("ObjectName%v = %q: not a stable DNS label", id, n)
+		}
+		if names[n] {
+			t.Errorf("ObjectName%v = %q collides", id, n)
+		}
+		names[n] = true
 	}
-	other := testSettings(t, map[string]string{config.InSecretName: "other"})
-	if err := other.Merge(installed); check.ErrDiff(err, `input "refresh_namespace"`) != "" {
-		t.Errorf("another secret name in the same refresh_namespace: %v", err)
+}
+
+// The ConfigMap is read through an allowlist: coverage only.
+func TestCoverageFromRefusesUnknownKeys(t *testing.T) {
+	t.Parallel()
+	for _, k := range []string{config.InSTSEndpoint, config.InKubeconfig, config.InRegistries, config.InServiceAccount, "inputs.json", "credentials.json"} {
+		if _, err := CoverageFrom(map[string]string{KeyNamespaces: "a", k: "x"}); check.ErrDiff(err, `unknown key "`+k+`"`) != "" {
+			t.Errorf("key %q: %v", k, err)
+		}
 	}
-	_ = time.Second
+	c, err := CoverageFrom(Coverage{Namespaces: []string{"a", "b-*"}, Selector: "x=y", Excludes: []string{"b-1"}, ServiceAccounts: []string{"*"}}.Data())
+	if err != nil || !c.Covers("a", nil) || !c.Covers("b-2", nil) || c.Covers("b-1", nil) || !c.Covers("z", map[string]string{"x": "y"}) || c.Covers("z", nil) {
+		t.Errorf("round trip: %+v, %v", c, err)
+	}
+}
+
+// A glob becomes the regular expression the admission policy matches
+// with, agreeing with path.Match.
+func TestGlobRegexpAgreesWithPathMatch(t *testing.T) {
+	t.Parallel()
+	names := []string{"preview-1", "preview-12", "preview-", "prod", "team-a", "team-b", "team-c", "a.b", "axb"}
+	for _, p := range []string{"preview-*", "preview-?", "team-[ab]", "team-[^a]", "*", "a.b", "pre*-1*"} {
+		re := regexp.MustCompile(GlobRegexp(p))
+		for _, n := range names {
+			want, _ := path.Match(p, n)
+			if re.MatchString(n) != want {
+				t.Errorf("pattern %q, name %q: regexp %s says %v, path.Match %v", p, n, re, !want, want)
+			}
+		}
+	}
 }

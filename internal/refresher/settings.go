@@ -1,7 +1,6 @@
 package refresher
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -26,18 +25,16 @@ func NewSettings(cfg *config.Config, coverage []string) (Settings, error) {
 		Interval:               cfg.RefreshInterval,
 		Provider:               cfg.RefreshWorkloadIdentityProvider,
 		ServiceAccount:         cfg.ServiceAccount,
+		SecretName:             cfg.SecretName,
 		TokenLifetime:          cfg.TokenLifetime,
 		STSEndpoint:            cfg.STSEndpoint,
 		IAMCredentialsEndpoint: cfg.IAMCredentialsEndpoint,
 		AllowHTTPEndpoints:     cfg.AllowHTTPEndpoints,
-		Inputs: map[string]string{
-			config.InNamespaces:             strings.Join(coverage, "\n"),
-			config.InNamespaceSelector:      cfg.NamespaceSelector,
-			config.InExcludeNamespaces:      strings.Join(cfg.ExcludeNamespaces, ","),
+		Fixed: map[string]string{
+			config.InServiceAccount:         cfg.ServiceAccount,
 			config.InSecretName:             cfg.SecretName,
 			config.InSecretLabels:           keyValues(cfg.SecretLabels),
 			config.InSecretAnnotations:      keyValues(cfg.SecretAnnotations),
-			config.InServiceAccounts:        strings.Join(cfg.ServiceAccounts, ","),
 			config.InRegistries:             strings.Join(cfg.Registries, ","),
 			config.InScopes:                 strings.Join(cfg.Scopes, ","),
 			config.InTokenLifetime:          strconv.Itoa(int(cfg.TokenLifetime.Seconds())) + "s",
@@ -47,51 +44,68 @@ func NewSettings(cfg *config.Config, coverage []string) (Settings, error) {
 			config.InOAuthTokenEndpoint:     cfg.OAuthTokenEndpoint,
 			config.InMetadataEndpoint:       cfg.MetadataEndpoint,
 		},
+		Coverage: Coverage{
+			Namespaces: slices.Clone(coverage), Selector: cfg.NamespaceSelector,
+			Excludes: slices.Clone(cfg.ExcludeNamespaces), ServiceAccounts: slices.Clone(cfg.ServiceAccounts),
+		},
 	}, nil
 }
 
-// Merge adds an installed refresher's coverage to s: each run with
-// refresh: true adds its namespaces (a preview per pull request adds one
-// at a time); its other settings replace the installed ones. One
-// refresher keeps one secret name fresh: another name needs another
-// refresh_namespace.
-func (s *Settings) Merge(installed map[string]string) error {
-	if installed == nil {
-		return nil
+// Merge adds an installed refresher's coverage to c: each run with
+// refresh: true and the same identity adds its namespaces (a preview per
+// pull request adds one at a time) and ServiceAccounts. A selector or
+// exclusions of the run replace the installed ones; none keeps them.
+func (c Coverage) Merge(installed Coverage) Coverage {
+	out := Coverage{Namespaces: union(installed.Namespaces, c.Namespaces), Selector: c.Selector, Excludes: c.Excludes,
+		ServiceAccounts: union(installed.ServiceAccounts, c.ServiceAccounts)}
+	if out.Selector == "" {
+		out.Selector = installed.Selector
 	}
-	if old, now := installed[config.InSecretName], s.Inputs[config.InSecretName]; old != now {
-		return fmt.Errorf("input %q: the refresher in namespace %q keeps secret %q fresh, not %q; use another %s for another secret name (or remove it first with mode: delete)",
-			config.InRefreshNamespace, s.Namespace, old, now, config.InRefreshNamespace)
+	if len(out.Excludes) == 0 {
+		out.Excludes = slices.Clone(installed.Excludes)
 	}
-	merged := config.SplitList(installed[config.InNamespaces])
-	for _, p := range config.SplitList(s.Inputs[config.InNamespaces]) {
-		if !slices.Contains(merged, p) {
-			merged = append(merged, p)
-		}
-	}
-	s.Inputs[config.InNamespaces] = strings.Join(merged, "\n")
-	if s.Inputs[config.InNamespaceSelector] == "" {
-		s.Inputs[config.InNamespaceSelector] = installed[config.InNamespaceSelector]
-	}
-	return nil
+	return out
 }
 
-// Without returns the installed inputs minus a teardown run's namespaces
-// (and its selector, when it is the installed one), and whether any
-// coverage remains.
-func Without(installed map[string]string, patterns []string, selector string) (map[string]string, bool) {
-	out := maps.Clone(installed)
-	var kept []string
-	for _, p := range config.SplitList(installed[config.InNamespaces]) {
-		if !slices.Contains(patterns, p) {
-			kept = append(kept, p)
+// Without returns the installed coverage minus a teardown run's
+// namespaces (and its selector, when it is the installed one).
+func (c Coverage) Without(patterns []string, selector string) Coverage {
+	out := c
+	out.Namespaces = slices.DeleteFunc(slices.Clone(c.Namespaces), func(p string) bool { return slices.Contains(patterns, p) })
+	if selector != "" && selector == c.Selector {
+		out.Selector = ""
+	}
+	return out
+}
+
+// Covers reports whether namespace ns (with its labels) is covered, with
+// the run's semantics: named, or matched by a glob or the selector and
+// not excluded.
+func (c Coverage) Covers(ns string, labels map[string]string) bool {
+	var globs []string
+	for _, p := range c.Namespaces {
+		if !IsPattern(p) && p == ns {
+			return true
+		}
+		if IsPattern(p) {
+			globs = append(globs, p)
 		}
 	}
-	out[config.InNamespaces] = strings.Join(kept, "\n")
-	if selector != "" && selector == installed[config.InNamespaceSelector] {
-		out[config.InNamespaceSelector] = ""
+	matched := slices.ContainsFunc(globs, func(p string) bool { return matchGlob(p, ns) })
+	if !matched && c.Selector != "" {
+		matched = selectorMatches(c.Selector, labels)
 	}
-	return out, len(kept) > 0 || out[config.InNamespaceSelector] != ""
+	return matched && !slices.ContainsFunc(c.Excludes, func(p string) bool { return matchGlob(p, ns) })
+}
+
+func union(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, x := range b {
+		if !slices.Contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 func keyValues(m map[string]string) string {

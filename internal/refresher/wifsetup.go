@@ -78,14 +78,14 @@ func (i *Issuer) Public() bool {
 var providerParts = regexp.MustCompile(`^projects/([0-9]+)/locations/global/workloadIdentityPools/([a-z0-9-]+)/providers/([a-z0-9-]+)$`)
 
 // RefresherPrincipal is the IAM member of the refresher's Kubernetes
-// ServiceAccount under provider (whose attribute mapping maps
-// google.subject to the token's sub, system:serviceaccount:NS:NAME).
-func RefresherPrincipal(provider, namespace string) string {
+// ServiceAccount name in namespace under provider (whose attribute mapping
+// maps google.subject to the token's sub, system:serviceaccount:NS:NAME).
+func RefresherPrincipal(provider, namespace, name string) string {
 	m := providerParts.FindStringSubmatch(provider)
 	if m == nil {
 		return ""
 	}
-	return fmt.Sprintf("principal://iam.googleapis.com/projects/%s/locations/global/workloadIdentityPools/%s/subject/system:serviceaccount:%s:%s", m[1], m[2], namespace, Name)
+	return fmt.Sprintf("principal://iam.googleapis.com/projects/%s/locations/global/workloadIdentityPools/%s/subject/system:serviceaccount:%s:%s", m[1], m[2], namespace, name)
 }
 
 // JWKSFile is the file name the printed commands save the keys to.
@@ -93,8 +93,9 @@ const JWKSFile = "cluster-jwks.json"
 
 // SetupCommands are the gcloud commands that register the cluster's issuer
 // as a Workload Identity provider and let the refresher impersonate
-// serviceAccount.
-func SetupCommands(iss *Issuer, provider, serviceAccount, namespace string) (string, error) {
+// serviceAccount (the refresher of serviceAccount and secretName).
+func SetupCommands(iss *Issuer, provider, serviceAccount, namespace, secretName string) (string, error) {
+	name := ObjectName(serviceAccount, secretName)
 	m := providerParts.FindStringSubmatch(provider)
 	if m == nil {
 		return "", fmt.Errorf("%q is not a provider resource name; expected projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>", provider)
@@ -118,8 +119,8 @@ func SetupCommands(iss *Issuer, provider, serviceAccount, namespace string) (str
 	if upload {
 		fmt.Fprintf(&b, " \\\n  --jwk-json-path=%s", JWKSFile)
 	}
-	fmt.Fprintf(&b, "\n\n# The refresher's Kubernetes ServiceAccount (%s/%s) may impersonate %s:\n", namespace, Name, serviceAccount)
-	fmt.Fprintf(&b, "gcloud iam service-accounts add-iam-policy-binding %s \\\n  --role=roles/iam.workloadIdentityUser \\\n  --member=%s\n\n", serviceAccount, RefresherPrincipal(provider, namespace))
+	fmt.Fprintf(&b, "\n\n# The refresher's Kubernetes ServiceAccount (%s/%s) may impersonate %s:\n", namespace, name, serviceAccount)
+	fmt.Fprintf(&b, "gcloud iam service-accounts add-iam-policy-binding %s \\\n  --role=roles/iam.workloadIdentityUser \\\n  --member=%s\n\n", serviceAccount, RefresherPrincipal(provider, namespace, name))
 	fmt.Fprintf(&b, "# Then run the action with refresh: true, service_account: %s\n# and refresh_workload_identity_provider: %s\n", serviceAccount, provider)
 	return b.String(), nil
 }

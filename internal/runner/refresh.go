@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -14,11 +15,14 @@ import (
 // refreshPlan is what refresh: true will do to the in-cluster refresher,
 // decided before anything is written.
 type refreshPlan struct {
-	cfg       *config.Config
-	rc        rest.Interface
-	installed map[string]string
-	settings  refresher.Settings // apply
-	coverage  []string           // this run's namespace patterns
+	cfg      *config.Config
+	rc       rest.Interface
+	settings refresher.Settings // apply
+	coverage []string           // this run's namespace patterns
+	// targets are the refreshers a teardown narrows: the one of
+	// service_account when it is set, else every one keeping secret_name
+	// fresh in refresh_namespace.
+	targets []refresher.Settings
 }
 
 func planRefresh(ctx context.Context, cfg *config.Config, conn *kube.Connection) (*refreshPlan, error) {
@@ -26,27 +30,43 @@ func planRefresh(ctx context.Context, cfg *config.Config, conn *kube.Connection)
 	if len(p.coverage) == 0 && cfg.NamespaceSelector == "" {
 		p.coverage = []string{conn.Namespace}
 	}
-	cm, err := refresher.Installed(ctx, p.rc, cfg.RefreshNamespace)
-	if err != nil {
-		return nil, explainForbidden(err, cfg.SecretName)
-	}
-	if p.installed, err = refresher.InstalledInputs(cm); err != nil {
-		return nil, err
-	}
 	if cfg.Mode == config.ModeDelete {
-		return p, nil
+		return p, p.planTeardown(ctx)
 	}
+	var err error
 	if p.settings, err = refresher.NewSettings(cfg, p.coverage); err != nil {
 		return nil, err
 	}
-	if err := p.settings.Merge(p.installed); err != nil {
-		return nil, err
+	if err := refresher.CheckAdmissionPolicies(ctx, p.rc); err != nil {
+		return nil, classify(ErrBadInput, explainForbidden(err, cfg.SecretName))
+	}
+	if _, err := refresher.CheckNamespace(ctx, p.rc, cfg.RefreshNamespace, p.settings.Coverage, cfg.RefreshNamespaceAdopt); err != nil {
+		return nil, classify(ErrBadInput, explainForbidden(err, cfg.SecretName))
 	}
 	return p, nil
 }
 
-// carryOut installs, narrows or removes the refresher and says so in the
-// log and the step summary.
+func (p *refreshPlan) planTeardown(ctx context.Context) error {
+	id := refresher.Settings{Namespace: p.cfg.RefreshNamespace, SecretName: p.cfg.SecretName}
+	if p.cfg.ServiceAccount != "" {
+		id.ServiceAccount = p.cfg.ServiceAccount
+		p.targets = []refresher.Settings{id}
+		return nil
+	}
+	found, err := refresher.List(ctx, p.rc, p.cfg.RefreshNamespace, p.cfg.SecretName)
+	if err != nil {
+		return explainForbidden(err, p.cfg.SecretName)
+	}
+	for _, in := range found {
+		id.ServiceAccount = in.Identity.ServiceAccount
+		p.targets = append(p.targets, id)
+	}
+	return nil
+}
+
+// carryOut installs the refresher (after the secrets were written) or
+// narrows or removes it (before they are deleted, so that no refresher run
+// writes them again), and says so in the log and the step summary.
 func (p *refreshPlan) carryOut(ctx context.Context, r Reporter, res *Result) error {
 	ns := p.cfg.RefreshNamespace
 	would := ""
@@ -56,7 +76,7 @@ func (p *refreshPlan) carryOut(ctx context.Context, r Reporter, res *Result) err
 	r.Group("In-cluster refresher in namespace " + ns)
 	defer r.EndGroup()
 	if p.cfg.Mode == config.ModeApply {
-		objs, err := refresher.Install(ctx, p.rc, p.settings, p.cfg.DryRun)
+		objs, cov, err := refresher.Install(ctx, p.rc, p.settings, p.cfg.DryRun)
 		if err != nil {
 			return fmt.Errorf("failed to install the refresher in namespace %q: %w", ns, err)
 		}
@@ -67,40 +87,45 @@ func (p *refreshPlan) carryOut(ctx context.Context, r Reporter, res *Result) err
 		if p.settings.Provider != "" {
 			how = "Workload Identity provider `" + p.settings.Provider + "`"
 		}
-		res.Refresher = fmt.Sprintf("%sinstalled in `%s` — every %s (`%s`), image `%s`, authenticating as `%s` through %s; covers `%s`.",
-			would, ns, p.cfg.RefreshInterval, p.settings.Schedule, p.settings.Image, p.settings.ServiceAccount, how,
-			strings.ReplaceAll(p.settings.Inputs[config.InNamespaces], "\n", "`, `"))
+		res.Refresher = fmt.Sprintf("%sinstalled in `%s` as `%s` — every %s (`%s`), image `%s`, authenticating as `%s` through %s; covers %s.",
+			would, ns, p.settings.Name(), p.cfg.RefreshInterval, p.settings.Schedule, p.settings.Image, p.settings.ServiceAccount, how, describeCoverage(cov))
 		r.Infof("Refresher %s", res.Refresher)
 		return nil
 	}
-	if p.installed == nil {
-		res.Refresher = fmt.Sprintf("none in `%s`; nothing to remove.", ns)
-		r.Infof("No refresher in namespace %s; nothing to remove.", ns)
+	if len(p.targets) == 0 {
+		res.Refresher = fmt.Sprintf("none in `%s` for secret `%s`; nothing to remove.", ns, p.cfg.SecretName)
+		r.Infof("No refresher in namespace %s keeps %s fresh; nothing to remove.", ns, p.cfg.SecretName)
 		return nil
 	}
-	remaining, covers := refresher.Without(p.installed, p.coverage, p.cfg.NamespaceSelector)
-	if covers {
-		cm, err := refresher.Installed(ctx, p.rc, ns)
+	var said []string
+	var errs []error
+	for _, t := range p.targets {
+		rest, removed, err := refresher.Narrow(ctx, p.rc, t, p.coverage, p.cfg.NamespaceSelector, p.cfg.DryRun)
+		for _, o := range removed {
+			r.Infof("%sdeleted: %s", would, o)
+		}
 		if err != nil {
-			return err
+			errs = append(errs, fmt.Errorf("failed to update the refresher %s in namespace %q: %w", t.Name(), ns, err))
+			continue
 		}
-		if cm != nil {
-			if err := refresher.Narrow(ctx, p.rc, cm, remaining, p.cfg.DryRun); err != nil {
-				return fmt.Errorf("failed to update the refresher in namespace %q: %w", ns, err)
-			}
+		if rest.Empty() {
+			said = append(said, fmt.Sprintf("`%s` %sremoved from `%s` (no namespace left to cover)", t.Name(), would, ns))
+		} else {
+			said = append(said, fmt.Sprintf("`%s` %skept in `%s`, still covering %s", t.Name(), would, ns, describeCoverage(rest)))
 		}
-		res.Refresher = fmt.Sprintf("%skept in `%s`, still covering `%s`.", would, ns, strings.ReplaceAll(remaining[config.InNamespaces], "\n", "`, `"))
-		r.Infof("Refresher %s", res.Refresher)
-		return nil
 	}
-	removed, err := refresher.Uninstall(ctx, p.rc, ns, p.cfg.DryRun)
-	for _, o := range removed {
-		r.Infof("%sdeleted: %s", would, o)
-	}
-	if err != nil {
-		return fmt.Errorf("failed to remove the refresher from namespace %q: %w", ns, err)
-	}
-	res.Refresher = fmt.Sprintf("%sremoved from `%s` (no namespace left to cover).", would, ns)
+	res.Refresher = strings.Join(said, "; ") + "."
 	r.Infof("Refresher %s", res.Refresher)
-	return nil
+	return errors.Join(errs...)
+}
+
+func describeCoverage(c refresher.Coverage) string {
+	var parts []string
+	if len(c.Namespaces) > 0 {
+		parts = append(parts, "`"+strings.Join(c.Namespaces, "`, `")+"`")
+	}
+	if c.Selector != "" {
+		parts = append(parts, "namespaces labelled `"+c.Selector+"`")
+	}
+	return strings.Join(parts, " and ")
 }

@@ -308,4 +308,3 @@ func TestRefresherTeardownRacingRunLeavesNoSecret(t *testing.T) {
 		t.Errorf("the teardown of %s removed the secret of %s", gone, kept)
 	}
 }
-

@@ -45,14 +45,14 @@ func trustCluster(t *testing.T, cp *controlplane.ControlPlane, refreshNS string)
 		t.Fatal(err)
 	}
 	provider := "projects/123456/locations/global/workloadIdentityPools/k8s/providers/" + freshName("kind")
-	printed, err := refresher.SetupCommands(iss, provider, fakestack.ImpersonatedSA, refreshNS)
+	printed, err := refresher.SetupCommands(iss, provider, fakestack.ImpersonatedSA, refreshNS, config.DefaultSecretName)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// What it prints holds the cluster's real keys and issuer, uploaded
 	// because a control plane on loopback is not reachable by Google.
 	if !strings.Contains(printed, string(iss.JWKS)) || !strings.Contains(printed, "--issuer-uri="+iss.URL) ||
-		!strings.Contains(printed, "--jwk-json-path="+refresher.JWKSFile) || !strings.Contains(printed, refresher.RefresherPrincipal(provider, refreshNS)) {
+		!strings.Contains(printed, "--jwk-json-path="+refresher.JWKSFile) || !strings.Contains(printed, refresher.RefresherPrincipal(provider, refreshNS, pullerRefresher)) {
 		t.Fatalf("setup commands lack the cluster's keys, issuer or principal:\n%s", printed)
 	}
 	s := fakes(t)
@@ -60,7 +60,7 @@ func trustCluster(t *testing.T, cp *controlplane.ControlPlane, refreshNS string)
 		AttributeMapping: map[string]string{"google.subject": "assertion.sub"}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Google.Grant(fakestack.ImpersonatedSA, refresher.RefresherPrincipal(provider, refreshNS)); err != nil {
+	if err := s.Google.Grant(fakestack.ImpersonatedSA, refresher.RefresherPrincipal(provider, refreshNS, pullerRefresher)); err != nil {
 		t.Fatal(err)
 	}
 	return provider, printed
@@ -68,17 +68,17 @@ func trustCluster(t *testing.T, cp *controlplane.ControlPlane, refreshNS string)
 
 // kubeletToken does what kubelet does for the CronJob's projected volume:
 // a TokenRequest for the refresher's ServiceAccount with the volume's
-// audience and expiry, written where credential_source.file points (here a
-// temp dir: the credential configuration is copied with that one path
-// changed, as the pod's mount would place it).
+// audience and expiry, written to a file (here in a temp dir; the run is
+// pointed at it with --token-file, where the pod has the mount). It
+// returns the file.
 func kubeletToken(t *testing.T, cs kubernetes.Interface, refreshNS, dir string) string {
 	t.Helper()
-	cj, err := cs.BatchV1().CronJobs(refreshNS).Get(t.Context(), refresher.Name, metav1.GetOptions{})
+	cj, err := cs.BatchV1().CronJobs(refreshNS).Get(t.Context(), pullerRefresher, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	proj := cj.Spec.JobTemplate.Spec.Template.Spec.Volumes[1].Projected.Sources[0].ServiceAccountToken
-	tr, err := cs.CoreV1().ServiceAccounts(refreshNS).CreateToken(t.Context(), refresher.Name, &authenticationv1.TokenRequest{
+	proj := cj.Spec.JobTemplate.Spec.Template.Spec.Volumes[0].Projected.Sources[0].ServiceAccountToken
+	tr, err := cs.CoreV1().ServiceAccounts(refreshNS).CreateToken(t.Context(), pullerRefresher, &authenticationv1.TokenRequest{
 		Spec: authenticationv1.TokenRequestSpec{Audiences: []string{proj.Audience}, ExpirationSeconds: proj.ExpirationSeconds},
 	}, metav1.CreateOptions{})
 	if err != nil {
@@ -88,37 +88,41 @@ func kubeletToken(t *testing.T, cs kubernetes.Interface, refreshNS, dir string) 
 	if err := os.WriteFile(tokenPath, []byte(tr.Status.Token), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cm, err := cs.CoreV1().ConfigMaps(refreshNS).Get(t.Context(), refresher.Name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cred := strings.Replace(cm.Data[refresher.KeyCredentials], refresher.TokenPath, tokenPath, 1)
-	credPath := filepath.Join(dir, "credentials.json")
-	if err := os.WriteFile(credPath, []byte(cred), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return credPath
+	return tokenPath
 }
+
+// pullerRefresher is the name of the refresher the tests install (for
+// fakestack.ImpersonatedSA and the default secret name).
+var pullerRefresher = refresher.ObjectName(fakestack.ImpersonatedSA, config.DefaultSecretName)
 
 // refresherRun is one Job-mode run as the CronJob's pod does it: as the
 // refresher's ServiceAccount (its own API token, so only its RBAC), with
-// GOOGLE_APPLICATION_CREDENTIALS as the pod sets it, and no GitHub.
-func refresherRun(t *testing.T, cp *controlplane.ControlPlane, refreshNS, credPath string) (string, error) {
+// the arguments of its CronJob, the token file kubeletToken wrote (none:
+// the metadata server), and no GitHub.
+func refresherRun(t *testing.T, cp *controlplane.ControlPlane, refreshNS, tokenPath string) (string, error) {
 	t.Helper()
-	return refresherRunWith(t, cp, refreshNS, credPath, nil)
+	return refresherRunWith(t, cp, refreshNS, tokenPath, nil)
 }
 
 // refresherRunWith is refresherRun with a test's wrapper around its
 // transports.
-func refresherRunWith(t *testing.T, cp *controlplane.ControlPlane, refreshNS, credPath string, wrap func(http.RoundTripper) http.RoundTripper) (string, error) {
+func refresherRunWith(t *testing.T, cp *controlplane.ControlPlane, refreshNS, tokenPath string, wrap func(http.RoundTripper) http.RoundTripper) (string, error) {
 	t.Helper()
-	id := tokenIdentity(t, cp, clientFor(t, cp), refreshNS, refresher.Name)
-	env := map[string]string{"KUBECONFIG": id.kubeconfig, "GOOGLE_APPLICATION_CREDENTIALS": credPath}
-	getenv := check.Getenv(env)
+	cs := clientFor(t, cp)
+	id := tokenIdentity(t, cp, cs, refreshNS, pullerRefresher)
+	args := refresherArgs(t, cs, refreshNS, pullerRefresher)
+	if args[0] != RefreshCommand {
+		t.Fatalf("the CronJob runs %q, not %q", args, RefreshCommand)
+	}
+	args = args[1:]
+	if tokenPath != "" {
+		args = append(args, "--token-file", tokenPath)
+	}
+	getenv := check.Getenv(map[string]string{"KUBECONFIG": id.kubeconfig})
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	err := RunRefresher(ctx, []string{"--config-map", refreshNS + "/" + refresher.Name}, &out, Deps{
+	err := RunRefresher(ctx, args, &out, Deps{
 		Reporter: actions.New(getenv, &out, &out), Getenv: getenv, Host: kube.Host{InContainer: func() bool { return false }}, Version: "test",
 		WrapTransport: wrap,
 	})
@@ -146,7 +150,8 @@ type objectVersions map[string]string
 func refresherObjects(t *testing.T, cs kubernetes.Interface, ns string) objectVersions {
 	t.Helper()
 	ctx, v := t.Context(), objectVersions{}
-	crName := refresher.ClusterRoleName(ns)
+	name := pullerRefresher
+	outer := refresher.OuterName(name, ns)
 	check := func(kind string, obj metav1.Object, err error) {
 		if apierrors.IsNotFound(err) {
 			return
@@ -154,24 +159,29 @@ func refresherObjects(t *testing.T, cs kubernetes.Interface, ns string) objectVe
 		if err != nil {
 			t.Fatalf("%s: %v", kind, err)
 		}
-		if obj.GetLabels()["app.kubernetes.io/managed-by"] != "pullsecret" || obj.GetLabels()[refresher.LabelComponent] != "refresher" {
+		if obj.GetLabels()["app.kubernetes.io/managed-by"] != "pullsecret" || obj.GetLabels()[refresher.LabelComponent] != "refresher" ||
+			obj.GetLabels()[refresher.LabelInstance] != name {
 			t.Errorf("%s lacks pullsecret's labels: %v", kind, obj.GetLabels())
 		}
 		v[kind] = obj.GetResourceVersion()
 	}
-	sa, err := cs.CoreV1().ServiceAccounts(ns).Get(ctx, refresher.Name, metav1.GetOptions{})
+	sa, err := cs.CoreV1().ServiceAccounts(ns).Get(ctx, name, metav1.GetOptions{})
 	check("ServiceAccount", sa, err)
-	cr, err := cs.RbacV1().ClusterRoles().Get(ctx, crName, metav1.GetOptions{})
+	cr, err := cs.RbacV1().ClusterRoles().Get(ctx, outer, metav1.GetOptions{})
 	check("ClusterRole", cr, err)
-	crb, err := cs.RbacV1().ClusterRoleBindings().Get(ctx, crName, metav1.GetOptions{})
+	crb, err := cs.RbacV1().ClusterRoleBindings().Get(ctx, outer, metav1.GetOptions{})
 	check("ClusterRoleBinding", crb, err)
-	role, err := cs.RbacV1().Roles(ns).Get(ctx, refresher.Name, metav1.GetOptions{})
+	vap, err := cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().Get(ctx, outer, metav1.GetOptions{})
+	check("ValidatingAdmissionPolicy", vap, err)
+	vapb, err := cs.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Get(ctx, outer, metav1.GetOptions{})
+	check("ValidatingAdmissionPolicyBinding", vapb, err)
+	role, err := cs.RbacV1().Roles(ns).Get(ctx, name, metav1.GetOptions{})
 	check("Role", role, err)
-	rb, err := cs.RbacV1().RoleBindings(ns).Get(ctx, refresher.Name, metav1.GetOptions{})
+	rb, err := cs.RbacV1().RoleBindings(ns).Get(ctx, name, metav1.GetOptions{})
 	check("RoleBinding", rb, err)
-	cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, refresher.Name, metav1.GetOptions{})
+	cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
 	check("ConfigMap", cm, err)
-	cj, err := cs.BatchV1().CronJobs(ns).Get(ctx, refresher.Name, metav1.GetOptions{})
+	cj, err := cs.BatchV1().CronJobs(ns).Get(ctx, name, metav1.GetOptions{})
 	check("CronJob", cj, err)
 	return v
 }
@@ -209,8 +219,8 @@ func TestRefresherLifecycle(t *testing.T) {
 		t.Fatalf("install run: %v\n%s", r.err, r.log)
 	}
 	installed := refresherObjects(t, cs, refreshNS)
-	if len(installed) != 7 {
-		t.Fatalf("installed %v, want all 7 refresher objects", installed)
+	if len(installed) != 9 {
+		t.Fatalf("installed %v, want all 9 refresher objects", installed)
 	}
 	if !strings.Contains(r.summary, "Refresher: installed in `"+refreshNS+"`") {
 		t.Errorf("step summary does not report the refresher:\n%s", r.summary)
@@ -223,7 +233,7 @@ func TestRefresherLifecycle(t *testing.T) {
 		t.Errorf("re-install changed objects: %v -> %v", installed, again)
 	}
 	// Nothing secret in any refresher object.
-	cm, _ := cs.CoreV1().ConfigMaps(refreshNS).Get(t.Context(), refresher.Name, metav1.GetOptions{})
+	cm, _ := cs.CoreV1().ConfigMaps(refreshNS).Get(t.Context(), pullerRefresher, metav1.GetOptions{})
 	cmJSON, _ := json.Marshal(cm)
 	for _, tok := range fakes(t).Google.Issued() {
 		if strings.Contains(string(cmJSON), tok.Token) {
@@ -241,7 +251,7 @@ func TestRefresherLifecycle(t *testing.T) {
 	if _, err := cs.CoreV1().Namespaces().Update(t.Context(), nsObj, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	cj, err := cs.BatchV1().CronJobs(refreshNS).Get(t.Context(), refresher.Name, metav1.GetOptions{})
+	cj, err := cs.BatchV1().CronJobs(refreshNS).Get(t.Context(), pullerRefresher, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +280,7 @@ func TestRefresherLifecycle(t *testing.T) {
 			t.Errorf("%s: secret holds a token the fake never issued", ns)
 		case tok == before:
 			t.Errorf("%s: secret was not rotated", ns)
-		case issued.Email != fakestack.ImpersonatedSA || !strings.Contains(issued.ImpersonatedBy, "system:serviceaccount:"+refreshNS+":"+refresher.Name):
+		case issued.Email != fakestack.ImpersonatedSA || !strings.Contains(issued.ImpersonatedBy, "system:serviceaccount:"+refreshNS+":"+pullerRefresher):
 			t.Errorf("%s: token acts as %q impersonated by %q; want %s by the refresher's ServiceAccount", ns, issued.Email, issued.ImpersonatedBy, fakestack.ImpersonatedSA)
 		case issued.Expiry.Sub(issued.IssuedAt) != 2*time.Minute:
 			t.Errorf("%s: token lives %s, want token_lifetime 2m", ns, issued.Expiry.Sub(issued.IssuedAt))
@@ -279,14 +289,14 @@ func TestRefresherLifecycle(t *testing.T) {
 			t.Errorf("%s: default ServiceAccount does not reference the secret", ns)
 		}
 	}
-	cm, _ = cs.CoreV1().ConfigMaps(refreshNS).Get(t.Context(), refresher.Name, metav1.GetOptions{})
+	cm, _ = cs.CoreV1().ConfigMaps(refreshNS).Get(t.Context(), pullerRefresher, metav1.GetOptions{})
 	if cm.Annotations[refresher.AnnotationLastSuccess] == "" || cm.Annotations[refresher.AnnotationExpiresAt] == "" ||
 		!strings.HasPrefix(cm.Annotations[refresher.AnnotationLastResult], "refreshed 2 namespace(s)") {
 		t.Errorf("status annotations after success: %v", cm.Annotations)
 	}
 
 	// Its RBAC: its own secret name only.
-	id := tokenIdentity(t, cp, cs, refreshNS, refresher.Name)
+	id := tokenIdentity(t, cp, cs, refreshNS, pullerRefresher)
 	if _, err := cs.CoreV1().Secrets(first).Create(t.Context(), foreignSecret("other"), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -301,12 +311,12 @@ func TestRefresherLifecycle(t *testing.T) {
 	if _, err := refresherRun(t, cp, refreshNS, credPath); err == nil {
 		t.Fatal("a run with an untrusted token succeeded")
 	}
-	cm, _ = cs.CoreV1().ConfigMaps(refreshNS).Get(t.Context(), refresher.Name, metav1.GetOptions{})
+	cm, _ = cs.CoreV1().ConfigMaps(refreshNS).Get(t.Context(), pullerRefresher, metav1.GetOptions{})
 	if !strings.HasPrefix(cm.Annotations[refresher.AnnotationLastResult], "failed at ") || cm.Annotations[refresher.AnnotationLastSuccess] == "" {
 		t.Errorf("status annotations after failure: %v", cm.Annotations)
 	}
 	events, err := cs.CoreV1().Events(refreshNS).List(t.Context(), metav1.ListOptions{FieldSelector: "reason=RefreshFailed"})
-	if err != nil || len(events.Items) == 0 || events.Items[0].InvolvedObject.Name != refresher.Name || events.Items[0].Type != corev1.EventTypeWarning {
+	if err != nil || len(events.Items) == 0 || events.Items[0].InvolvedObject.Name != pullerRefresher || events.Items[0].Type != corev1.EventTypeWarning {
 		t.Errorf("no RefreshFailed warning event on the ConfigMap: %v %+v", err, events)
 	}
 
@@ -342,7 +352,7 @@ func TestRefresherTeardownNarrowsCoverage(t *testing.T) {
 			t.Fatalf("install for %s: %v", ns, r.err)
 		}
 	}
-	cr, err := cs.RbacV1().ClusterRoles().Get(t.Context(), refresher.ClusterRoleName(refreshNS), metav1.GetOptions{})
+	cr, err := cs.RbacV1().ClusterRoles().Get(t.Context(), refresher.OuterName(pullerRefresher, refreshNS), metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,7 +361,7 @@ func TestRefresherTeardownNarrowsCoverage(t *testing.T) {
 	}
 	// GKE flavour: no provider, so the ServiceAccount is bound to the
 	// Google account and no credential file is rendered.
-	sa := getSAIn(t, cs, refreshNS, refresher.Name)
+	sa := getSAIn(t, cs, refreshNS, pullerRefresher)
 	if sa.Annotations[refresher.AnnotationGKEServiceAccount] != fakestack.ImpersonatedSA {
 		t.Errorf("ServiceAccount annotations %v", sa.Annotations)
 	}
@@ -371,17 +381,20 @@ func TestRefresherTeardownNarrowsCoverage(t *testing.T) {
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
-	cm, err := cs.CoreV1().ConfigMaps(refreshNS).Get(t.Context(), refresher.Name, metav1.GetOptions{})
+	cm, err := cs.CoreV1().ConfigMaps(refreshNS).Get(t.Context(), pullerRefresher, metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("refresher removed while %s still needs it: %v", b, err)
 	}
-	in, _ := refresher.InstalledInputs(cm)
-	cr, _ = cs.RbacV1().ClusterRoles().Get(t.Context(), refresher.ClusterRoleName(refreshNS), metav1.GetOptions{})
-	if in[config.InNamespaces] != b || len(cr.Rules[0].ResourceNames) != 1 || cr.Rules[0].ResourceNames[0] != b {
-		t.Errorf("after tearing down %s: coverage %q, namespace rule %v; want only %s", a, in[config.InNamespaces], cr.Rules[0].ResourceNames, b)
+	_, covers := refresherIdentity(t, cs, refreshNS, pullerRefresher)
+	cr, _ = cs.RbacV1().ClusterRoles().Get(t.Context(), refresher.OuterName(pullerRefresher, refreshNS), metav1.GetOptions{})
+	if covers != b || len(cr.Rules[0].ResourceNames) != 1 || cr.Rules[0].ResourceNames[0] != b {
+		t.Errorf("after tearing down %s: coverage %q, namespace rule %v; want only %s", a, covers, cr.Rules[0].ResourceNames, b)
 	}
-	if _, ok := cm.Data[refresher.KeyCredentials]; ok {
-		t.Error("GKE refresher has a credential configuration")
+	if _, err := refresher.CoverageFrom(cm.Data); err != nil {
+		t.Errorf("the ConfigMap holds more than coverage: %v", err)
+	}
+	if _, err := cs.RbacV1().Roles(a).Get(t.Context(), refresher.OuterName(pullerRefresher, refreshNS), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the refresher's Role in %s survived its teardown: %v", a, err)
 	}
 }
 

@@ -3,7 +3,7 @@
 package runner
 
 import (
-	"encoding/json"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,31 +16,44 @@ import (
 
 const refresherAnnotationLastResult = refresher.AnnotationLastResult
 
-func refresherObjectName(serviceAccount, secretName string) string { return refresher.Name }
+func refresherObjectName(serviceAccount, secretName string) string {
+	return refresher.ObjectName(serviceAccount, secretName)
+}
 
-// refresherIdentity reads whom the installed refresher impersonates and
-// what it covers.
+// refresherIdentity reads whom the installed refresher impersonates (its
+// CronJob's arguments) and what it covers (its ConfigMap).
 func refresherIdentity(t *testing.T, cs kubernetes.Interface, ns, name string) (string, string) {
 	t.Helper()
 	cm, err := cs.CoreV1().ConfigMaps(ns).Get(t.Context(), name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := refresher.InstalledInputs(cm)
+	cov, err := refresher.CoverageFrom(cm.Data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return getSA(t, cs, ns, name).Annotations[refresher.AnnotationGKEServiceAccount], in[config.InNamespaces]
+	var sa string
+	for _, a := range refresherArgs(t, cs, ns, name) {
+		if v, ok := strings.CutPrefix(a, config.InServiceAccount+"="); ok {
+			sa = v
+		}
+	}
+	return sa, strings.Join(cov.Namespaces, "\n")
+}
+
+// refresherArgs are the refresher's CronJob's container arguments.
+func refresherArgs(t *testing.T, cs kubernetes.Interface, ns, name string) []string {
+	t.Helper()
+	cj, err := cs.BatchV1().CronJobs(ns).Get(t.Context(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Args
 }
 
 // injectConfigMap is what a ConfigMap editor adds.
 func injectConfigMap(cm *corev1.ConfigMap, injected map[string]string) {
-	var in map[string]string
-	_ = json.Unmarshal([]byte(cm.Data[refresher.KeyInputs]), &in)
 	for k, v := range injected {
-		in[k] = v
 		cm.Data[k] = v
 	}
-	raw, _ := json.Marshal(in)
-	cm.Data[refresher.KeyInputs] = string(raw)
 }

@@ -51,6 +51,10 @@ type Deps struct {
 	// WrapTransport, when set, wraps every HTTP transport the run uses,
 	// to Google and to the API server (--debug logs requests with it).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// BeforeWrite, when set, is asked right before a namespace is written
+	// (apply mode); an error leaves the namespace alone, skipped. The
+	// refresher re-checks its coverage with it.
+	BeforeWrite func(ctx context.Context, namespace string) error
 }
 
 func (d *Deps) defaults() {
@@ -125,6 +129,14 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) (*Result, error) {
 			return nil, err
 		}
 	}
+	if plan != nil && cfg.Mode == config.ModeDelete {
+		// The refresher lets go of the namespaces first: a refresher run
+		// after the secrets are gone would write them again.
+		if err := plan.carryOut(ctx, r, res); err != nil {
+			return res, err
+		}
+		plan = nil
+	}
 	if len(targets) == 0 {
 		r.Warningf("No namespace matched %s; nothing to do.", describeRequest(cfg))
 		if plan != nil {
@@ -163,8 +175,16 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) (*Result, error) {
 		var nr NamespaceResult
 		if cfg.Mode == config.ModeDelete {
 			nr = deleteIn(ctx, cfg, conn.Client, t, states[t.Name])
+		} else if err := beforeWrite(ctx, d, t.Name); err != nil {
+			nr = NamespaceResult{Namespace: t.Name, Skipped: err.Error()}
 		} else {
 			nr = w.applyIn(ctx, conn.Client, t, states[t.Name])
+			if cfg.SkipForeignSecrets && t.Matched && errors.Is(nr.Err, kube.ErrNotOurs) {
+				// A refresher run never fails over a secret it was never
+				// asked to take over (no retry storm); it says so.
+				nr.Err, nr.Skipped = nil, "a secret of this name that pullsecret does not manage is there; left alone"
+				r.Warningf("%s: a secret %q that pullsecret does not manage is there; the refresher leaves it alone", t.Name, cfg.SecretName)
+			}
 		}
 		progress.done(nr)
 		return nr
@@ -358,3 +378,10 @@ func (noopReporter) Infof(string, ...any)     {}
 func (noopReporter) Warningf(string, ...any)  {}
 func (noopReporter) SetOutput(string, string) {}
 func (noopReporter) AddStepSummary(string)    {}
+
+func beforeWrite(ctx context.Context, d Deps, ns string) error {
+	if d.BeforeWrite == nil {
+		return nil
+	}
+	return d.BeforeWrite(ctx, ns)
+}

@@ -41,7 +41,7 @@ func PrintWIFSetup(ctx context.Context, lookup config.Lookup, stdout io.Writer, 
 	if err != nil {
 		return err
 	}
-	out, err := refresher.SetupCommands(iss, provider, sa, ns)
+	out, err := refresher.SetupCommands(iss, provider, sa, ns, get(config.InSecretName))
 	if err != nil {
 		return fmt.Errorf("input %q: %w", config.InRefreshWorkloadIdentityProvider, err)
 	}
