@@ -88,7 +88,7 @@ func refresherOnKind(t *testing.T) {
 		t.Fatal(err)
 	}
 	provider := "projects/123456/locations/global/workloadIdentityPools/k8s/providers/kind-" + randomSuffix()
-	printed, err := refresher.SetupCommands(iss, provider, fakestack.ImpersonatedSA, refreshNS)
+	printed, err := refresher.SetupCommands(iss, provider, fakestack.ImpersonatedSA, refreshNS, config.DefaultSecretName)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func refresherOnKind(t *testing.T) {
 		AttributeMapping: map[string]string{"google.subject": "assertion.sub"}}); err != nil {
 		t.Fatal(err)
 	}
-	principal := refresher.RefresherPrincipal(provider, refreshNS)
+	principal := refresher.RefresherPrincipal(provider, refreshNS, refresherName)
 	if err := e.stack.Google.Grant(fakestack.ImpersonatedSA, principal); err != nil {
 		t.Fatal(err)
 	}
@@ -119,6 +119,8 @@ func refresherOnKind(t *testing.T) {
 	refreshInputs := map[string]string{
 		config.InNamespaces: prefix + "-*", config.InRefresh: "true", config.InRefreshImage: image,
 		config.InRefreshWorkloadIdentityProvider: provider, config.InRefreshNamespace: refreshNS,
+		// The test made refresh_namespace (to enforce Pod Security there).
+		config.InRefreshNamespaceAdopt: "true",
 		// Short enough to watch tokens expire and the schedule replace them.
 		config.InTokenLifetime: "2m", config.InRefreshInterval: "1m",
 	}
@@ -133,7 +135,7 @@ func refresherOnKind(t *testing.T) {
 		before[ns] = tokenIn(t, payload(t, ns, config.DefaultSecretName), "*-docker.pkg.dev")
 	}
 
-	cj, err := e.client.BatchV1().CronJobs(refreshNS).Get(ctx, refresher.Name, metav1.GetOptions{})
+	cj, err := e.client.BatchV1().CronJobs(refreshNS).Get(ctx, refresherName, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,14 +169,14 @@ func refresherOnKind(t *testing.T) {
 			t.Errorf("%s: the refresher Job did not rotate the secret", ns)
 		case !ok:
 			t.Errorf("%s: the secret holds a token the fake never issued", ns)
-		case issued.Email != fakestack.ImpersonatedSA || !strings.Contains(issued.ImpersonatedBy, "system:serviceaccount:"+refreshNS+":"+refresher.Name):
+		case issued.Email != fakestack.ImpersonatedSA || !strings.Contains(issued.ImpersonatedBy, "system:serviceaccount:"+refreshNS+":"+refresherName):
 			t.Errorf("%s: token acts as %q impersonated by %q; want %s impersonated by the refresher's ServiceAccount (its projected token)", ns, issued.Email, issued.ImpersonatedBy, fakestack.ImpersonatedSA)
 		}
 		if ns != c && !e.stack.Google.RevokeToken(before[ns]) {
 			t.Errorf("%s: the fake did not know the previous token", ns)
 		}
 	}
-	cm, err := e.client.CoreV1().ConfigMaps(refreshNS).Get(ctx, refresher.Name, metav1.GetOptions{})
+	cm, err := e.client.CoreV1().ConfigMaps(refreshNS).Get(ctx, refresherName, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,6 +222,10 @@ func refresherOnKind(t *testing.T) {
 	}
 }
 
+// refresherName is the refresher of fakestack.ImpersonatedSA and the
+// default secret name, the one these scenarios install.
+var refresherName = refresher.ObjectName(fakestack.ImpersonatedSA, config.DefaultSecretName)
+
 // IssuedToken is the fake Google's record of a token.
 type IssuedToken = fakegoogle.IssuedToken
 
@@ -228,7 +234,7 @@ type IssuedToken = fakegoogle.IssuedToken
 // or list secrets, in a covered namespace: it must not.
 func refresherRBACReadsNoOtherSecret(t *testing.T, refreshNS, ns string) {
 	t.Helper()
-	user := "system:serviceaccount:" + refreshNS + ":" + refresher.Name
+	user := "system:serviceaccount:" + refreshNS + ":" + refresherName
 	for _, attr := range []authorizationv1.ResourceAttributes{
 		{Namespace: ns, Verb: "get", Resource: "secrets", Name: "someone-elses"},
 		{Namespace: ns, Verb: "list", Resource: "secrets"},
@@ -372,20 +378,24 @@ func refresherLeft(t *testing.T, ns string) []string {
 			t.Errorf("%s: %v", kind, err)
 		}
 	}
-	crName := refresher.ClusterRoleName(ns)
-	_, err := e.client.CoreV1().ServiceAccounts(ns).Get(ctx, refresher.Name, metav1.GetOptions{})
+	crName := refresher.OuterName(refresherName, ns)
+	_, err := e.client.CoreV1().ServiceAccounts(ns).Get(ctx, refresherName, metav1.GetOptions{})
 	check("ServiceAccount", err)
 	_, err = e.client.RbacV1().ClusterRoles().Get(ctx, crName, metav1.GetOptions{})
 	check("ClusterRole", err)
 	_, err = e.client.RbacV1().ClusterRoleBindings().Get(ctx, crName, metav1.GetOptions{})
 	check("ClusterRoleBinding", err)
-	_, err = e.client.RbacV1().Roles(ns).Get(ctx, refresher.Name, metav1.GetOptions{})
+	_, err = e.client.AdmissionregistrationV1().ValidatingAdmissionPolicies().Get(ctx, crName, metav1.GetOptions{})
+	check("ValidatingAdmissionPolicy", err)
+	_, err = e.client.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Get(ctx, crName, metav1.GetOptions{})
+	check("ValidatingAdmissionPolicyBinding", err)
+	_, err = e.client.RbacV1().Roles(ns).Get(ctx, refresherName, metav1.GetOptions{})
 	check("Role", err)
-	_, err = e.client.RbacV1().RoleBindings(ns).Get(ctx, refresher.Name, metav1.GetOptions{})
+	_, err = e.client.RbacV1().RoleBindings(ns).Get(ctx, refresherName, metav1.GetOptions{})
 	check("RoleBinding", err)
-	_, err = e.client.CoreV1().ConfigMaps(ns).Get(ctx, refresher.Name, metav1.GetOptions{})
+	_, err = e.client.CoreV1().ConfigMaps(ns).Get(ctx, refresherName, metav1.GetOptions{})
 	check("ConfigMap", err)
-	_, err = e.client.BatchV1().CronJobs(ns).Get(ctx, refresher.Name, metav1.GetOptions{})
+	_, err = e.client.BatchV1().CronJobs(ns).Get(ctx, refresherName, metav1.GetOptions{})
 	check("CronJob", err)
 	return left
 }
