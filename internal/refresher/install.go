@@ -34,6 +34,10 @@ const (
 	// only kind teardown deletes and the only kind it installs into
 	// without refresh_namespace_adopt.
 	labelCreatedBy = "pullsecret.dev/created-by"
+	// LabelDedicated marks a namespace an admin made for refreshers
+	// (deploy/rbac-refresh-installer.yaml): used without
+	// refresh_namespace_adopt, never deleted by a teardown.
+	LabelDedicated = "pullsecret.dev/dedicated"
 
 	// AnnotationCoverage, on the refresher's ClusterRole, is the coverage
 	// the installer granted: the record later installs merge with. It is
@@ -158,7 +162,7 @@ func CheckNamespace(ctx context.Context, rc rest.Interface, name string, cov Cov
 	if cov.Covers(name, ns.Labels) {
 		return true, coveredErr(name)
 	}
-	if ns.Labels[labelCreatedBy] != Name && !adopt {
+	if ns.Labels[labelCreatedBy] != Name && ns.Labels[LabelDedicated] != componentValue && !adopt {
 		return true, fmt.Errorf("input %q: namespace %q exists and was not created by pullsecret; the refresher needs a namespace of its own (whoever administers it holds the puller's credential). Choose a new %s, or set %s: true if %q is dedicated to it",
 			config.InRefreshNamespace, name, config.InRefreshNamespace, config.InRefreshNamespaceAdopt, name)
 	}
