@@ -26,7 +26,7 @@ const admissionAPI = "admissionregistration.k8s.io/v1"
 // secret of another type or name, one naming a ServiceAccount, and any
 // write (secret or ServiceAccount) outside the coverage.
 func (s Settings) admissionPolicy() (*admissionregistrationv1.ValidatingAdmissionPolicy, *admissionregistrationv1.ValidatingAdmissionPolicyBinding, error) {
-	covered, usesLabels, err := CoverageExpression(s.Coverage)
+	covered, err := CoverageExpression(s.Coverage)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -54,11 +54,6 @@ func (s Settings) admissionPolicy() (*admissionregistrationv1.ValidatingAdmissio
 			{Expression: covered, Message: "the pullsecret refresher may only write in the namespaces it covers"},
 		},
 	}
-	if usesLabels {
-		spec.Variables = []admissionregistrationv1.Variable{{
-			Name: "labels", Expression: "has(namespaceObject.metadata.labels) ? namespaceObject.metadata.labels : {}",
-		}}
-	}
 	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{
 		TypeMeta: metav1.TypeMeta{APIVersion: admissionAPI, Kind: "ValidatingAdmissionPolicy"}, ObjectMeta: s.meta("", outer), Spec: spec,
 	}
@@ -73,10 +68,10 @@ func (s Settings) admissionPolicy() (*admissionregistrationv1.ValidatingAdmissio
 }
 
 // CoverageExpression is c as a CEL condition on request.namespace (and
-// on variables.labels, the namespace's labels, when usesLabels), with the
-// run's semantics: a named namespace is covered; a glob or selector match
-// is covered unless excluded.
-func CoverageExpression(c Coverage) (expr string, usesLabels bool, err error) {
+// namespaceObject's labels for a selector), with the run's semantics: a
+// named namespace is covered; a glob or selector match is covered unless
+// excluded.
+func CoverageExpression(c Coverage) (string, error) {
 	var names, matched []string
 	for _, p := range c.Namespaces {
 		if IsPattern(p) {
@@ -88,9 +83,9 @@ func CoverageExpression(c Coverage) (expr string, usesLabels bool, err error) {
 	if c.Selector != "" {
 		sel, err := selectorExpression(c.Selector)
 		if err != nil {
-			return "", false, err
+			return "", err
 		}
-		matched, usesLabels = append(matched, sel), true
+		matched = append(matched, sel)
 	}
 	var terms []string
 	if len(names) > 0 {
@@ -109,9 +104,9 @@ func CoverageExpression(c Coverage) (expr string, usesLabels bool, err error) {
 		terms = append(terms, m)
 	}
 	if len(terms) == 0 {
-		return "false", false, nil
+		return "false", nil
 	}
-	return strings.Join(terms, " || "), usesLabels, nil
+	return strings.Join(terms, " || "), nil
 }
 
 // IsPattern reports whether a namespaces entry is a glob.
@@ -154,8 +149,9 @@ func GlobRegexp(pattern string) string {
 	return b.String()
 }
 
-// selectorExpression is a label selector as CEL over variables.labels,
-// with labels.Selector's semantics (notin and != match a missing key).
+// selectorExpression is a label selector as CEL over the namespace's
+// labels, with labels.Selector's semantics (notin and != match a missing
+// key).
 func selectorExpression(selector string) (string, error) {
 	sel, err := labels.Parse(selector)
 	if err != nil {
@@ -169,8 +165,8 @@ func selectorExpression(selector string) (string, error) {
 		for _, v := range slices.Sorted(slices.Values(r.Values().UnsortedList())) {
 			vals = append(vals, strconv.Quote(v))
 		}
-		has := key + " in variables.labels"
-		in := "(" + has + " && variables.labels[" + key + "] in [" + strings.Join(vals, ", ") + "])"
+		has := "has(namespaceObject.metadata.labels) && " + key + " in namespaceObject.metadata.labels"
+		in := "(" + has + " && namespaceObject.metadata.labels[" + key + "] in [" + strings.Join(vals, ", ") + "])"
 		switch r.Operator() {
 		case selection.Equals, selection.DoubleEquals, selection.In:
 			terms = append(terms, in)

@@ -235,7 +235,10 @@ func TestRefresherConcurrentInstallsKeepBoth(t *testing.T) {
 	hold := func(rt http.RoundTripper) http.RoundTripper {
 		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
 			resp, err := rt.RoundTrip(req)
-			if req.Method == http.MethodGet && strings.HasSuffix(req.URL.Path, "/namespaces/"+refreshNS+"/configmaps/"+name) {
+			// The installed coverage is read from the ConfigMap (old
+			// layout) or the refresher's ClusterRole.
+			if req.Method == http.MethodGet && (strings.HasSuffix(req.URL.Path, "/namespaces/"+refreshNS+"/configmaps/"+name) ||
+				strings.HasSuffix(req.URL.Path, "/clusterroles/"+name+"."+refreshNS)) {
 				once.Do(func() { <-secondDone })
 			}
 			return resp, err
