@@ -108,9 +108,12 @@ func (p *refreshPlan) carryOut(ctx context.Context, r Reporter, res *Result) err
 			errs = append(errs, fmt.Errorf("failed to update the refresher %s in namespace %q: %w", t.Name(), ns, err))
 			continue
 		}
-		if rest.Empty() {
+		switch {
+		case rest.Empty() && len(removed) == 0:
+			said = append(said, fmt.Sprintf("none in `%s` for `%s`; nothing to remove", ns, t.ServiceAccount))
+		case rest.Empty():
 			said = append(said, fmt.Sprintf("`%s` %sremoved from `%s` (no namespace left to cover)", t.Name(), would, ns))
-		} else {
+		default:
 			said = append(said, fmt.Sprintf("`%s` %skept in `%s`, still covering %s", t.Name(), would, ns, describeCoverage(rest)))
 		}
 	}
