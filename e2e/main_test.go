@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/kind/pkg/cluster"
 
@@ -42,6 +43,7 @@ type env struct {
 	clusterName string
 	kubeconfig  string // host view: server on this host's loopback/all addresses
 	client      kubernetes.Interface
+	restConfig  *rest.Config // the client's, for impersonation
 	stack       *fakestack.Stack
 	actionImage string
 	jobNetwork  string // the docker network the action runs on, like GitHub's job network
@@ -196,6 +198,7 @@ func run(m *testing.M) (code int) {
 	if err != nil {
 		return fail("%v", err)
 	}
+	e.restConfig = rc
 	if e.client, err = kubernetes.NewForConfig(rc); err != nil {
 		return fail("%v", err)
 	}

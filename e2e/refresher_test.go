@@ -15,6 +15,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/refresher"
@@ -216,9 +220,82 @@ func refresherOnKind(t *testing.T) {
 	t.Logf("%d scheduled refresher Job(s) succeeded (history limit 1 keeps the last)", scheduled)
 	recordRefresherTranscript(t, refreshNS)
 
+	namedRefresherOnKind(t, refreshNS, provider, image, prefix+"-d")
+
 	mustRunAction(t, map[string]string{config.InNamespaces: prefix + "-*", config.InMode: "delete", config.InRefresh: "true", config.InRefreshNamespace: refreshNS})
 	if left := refresherLeft(t, refreshNS); len(left) > 0 {
 		t.Errorf("teardown left refresher objects: %v", left)
+	}
+}
+
+// namedRefresherOnKind: a second refresher in the same refresh_namespace,
+// for another secret name and named coverage, has its own objects (a Role
+// in the covered namespace, its admission policy); a Job from its CronJob
+// rotates its secret, and its identity cannot write a ServiceAccount token
+// secret there.
+func namedRefresherOnKind(t *testing.T, refreshNS, provider, image, ns string) {
+	ctx := context.Background()
+	const secret = "named-pull"
+	name := refresher.ObjectName(fakestack.ImpersonatedSA, secret)
+	if err := e.stack.Google.Grant(fakestack.ImpersonatedSA, refresher.RefresherPrincipal(provider, refreshNS, name)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { deleteNamespace(ns) })
+	if err := waitForDefaultSA(e.client, ns, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	mustRunAction(t, credentials(t, fakestack.WIF, map[string]string{
+		config.InNamespaces: ns, config.InSecretName: secret, config.InRefresh: "true", config.InRefreshImage: image,
+		config.InRefreshWorkloadIdentityProvider: provider, config.InRefreshNamespace: refreshNS, config.InRefreshNamespaceAdopt: "true",
+		config.InTokenLifetime: "2m", config.InRefreshInterval: "1m",
+	}))
+	outer := refresher.OuterName(name, refreshNS)
+	if _, err := e.client.RbacV1().Roles(ns).Get(ctx, outer, metav1.GetOptions{}); err != nil {
+		t.Errorf("named coverage: no Role for the refresher in %s: %v", ns, err)
+	}
+	if _, err := e.client.AdmissionregistrationV1().ValidatingAdmissionPolicies().Get(ctx, outer, metav1.GetOptions{}); err != nil {
+		t.Errorf("named coverage: no admission policy: %v", err)
+	}
+	before := tokenIn(t, payload(t, ns, secret), "*-docker.pkg.dev")
+	cj, err := e.client.BatchV1().CronJobs(refreshNS).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobFromCronJob(t, cj)
+	if after := tokenIn(t, payload(t, ns, secret), "*-docker.pkg.dev"); after == before {
+		t.Errorf("%s: the named refresher's Job did not rotate %s", ns, secret)
+	}
+	refresherWritesOnlyPullSecrets(t, refreshNS, name, ns, secret)
+	mustRunAction(t, map[string]string{config.InNamespaces: ns, config.InSecretName: secret, config.InMode: "delete", config.InRefresh: "true", config.InRefreshNamespace: refreshNS})
+	if _, err := e.client.RbacV1().Roles(ns).Get(ctx, outer, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("teardown left the named refresher's Role in %s: %v", ns, err)
+	}
+}
+
+// refresherWritesOnlyPullSecrets: as the refresher's ServiceAccount, a
+// server-side apply (dry run) of its secret name as a ServiceAccount token
+// secret is refused by its admission policy, once the API server has
+// loaded it.
+func refresherWritesOnlyPullSecrets(t *testing.T, refreshNS, name, ns, secret string) {
+	t.Helper()
+	rc := rest.CopyConfig(e.restConfig)
+	rc.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + refreshNS + ":" + name,
+		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + refreshNS, "system:authenticated"}}
+	as, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attack := corev1ac.Secret(secret, ns).WithType(corev1.SecretTypeServiceAccountToken).
+		WithAnnotations(map[string]string{corev1.ServiceAccountNameKey: "default"})
+	err = wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		_, err := as.CoreV1().Secrets(ns).Apply(ctx, attack, metav1.ApplyOptions{FieldManager: "attacker", Force: true, DryRun: []string{metav1.DryRunAll}})
+		return err != nil, nil
+	})
+	if err != nil {
+		t.Errorf("the refresher's ServiceAccount may write %s in %s as a ServiceAccount token secret", secret, ns)
 	}
 }
 
