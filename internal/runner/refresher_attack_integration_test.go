@@ -311,3 +311,66 @@ func TestRefresherTeardownRacingRunLeavesNoSecret(t *testing.T) {
 		t.Errorf("the teardown of %s removed the secret of %s", gone, kept)
 	}
 }
+
+// Status: a foreign secret in a glob-matched namespace is skipped with a
+// warning, not a failed run (no retry storm); a run cancelled mid-way
+// (SIGTERM at the Job's deadline) still records its outcome, redacted, and
+// an Event.
+func TestRefresherStatusForeignSecretAndCancel(t *testing.T) {
+	t.Parallel()
+	cp := controlplanetest.Shared(t)
+	cs := clientFor(t, cp)
+	refreshNS := freshName("ps-status")
+	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), refreshNS, metav1.DeleteOptions{}) })
+	provider, _ := trustCluster(t, cp, refreshNS)
+	prefix := freshName("st")
+	newNamespace(t, cs, prefix+"-a")
+	installRefresher(t, cp, refreshNS, prefix+"-*", map[string]string{config.InRefreshWorkloadIdentityProvider: provider})
+	foreign := newNamespace(t, cs, prefix+"-foreign")
+	if _, err := cs.CoreV1().Secrets(foreign).Create(t.Context(), foreignSecret(config.DefaultSecretName), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tokenPath := kubeletToken(t, cs, refreshNS, t.TempDir())
+	log, err := refresherRun(t, cp, refreshNS, tokenPath)
+	if err != nil {
+		t.Fatalf("a foreign secret in a glob-matched namespace failed the run: %v\n%s", err, log)
+	}
+	name := refresherObjectName(fakestack.ImpersonatedSA, config.DefaultSecretName)
+	cm, err := cs.CoreV1().ConfigMaps(refreshNS).Get(t.Context(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cm.Annotations[refresherAnnotationLastResult]; !strings.Contains(got, "skipped 1") || !strings.Contains(log, foreign) {
+		t.Errorf("the skipped namespace is not reported: last-result %q\n%s", got, log)
+	}
+	if s := getSecret(t, cs, foreign, config.DefaultSecretName); s.Type == corev1.SecretTypeDockerConfigJson {
+		t.Errorf("the refresher took over the foreign secret in %s", foreign)
+	}
+
+	// Cancelled while writing: the context ends at the first secret write.
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	cancelAtWrite := func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			if req.Method == http.MethodPatch && strings.Contains(req.URL.Path, "/secrets/") {
+				cancel()
+				return nil, context.Canceled
+			}
+			return rt.RoundTrip(req)
+		})
+	}
+	if _, err := refresherRunCtx(ctx, t, cp, refreshNS, tokenPath, cancelAtWrite); err == nil {
+		t.Fatal("a cancelled run succeeded")
+	}
+	cm, err = cs.CoreV1().ConfigMaps(refreshNS).Get(t.Context(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cm.Annotations[refresherAnnotationLastResult]; !strings.HasPrefix(got, "failed at ") {
+		t.Errorf("a cancelled run recorded no failure: last-result %q", got)
+	}
+	events, err := cs.CoreV1().Events(refreshNS).List(t.Context(), metav1.ListOptions{FieldSelector: "reason=RefreshFailed"})
+	if err != nil || len(events.Items) == 0 {
+		t.Errorf("a cancelled run left no RefreshFailed Event: %v", err)
+	}
+}

@@ -108,6 +108,14 @@ func refresherRun(t *testing.T, cp *controlplane.ControlPlane, refreshNS, tokenP
 // transports.
 func refresherRunWith(t *testing.T, cp *controlplane.ControlPlane, refreshNS, tokenPath string, wrap func(http.RoundTripper) http.RoundTripper) (string, error) {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	return refresherRunCtx(ctx, t, cp, refreshNS, tokenPath, wrap)
+}
+
+// refresherRunCtx is refresherRunWith under the caller's context.
+func refresherRunCtx(ctx context.Context, t *testing.T, cp *controlplane.ControlPlane, refreshNS, tokenPath string, wrap func(http.RoundTripper) http.RoundTripper) (string, error) {
+	t.Helper()
 	cs := clientFor(t, cp)
 	id := tokenIdentity(t, cp, cs, refreshNS, pullerRefresher)
 	args := refresherArgs(t, cs, refreshNS, pullerRefresher)
@@ -120,8 +128,6 @@ func refresherRunWith(t *testing.T, cp *controlplane.ControlPlane, refreshNS, to
 	}
 	getenv := check.Getenv(map[string]string{"KUBECONFIG": id.kubeconfig})
 	var out bytes.Buffer
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
 	err := RunRefresher(ctx, args, &out, Deps{
 		Reporter: actions.New(getenv, &out, &out), Getenv: getenv, Host: kube.Host{InContainer: func() bool { return false }}, Version: "test",
 		WrapTransport: wrap,
