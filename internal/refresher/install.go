@@ -180,8 +180,15 @@ func coveredErr(name string) error {
 // keep both coverages. Objects changed by someone else are reported, not
 // reverted (ErrConflict).
 func Install(ctx context.Context, rc rest.Interface, s Settings, dryRun bool) ([]Object, Coverage, error) {
-	if err := ensureNamespace(ctx, rc, s.Namespace, dryRun); err != nil {
+	created, err := ensureNamespace(ctx, rc, s.Namespace, dryRun)
+	if err != nil {
 		return nil, Coverage{}, err
+	}
+	if created && dryRun {
+		// Nothing can be validated inside a namespace a dry run did not
+		// really create.
+		objs, err := Render(s)
+		return objs, s.Coverage, err
 	}
 	for range replans {
 		inst, err := Read(ctx, rc, s.Namespace, s.Name())
@@ -475,21 +482,24 @@ func RecordEvent(ctx context.Context, rc rest.Interface, cm *corev1.ConfigMap, r
 
 // ensureNamespace creates refresh_namespace, labelled as pullsecret's,
 // when CheckNamespace found none.
-func ensureNamespace(ctx context.Context, rc rest.Interface, name string, dryRun bool) error {
+func ensureNamespace(ctx context.Context, rc rest.Interface, name string, dryRun bool) (bool, error) {
 	var existing corev1.Namespace
 	switch err := get(ctx, rc, "/api/v1/namespaces/"+name, &existing); {
 	case err == nil:
-		return nil
+		return false, nil
 	case !apierrors.IsNotFound(err):
-		return fmt.Errorf("failed to read namespace %q for the refresher: %w", name, err)
+		return false, fmt.Errorf("failed to read namespace %q for the refresher: %w", name, err)
 	}
 	ns := &corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{labelCreatedBy: Name, labelManagedBy: managerName}}}
 	o := Object{APIVersion: "v1", Kind: "Namespace", Resource: "namespaces", Name: name, Body: ns}
-	if _, err := create(ctx, rc, o, dryRun); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("failed to create namespace %q for the refresher: %w", name, err)
+	switch _, err := create(ctx, rc, o, dryRun); {
+	case apierrors.IsAlreadyExists(err):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("failed to create namespace %q for the refresher: %w", name, err)
 	}
-	return nil
+	return true, nil
 }
 
 func create(ctx context.Context, rc rest.Interface, o Object, dryRun bool) (string, error) {
