@@ -508,7 +508,7 @@ func create(ctx context.Context, rc rest.Interface, o Object, dryRun bool) (stri
 		return "", fmt.Errorf("failed to encode %s: %w", o, err)
 	}
 	dir := o.Path()[:len(o.Path())-len(o.Name)-1]
-	req := rc.Post().AbsPath(dir).SetHeader("Content-Type", "application/json").Body(body)
+	req := rc.Post().AbsPath(dir).Param("fieldManager", FieldManager).SetHeader("Content-Type", "application/json").Body(body)
 	if dryRun {
 		req = req.Param("dryRun", metav1.DryRunAll)
 	}

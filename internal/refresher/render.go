@@ -82,10 +82,12 @@ const (
 var CoverageKeys = []string{KeyNamespaces, KeyNamespaceSelector, KeyExcludeNamespaces, KeyServiceAccounts}
 
 // FixedInputs are the inputs the installer fixes in the CronJob's
-// arguments (--set NAME=VALUE): identity, endpoints, registries, scopes.
-// A refresher run accepts no other.
+// arguments (--set NAME=VALUE): secret, endpoints, registries, scopes.
+// A refresher run accepts no other. service_account has its own flag: the
+// run impersonates it through the credential configuration it generates,
+// not as an input.
 var FixedInputs = []string{
-	config.InServiceAccount, config.InSecretName, config.InSecretLabels, config.InSecretAnnotations,
+	config.InSecretName, config.InSecretLabels, config.InSecretAnnotations,
 	config.InRegistries, config.InScopes, config.InTokenLifetime, config.InConcurrency,
 	config.InSTSEndpoint, config.InIAMCredentialsEndpoint, config.InOAuthTokenEndpoint, config.InMetadataEndpoint,
 }
@@ -366,7 +368,7 @@ func CredentialConfig(s Settings, tokenFile string) ([]byte, error) {
 // Args are the refresher run's arguments: everything but the coverage,
 // fixed by the installer (a ConfigMap editor cannot change them).
 func (s Settings) Args() []string {
-	args := []string{"refresh", "--config-map", s.Namespace + "/" + s.Name()}
+	args := []string{"refresh", "--config-map", s.Namespace + "/" + s.Name(), "--service-account", s.ServiceAccount}
 	if s.Provider != "" {
 		args = append(args, "--provider", s.Provider)
 	}

@@ -31,7 +31,6 @@ func NewSettings(cfg *config.Config, coverage []string) (Settings, error) {
 		IAMCredentialsEndpoint: cfg.IAMCredentialsEndpoint,
 		AllowHTTPEndpoints:     cfg.AllowHTTPEndpoints,
 		Fixed: map[string]string{
-			config.InServiceAccount:         cfg.ServiceAccount,
 			config.InSecretName:             cfg.SecretName,
 			config.InSecretLabels:           keyValues(cfg.SecretLabels),
 			config.InSecretAnnotations:      keyValues(cfg.SecretAnnotations),

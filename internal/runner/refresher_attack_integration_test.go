@@ -160,7 +160,6 @@ func TestRefresherAttackConfigMapEditor(t *testing.T) {
 		config.InSTSEndpoint: evil.URL, config.InIAMCredentialsEndpoint: evil.URL, config.InOAuthTokenEndpoint: evil.URL,
 		config.InKubeconfig: "/etc/attacker/kubeconfig", config.InRegistries: strings.TrimPrefix(evil.URL, "http://"),
 		config.InVerifyImage: strings.TrimPrefix(evil.URL, "http://") + "/x/y:z", config.InForce: "true", config.InNamespaces: "*",
-		config.InServiceAccount: fakestack.KeySA,
 	}
 	injectConfigMap(cm, injected)
 	if _, err := as.CoreV1().ConfigMaps(refreshNS).Update(t.Context(), cm, metav1.UpdateOptions{}); err != nil {

@@ -10,7 +10,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/refresher"
 )
 
@@ -33,9 +32,10 @@ func refresherIdentity(t *testing.T, cs kubernetes.Interface, ns, name string) (
 		t.Fatal(err)
 	}
 	var sa string
-	for _, a := range refresherArgs(t, cs, ns, name) {
-		if v, ok := strings.CutPrefix(a, config.InServiceAccount+"="); ok {
-			sa = v
+	args := refresherArgs(t, cs, ns, name)
+	for i, a := range args {
+		if a == "--service-account" && i+1 < len(args) {
+			sa = args[i+1]
 		}
 	}
 	return sa, strings.Join(cov.Namespaces, "\n")

@@ -35,6 +35,7 @@ const recordTimeout = 10 * time.Second
 type jobArgs struct {
 	namespace, name string
 	provider        string
+	serviceAccount  string
 	tokenFile       string
 	fixed           map[string]string
 }
@@ -44,6 +45,7 @@ func parseJobArgs(args []string, stderr io.Writer) (*jobArgs, error) {
 	fs.SetOutput(stderr)
 	a := &jobArgs{fixed: map[string]string{}}
 	ref := fs.String("config-map", "", "the refresher's ConfigMap (its coverage), NAMESPACE/NAME")
+	fs.StringVar(&a.serviceAccount, "service-account", "", "the Google service account the refresher impersonates (with --provider)")
 	fs.StringVar(&a.provider, "provider", "", "Workload Identity provider the projected token is exchanged at (empty: the metadata server)")
 	fs.StringVar(&a.tokenFile, "token-file", refresher.TokenPath, "the projected ServiceAccount token")
 	fs.Func("set", "an input the installer fixed, NAME=VALUE (repeated)", func(kv string) error {
@@ -170,7 +172,7 @@ const credentialsPath = "/proc/self/fd/pullsecret-refresher-credentials.json"
 // the cluster.
 func withGeneratedCredentials(d Deps, a *jobArgs, cfg *config.Config) (Deps, error) {
 	cred, err := refresher.CredentialConfig(refresher.Settings{
-		Provider: a.provider, ServiceAccount: cfg.ServiceAccount, TokenLifetime: cfg.TokenLifetime,
+		Provider: a.provider, ServiceAccount: a.serviceAccount, TokenLifetime: cfg.TokenLifetime,
 		STSEndpoint: cfg.STSEndpoint, IAMCredentialsEndpoint: cfg.IAMCredentialsEndpoint,
 	}, a.tokenFile)
 	if err != nil {
