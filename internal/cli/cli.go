@@ -16,8 +16,8 @@ import (
 	"github.com/pullsecret/pullsecret/internal/actions"
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/httplog"
-	"github.com/pullsecret/pullsecret/internal/release"
 	"github.com/pullsecret/pullsecret/internal/runner"
+	"github.com/pullsecret/pullsecret/internal/version"
 )
 
 // Env is the process: arguments, standard streams and environment,
@@ -148,7 +148,7 @@ func run(ctx context.Context, e Env, fs *pflag.FlagSet, lookup config.Lookup, o 
 		return nil, nil, fmt.Errorf("invalid configuration:\n%w", classified(err, runner.ErrBadInput))
 	}
 	allowHTTP := e.Getenv(config.EnvAllowHTTPEndpoints) == "true"
-	cfg, err := config.Load(lookup, config.AllowHTTPEndpoints(allowHTTP), config.ReleaseImage(e.Getenv(release.ImageEnv)))
+	cfg, err := config.Load(lookup, config.AllowHTTPEndpoints(allowHTTP), config.ReleaseImage(e.Getenv(version.ImageEnv)))
 	if err != nil {
 		return nil, nil, fmt.Errorf("invalid configuration:\n%w", classified(err, runner.ErrBadInput))
 	}
