@@ -5,7 +5,8 @@
 // token exchanged at STS (Workload Identity Federation), or the GKE metadata
 // server.
 //
-// Render builds the objects (pure, golden-tested); install.go sends them.
+// Render builds the objects (pure, golden-tested); package kube sends them,
+// in the order runner decides.
 package refresher
 
 import (
@@ -26,6 +27,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/kube"
+	"github.com/pullsecret/pullsecret/internal/labels"
 )
 
 // Object names and paths. One refresher serves one identity
@@ -52,26 +55,8 @@ const (
 	// rotates it at 80%, and it is only ever sent to STS.
 	TokenExpirationSeconds = 600
 
-	// LabelComponent marks every refresher object, so teardown and audits
-	// find them (`kubectl get all,cm,sa,role,rolebinding -l ...`).
-	LabelComponent = "app.kubernetes.io/component"
+	// componentValue is labels.Component's value on every refresher object.
 	componentValue = "refresher"
-	// LabelInstance carries the identity's object name on every object,
-	// the ones outside refresh_namespace included.
-	LabelInstance = "app.kubernetes.io/instance"
-
-	// Status annotations the refresher run writes on its ConfigMap.
-	AnnotationLastSuccess = "pullsecret.dev/last-success"
-	AnnotationExpiresAt   = "pullsecret.dev/expires-at"
-	AnnotationLastResult  = "pullsecret.dev/last-result"
-
-	// AnnotationGKEServiceAccount binds the ServiceAccount to a Google
-	// service account under Workload Identity Federation for GKE.
-	AnnotationGKEServiceAccount = "iam.gke.io/gcp-service-account"
-
-	labelManagedBy = "app.kubernetes.io/managed-by"
-	labelName      = "app.kubernetes.io/name"
-	managerName    = "pullsecret"
 
 	stsTokenType = "urn:ietf:params:oauth:token-type:jwt"
 	nonRootUID   = 65532
@@ -203,34 +188,14 @@ func ProjectedTokenAudience(provider string) string { return "https://iam.google
 
 // Labels are on every object the refresher named name consists of.
 func Labels(name string) map[string]string {
-	return map[string]string{labelManagedBy: managerName, labelName: Name, LabelComponent: componentValue, LabelInstance: name}
+	return map[string]string{labels.ManagedBy: labels.Manager, labels.Name: Name, labels.Component: componentValue, labels.Instance: name}
 }
 
-// Object is one rendered Kubernetes object with where it lives.
-type Object struct {
-	APIVersion, Kind, Resource string
-	Namespace, Name            string
-	Body                       any
-}
+// Object is one rendered Kubernetes object; package kube sends it.
+type Object = kube.Object
 
-// Path is the object's REST path (for apply and delete).
-func (o Object) Path() string {
-	base := "/apis/" + o.APIVersion
-	if o.APIVersion == "v1" {
-		base = "/api/v1"
-	}
-	if o.Namespace != "" {
-		base += "/namespaces/" + o.Namespace
-	}
-	return base + "/" + o.Resource + "/" + o.Name
-}
-
-// String names the object for logs: "CronJob pullsecret-system/pullsecret-refresher-…".
-func (o Object) String() string {
-	if o.Namespace == "" {
-		return o.Kind + " " + o.Name
-	}
-	return o.Kind + " " + o.Namespace + "/" + o.Name
+func obj(apiVersion, kind, resource, namespace, name string, body any) Object {
+	return Object{APIVersion: apiVersion, Kind: kind, Resource: resource, Namespace: namespace, Name: name, Body: body}
 }
 
 func (s Settings) meta(namespace, name string) metav1.ObjectMeta {
@@ -250,24 +215,24 @@ func Render(s Settings) ([]Object, error) {
 	}
 	sa := &corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: s.meta(ns, name)}
 	if s.Provider == "" {
-		sa.Annotations = map[string]string{AnnotationGKEServiceAccount: s.ServiceAccount}
+		sa.Annotations = map[string]string{labels.GKEServiceAccount: s.ServiceAccount}
 	}
 	subjects := []rbacv1.Subject{{Kind: "ServiceAccount", Name: name, Namespace: ns}}
 	objs := []Object{
-		{"v1", "ServiceAccount", "serviceaccounts", ns, name, sa},
-		{"admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", "validatingadmissionpolicies", "", outer, policy},
-		{"admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding", "validatingadmissionpolicybindings", "", outer, binding},
-		{rbacAPI, "ClusterRole", "clusterroles", "", outer, &rbacv1.ClusterRole{
+		obj("v1", "ServiceAccount", "serviceaccounts", ns, name, sa),
+		obj("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", "validatingadmissionpolicies", "", outer, policy),
+		obj("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding", "validatingadmissionpolicybindings", "", outer, binding),
+		obj(rbacAPI, "ClusterRole", "clusterroles", "", outer, &rbacv1.ClusterRole{
 			TypeMeta: metav1.TypeMeta{APIVersion: rbacAPI, Kind: "ClusterRole"}, ObjectMeta: s.meta("", outer), Rules: s.clusterRules(),
-		}},
-		{rbacAPI, "ClusterRoleBinding", "clusterrolebindings", "", outer, &rbacv1.ClusterRoleBinding{
+		}),
+		obj(rbacAPI, "ClusterRoleBinding", "clusterrolebindings", "", outer, &rbacv1.ClusterRoleBinding{
 			TypeMeta: metav1.TypeMeta{APIVersion: rbacAPI, Kind: "ClusterRoleBinding"}, ObjectMeta: s.meta("", outer),
 			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: outer}, Subjects: subjects,
-		}},
+		}),
 	}
 	objs = append(objs, s.CoveredNamespaceObjects()...)
 	objs = append(objs,
-		Object{rbacAPI, "Role", "roles", ns, name, &rbacv1.Role{
+		obj(rbacAPI, "Role", "roles", ns, name, &rbacv1.Role{
 			TypeMeta: metav1.TypeMeta{APIVersion: rbacAPI, Kind: "Role"}, ObjectMeta: s.meta(ns, name),
 			Rules: []rbacv1.PolicyRule{
 				// Its own coverage, and the status it records on it.
@@ -276,13 +241,13 @@ func Render(s Settings) ([]Object, error) {
 				// so resourceNames cannot narrow it.
 				{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create"}},
 			},
-		}},
-		Object{rbacAPI, "RoleBinding", "rolebindings", ns, name, &rbacv1.RoleBinding{
+		}),
+		obj(rbacAPI, "RoleBinding", "rolebindings", ns, name, &rbacv1.RoleBinding{
 			TypeMeta: metav1.TypeMeta{APIVersion: rbacAPI, Kind: "RoleBinding"}, ObjectMeta: s.meta(ns, name),
 			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name}, Subjects: subjects,
-		}},
-		Object{"v1", "ConfigMap", "configmaps", ns, name, s.ConfigMap()},
-		Object{"batch/v1", "CronJob", "cronjobs", ns, name, cronJob(s)},
+		}),
+		obj("v1", "ConfigMap", "configmaps", ns, name, s.ConfigMap()),
+		obj("batch/v1", "CronJob", "cronjobs", ns, name, cronJob(s)),
 	)
 	return objs, nil
 }
@@ -305,13 +270,13 @@ func (s Settings) CoveredNamespaceObjects() []Object {
 	var objs []Object
 	for _, ns := range slices.Sorted(slices.Values(s.Coverage.Namespaces)) {
 		objs = append(objs,
-			Object{rbacAPI, "Role", "roles", ns, outer, &rbacv1.Role{
+			obj(rbacAPI, "Role", "roles", ns, outer, &rbacv1.Role{
 				TypeMeta: metav1.TypeMeta{APIVersion: rbacAPI, Kind: "Role"}, ObjectMeta: s.meta(ns, outer), Rules: s.writeRules(),
-			}},
-			Object{rbacAPI, "RoleBinding", "rolebindings", ns, outer, &rbacv1.RoleBinding{
+			}),
+			obj(rbacAPI, "RoleBinding", "rolebindings", ns, outer, &rbacv1.RoleBinding{
 				TypeMeta: metav1.TypeMeta{APIVersion: rbacAPI, Kind: "RoleBinding"}, ObjectMeta: s.meta(ns, outer),
 				RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: outer}, Subjects: subjects,
-			}})
+			}))
 	}
 	return objs
 }

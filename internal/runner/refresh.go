@@ -9,14 +9,13 @@ import (
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/kube"
 	"github.com/pullsecret/pullsecret/internal/refresher"
-	"k8s.io/client-go/rest"
 )
 
 // refreshPlan is what refresh: true will do to the in-cluster refresher,
 // decided before anything is written.
 type refreshPlan struct {
 	cfg      *config.Config
-	rc       rest.Interface
+	c        *kube.Client
 	settings refresher.Settings // apply
 	coverage []string           // this run's namespace patterns
 	// targets are the refreshers a teardown narrows: the one of
@@ -26,7 +25,7 @@ type refreshPlan struct {
 }
 
 func planRefresh(ctx context.Context, cfg *config.Config, conn *kube.Connection) (*refreshPlan, error) {
-	p := &refreshPlan{cfg: cfg, rc: conn.Client.JSON(), coverage: cfg.Namespaces}
+	p := &refreshPlan{cfg: cfg, c: conn.Client, coverage: cfg.Namespaces}
 	if len(p.coverage) == 0 && cfg.NamespaceSelector == "" {
 		p.coverage = []string{conn.Namespace}
 	}
@@ -37,11 +36,11 @@ func planRefresh(ctx context.Context, cfg *config.Config, conn *kube.Connection)
 	if p.settings, err = refresher.NewSettings(cfg, p.coverage); err != nil {
 		return nil, err
 	}
-	if err := refresher.CheckAdmissionPolicies(ctx, p.rc); err != nil {
-		return nil, classify(ErrBadInput, explainForbidden(err, cfg.SecretName))
+	if err := checkAdmissionPolicies(ctx, p.c); err != nil {
+		return nil, Classify(ErrBadInput, explainForbidden(err, cfg.SecretName))
 	}
-	if _, err := refresher.CheckNamespace(ctx, p.rc, cfg.RefreshNamespace, p.settings.Coverage, cfg.RefreshNamespaceAdopt); err != nil {
-		return nil, classify(ErrBadInput, explainForbidden(err, cfg.SecretName))
+	if err := checkRefreshNamespace(ctx, p.c, cfg.RefreshNamespace, p.settings.Coverage, cfg.RefreshNamespaceAdopt); err != nil {
+		return nil, Classify(ErrBadInput, explainForbidden(err, cfg.SecretName))
 	}
 	return p, nil
 }
@@ -53,7 +52,7 @@ func (p *refreshPlan) planTeardown(ctx context.Context) error {
 		p.targets = []refresher.Settings{id}
 		return nil
 	}
-	found, err := refresher.List(ctx, p.rc, p.cfg.RefreshNamespace, p.cfg.SecretName)
+	found, err := listRefreshers(ctx, p.c, p.cfg.RefreshNamespace, p.cfg.SecretName)
 	if err != nil {
 		return explainForbidden(err, p.cfg.SecretName)
 	}
@@ -76,7 +75,7 @@ func (p *refreshPlan) carryOut(ctx context.Context, r Reporter, res *Result) err
 	r.Group("In-cluster refresher in namespace " + ns)
 	defer r.EndGroup()
 	if p.cfg.Mode == config.ModeApply {
-		objs, cov, err := refresher.Install(ctx, p.rc, p.settings, p.cfg.DryRun)
+		objs, cov, err := installRefresher(ctx, p.c, p.settings, p.cfg.DryRun)
 		if err != nil {
 			return fmt.Errorf("failed to install the refresher in namespace %q: %w", ns, err)
 		}
@@ -100,7 +99,7 @@ func (p *refreshPlan) carryOut(ctx context.Context, r Reporter, res *Result) err
 	var said []string
 	var errs []error
 	for _, t := range p.targets {
-		rest, removed, err := refresher.Narrow(ctx, p.rc, t, p.coverage, p.cfg.NamespaceSelector, p.cfg.DryRun)
+		rest, removed, err := narrowRefresher(ctx, p.c, t, p.coverage, p.cfg.NamespaceSelector, p.cfg.DryRun)
 		for _, o := range removed {
 			r.Infof("%sdeleted: %s", would, o)
 		}

@@ -52,7 +52,7 @@ func saUser(ns, name string) string { return "system:serviceaccount:" + ns + ":"
 
 // installRefresher runs the action with refresh: true (WIF credentials,
 // service_account puller) covering namespaces from refreshNS.
-func installRefresher(t *testing.T, cp *controlplane.ControlPlane, refreshNS, namespaces string, extra map[string]string) {
+func installRefresherFor(t *testing.T, cp *controlplane.ControlPlane, refreshNS, namespaces string, extra map[string]string) {
 	t.Helper()
 	in := withCreds(t, fakestack.WIF, map[string]string{config.InNamespaces: namespaces, config.InRefresh: "true",
 		config.InRefreshImage: refresherImage, config.InRefreshNamespace: refreshNS})
@@ -95,7 +95,7 @@ func TestRefresherAttackServiceAccountTokenSecret(t *testing.T) {
 			if kind == "glob" {
 				coverage = prefix + "-*"
 			}
-			installRefresher(t, cp, refreshNS, coverage, nil)
+			installRefresherFor(t, cp, refreshNS, coverage, nil)
 			as := impersonate(t, cp, saUser(refreshNS, refresherObjectName(fakestack.ImpersonatedSA, config.DefaultSecretName)))
 			for _, ns := range []string{"kube-system", uncovered, covered} {
 				attack := corev1ac.Secret(config.DefaultSecretName, ns).
@@ -132,7 +132,7 @@ func TestRefresherAttackConfigMapEditor(t *testing.T) {
 	waitDefaultSA(t, cs, covered)
 	outside := controlplanetest.Namespace(t, cp)
 	waitDefaultSA(t, cs, outside)
-	installRefresher(t, cp, refreshNS, covered, map[string]string{config.InRefreshWorkloadIdentityProvider: provider})
+	installRefresherFor(t, cp, refreshNS, covered, map[string]string{config.InRefreshWorkloadIdentityProvider: provider})
 
 	var hits atomic.Int32
 	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1); w.WriteHeader(http.StatusTeapot) }))
@@ -198,7 +198,7 @@ func TestRefresherAttackSecondTeamTakeover(t *testing.T) {
 	nsA, nsB := controlplanetest.Namespace(t, cp), controlplanetest.Namespace(t, cp)
 	waitDefaultSA(t, cs, nsA)
 	waitDefaultSA(t, cs, nsB)
-	installRefresher(t, cp, refreshNS, nsA, nil)
+	installRefresherFor(t, cp, refreshNS, nsA, nil)
 	teamB := withCreds(t, fakestack.KeyToken, map[string]string{config.InNamespaces: nsB, config.InRefresh: "true",
 		config.InRefreshImage: refresherImage, config.InRefreshNamespace: refreshNS, config.InServiceAccount: fakestack.KeySA,
 		config.InScopes: "https://www.googleapis.com/auth/cloud-platform"})
@@ -226,7 +226,7 @@ func TestRefresherConcurrentInstallsKeepBoth(t *testing.T) {
 	for _, ns := range []string{nsA, nsB, nsC} {
 		waitDefaultSA(t, cs, ns)
 	}
-	installRefresher(t, cp, refreshNS, nsA, nil)
+	installRefresherFor(t, cp, refreshNS, nsA, nil)
 	name := refresherObjectName(fakestack.ImpersonatedSA, config.DefaultSecretName)
 
 	secondDone := make(chan struct{})
@@ -281,8 +281,8 @@ func TestRefresherTeardownRacingRunLeavesNoSecret(t *testing.T) {
 	gone, kept := controlplanetest.Namespace(t, cp), controlplanetest.Namespace(t, cp)
 	waitDefaultSA(t, cs, gone)
 	waitDefaultSA(t, cs, kept)
-	installRefresher(t, cp, refreshNS, gone, map[string]string{config.InRefreshWorkloadIdentityProvider: provider})
-	installRefresher(t, cp, refreshNS, kept, map[string]string{config.InRefreshWorkloadIdentityProvider: provider})
+	installRefresherFor(t, cp, refreshNS, gone, map[string]string{config.InRefreshWorkloadIdentityProvider: provider})
+	installRefresherFor(t, cp, refreshNS, kept, map[string]string{config.InRefreshWorkloadIdentityProvider: provider})
 
 	var once sync.Once
 	var teardown run
@@ -324,7 +324,7 @@ func TestRefresherStatusForeignSecretAndCancel(t *testing.T) {
 	provider, _ := trustCluster(t, cp, refreshNS)
 	prefix := freshName("st")
 	newNamespace(t, cs, prefix+"-a")
-	installRefresher(t, cp, refreshNS, prefix+"-*", map[string]string{config.InRefreshWorkloadIdentityProvider: provider})
+	installRefresherFor(t, cp, refreshNS, prefix+"-*", map[string]string{config.InRefreshWorkloadIdentityProvider: provider})
 	foreign := newNamespace(t, cs, prefix+"-foreign")
 	if _, err := cs.CoreV1().Secrets(foreign).Create(t.Context(), foreignSecret(config.DefaultSecretName), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)

@@ -21,7 +21,9 @@ import (
 
 	"github.com/pullsecret/pullsecret/internal/actions"
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/container"
 	"github.com/pullsecret/pullsecret/internal/kube"
+	"github.com/pullsecret/pullsecret/internal/labels"
 	"github.com/pullsecret/pullsecret/internal/refresher"
 	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
@@ -40,7 +42,7 @@ const refresherImage = "ghcr.io/pullsecret/pullsecret@sha256:0123456789abcdef012
 func trustCluster(t *testing.T, cp *controlplane.ControlPlane, refreshNS string) (string, string) {
 	t.Helper()
 	cs := clientFor(t, cp)
-	iss, err := refresher.ReadIssuer(t.Context(), cs.CoreV1().RESTClient())
+	iss, err := kube.ReadIssuer(t.Context(), cs.CoreV1().RESTClient())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,18 +120,14 @@ func refresherRunCtx(ctx context.Context, t *testing.T, cp *controlplane.Control
 	t.Helper()
 	cs := clientFor(t, cp)
 	id := tokenIdentity(t, cp, cs, refreshNS, pullerRefresher)
-	args := refresherArgs(t, cs, refreshNS, pullerRefresher)
-	if args[0] != RefreshCommand {
-		t.Fatalf("the CronJob runs %q, not %q", args, RefreshCommand)
-	}
-	args = args[1:]
+	a := parseRefresherArgs(t, refresherArgs(t, cs, refreshNS, pullerRefresher))
 	if tokenPath != "" {
-		args = append(args, "--token-file", tokenPath)
+		a.TokenFile = tokenPath
 	}
 	getenv := check.Getenv(map[string]string{"KUBECONFIG": id.kubeconfig})
 	var out bytes.Buffer
-	err := RunRefresher(ctx, args, &out, Deps{
-		Reporter: actions.New(getenv, &out, &out), Getenv: getenv, Host: kube.Host{InContainer: func() bool { return false }}, Version: "test",
+	err := RunRefresher(ctx, a, Deps{
+		Reporter: actions.New(getenv, &out, &out), Getenv: getenv, Host: container.Host{InContainer: func() bool { return false }}, Version: "test",
 		WrapTransport: wrap,
 	})
 	log := out.String()
@@ -165,8 +163,8 @@ func refresherObjects(t *testing.T, cs kubernetes.Interface, ns string) objectVe
 		if err != nil {
 			t.Fatalf("%s: %v", kind, err)
 		}
-		if obj.GetLabels()["app.kubernetes.io/managed-by"] != "pullsecret" || obj.GetLabels()[refresher.LabelComponent] != "refresher" ||
-			obj.GetLabels()[refresher.LabelInstance] != name {
+		if obj.GetLabels()["app.kubernetes.io/managed-by"] != "pullsecret" || obj.GetLabels()[labels.Component] != "refresher" ||
+			obj.GetLabels()[labels.Instance] != name {
 			t.Errorf("%s lacks pullsecret's labels: %v", kind, obj.GetLabels())
 		}
 		v[kind] = obj.GetResourceVersion()
@@ -296,8 +294,8 @@ func TestRefresherLifecycle(t *testing.T) {
 		}
 	}
 	cm, _ = cs.CoreV1().ConfigMaps(refreshNS).Get(t.Context(), pullerRefresher, metav1.GetOptions{})
-	if cm.Annotations[refresher.AnnotationLastSuccess] == "" || cm.Annotations[refresher.AnnotationExpiresAt] == "" ||
-		!strings.HasPrefix(cm.Annotations[refresher.AnnotationLastResult], "refreshed 2 namespace(s)") {
+	if cm.Annotations[labels.LastSuccess] == "" || cm.Annotations[labels.ExpiresAt] == "" ||
+		!strings.HasPrefix(cm.Annotations[labels.LastResult], "refreshed 2 namespace(s)") {
 		t.Errorf("status annotations after success: %v", cm.Annotations)
 	}
 
@@ -318,7 +316,7 @@ func TestRefresherLifecycle(t *testing.T) {
 		t.Fatal("a run with an untrusted token succeeded")
 	}
 	cm, _ = cs.CoreV1().ConfigMaps(refreshNS).Get(t.Context(), pullerRefresher, metav1.GetOptions{})
-	if !strings.HasPrefix(cm.Annotations[refresher.AnnotationLastResult], "failed at ") || cm.Annotations[refresher.AnnotationLastSuccess] == "" {
+	if !strings.HasPrefix(cm.Annotations[labels.LastResult], "failed at ") || cm.Annotations[labels.LastSuccess] == "" {
 		t.Errorf("status annotations after failure: %v", cm.Annotations)
 	}
 	events, err := cs.CoreV1().Events(refreshNS).List(t.Context(), metav1.ListOptions{FieldSelector: "reason=RefreshFailed"})
@@ -368,7 +366,7 @@ func TestRefresherTeardownNarrowsCoverage(t *testing.T) {
 	// GKE flavour: no provider, so the ServiceAccount is bound to the
 	// Google account and no credential file is rendered.
 	sa := getSAIn(t, cs, refreshNS, pullerRefresher)
-	if sa.Annotations[refresher.AnnotationGKEServiceAccount] != fakestack.ImpersonatedSA {
+	if sa.Annotations[labels.GKEServiceAccount] != fakestack.ImpersonatedSA {
 		t.Errorf("ServiceAccount annotations %v", sa.Annotations)
 	}
 	// A run there authenticates through the metadata server (the fake's;
@@ -418,4 +416,30 @@ func mapsEqual(a, b objectVersions) bool {
 		}
 	}
 	return true
+}
+
+// parseRefresherArgs reads the CronJob's arguments as the refresh command
+// does (internal/cli parses them in production).
+func parseRefresherArgs(t *testing.T, args []string) *RefresherArgs {
+	t.Helper()
+	if len(args) == 0 || args[0] != "refresh" {
+		t.Fatalf("the CronJob runs %q, not the refresh command", args)
+	}
+	a := &RefresherArgs{Fixed: map[string]string{}, TokenFile: refresher.TokenPath}
+	for i := 1; i+1 < len(args); i += 2 {
+		switch v := args[i+1]; args[i] {
+		case "--config-map":
+			a.Namespace, a.Name, _ = strings.Cut(v, "/")
+		case "--service-account":
+			a.ServiceAccount = v
+		case "--provider":
+			a.Provider = v
+		case "--set":
+			k, val, _ := strings.Cut(v, "=")
+			a.Fixed[k] = val
+		default:
+			t.Fatalf("the CronJob's arguments hold %q", args[i])
+		}
+	}
+	return a
 }

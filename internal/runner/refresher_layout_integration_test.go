@@ -10,10 +10,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/pullsecret/pullsecret/internal/labels"
 	"github.com/pullsecret/pullsecret/internal/refresher"
 )
 
-const refresherAnnotationLastResult = refresher.AnnotationLastResult
+const refresherAnnotationLastResult = labels.LastResult
 
 func refresherObjectName(serviceAccount, secretName string) string {
 	return refresher.ObjectName(serviceAccount, secretName)

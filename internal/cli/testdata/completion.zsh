@@ -41,7 +41,8 @@ _pullsecret() {
     '--wait-timeout[How long to wait for a new namespace'\''s ServiceAccounts to appear]:wait-timeout: ' \
     '--refresh[Also install or update an in-cluster refresher (a CronJob running this image, keyless) that keeps this run'\''s secret fresh in the same namespace selection until it is removed; namespaces that appear later and match a glob or selector are covered at the next refresh]' \
     '--refresh-interval[How often the refresher runs: at most half of '\''token_lifetime'\'', and a whole number of minutes that divides an hour ('\''1m'\'' … '\''30m'\'') or of hours that divides a day ('\''1h'\'' … '\''12h'\'')]:refresh-interval: ' \
-    '--refresh-namespace[Namespace of the refresher'\''s objects (ServiceAccount, RBAC, ConfigMap, CronJob); created if missing]:refresh-namespace: ' \
+    '--refresh-namespace[Namespace of the refresher'\''s objects (ServiceAccount, RBAC, ConfigMap, CronJob), dedicated to refreshers: created (and labelled) if missing; an existing namespace pullsecret did not create is refused (see '\''refresh_namespace_adopt'\''), and so is one this run covers]:refresh-namespace: ' \
+    '--refresh-namespace-adopt[Install the refresher into an existing '\''refresh_namespace'\'' that pullsecret did not create (it must still be dedicated: its admins hold the puller'\''s credential)]' \
     '--refresh-image[Image the refresher runs, by digest ('\''REPOSITORY@sha256:…'\'')]:refresh-image: ' \
     '--refresh-workload-identity-provider[Workload Identity provider that trusts the cluster'\''s ServiceAccount token issuer ('\''pullsecret --print-wif-setup'\'' prints the '\''gcloud'\'' commands that create it)]:refresh-workload-identity-provider: ' \
     '--credentials-json-file[Read the service-account key (raw JSON or base64) from this file, or from standard input with '\''-'\'']:file:_files' \

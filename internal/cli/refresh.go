@@ -1,0 +1,70 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/pullsecret/pullsecret/internal/actions"
+	"github.com/pullsecret/pullsecret/internal/refresher"
+	"github.com/pullsecret/pullsecret/internal/runner"
+)
+
+// RefreshCommand is the argument that selects Job mode:
+// `pullsecret refresh --config-map NAMESPACE/NAME --service-account SA
+// [--provider P] --set NAME=VALUE…`, what the refresher's CronJob runs.
+const RefreshCommand = "refresh"
+
+// refreshCommand is Job mode, what the in-cluster refresher's CronJob runs.
+func refreshCommand(ctx context.Context, e Env) int {
+	rep := actions.New(e.Getenv, e.Stderr, e.Stdout)
+	d := e.Deps
+	d.Reporter, d.Version = rep, e.Build.Resolve().Version
+	err := errors.Join(refresh(ctx, e.Args[1:], e.Stderr, d), rep.Err())
+	if err != nil {
+		rep.Errorf("%s", err)
+	}
+	return ExitCode(err)
+}
+
+// refresh parses the refresh command's flags (Go's flag package: the
+// CronJob's command line is ours, not a user's: the installer fixes
+// identity, endpoints and registries there) and runs the refresher.
+func refresh(ctx context.Context, args []string, stderr io.Writer, d runner.Deps) error {
+	a, err := parseRefreshArgs(args, stderr)
+	if err != nil {
+		return err
+	}
+	return runner.RunRefresher(ctx, a, d)
+}
+
+func parseRefreshArgs(args []string, stderr io.Writer) (*runner.RefresherArgs, error) {
+	fs := flag.NewFlagSet("pullsecret refresh", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	a := &runner.RefresherArgs{Fixed: map[string]string{}}
+	ref := fs.String("config-map", "", "the refresher's ConfigMap (its coverage), NAMESPACE/NAME")
+	fs.StringVar(&a.ServiceAccount, "service-account", "", "the Google service account the refresher impersonates (with --provider)")
+	fs.StringVar(&a.Provider, "provider", "", "Workload Identity provider the projected token is exchanged at (empty: the metadata server)")
+	fs.StringVar(&a.TokenFile, "token-file", refresher.TokenPath, "the projected ServiceAccount token")
+	fs.Func("set", "an input the installer fixed, NAME=VALUE (repeated)", func(kv string) error {
+		k, v, _ := strings.Cut(kv, "=")
+		if !slices.Contains(refresher.FixedInputs, k) {
+			return fmt.Errorf("%q is not an input the refresher takes from its arguments (%s)", k, strings.Join(refresher.FixedInputs, ", "))
+		}
+		a.Fixed[k] = v
+		return nil
+	})
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	var ok bool
+	a.Namespace, a.Name, ok = strings.Cut(*ref, "/")
+	if !ok || a.Namespace == "" || !strings.HasPrefix(a.Name, refresher.Name+"-") {
+		return nil, fmt.Errorf("pullsecret refresh: --config-map must be NAMESPACE/%s-…, not %q", refresher.Name, *ref)
+	}
+	return a, nil
+}

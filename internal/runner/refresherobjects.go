@@ -1,0 +1,289 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/kube"
+	"github.com/pullsecret/pullsecret/internal/labels"
+	"github.com/pullsecret/pullsecret/internal/refresher"
+)
+
+// The refresher's lifecycle, in the order that keeps it safe: package
+// refresher renders every object, package kube sends each one, and these
+// functions decide what is sent when (as apply.go and delete.go do for
+// pull secrets). The refresher's ClusterRole records its identity and the
+// coverage granted; every change to it carries the resourceVersion it was
+// read at, and a run that lost a race re-reads and re-plans.
+
+// replans bounds how often an install re-reads and re-plans after another
+// run changed the refresher under it.
+const replans = 8
+
+var clusterRoles = kube.Object{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole", Resource: "clusterroles"}
+
+// readRefresher returns the refresher of name in namespace, or nil.
+func readRefresher(ctx context.Context, c *kube.Client, namespace, name string) (*refresher.Installed, error) {
+	o := clusterRoles
+	o.Name = refresher.OuterName(name, namespace)
+	var cr rbacv1.ClusterRole
+	err := c.GetObject(ctx, o, &cr)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("failed to read the refresher's ClusterRole %s: %w", o.Name, err)
+	}
+	return refresher.InstalledFrom(&cr, name)
+}
+
+// listRefreshers returns the refreshers in namespace keeping secretName
+// fresh.
+func listRefreshers(ctx context.Context, c *kube.Client, namespace, secretName string) ([]*refresher.Installed, error) {
+	var crs rbacv1.ClusterRoleList
+	if err := c.ListObjects(ctx, clusterRoles, labels.Name+"="+refresher.Name, &crs); err != nil {
+		return nil, fmt.Errorf("failed to list the refreshers' ClusterRoles: %w", err)
+	}
+	return refresher.InstalledIn(crs.Items, namespace, secretName)
+}
+
+// checkAdmissionPolicies refuses a cluster whose API server does not serve
+// ValidatingAdmissionPolicy (Kubernetes 1.30 and later): without it the
+// refresher's identity cannot be held to writing pull secrets.
+func checkAdmissionPolicies(ctx context.Context, c *kube.Client) error {
+	ok, err := c.Serves(ctx, "admissionregistration.k8s.io/v1", "validatingadmissionpolicies")
+	if err != nil {
+		return fmt.Errorf("failed to read the API server's admissionregistration.k8s.io/v1 resources: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("input %q: the API server does not serve ValidatingAdmissionPolicy (admissionregistration.k8s.io/v1, Kubernetes 1.30 or later), which the refresher needs so that its identity can write only pull secrets; upgrade the cluster or refresh the secrets from CI instead", config.InRefresh)
+	}
+	return nil
+}
+
+// checkRefreshNamespace refuses a refresh_namespace the refresher must not
+// live in: one pullsecret did not create or an admin did not dedicate to
+// it (unless adopt), or one the refresher covers. It reads the namespace
+// before anything creates it.
+func checkRefreshNamespace(ctx context.Context, c *kube.Client, name string, cov refresher.Coverage, adopt bool) error {
+	ns, err := c.Namespaces().Get(ctx, name)
+	if apierrors.IsNotFound(err) {
+		if cov.Covers(name, nil) {
+			return coveredErr(name)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("failed to read namespace %q for the refresher: %w", name, err)
+	}
+	if cov.Covers(name, ns.Labels) {
+		return coveredErr(name)
+	}
+	if !refresher.Dedicated(ns) && !adopt {
+		return fmt.Errorf("input %q: namespace %q exists and was not created by pullsecret; the refresher needs a namespace of its own (whoever administers it holds the puller's credential). Choose a new %s, or set %s: true if %q is dedicated to it",
+			config.InRefreshNamespace, name, config.InRefreshNamespace, config.InRefreshNamespaceAdopt, name)
+	}
+	return nil
+}
+
+func coveredErr(name string) error {
+	return fmt.Errorf("input %q: namespace %q is covered by this run's namespaces; the refresher's namespace must be outside what it writes to", config.InRefreshNamespace, name)
+}
+
+// installRefresher merges s's coverage into the installed refresher of the
+// same identity (or creates it) and applies every object. Objects changed
+// by someone else are reported, not reverted (kube.ErrFieldConflict).
+func installRefresher(ctx context.Context, c *kube.Client, s refresher.Settings, dryRun bool) ([]kube.Object, refresher.Coverage, error) {
+	created, err := c.CreateLabelledNamespace(ctx, s.Namespace, refresher.NamespaceLabels(), dryRun)
+	if err != nil {
+		return nil, refresher.Coverage{}, fmt.Errorf("failed to create namespace %q for the refresher: %w", s.Namespace, err)
+	}
+	if created && dryRun {
+		// Nothing can be validated inside a namespace a dry run did not
+		// really create.
+		objs, err := refresher.Render(s)
+		return objs, s.Coverage, err
+	}
+	for range replans {
+		inst, err := readRefresher(ctx, c, s.Namespace, s.Name())
+		if err != nil {
+			return nil, refresher.Coverage{}, err
+		}
+		merged := s
+		var old refresher.Coverage
+		if inst != nil {
+			old = inst.Coverage
+			merged.Coverage = s.Coverage.Merge(inst.Coverage)
+		}
+		objs, err := refresher.Recorded(merged)
+		if err != nil {
+			return nil, refresher.Coverage{}, err
+		}
+		version, err := writeRefresher(ctx, c, objs, merged.Namespace, inst, dryRun)
+		if lostRace(err) {
+			continue
+		}
+		if err != nil {
+			return nil, refresher.Coverage{}, err
+		}
+		if err := deleteObjects(ctx, c, refresher.Stale(merged, old), dryRun); err != nil {
+			return nil, refresher.Coverage{}, err
+		}
+		if dryRun {
+			return objs, merged.Coverage, nil
+		}
+		// Done unless another install wrote after ours: then its objects
+		// may reflect an older plan, so plan again from its record.
+		now, err := readRefresher(ctx, c, s.Namespace, s.Name())
+		if err != nil {
+			return nil, refresher.Coverage{}, err
+		}
+		if now != nil && now.Version == version {
+			return objs, merged.Coverage, nil
+		}
+	}
+	return nil, refresher.Coverage{}, fmt.Errorf("the refresher %s/%s kept changing under this run (%d attempts); run again", s.Namespace, s.Name(), replans)
+}
+
+// narrowRefresher removes a teardown run's namespaces from the refresher of
+// s's identity (s needs only Namespace, ServiceAccount and SecretName), or
+// uninstalls it when no coverage remains. It runs before the secrets are
+// deleted, so that no refresher run can write them again. It returns the
+// coverage left (empty: removed) and what it deleted.
+func narrowRefresher(ctx context.Context, c *kube.Client, s refresher.Settings, patterns []string, selector string, dryRun bool) (refresher.Coverage, []kube.Object, error) {
+	for range replans {
+		inst, err := readRefresher(ctx, c, s.Namespace, s.Name())
+		if err != nil || inst == nil {
+			return refresher.Coverage{}, nil, err
+		}
+		rest := inst.Coverage.Without(patterns, selector)
+		if rest.Empty() {
+			removed, err := uninstallRefresher(ctx, c, s, inst, dryRun)
+			if apierrors.IsConflict(err) {
+				continue
+			}
+			return refresher.Coverage{}, removed, err
+		}
+		narrowed := s
+		narrowed.Coverage = rest
+		objs, err := refresher.Recorded(narrowed)
+		if err != nil {
+			return refresher.Coverage{}, nil, err
+		}
+		_, err = writeRefresher(ctx, c, refresher.CoverageObjects(objs), s.Namespace, inst, dryRun)
+		if lostRace(err) {
+			continue
+		}
+		if err != nil {
+			return refresher.Coverage{}, nil, err
+		}
+		gone := refresher.Stale(narrowed, inst.Coverage)
+		return rest, gone, deleteObjects(ctx, c, gone, dryRun)
+	}
+	return refresher.Coverage{}, nil, fmt.Errorf("the refresher %s/%s kept changing under this run (%d attempts); run again", s.Namespace, s.Name(), replans)
+}
+
+// lostRace: another run changed the refresher's record since it was read.
+func lostRace(err error) bool {
+	return (apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)) && !errors.Is(err, kube.ErrFieldConflict)
+}
+
+// writeRefresher applies objs, the ClusterRole first with inst's version
+// as precondition (created when there is no inst), and returns the
+// ClusterRole's new version. A named namespace that does not exist (yet)
+// gets no Role.
+func writeRefresher(ctx context.Context, c *kube.Client, objs []kube.Object, refreshNS string, inst *refresher.Installed, dryRun bool) (string, error) {
+	var version string
+	for _, o := range objs {
+		cr, ok := o.Body.(*rbacv1.ClusterRole)
+		if !ok {
+			continue
+		}
+		var err error
+		if inst == nil {
+			version, err = c.CreateObject(ctx, o, refresher.FieldManager, dryRun)
+		} else {
+			cr.ResourceVersion = inst.Version
+			version, err = c.ApplyOwned(ctx, o, refresher.FieldManager, dryRun)
+			cr.ResourceVersion = ""
+		}
+		if err != nil {
+			return "", fmt.Errorf("failed to write %s: %w", o, err)
+		}
+	}
+	for _, o := range objs {
+		if o.Kind == "ClusterRole" {
+			continue
+		}
+		if _, err := c.ApplyOwned(ctx, o, refresher.FieldManager, dryRun); err != nil {
+			if apierrors.IsNotFound(err) && o.Namespace != refreshNS && o.Namespace != "" {
+				continue
+			}
+			return "", fmt.Errorf("failed to apply %s: %w", o, err)
+		}
+	}
+	return version, nil
+}
+
+// uninstallRefresher deletes the refresher: the ClusterRole first, at the
+// version it was read (a Conflict means another run added coverage), then
+// the CronJob, every permission and the rest, and refresh_namespace when
+// the installer created it and no other refresher lives there.
+func uninstallRefresher(ctx context.Context, c *kube.Client, s refresher.Settings, inst *refresher.Installed, dryRun bool) ([]kube.Object, error) {
+	s.Coverage = inst.Coverage
+	objs, err := refresher.Render(s)
+	if err != nil {
+		return nil, err
+	}
+	ordered := refresher.RemovalOrder(objs)
+	if err := c.DeleteObjectAt(ctx, ordered[0], inst.Version, dryRun); err != nil && !apierrors.IsNotFound(err) {
+		return nil, err
+	}
+	removed := []kube.Object{ordered[0]}
+	for _, o := range ordered[1:] {
+		deleted, err := c.DeleteObject(ctx, o, dryRun)
+		if err != nil {
+			return removed, err
+		}
+		if deleted {
+			removed = append(removed, o)
+		}
+	}
+	var left corev1.ServiceAccountList
+	sas := kube.Object{APIVersion: "v1", Kind: "ServiceAccount", Resource: "serviceaccounts", Namespace: s.Namespace}
+	if err := c.ListObjects(ctx, sas, labels.Name+"="+refresher.Name, &left); err != nil || len(left.Items) > 0 && !dryRun {
+		return removed, nil // another refresher still lives there
+	}
+	deleted, err := c.DeleteNamespaceIfLabelled(ctx, s.Namespace, labels.CreatedBy, refresher.Name, dryRun)
+	if err != nil {
+		return removed, err
+	}
+	if deleted {
+		removed = append(removed, kube.Object{APIVersion: "v1", Kind: "Namespace", Resource: "namespaces", Name: s.Namespace})
+	}
+	return removed, nil
+}
+
+func deleteObjects(ctx context.Context, c *kube.Client, objs []kube.Object, dryRun bool) error {
+	for _, o := range objs {
+		if _, err := c.DeleteObject(ctx, o, dryRun); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// refresherConfigMap reads the refresher's ConfigMap (nil when absent).
+func refresherConfigMap(ctx context.Context, c *kube.Client, namespace, name string) (*corev1.ConfigMap, error) {
+	cm, err := c.ConfigMap(ctx, namespace, name)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read the refresher's ConfigMap %s/%s: %w", namespace, name, err)
+	}
+	return cm, nil
+}
