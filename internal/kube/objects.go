@@ -157,23 +157,27 @@ func (c *Client) getJSON(ctx context.Context, path string, into any) error {
 // rather than reverting the change.
 var ErrFieldConflict = errors.New("changed by someone else")
 
-// ApplyOwned server-side applies o as manager without force, and returns
-// the object's new resourceVersion. A resourceVersion in o's body is a
-// precondition (a stale one is a Conflict, apierrors.IsConflict); a field
-// another manager owns is ErrFieldConflict.
-func (c *Client) ApplyOwned(ctx context.Context, o Object, manager string, dryRun bool) (string, error) {
+// ApplyOwned server-side applies o as manager and returns the object's
+// new resourceVersion. Without force, a field another manager set (an
+// admin's kubectl edit) is ErrFieldConflict: reported, not reverted. With
+// force, a resourceVersion in o's body is the only precondition (a stale
+// one is a Conflict, apierrors.IsConflict).
+func (c *Client) ApplyOwned(ctx context.Context, o Object, manager string, force, dryRun bool) (string, error) {
 	body, err := json.Marshal(o.Body)
 	if err != nil {
 		return "", fmt.Errorf("failed to encode %s: %w", o, err)
 	}
 	req := c.json.Patch(types.ApplyPatchType).AbsPath(o.Path()).Param("fieldManager", manager).Body(body)
+	if force {
+		req = req.Param("force", "true")
+	}
 	if dryRun {
 		req = req.Param("dryRun", metav1.DryRunAll)
 	}
 	raw, err := req.Do(ctx).Raw()
 	if err != nil {
-		if fieldConflict(err) {
-			return "", fmt.Errorf("%w: %s was changed by someone other than pullsecret (%v); pullsecret does not revert it. Undo the change, or delete the object and run again", ErrFieldConflict, o, err)
+		if !force && apierrors.IsConflict(err) {
+			return "", fmt.Errorf("%w: %s was changed by someone other than pullsecret; pullsecret does not revert it. Undo the change, or delete the object and run again", ErrFieldConflict, o)
 		}
 		return "", err
 	}
@@ -243,14 +247,6 @@ func (c *Client) Serves(ctx context.Context, groupVersion, resource string) (boo
 		return false, err
 	}
 	return slices.ContainsFunc(list.APIResources, func(r metav1.APIResource) bool { return r.Name == resource }), nil
-}
-
-func fieldConflict(err error) bool {
-	var st apierrors.APIStatus
-	if !errors.As(err, &st) || st.Status().Details == nil {
-		return false
-	}
-	return slices.ContainsFunc(st.Status().Details.Causes, func(c metav1.StatusCause) bool { return c.Type == metav1.CauseTypeFieldManagerConflict })
 }
 
 func resourceVersion(raw []byte) string {

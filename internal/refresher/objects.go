@@ -50,12 +50,20 @@ type Installed struct {
 	// Version is the ClusterRole's resourceVersion, the precondition of
 	// every change.
 	Version string
+	// Strangers are the field managers other than pullsecret's that
+	// changed the ClusterRole (an admin's edit).
+	Strangers []string
 }
 
 // InstalledFrom decodes the refresher a ClusterRole records (name is its
 // object name, the ClusterRole's without ".<refresh_namespace>").
 func InstalledFrom(cr *rbacv1.ClusterRole, name string) (*Installed, error) {
 	in := &Installed{Name: name, Version: cr.ResourceVersion}
+	for _, m := range cr.ManagedFields {
+		if m.Manager != FieldManager && !slices.Contains(in.Strangers, m.Manager) {
+			in.Strangers = append(in.Strangers, m.Manager)
+		}
+	}
 	for key, into := range map[string]any{labels.Coverage: &in.Coverage, labels.Identity: &in.Identity} {
 		if err := json.Unmarshal([]byte(cr.Annotations[key]), into); err != nil {
 			return nil, fmt.Errorf("the refresher's ClusterRole %s has an invalid %s annotation: %w", cr.Name, key, err)

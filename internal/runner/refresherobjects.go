@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -206,11 +207,24 @@ func writeRefresher(ctx context.Context, c *kube.Client, objs []kube.Object, ref
 			continue
 		}
 		var err error
-		if inst == nil {
-			version, err = c.CreateObject(ctx, o, refresher.FieldManager, dryRun)
-		} else {
+		switch {
+		case inst == nil:
+			// Created (only if absent), then applied once at that version
+			// so that its fields are owned as applied, like the others'.
+			if version, err = c.CreateObject(ctx, o, refresher.FieldManager, dryRun); err == nil && !dryRun {
+				cr.ResourceVersion = version
+				version, err = c.ApplyOwned(ctx, o, refresher.FieldManager, true, dryRun)
+				cr.ResourceVersion = ""
+			}
+		case len(inst.Strangers) > 0:
+			return "", fmt.Errorf("%w: %s was changed by %s; pullsecret does not revert it. Undo the change, or delete the object and run again",
+				kube.ErrFieldConflict, o, strings.Join(inst.Strangers, ", "))
+		default:
+			// Forced (its creation was an Update by the same manager), so
+			// the resourceVersion is the one precondition: a Conflict is
+			// another run's write.
 			cr.ResourceVersion = inst.Version
-			version, err = c.ApplyOwned(ctx, o, refresher.FieldManager, dryRun)
+			version, err = c.ApplyOwned(ctx, o, refresher.FieldManager, true, dryRun)
 			cr.ResourceVersion = ""
 		}
 		if err != nil {
@@ -221,7 +235,7 @@ func writeRefresher(ctx context.Context, c *kube.Client, objs []kube.Object, ref
 		if o.Kind == "ClusterRole" {
 			continue
 		}
-		if _, err := c.ApplyOwned(ctx, o, refresher.FieldManager, dryRun); err != nil {
+		if _, err := c.ApplyOwned(ctx, o, refresher.FieldManager, false, dryRun); err != nil {
 			if apierrors.IsNotFound(err) && o.Namespace != refreshNS && o.Namespace != "" {
 				continue
 			}
