@@ -18,6 +18,7 @@ import (
 	"github.com/pullsecret/pullsecret/internal/httplog"
 	"github.com/pullsecret/pullsecret/internal/release"
 	"github.com/pullsecret/pullsecret/internal/runner"
+	"github.com/pullsecret/pullsecret/internal/testrig"
 )
 
 // Env is the process: arguments, standard streams and environment,
@@ -147,7 +148,7 @@ func run(ctx context.Context, e Env, fs *pflag.FlagSet, lookup config.Lookup, o 
 	if err != nil {
 		return nil, nil, fmt.Errorf("invalid configuration:\n%w", classified(err, runner.ErrBadInput))
 	}
-	allowHTTP := e.Getenv(config.EnvAllowHTTPEndpoints) == "true"
+	allowHTTP := testrig.Getenv(e.Getenv, config.EnvAllowHTTPEndpoints) == "true"
 	cfg, err := config.Load(lookup, config.AllowHTTPEndpoints(allowHTTP), config.ReleaseImage(e.Getenv(release.ImageEnv)))
 	if err != nil {
 		return nil, nil, fmt.Errorf("invalid configuration:\n%w", classified(err, runner.ErrBadInput))

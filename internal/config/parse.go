@@ -30,7 +30,8 @@ func errorf(name, format string, args ...any) error {
 // EnvAllowHTTPEndpoints, set to "true", lets Google endpoint inputs use
 // plain http on non-loopback hosts. It exists for test rigs only: a docker
 // action reaches fakes on the runner host through the container's gateway,
-// never through loopback. main reads it; tests pass the option.
+// never through loopback. Only a test-rig build reads it (package
+// testrig); tests pass the option.
 const EnvAllowHTTPEndpoints = "PULLSECRET_TEST_ALLOW_HTTP_ENDPOINTS"
 
 // Option adjusts a Config before validation, for settings that are not

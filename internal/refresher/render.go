@@ -23,6 +23,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/testrig"
 )
 
 // Object names and paths. The refresher's objects share one name in its
@@ -87,9 +88,10 @@ type Settings struct {
 	Inputs map[string]string
 
 	// AllowHTTPEndpoints passes the test-rig switch
-	// config.EnvAllowHTTPEndpoints on to the refresher's pod: only a run
-	// that itself has it (a rig whose fakes speak plain http) installs a
-	// refresher that may use the same endpoints. Never set in production.
+	// config.EnvAllowHTTPEndpoints on to the refresher's pod: only a
+	// test-rig build (package testrig) that itself has it (a rig whose fakes
+	// speak plain http) installs a refresher that may use the same
+	// endpoints. A production build never renders it.
 	AllowHTTPEndpoints bool
 }
 
@@ -265,7 +267,7 @@ func cronJob(s Settings) *batchv1.CronJob {
 	}}}}
 	mounts := []corev1.VolumeMount{{Name: "config", MountPath: ConfigDir, ReadOnly: true}}
 	var env []corev1.EnvVar
-	if s.AllowHTTPEndpoints {
+	if testrig.Enabled && s.AllowHTTPEndpoints {
 		env = append(env, corev1.EnvVar{Name: config.EnvAllowHTTPEndpoints, Value: "true"})
 	}
 	if s.Provider != "" {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/refresher"
+	"github.com/pullsecret/pullsecret/internal/testrig"
 )
 
 // RefreshCommand is the argument that selects Job mode:
@@ -61,7 +62,7 @@ func RunRefresher(ctx context.Context, args []string, stderr io.Writer, d Deps) 
 		return err
 	}
 	cfg, err := config.Load(func(n string) (string, bool) { v, ok := inputs[n]; return v, ok },
-		config.SkipMissingNamespaces(), config.AllowHTTPEndpoints(d.Getenv(config.EnvAllowHTTPEndpoints) == "true"))
+		config.SkipMissingNamespaces(), config.AllowHTTPEndpoints(testrig.Getenv(d.Getenv, config.EnvAllowHTTPEndpoints) == "true"))
 	if err != nil {
 		return fmt.Errorf("the refresher's ConfigMap %s/%s holds invalid settings:\n%w", ns, name, err)
 	}

@@ -26,7 +26,15 @@ type buildOptions struct {
 	// Platforms limits the build to these targets (nil: every one in
 	// platforms). Test builds use it; a release builds them all.
 	Platforms []platform
+	// TestRig builds with testRigTag, which turns on the binary's test-rig
+	// switches (plain-http Google endpoints, a verify_image mirror). Only
+	// the e2e tier asks for it, for a pre-release version; a release never
+	// does, so its binaries ignore those variables.
+	TestRig bool
 }
+
+// testRigTag is the build tag of pullsecret's internal/testrig package.
+const testRigTag = "pullsecret_testrig"
 
 // platform is one CLI build target; image marks the action image's.
 type platform struct {
@@ -93,6 +101,9 @@ func (o buildOptions) validate() error {
 	}
 	if o.Epoch < 0 {
 		return fmt.Errorf("-epoch (or SOURCE_DATE_EPOCH) is required: the commit's timestamp, so every date in the artifacts is reproducible")
+	}
+	if o.TestRig && !strings.Contains(o.Version, "-") {
+		return fmt.Errorf("-test-rig builds a test image, never a release: use a pre-release version (e.g. v0.0.0-e2e), not %s", o.Version)
 	}
 	return nil
 }
@@ -194,7 +205,11 @@ func goBuild(o buildOptions, p platform, created time.Time, out string) error {
 		"-X", "main.date=" + created.Format(time.RFC3339),
 		"-X", "main.imageRepository=" + o.Repo,
 	}, " ")
-	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-mod=readonly", "-ldflags", ldflags, "-o", abs, ".")
+	args := []string{"build", "-trimpath", "-buildvcs=false", "-mod=readonly", "-ldflags", ldflags, "-o", abs}
+	if o.TestRig {
+		args = append(args, "-tags", testRigTag)
+	}
+	cmd := exec.Command("go", append(args, ".")...)
 	cmd.Dir = o.Src
 	cmd.Env = append(cleanEnv(os.Environ()), "CGO_ENABLED=0", "GOOS="+p.OS, "GOARCH="+p.Arch, "GOFLAGS=", "GOAMD64=v1", "GOARM64=v8.0")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
