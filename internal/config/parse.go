@@ -44,8 +44,8 @@ func AllowHTTPEndpoints(allow bool) Option {
 }
 
 // ReleaseImage is the image this step runs from, by digest, as the
-// release's action.yml tells it (release.ImageEnv): the refresher's
-// default image when refresh_image is empty.
+// release's action.yml tells it (its args, never the environment): the
+// refresher's default image when refresh_image is empty.
 func ReleaseImage(ref string) Option {
 	return func(c *Config) { c.releaseImage = strings.TrimSpace(ref) }
 }

@@ -10,8 +10,3 @@ package release
 //
 // A var, not a const, so that -X can set it.
 var DefaultImage = ""
-
-// ImageEnv names the variable a release's action.yml sets (runs.env) to the
-// image the step runs from, by digest. The digest of an image cannot be
-// baked into the binary inside it, so a docker action learns it this way.
-const ImageEnv = "PULLSECRET_IMAGE"

@@ -312,7 +312,7 @@ func TestPinActionYAML(t *testing.T) {
 			runs = append(runs, l)
 		}
 	}
-	want := []string{"runs:", "  using: docker", "  image: docker://" + image, "  env:", "    PULLSECRET_IMAGE: " + image}
+	want := []string{"runs:", "  using: docker", "  image: docker://" + image, "  args:", "    - --release-image=" + image}
 	if diff := cmp.Diff(want, runs); diff != "" {
 		t.Errorf("runs (-want +got):\n%s", diff)
 	}
