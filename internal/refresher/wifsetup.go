@@ -1,9 +1,6 @@
 package refresher
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/url"
@@ -11,58 +8,16 @@ import (
 	"strings"
 	"unicode"
 
-	"k8s.io/client-go/rest"
-
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/kube"
 )
 
-// Issuer is a cluster's ServiceAccount token issuer, read from the API
-// server's OIDC discovery endpoints.
-type Issuer struct {
-	URL string
-	// JWKS is the document at /openid/v1/jwks, as served (compacted).
-	JWKS []byte
-}
-
-// ReadIssuer reads the cluster's issuer URL and signing keys. The API
-// server serves both (ServiceAccountIssuerDiscovery, on by default since
-// 1.21); the caller needs get on the nonResourceURLs
-// /.well-known/openid-configuration and /openid/v1/jwks (bound for every
-// ServiceAccount and cluster admins by default).
-func ReadIssuer(ctx context.Context, rc rest.Interface) (*Issuer, error) {
-	raw, err := rc.Get().AbsPath("/.well-known/openid-configuration").Do(ctx).Raw()
-	if err != nil {
-		return nil, fmt.Errorf("failed to read the cluster's OIDC discovery document (/.well-known/openid-configuration): %w", err)
-	}
-	var doc struct {
-		Issuer string `json:"issuer"`
-	}
-	if err := json.Unmarshal(raw, &doc); err != nil || doc.Issuer == "" {
-		return nil, fmt.Errorf("the cluster's OIDC discovery document names no issuer")
-	}
-	keys, err := rc.Get().AbsPath("/openid/v1/jwks").Do(ctx).Raw()
-	if err != nil {
-		return nil, fmt.Errorf("failed to read the cluster's signing keys (/openid/v1/jwks): %w", err)
-	}
-	var set struct {
-		Keys []json.RawMessage `json:"keys"`
-	}
-	if err := json.Unmarshal(keys, &set); err != nil || len(set.Keys) == 0 {
-		return nil, fmt.Errorf("the cluster's /openid/v1/jwks holds no key")
-	}
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, keys); err != nil {
-		return nil, fmt.Errorf("the cluster's /openid/v1/jwks is not JSON: %w", err)
-	}
-	return &Issuer{URL: doc.Issuer, JWKS: compact.Bytes()}, nil
-}
-
-// Public reports whether Google could plausibly fetch the issuer's keys
+// public reports whether Google could plausibly fetch an issuer's keys
 // itself: an https URL on a public DNS name. In-cluster names
 // (kubernetes.default.svc…), .local/.internal names and IP addresses are
 // not, so their keys must be uploaded.
-func (i *Issuer) Public() bool {
-	u, err := url.Parse(i.URL)
+func public(issuerURL string) bool {
+	u, err := url.Parse(issuerURL)
 	if err != nil || u.Scheme != "https" {
 		return false
 	}
@@ -139,7 +94,7 @@ var namespaceName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 // them into a shell, so every value is shell-quoted and one holding a
 // control character (a newline would end a comment or a command) is
 // refused.
-func SetupCommands(iss *Issuer, provider, serviceAccount, namespace string) (string, error) {
+func SetupCommands(iss *kube.Issuer, provider, serviceAccount, namespace string) (string, error) {
 	for _, v := range []struct{ input, value string }{
 		{config.InRefreshWorkloadIdentityProvider, provider}, {config.InServiceAccount, serviceAccount}, {config.InRefreshNamespace, namespace},
 	} {
@@ -169,7 +124,7 @@ func SetupCommands(iss *Issuer, provider, serviceAccount, namespace string) (str
 	fmt.Fprintf(&b, "# The provider below accepts only the refresher's ServiceAccount, %s/%s (attribute\n", namespace, Name)
 	fmt.Fprintf(&b, "# condition), and maps it to a subject that names the provider, so the same namespace and\n")
 	fmt.Fprintf(&b, "# ServiceAccount in another cluster are another principal.\n")
-	upload := !iss.Public()
+	upload := !public(iss.URL)
 	if upload {
 		fmt.Fprintf(&b, "#\n# Google cannot reach this issuer, so its signing keys (read from the cluster's /openid/v1/jwks)\n")
 		fmt.Fprintf(&b, "# are uploaded with the provider. When the cluster rotates its ServiceAccount signing key, upload\n")

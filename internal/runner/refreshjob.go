@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/labels"
 	"github.com/pullsecret/pullsecret/internal/refresher"
 	"github.com/pullsecret/pullsecret/internal/testrig"
 )
@@ -49,8 +50,8 @@ func RunRefresher(ctx context.Context, args []string, stderr io.Writer, d Deps) 
 	if err != nil {
 		return err
 	}
-	rc := conn.Client.JSON()
-	cm, err := refresher.Installed(ctx, rc, ns)
+	c := conn.Client
+	cm, err := installedRefresher(ctx, c, ns)
 	if err != nil {
 		return err
 	}
@@ -70,28 +71,30 @@ func RunRefresher(ctx context.Context, args []string, stderr io.Writer, d Deps) 
 	now := d.Now().UTC()
 	status := map[string]string{}
 	if runErr == nil {
-		status[refresher.AnnotationLastSuccess] = now.Format(time.RFC3339)
-		status[refresher.AnnotationExpiresAt] = formatExpiry(res.ExpiresAt)
-		status[refresher.AnnotationLastResult] = fmt.Sprintf("refreshed %d namespace(s) at %s", len(res.Succeeded()), now.Format(time.RFC3339))
+		status[labels.LastSuccess] = now.Format(time.RFC3339)
+		status[labels.ExpiresAt] = formatExpiry(res.ExpiresAt)
+		status[labels.LastResult] = fmt.Sprintf("refreshed %d namespace(s) at %s", len(res.Succeeded()), now.Format(time.RFC3339))
 	} else {
 		msg := runErr.Error()
 		if len(msg) > maxResultLen {
 			msg = msg[:maxResultLen] + "…"
 		}
-		status[refresher.AnnotationLastResult] = "failed at " + now.Format(time.RFC3339) + ": " + msg
+		status[labels.LastResult] = "failed at " + now.Format(time.RFC3339) + ": " + msg
 		// Keep what the last success recorded.
-		for _, k := range []string{refresher.AnnotationLastSuccess, refresher.AnnotationExpiresAt} {
+		for _, k := range []string{labels.LastSuccess, labels.ExpiresAt} {
 			if v := cm.Annotations[k]; v != "" {
 				status[k] = v
 			}
 		}
 	}
 	var recordErr error
-	if err := refresher.RecordStatus(ctx, rc, ns, status); err != nil {
+	if err := c.ApplyObject(ctx, refresher.Status(ns, status), refresher.StatusFieldManager, false); err != nil {
 		recordErr = fmt.Errorf("failed to record the refresher's status on ConfigMap %s/%s: %w", ns, name, err)
 	}
 	if runErr != nil {
-		recordErr = errors.Join(recordErr, refresher.RecordEvent(ctx, rc, cm, "RefreshFailed", status[refresher.AnnotationLastResult], now))
+		if err := c.CreateEvent(ctx, refresher.FailureEvent(cm, "RefreshFailed", status[labels.LastResult], now)); err != nil {
+			recordErr = errors.Join(recordErr, fmt.Errorf("failed to record an event on ConfigMap %s/%s: %w", cm.Namespace, cm.Name, err))
+		}
 	}
 	return errors.Join(runErr, recordErr)
 }
