@@ -121,6 +121,24 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+// A released CLI also names the image it was stamped with.
+func TestVersionOfAReleasedCLI(t *testing.T) {
+	t.Parallel()
+	b := Build{Version: "v1.2.3", Commit: "c", Date: "d", Go: "go1", Image: "ghcr.io/pullsecret/pullsecret@sha256:" + strings.Repeat("0", 64)}
+	for output, want := range map[string]string{
+		OutputText: "pullsecret v1.2.3 (commit c, built d, go1)\nimage " + b.Image + "\n",
+		OutputJSON: "{\n  \"version\": \"v1.2.3\",\n  \"commit\": \"c\",\n  \"date\": \"d\",\n  \"go\": \"go1\",\n  \"image\": \"" + b.Image + "\"\n}\n",
+	} {
+		var out bytes.Buffer
+		if code := writeVersion(&out, b, output); code != ExitOK {
+			t.Fatalf("%s: exit %d", output, code)
+		}
+		if diff := cmp.Diff(want, out.String()); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", output, diff)
+		}
+	}
+}
+
 func goVersion() string { return Build{}.Resolve().Go }
 
 func TestBuildResolve(t *testing.T) {

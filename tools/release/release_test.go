@@ -44,7 +44,7 @@ import (
 	"github.com/pullsecret/pullsecret/internal/version"
 )
 
-func main() { fmt.Println(version.Version, version.Commit, version.Date) }
+func main() { fmt.Println(version.Version, version.Commit, version.Date, version.Image) }
 `,
 	}
 	real, err := filepath.Glob(filepath.Join(repoRoot, "internal", "version", "*.go"))
@@ -117,10 +117,11 @@ func TestBuildIsReproducible(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("sha256sum -c: %v\n%s", err, out)
 	}
-	// The linked-in values reach the binary.
+	// The linked-in values reach the binary; the published CLI carries
+	// the release's image by digest, which the image's own binary cannot.
 	if isAMD64() {
 		got, err := exec.Command(filepath.Join(outs[0], "pullsecret_linux_amd64")).Output()
-		if want := "v1.2.3 " + testCommit + " 2026-01-01T00:00:00Z\n"; err != nil || string(got) != want {
+		if want := "v1.2.3 " + testCommit + " 2026-01-01T00:00:00Z ghcr.io/pullsecret/pullsecret@" + digests[0] + "\n"; err != nil || string(got) != want {
 			t.Errorf("binary prints %q (%v), want %q", got, err, want)
 		}
 	}
