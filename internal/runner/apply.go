@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/container"
 	"github.com/pullsecret/pullsecret/internal/dockerconfig"
 	"github.com/pullsecret/pullsecret/internal/googleauth"
 	"github.com/pullsecret/pullsecret/internal/kube"
@@ -31,7 +32,7 @@ type writer struct {
 func newWriter(ctx context.Context, cfg *config.Config, d Deps) (*writer, error) {
 	r := d.Reporter
 	tok, err := googleauth.Mint(ctx, cfg, googleauth.Deps{
-		Getenv: d.Getenv, ReadFile: func(p string) ([]byte, error) { return d.ReadFile(ContainerPath(p, d.Getenv)) },
+		Getenv: d.Getenv, ReadFile: func(p string) ([]byte, error) { return d.ReadFile(container.Path(p, d.Getenv)) },
 		IDToken: d.IDToken, HTTPClient: d.HTTPClient, Mask: r.Mask, Now: d.Now,
 	})
 	if err != nil {

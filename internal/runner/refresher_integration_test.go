@@ -20,6 +20,7 @@ import (
 
 	"github.com/pullsecret/pullsecret/internal/actions"
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/container"
 	"github.com/pullsecret/pullsecret/internal/kube"
 	"github.com/pullsecret/pullsecret/internal/labels"
 	"github.com/pullsecret/pullsecret/internal/refresher"
@@ -113,8 +114,8 @@ func refresherRun(t *testing.T, cp *controlplane.ControlPlane, refreshNS, credPa
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	err := RunRefresher(ctx, []string{"--config-map", refreshNS + "/" + refresher.Name}, &out, Deps{
-		Reporter: actions.New(getenv, &out, &out), Getenv: getenv, Host: kube.Host{InContainer: func() bool { return false }}, Version: "test",
+	err := RunRefresher(ctx, refreshNS, Deps{
+		Reporter: actions.New(getenv, &out, &out), Getenv: getenv, Host: container.Host{InContainer: func() bool { return false }}, Version: "test",
 	})
 	log := out.String()
 	for _, tok := range fakes(t).Google.Issued() {

@@ -3,10 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
-	"strings"
 	"time"
 
 	"github.com/pullsecret/pullsecret/internal/config"
@@ -14,11 +11,6 @@ import (
 	"github.com/pullsecret/pullsecret/internal/refresher"
 	"github.com/pullsecret/pullsecret/internal/testrig"
 )
-
-// RefreshCommand is the argument that selects Job mode:
-// `pullsecret refresh --config-map NAMESPACE/NAME`, what the refresher's
-// CronJob runs.
-const RefreshCommand = "refresh"
 
 // maxResultLen bounds the last-result annotation (annotations are limited
 // to 256 KiB in all, and a human reads this one).
@@ -30,17 +22,11 @@ const maxResultLen = 1024
 // projected ServiceAccount token, or the GKE metadata server), rewrites the
 // secrets with the same namespace selection, and records the outcome on the
 // ConfigMap: status annotations always, an Event on failure.
-func RunRefresher(ctx context.Context, args []string, stderr io.Writer, d Deps) error {
-	fs := flag.NewFlagSet("pullsecret refresh", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	ref := fs.String("config-map", "", "the refresher's ConfigMap, NAMESPACE/NAME")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	ns, name, ok := strings.Cut(*ref, "/")
-	if !ok || ns == "" || name != refresher.Name {
-		return fmt.Errorf("pullsecret refresh: --config-map must be NAMESPACE/%s, not %q", refresher.Name, *ref)
-	}
+//
+// ns is the refresher's namespace (its ConfigMap is refresher.Name there);
+// internal/cli parses it from the refresh command's --config-map.
+func RunRefresher(ctx context.Context, ns string, d Deps) error {
+	name := refresher.Name
 	d.defaults()
 	boot, err := config.Load(func(string) (string, bool) { return "", false })
 	if err != nil {
