@@ -9,8 +9,6 @@ import (
 
 	githubactions "github.com/sethvargo/go-githubactions"
 	"golang.org/x/oauth2/google/externalaccount"
-
-	"github.com/pullsecret/pullsecret/internal/config"
 )
 
 const (
@@ -20,29 +18,29 @@ const (
 
 // mintFederated exchanges the GitHub OIDC token at STS and, with a service
 // account, impersonates it through IAM Credentials generateAccessToken.
-func mintFederated(ctx context.Context, cfg *config.Config, d Deps) (*Token, error) {
+func mintFederated(ctx context.Context, in *Input, d Deps) (*Token, error) {
 	ec := externalaccount.Config{
-		Audience:             "//iam.googleapis.com/" + cfg.WorkloadIdentityProvider,
+		Audience:             "//iam.googleapis.com/" + in.WorkloadIdentityProvider,
 		SubjectTokenType:     jwtTokenType,
-		TokenURL:             cfg.STSEndpoint,
-		SubjectTokenSupplier: &githubSupplier{fetcher: d.IDToken, audience: cfg.EffectiveAudience(), mask: d.Mask},
-		Scopes:               cfg.Scopes,
+		TokenURL:             in.STSEndpoint,
+		SubjectTokenSupplier: &githubSupplier{fetcher: d.IDToken, audience: in.audience(), mask: d.Mask},
+		Scopes:               in.Scopes,
 	}
-	tok := &Token{Method: "Workload Identity Federation", Scopes: cfg.Scopes}
-	if cfg.ServiceAccount != "" {
-		ec.ServiceAccountImpersonationURL = impersonationURL(cfg.IAMCredentialsEndpoint, cfg.ServiceAccount)
-		ec.ServiceAccountImpersonationLifetimeSeconds = int(cfg.TokenLifetime.Seconds())
+	tok := &Token{Method: "Workload Identity Federation", Scopes: in.Scopes}
+	if in.ServiceAccount != "" {
+		ec.ServiceAccountImpersonationURL = impersonationURL(in.IAMCredentialsEndpoint, in.ServiceAccount)
+		ec.ServiceAccountImpersonationLifetimeSeconds = int(in.TokenLifetime.Seconds())
 		tok.Method += " with service account impersonation"
-		tok.Principal = cfg.ServiceAccount
+		tok.Principal = in.ServiceAccount
 	} else {
 		// STS only issues cloud-platform federated tokens; there is no
 		// narrower scope without a service account.
 		ec.Scopes = []string{cloudPlatformScope}
 		tok.Scopes = ec.Scopes
-		tok.Principal = "principal of " + cfg.WorkloadIdentityProvider
+		tok.Principal = "principal of " + in.WorkloadIdentityProvider
 		tok.Warnings = append(tok.Warnings, fmt.Sprintf(
 			"no %q given: the pull secret holds a direct federated token, which expires with the GitHub OIDC token it was exchanged for — GitHub issues those for 5 minutes, so the secret stops working within 5 minutes of this step (%s is ignored). Pods scheduled after that cannot pull. Set %q to impersonate a service account (recommended).",
-			config.InServiceAccount, config.InTokenLifetime, config.InServiceAccount))
+			in.name(FieldServiceAccount), in.name(FieldTokenLifetime), in.name(FieldServiceAccount)))
 	}
 	ts, err := externalaccount.NewTokenSource(ctx, ec)
 	if err != nil {
@@ -56,7 +54,7 @@ func mintFederated(ctx context.Context, cfg *config.Config, d Deps) (*Token, err
 			// when STS sees it points at a slow step or a skewed clock.
 			hint = " (the GitHub OIDC token had expired: GitHub issues them for 5 minutes, so check the runner's clock and that nothing delays this step after the token is fetched)"
 		}
-		return nil, fmt.Errorf("failed to exchange the GitHub OIDC token for a Google token (provider %q)%s: %w", cfg.WorkloadIdentityProvider, hint, err)
+		return nil, fmt.Errorf("failed to exchange the GitHub OIDC token for a Google token (provider %q)%s: %w", in.WorkloadIdentityProvider, hint, err)
 	}
 	tok.AccessToken, tok.Expiry = t.AccessToken, t.Expiry
 	return tok, nil
