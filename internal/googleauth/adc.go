@@ -48,7 +48,7 @@ func mintFromADC(ctx context.Context, in *Input, d Deps) (*Token, error) {
 	}
 	maskSecrets(file, d.Mask)
 	// Nothing is sent anywhere before every URL in the file passed.
-	if err := checkCredentials(in, file, "", 0); err != nil {
+	if err := checkCredentials(in, githubIDTokenOrigin(d.Getenv, in.AllowHTTP), file, "", 0); err != nil {
 		return nil, fmt.Errorf("%s file %q: %w", origin, path, err)
 	}
 	typ, _ := file["type"].(string)
@@ -139,8 +139,10 @@ func mintWithKeyScopes(ctx context.Context, in *Input, d Deps, keyJSON []byte, e
 // product call, recursively through source_credentials, and rewrites token
 // endpoints to oauth_token_endpoint when one is configured (as for a key
 // given directly). field prefixes error messages with the path inside the
-// file.
-func checkCredentials(in *Input, m map[string]any, field string, depth int) error {
+// file. gh is the origin of this job's GitHub OIDC token endpoint (nil when
+// there is none), the one host a credential_source.url may name besides
+// Google's: google-github-actions/auth writes such files.
+func checkCredentials(in *Input, gh *url.URL, m map[string]any, field string, depth int) error {
 	if depth > maxSourceDepth {
 		return fmt.Errorf("%ssource_credentials nested more than %d deep", field, maxSourceDepth)
 	}
@@ -177,7 +179,7 @@ func checkCredentials(in *Input, m map[string]any, field string, depth int) erro
 		if !ok {
 			return fmt.Errorf("%ssource_credentials is missing", field)
 		}
-		return checkCredentials(in, src, field+"source_credentials.", depth+1)
+		return checkCredentials(in, gh, src, field+"source_credentials.", depth+1)
 	case "external_account":
 		for _, name := range []string{"token_url", "service_account_impersonation_url", "token_info_url"} {
 			if err := check(name, m, name == "token_url"); err != nil {
@@ -189,6 +191,9 @@ func checkCredentials(in *Input, m map[string]any, field string, depth int) erro
 			return fmt.Errorf("%scredential_source.executable is refused: pullsecret never runs a command named in a credentials file (whatever GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES says)", field)
 		}
 		for _, name := range []string{"url", "region_url", "imdsv2_session_token_url", "regional_cred_verification_url"} {
+			if u, _ := cs[name].(string); name == "url" && sameOrigin(gh, u) {
+				continue // the job's own OIDC token endpoint
+			}
 			if err := allowedCredentialSourceURL(in, field+"credential_source.", name, cs); err != nil {
 				return err
 			}
@@ -242,6 +247,20 @@ func maskSecrets(m map[string]any, mask func(string)) {
 	}
 	if src, ok := m["source_credentials"].(map[string]any); ok {
 		maskSecrets(src, mask)
+	}
+	// google-github-actions/auth writes the job's OIDC request token
+	// here ("Bearer <ACTIONS_ID_TOKEN_REQUEST_TOKEN>").
+	if cs, ok := m["credential_source"].(map[string]any); ok {
+		if hs, ok := cs["headers"].(map[string]any); ok {
+			for _, v := range hs {
+				if s, ok := v.(string); ok && s != "" {
+					mask(s)
+					if _, tok, found := strings.Cut(s, " "); found && strings.TrimSpace(tok) != "" {
+						mask(strings.TrimSpace(tok))
+					}
+				}
+			}
+		}
 	}
 }
 

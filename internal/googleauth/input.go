@@ -44,6 +44,9 @@ type Input struct {
 	IAMCredentialsEndpoint string
 	OAuthTokenEndpoint     string
 	MetadataEndpoint       string
+	// AllowHTTP lets plain-http endpoints off loopback through (test rigs
+	// reaching fakes through a container gateway; never an input).
+	AllowHTTP bool
 
 	// Names are how the caller's users spell each field (an action
 	// input, a flag), for hints such as "set workload_identity_provider".

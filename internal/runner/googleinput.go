@@ -36,6 +36,7 @@ func googleInput(cfg *config.Config) googleauth.Input {
 		IAMCredentialsEndpoint:   cfg.IAMCredentialsEndpoint,
 		OAuthTokenEndpoint:       cfg.OAuthTokenEndpoint,
 		MetadataEndpoint:         cfg.MetadataEndpoint,
+		AllowHTTP:                cfg.AllowHTTPEndpoints,
 		Names:                    googleInputNames,
 	}
 	switch cfg.CredentialSource() {
