@@ -65,6 +65,9 @@ func mintFromMetadata(ctx context.Context, in *Input, d Deps) (*Token, error) {
 		return nil, errors.New("the metadata server returned malformed JSON for the token")
 	}
 	d.Mask(body.AccessToken)
+	if pool, ok := gkeWorkloadPool(email); ok {
+		return gkeFederatedToken(ctx, in, d, pool, body.AccessToken, body.ExpiresIn), nil
+	}
 
 	iam := &iamClient{base: in.IAMCredentialsEndpoint, http: d.HTTPClient}
 	it, err := iam.generateAccessToken(ctx, body.AccessToken, email, in.Scopes, in.TokenLifetime)

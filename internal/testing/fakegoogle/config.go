@@ -54,6 +54,16 @@ type Config struct {
 	// service account attached: its token and email paths answer 404.
 	DefaultServiceAccount string
 
+	// GKEWorkload, with no DefaultServiceAccount, models a pod under
+	// Workload Identity Federation for GKE whose Kubernetes ServiceAccount
+	// is bound to no Google service account (Google's default
+	// recommendation): the metadata server reports the workload pool
+	// "PROJECT_ID.svc.id.goog" as the email and hands out a federated token
+	// of the pod's principal
+	// (https://cloud.google.com/kubernetes-engine/docs/concepts/workload-identity#metadata_server).
+	// ProjectID is required with it.
+	GKEWorkload *GKEWorkload
+
 	// MetadataScopes are the instance's access scopes; defaults to
 	// cloud-platform.
 	MetadataScopes []string
@@ -67,6 +77,12 @@ type Config struct {
 	// HTTPClient fetches providers' JWKS documents; defaults to a client
 	// with a 10s timeout.
 	HTTPClient *http.Client
+}
+
+// GKEWorkload is the Kubernetes ServiceAccount a pod runs as.
+type GKEWorkload struct {
+	Namespace      string
+	ServiceAccount string
 }
 
 // Provider is a Workload Identity Pool OIDC provider.
@@ -162,6 +178,9 @@ func (c *Config) validate() error {
 		if err := p.validate(); err != nil {
 			return err
 		}
+	}
+	if c.GKEWorkload != nil && (c.DefaultServiceAccount != "" || c.ProjectID == "" || c.GKEWorkload.Namespace == "" || c.GKEWorkload.ServiceAccount == "") {
+		return errors.New("fakegoogle: GKEWorkload needs ProjectID, a namespace and a ServiceAccount, and no DefaultServiceAccount")
 	}
 	for _, sa := range c.ServiceAccounts {
 		if sa.Email == "" {

@@ -71,6 +71,7 @@ type Google struct {
 	httpClient  *http.Client
 
 	metadataSA     string
+	gkeWorkload    *GKEWorkload
 	metadataScopes []string
 	projectID      string
 	numericProject string
@@ -97,6 +98,7 @@ func New(cfg Config) (*Google, error) {
 		providers:      map[string]*Provider{},
 		httpClient:     cfg.HTTPClient,
 		metadataSA:     cfg.DefaultServiceAccount,
+		gkeWorkload:    cfg.GKEWorkload,
 		metadataScopes: slices.Clone(cfg.MetadataScopes),
 		projectID:      cfg.ProjectID,
 		numericProject: cfg.NumericProjectID,

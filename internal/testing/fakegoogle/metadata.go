@@ -58,8 +58,8 @@ func (g *Google) serveMetadataText(w http.ResponseWriter, r *http.Request) {
 	case "universe/universe-domain":
 		value = "googleapis.com"
 	case "instance/service-accounts/", "instance/service-accounts":
-		if g.metadataSA != "" {
-			value = "default/\n" + g.metadataSA + "/\n"
+		if email := g.metadataEmail(); email != "" {
+			value = "default/\n" + email + "/\n"
 		}
 	default:
 		acct, field, ok := g.metadataAccount(key)
@@ -86,14 +86,37 @@ func (g *Google) serveMetadataText(w http.ResponseWriter, r *http.Request) {
 // metadataAccount parses "instance/service-accounts/{default|EMAIL}/FIELD".
 func (g *Google) metadataAccount(key string) (email, field string, ok bool) {
 	rest, ok := strings.CutPrefix(key, "instance/service-accounts/")
-	if !ok || g.metadataSA == "" {
+	email = g.metadataEmail()
+	if !ok || email == "" {
 		return "", "", false
 	}
 	name, field, ok := strings.Cut(rest, "/")
-	if !ok || (name != "default" && name != g.metadataSA) {
+	if !ok || (name != "default" && name != email) {
 		return "", "", false
 	}
-	return g.metadataSA, field, true
+	return email, field, true
+}
+
+// metadataEmail is what the metadata server names the default account: the
+// attached service account, or under Workload Identity Federation for GKE
+// without one, the workload pool.
+func (g *Google) metadataEmail() string {
+	if g.gkeWorkload != nil {
+		return GKEWorkloadPool(g.projectID)
+	}
+	return g.metadataSA
+}
+
+// GKEWorkloadPool is the workload pool of a GKE project, which the metadata
+// server reports as the email when no Google service account is bound.
+func GKEWorkloadPool(projectID string) string { return projectID + ".svc.id.goog" }
+
+// GKEWorkloadPrincipal is the IAM principal of a Kubernetes ServiceAccount
+// under Workload Identity Federation for GKE
+// (https://cloud.google.com/kubernetes-engine/docs/concepts/workload-identity#kubernetes-resources-iam-policies).
+func GKEWorkloadPrincipal(projectNumber, projectID, namespace, ksa string) string {
+	return "principal://iam.googleapis.com/projects/" + projectNumber + "/locations/global/workloadIdentityPools/" +
+		GKEWorkloadPool(projectID) + "/subject/ns/" + namespace + "/sa/" + ksa
 }
 
 // serveMetadataToken implements
@@ -129,9 +152,14 @@ func (g *Google) metadataToken(email string) (IssuedToken, error) {
 	if t := g.metadataCache; t != nil && t.Active(g.now().Add(metadataCacheMargin)) {
 		return t.clone(), nil
 	}
-	t, err := g.mintLocked(IssuedToken{
-		Kind: KindMetadata, Subject: email, Email: email, Principal: ServiceAccountMember(email), Scopes: g.metadataScopes,
-	}, accessTokenLifetime)
+	tmpl := IssuedToken{Kind: KindMetadata, Subject: email, Email: email, Principal: ServiceAccountMember(email), Scopes: g.metadataScopes}
+	if w := g.gkeWorkload; w != nil {
+		// A federated token of the pod's principal, with no account
+		// behind it; it carries cloud-platform whatever is asked.
+		tmpl = IssuedToken{Kind: KindFederated, Subject: "ns/" + w.Namespace + "/sa/" + w.ServiceAccount,
+			Principal: GKEWorkloadPrincipal(g.numericProject, g.projectID, w.Namespace, w.ServiceAccount), Scopes: []string{ScopeCloudPlatform}}
+	}
+	t, err := g.mintLocked(tmpl, accessTokenLifetime)
 	if err != nil {
 		return IssuedToken{}, err
 	}
