@@ -24,6 +24,10 @@ func checkAccessToken(ctx context.Context, in *Input, d Deps) (*Token, error) {
 			return nil, inputErrorf(FieldAccessToken, "Google rejected the token (expired, revoked or malformed); mint a fresh one in the step before")
 		}
 		tok.Warnings = append(tok.Warnings, fmt.Sprintf("could not check the access token at tokeninfo (%v); its expiry is unknown", err))
+		tok.Principal = in.ServiceAccount
+		if tok.Principal == "" {
+			tok.Principal = tokenInfoFailedPrincipal
+		}
 		return tok, nil
 	}
 	if info.ExpiresIn > 0 {

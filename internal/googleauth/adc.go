@@ -118,12 +118,17 @@ func mintFromCredentials(ctx context.Context, in *Input, d Deps, m map[string]an
 		return tok, nil
 	}
 	// A user's or a federated token: ask Google who it is and what it may do.
-	if info, err := tokenInfo(ctx, d.HTTPClient, tokenInfoURL(in.OAuthTokenEndpoint), t.AccessToken); err == nil {
+	info, err := tokenInfo(ctx, d.HTTPClient, tokenInfoURL(in.OAuthTokenEndpoint), t.AccessToken)
+	if err == nil {
 		tok.Principal, tok.Scopes = info.Email, strings.Fields(info.Scope)
+	} else {
+		tok.Warnings = append(tok.Warnings, fmt.Sprintf("could not ask tokeninfo who the token acts as and what it may do (%v): its principal and scopes are unknown", err))
 	}
 	if tok.Principal == "" && typ == "external_account" {
 		aud, _ := m["audience"].(string)
 		tok.Principal = "principal of " + strings.TrimPrefix(aud, "//iam.googleapis.com/")
+	} else if tok.Principal == "" && err != nil {
+		tok.Principal = tokenInfoFailedPrincipal
 	}
 	return tok, nil
 }

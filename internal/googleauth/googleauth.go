@@ -59,6 +59,10 @@ const defaultTimeout = 30 * time.Second
 // tokeninfo shows the email only to tokens with the userinfo.email scope.
 const unknownPrincipal = "unknown principal (token lacks userinfo.email scope)"
 
+// tokenInfoFailedPrincipal is reported when tokeninfo, which would have
+// named the identity, could not be asked; the warning says why.
+const tokenInfoFailedPrincipal = "unknown principal (tokeninfo could not be reached to ask)"
+
 // Mint obtains exactly one access token for in. Every run mints once,
 // however many namespaces it writes.
 func Mint(ctx context.Context, in Input, d Deps) (*Token, error) {
