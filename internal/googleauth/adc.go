@@ -53,6 +53,13 @@ func mintFromADC(ctx context.Context, in *Input, d Deps) (*Token, error) {
 	}
 	typ, _ := file["type"].(string)
 	tok, err := mintFromCredentials(ctx, in, d, file, in.Scopes, true)
+	if sd := asServiceDisabled(err); sd != nil {
+		err = sd
+	} else if subjectTooLong(err) {
+		err = fmt.Errorf("%s: %w", subjectTooLongHint, err)
+	} else if permissionDenied(err) {
+		err = fmt.Errorf("%s: %w", propagationHint, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("failed to mint a token from %s file %q (%s): %w", origin, path, typ, err)
 	}

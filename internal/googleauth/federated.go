@@ -49,10 +49,18 @@ func mintFederated(ctx context.Context, in *Input, d Deps) (*Token, error) {
 	t, err := fetch(ts, d)
 	if err != nil {
 		hint := ""
-		if strings.Contains(err.Error(), "is stale to sign-in") || strings.Contains(err.Error(), "expired") {
+		switch {
+		case strings.Contains(err.Error(), "is stale to sign-in") || strings.Contains(err.Error(), "expired"):
 			// GitHub's tokens live 5 minutes; one that is already too old
 			// when STS sees it points at a slow step or a skewed clock.
 			hint = " (the GitHub OIDC token had expired: GitHub issues them for 5 minutes, so check the runner's clock and that nothing delays this step after the token is fetched)"
+		case subjectTooLong(err):
+			hint = " (" + subjectTooLongHint + ")"
+		case permissionDenied(err):
+			hint = fmt.Sprintf(" (the provider's principal may not impersonate %s: grant it roles/iam.workloadIdentityUser on the account, see docs/iam-setup.md; %s)", in.ServiceAccount, propagationHint)
+		}
+		if sd := asServiceDisabled(err); sd != nil {
+			err = sd
 		}
 		return nil, fmt.Errorf("failed to exchange the GitHub OIDC token for a Google token (provider %q)%s: %w", in.WorkloadIdentityProvider, hint, err)
 	}

@@ -68,6 +68,9 @@ func mintWithKey(ctx context.Context, in *Input, d Deps, keyJSON []byte, email s
 	if selfImpersonate {
 		iam := &iamClient{base: in.IAMCredentialsEndpoint, http: d.HTTPClient}
 		it, err := iam.generateAccessToken(ctx, t.AccessToken, email, in.Scopes, in.TokenLifetime)
+		if sd := asServiceDisabled(err); sd != nil {
+			return nil, fmt.Errorf("failed to mint a %s token by self-impersonation: %w", in.TokenLifetime, sd)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("failed to mint a %s token by self-impersonation (%s, or use %s 3600s): %w", in.TokenLifetime, tokenCreatorHint(email), in.name(FieldTokenLifetime), err)
 		}

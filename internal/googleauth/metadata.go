@@ -72,6 +72,10 @@ func mintFromMetadata(ctx context.Context, in *Input, d Deps) (*Token, error) {
 	iam := &iamClient{base: in.IAMCredentialsEndpoint, http: d.HTTPClient}
 	it, err := iam.generateAccessToken(ctx, body.AccessToken, email, in.Scopes, in.TokenLifetime)
 	if err != nil {
+		if sd := asServiceDisabled(err); sd != nil {
+			// Enabling the API fixes it, not a grant.
+			return nil, fmt.Errorf("failed to mint a %s token for %s through IAM Credentials: %w", in.TokenLifetime, email, sd)
+		}
 		var ae *apiError
 		if errors.As(err, &ae) && ae.denied() {
 			hint := tokenCreatorHint(email)

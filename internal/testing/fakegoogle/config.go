@@ -41,6 +41,17 @@ type Config struct {
 	// the lifetime-extension organisation policy.
 	MaxLifetime time.Duration
 
+	// DisabledServices are APIs not enabled in the project
+	// ("iamcredentials.googleapis.com", "sts.googleapis.com"): their
+	// calls get Google's 403 SERVICE_DISABLED.
+	DisabledServices []string
+
+	// GrantPropagation is how long a Grant made after New takes to apply:
+	// IAM changes are eventually consistent and typically apply within
+	// minutes (https://cloud.google.com/iam/docs/access-change-propagation),
+	// so a run right after add-iam-policy-binding gets 403.
+	GrantPropagation time.Duration
+
 	// Providers are the Workload Identity Federation OIDC providers STS
 	// accepts subject tokens from.
 	Providers []Provider

@@ -70,6 +70,9 @@ type Google struct {
 	providers   map[string]*Provider
 	httpClient  *http.Client
 
+	disabled         []string
+	grantPropagation time.Duration
+
 	metadataSA     string
 	gkeWorkload    *GKEWorkload
 	metadataScopes []string
@@ -98,6 +101,7 @@ func New(cfg Config) (*Google, error) {
 		providers:      map[string]*Provider{},
 		httpClient:     cfg.HTTPClient,
 		metadataSA:     cfg.DefaultServiceAccount,
+		disabled:       slices.Clone(cfg.DisabledServices),
 		gkeWorkload:    cfg.GKEWorkload,
 		metadataScopes: slices.Clone(cfg.MetadataScopes),
 		projectID:      cfg.ProjectID,
@@ -134,6 +138,8 @@ func New(cfg Config) (*Google, error) {
 			return nil, err
 		}
 	}
+	// Set last: the project's initial bindings apply at once.
+	g.grantPropagation = cfg.GrantPropagation
 	if g.metadataSA != "" {
 		if _, err := g.AddServiceAccount(ServiceAccount{Email: g.metadataSA}); err != nil {
 			return nil, err

@@ -19,6 +19,9 @@ import (
 // past exp is refused, which is what tests of expiry expect.
 const subjectClockSkew = 5 * time.Minute
 
+// maxSubjectBytes is Google's limit on the mapped google.subject.
+const maxSubjectBytes = 127
+
 // oauthFailure is an RFC 6749 error to send back.
 type oauthFailure struct{ code, description string }
 
@@ -79,6 +82,12 @@ func (g *Google) verifySubjectToken(ctx context.Context, p *Provider, raw string
 	subject, attrs := mapAttributes(p.AttributeMapping, c)
 	if subject == "" {
 		return nil, invalidGrant("The mapped attribute google.subject is empty. Check the provider's attribute mapping.")
+	}
+	// https://cloud.google.com/iam/docs/workload-identity-federation#mapping:
+	// "The google.subject attribute ... is limited to 127 bytes"; a long
+	// branch or environment name in GitHub's sub passes it.
+	if len(subject) > maxSubjectBytes {
+		return nil, &oauthFailure{"invalid_request", "The size of mapped attribute google.subject exceeds the 127 bytes limit. Either modify your attribute mapping or the incoming assertion to produce a mapped attribute that is less than 127 bytes."}
 	}
 	if !passesCondition(p, c) {
 		return nil, &oauthFailure{"unauthorized_client", "The given credential is rejected by the attribute condition."}
