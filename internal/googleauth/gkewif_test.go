@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/fakegoogle"
 )
 
@@ -44,5 +45,22 @@ func TestMetadataGKEWorkloadIdentityWithoutServiceAccount(t *testing.T) {
 	}
 	if n := len(w.google.RequestsTo(fakegoogle.EndpointIAMCredentials)); n != 0 {
 		t.Errorf("%d IAM Credentials calls for the workload pool", n)
+	}
+}
+
+// GKE's metadata server explains a missing workloadIdentityUser binding
+// over several lines, the documentation link last: the error keeps it.
+func TestMetadataGKEMultiLineErrorKeepsTheFix(t *testing.T) {
+	t.Parallel()
+	const gsa = "app@gke-proj.iam.gserviceaccount.com"
+	w := newWorldWith(t, nil, func(c *fakegoogle.Config) {
+		c.DefaultServiceAccount = ""
+		c.ProjectID = "gke-proj"
+		c.GKEWorkload = &fakegoogle.GKEWorkload{Namespace: "ns", ServiceAccount: "ksa", GoogleServiceAccount: gsa}
+		c.ServiceAccounts = append(c.ServiceAccounts, fakegoogle.ServiceAccount{Email: gsa})
+	})
+	_, err := Mint(t.Context(), w.input(Input{}), w.deps(map[string]string{"HOME": t.TempDir()}, &masker{}))
+	if d := check.ErrDiff(err, gsa, "missing IAM policy binding", "https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity#authenticating_to"); d != "" {
+		t.Fatal(d)
 	}
 }

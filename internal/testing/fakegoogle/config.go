@@ -94,6 +94,13 @@ type Config struct {
 type GKEWorkload struct {
 	Namespace      string
 	ServiceAccount string
+	// GoogleServiceAccount is the Google service account the Kubernetes
+	// ServiceAccount is annotated with (iam.gke.io/gcp-service-account),
+	// if any. The metadata server then reports it as the email and mints
+	// its token only if it grants GKEWorkloadMember
+	// roles/iam.workloadIdentityUser (an Impersonators entry); otherwise
+	// the token request gets GKE's multi-line 403.
+	GoogleServiceAccount string
 }
 
 // Provider is a Workload Identity Pool OIDC provider.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -101,10 +102,36 @@ func (g *Google) metadataAccount(key string) (email, field string, ok bool) {
 // attached service account, or under Workload Identity Federation for GKE
 // without one, the workload pool.
 func (g *Google) metadataEmail() string {
-	if g.gkeWorkload != nil {
+	if w := g.gkeWorkload; w != nil {
+		if w.GoogleServiceAccount != "" {
+			return w.GoogleServiceAccount
+		}
 		return GKEWorkloadPool(g.projectID)
 	}
 	return g.metadataSA
+}
+
+// GKEWorkloadMember is the IAM member of a Kubernetes ServiceAccount that a
+// Google service account grants roles/iam.workloadIdentityUser to.
+func GKEWorkloadMember(projectID, namespace, ksa string) string {
+	return "serviceAccount:" + GKEWorkloadPool(projectID) + "[" + namespace + "/" + ksa + "]"
+}
+
+// gkeTokenDenied is GKE's metadata server's answer when the Google service
+// account does not let the Kubernetes ServiceAccount impersonate it: plain
+// text over several lines, the way out in the last ones.
+const gkeTokenDenied = "Unable to generate access token; IAM returned 403 Forbidden: Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).\n" +
+	"This error could be caused by a missing IAM policy binding on the target IAM service account.\n" +
+	"For more information, refer to the Workload Identity documentation:\n" +
+	"\thttps://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity#authenticating_to\n\n"
+
+// gkeMayImpersonate reports whether the annotated Google service account
+// grants the pod's Kubernetes ServiceAccount workloadIdentityUser.
+func (g *Google) gkeMayImpersonate(w *GKEWorkload) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	a := g.accounts[w.GoogleServiceAccount]
+	return a != nil && slices.Contains(a.impersonators, GKEWorkloadMember(g.projectID, w.Namespace, w.ServiceAccount))
 }
 
 // GKEWorkloadPool is the workload pool of a GKE project, which the metadata
@@ -131,6 +158,12 @@ func (g *Google) serveMetadataToken(w http.ResponseWriter, r *http.Request) {
 		metadataNotFound(w)
 		return
 	}
+	if wl := g.gkeWorkload; wl != nil && wl.GoogleServiceAccount != "" && !g.gkeMayImpersonate(wl) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, gkeTokenDenied)
+		return
+	}
 	tok, err := g.metadataToken(email)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -153,7 +186,7 @@ func (g *Google) metadataToken(email string) (IssuedToken, error) {
 		return t.clone(), nil
 	}
 	tmpl := IssuedToken{Kind: KindMetadata, Subject: email, Email: email, Principal: ServiceAccountMember(email), Scopes: g.metadataScopes}
-	if w := g.gkeWorkload; w != nil {
+	if w := g.gkeWorkload; w != nil && w.GoogleServiceAccount == "" {
 		// A federated token of the pod's principal, with no account
 		// behind it; it carries cloud-platform whatever is asked.
 		tmpl = IssuedToken{Kind: KindFederated, Subject: "ns/" + w.Namespace + "/sa/" + w.ServiceAccount,
