@@ -149,17 +149,20 @@ func metadataGet(ctx context.Context, hc *http.Client, u string) (string, error)
 	if resp.StatusCode != http.StatusOK {
 		e := &metadataHTTPError{status: resp.StatusCode}
 		if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
-			e.message = firstLine(string(raw), 200)
+			e.message = oneLine(string(raw), 600)
 		}
 		return "", e
 	}
 	return string(raw), nil
 }
 
-func firstLine(s string, limit int) string {
-	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+// oneLine joins a plain-text message's lines: GKE's metadata server
+// explains over several lines and puts the way out in the last ones, so
+// none is dropped. Past limit, the middle goes, never the end.
+func oneLine(s string, limit int) string {
+	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > limit {
-		s = s[:limit] + "…"
+		s = strings.ToValidUTF8(s[:limit/2]+" … "+s[len(s)-limit/2:], "")
 	}
 	return s
 }
