@@ -1,12 +1,14 @@
 package fakegoogle
 
 import (
+	"crypto"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/pullsecret/pullsecret/internal/testing/fakejwt"
@@ -119,6 +121,8 @@ type Provider struct {
 	// what Google does for a provider without uploaded keys.
 	PublicKeys map[string]*rsa.PublicKey
 	JWKSURL    string
+	// uploaded are JWKSJSON's keys, RSA or P-256.
+	uploaded map[string]crypto.PublicKey
 
 	// JWKSJSON is a JWKS document uploaded with the provider (gcloud
 	// iam workload-identity-pools providers create-oidc --jwk-json-path,
@@ -215,26 +219,50 @@ func (p *Provider) validate() error {
 	if p.IssuerURI == "" {
 		return fmt.Errorf("fakegoogle: provider %q has no IssuerURI", p.Name)
 	}
+	// Google: "The issuer URI must ... start with https://".
+	if !strings.HasPrefix(p.IssuerURI, "https://") {
+		return fmt.Errorf("fakegoogle: provider %q: issuer %q is not an https URL, which Google requires", p.Name, p.IssuerURI)
+	}
 	return nil
 }
 
+// jwksFields are the members Google documents for an uploaded JWKS's keys
+// (https://cloud.google.com/iam/docs/workload-identity-federation-with-other-providers#manage-oidc-keys):
+// RSA's n and e, EC's crv, x and y, and kty, alg, use, kid. A key with any
+// other member (x5c, x5t, key_ops, …) is refused.
+var jwksFields = map[string]bool{"kty": true, "alg": true, "use": true, "kid": true, "n": true, "e": true, "crv": true, "x": true, "y": true}
+
 // uploadedKeys parses JWKSJSON, as Google does when the provider is
-// created: it must be a JWKS with at least one RSA signing key.
+// created: it must be a JWKS of RSA or P-256 signing keys with only the
+// documented members, at least one.
 func (p *Provider) uploadedKeys() error {
 	if len(p.JWKSJSON) == 0 {
 		return nil
+	}
+	var raw struct {
+		Keys []map[string]json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(p.JWKSJSON, &raw); err != nil {
+		return fmt.Errorf("fakegoogle: provider %q: invalid JWKS JSON: %w", p.Name, err)
+	}
+	for i, k := range raw.Keys {
+		for name := range k {
+			if !jwksFields[name] {
+				return fmt.Errorf("fakegoogle: provider %q: JWKS key %d has the member %q; Google accepts only kty, alg, use, kid, n, e, crv, x, y", p.Name, i, name)
+			}
+		}
 	}
 	var set fakejwt.JWKS
 	if err := json.Unmarshal(p.JWKSJSON, &set); err != nil {
 		return fmt.Errorf("fakegoogle: provider %q: invalid JWKS JSON: %w", p.Name, err)
 	}
-	keys, err := set.PublicKeys()
+	keys, err := set.VerificationKeys()
 	if err != nil {
 		return fmt.Errorf("fakegoogle: provider %q: invalid JWKS: %w", p.Name, err)
 	}
 	if len(keys) == 0 {
-		return fmt.Errorf("fakegoogle: provider %q: the JWKS holds no RSA key", p.Name)
+		return fmt.Errorf("fakegoogle: provider %q: the JWKS holds no key", p.Name)
 	}
-	p.PublicKeys = keys
+	p.uploaded = keys
 	return nil
 }
