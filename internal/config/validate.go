@@ -23,6 +23,7 @@ const MaxTokenLifetime = 12 * time.Hour
 
 var (
 	providerPattern = regexp.MustCompile(`^projects/[0-9]+/locations/global/workloadIdentityPools/[a-z0-9-]+/providers/[a-z0-9-]+$`)
+	envNamePattern  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	emailPattern    = regexp.MustCompile(`^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,}$`)
 	// A registry host label may carry kubelet-style globs: "*", "*-docker".
 	registryLabelPattern = regexp.MustCompile(`^[a-zA-Z0-9*]([a-zA-Z0-9*-]*[a-zA-Z0-9*])?$`)
@@ -60,6 +61,18 @@ func (c *Config) Validate() error {
 		if c.WorkloadIdentityProvider == "" && !c.Refresh {
 			add(errorf(InServiceAccount, "is only used with %q or %q (a key already is its service account; an access token cannot impersonate here)", InWorkloadIdentityProvider, InRefresh))
 		}
+	}
+	if c.OIDCTokenFile != "" && c.OIDCTokenEnv != "" {
+		add(errorf(InOIDCTokenEnv, "conflicts with %q: name the CI's OIDC token one way", InOIDCTokenFile))
+	}
+	for _, in := range []struct{ name, value string }{{InOIDCTokenFile, c.OIDCTokenFile}, {InOIDCTokenEnv, c.OIDCTokenEnv}} {
+		if in.value != "" && c.WorkloadIdentityProvider == "" {
+			add(errorf(in.name, "is only used with %q: it is the subject token exchanged at that provider", InWorkloadIdentityProvider))
+		}
+	}
+	if c.OIDCTokenEnv != "" && !envNamePattern.MatchString(c.OIDCTokenEnv) {
+		// The value is not quoted: it may be the token itself.
+		add(errorf(InOIDCTokenEnv, "is not an environment variable name (letters, digits and _, not starting with a digit); give the variable's name, not the token"))
 	}
 	if c.Audience != "" && c.WorkloadIdentityProvider == "" {
 		add(errorf(InAudience, "is only used with %q", InWorkloadIdentityProvider))

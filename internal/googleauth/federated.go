@@ -26,6 +26,16 @@ func mintFederated(ctx context.Context, in *Input, d Deps) (*Token, error) {
 		SubjectTokenSupplier: &githubSupplier{fetcher: d.IDToken, audience: in.audience(), mask: d.Mask},
 		Scopes:               in.Scopes,
 	}
+	subject := "the GitHub OIDC token"
+	if in.SubjectTokenFile != "" || in.SubjectTokenEnv != "" {
+		ci := &ciTokenSupplier{in: in, d: d}
+		// Checked (and masked) before anything is sent, so that a bad
+		// token is an error of its input, not one wrapped inside x/oauth2's.
+		if _, err := ci.SubjectToken(ctx, externalaccount.SupplierOptions{}); err != nil {
+			return nil, err
+		}
+		ec.SubjectTokenSupplier, subject = ci, "the CI's OIDC token"
+	}
 	tok := &Token{Method: "Workload Identity Federation", Scopes: in.Scopes}
 	if in.ServiceAccount != "" {
 		ec.ServiceAccountImpersonationURL = impersonationURL(in.IAMCredentialsEndpoint, in.ServiceAccount)
@@ -62,7 +72,7 @@ func mintFederated(ctx context.Context, in *Input, d Deps) (*Token, error) {
 		if sd := asServiceDisabled(err); sd != nil {
 			err = sd
 		}
-		return nil, fmt.Errorf("failed to exchange the GitHub OIDC token for a Google token (provider %q)%s: %w", in.WorkloadIdentityProvider, hint, err)
+		return nil, fmt.Errorf("failed to exchange %s for a Google token (provider %q)%s: %w", subject, in.WorkloadIdentityProvider, hint, err)
 	}
 	tok.AccessToken, tok.Expiry = t.AccessToken, t.Expiry
 	return tok, nil

@@ -81,7 +81,9 @@ func TestSubjectOver127Bytes(t *testing.T) {
 func TestGrantPropagation(t *testing.T) {
 	t.Parallel()
 	clk := &clock{now: time.Now()}
-	w := newWorldWith(t, nil, func(c *fakegoogle.Config) {
+	// GitHub and Google share the clock, so advancing it ages neither
+	// token's iat nor exp against the other.
+	w := newWorldWith(t, func(c *fakegithub.OIDCConfig) { c.Now = clk.Now }, func(c *fakegoogle.Config) {
 		c.Now = clk.Now
 		c.GrantPropagation = 2 * time.Minute
 	})

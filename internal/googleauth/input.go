@@ -31,6 +31,11 @@ type Input struct {
 	ServiceAccount string
 	// Audience is the OIDC audience GitHub is asked for.
 	Audience string
+	// SubjectTokenFile or SubjectTokenEnv (a file's path, an environment
+	// variable's name) hold another CI's OIDC ID token, exchanged instead
+	// of GitHub's.
+	SubjectTokenFile string
+	SubjectTokenEnv  string
 	// Key is a service-account key's JSON; StoreKey means the secret will
 	// hold the key itself (credential_mode json_key).
 	Key         []byte
@@ -74,11 +79,14 @@ const (
 	FieldSTSEndpoint              Field = "STSEndpoint"
 	FieldIAMCredentialsEndpoint   Field = "IAMCredentialsEndpoint"
 	FieldOAuthTokenEndpoint       Field = "OAuthTokenEndpoint"
+	FieldOIDCTokenFile            Field = "SubjectTokenFile"
+	FieldOIDCTokenEnv             Field = "SubjectTokenEnv"
 )
 
 // Fields lists every Field, so a caller can check it names them all.
 var Fields = []Field{FieldWorkloadIdentityProvider, FieldServiceAccount, FieldKey, FieldAccessToken,
-	FieldTokenLifetime, FieldScopes, FieldSTSEndpoint, FieldIAMCredentialsEndpoint, FieldOAuthTokenEndpoint}
+	FieldTokenLifetime, FieldScopes, FieldSTSEndpoint, FieldIAMCredentialsEndpoint, FieldOAuthTokenEndpoint,
+	FieldOIDCTokenFile, FieldOIDCTokenEnv}
 
 // name is how the user spells f.
 func (in *Input) name(f Field) string {

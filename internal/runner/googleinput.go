@@ -19,6 +19,8 @@ var googleInputNames = map[googleauth.Field]string{
 	googleauth.FieldSTSEndpoint:              config.InSTSEndpoint,
 	googleauth.FieldIAMCredentialsEndpoint:   config.InIAMCredentialsEndpoint,
 	googleauth.FieldOAuthTokenEndpoint:       config.InOAuthTokenEndpoint,
+	googleauth.FieldOIDCTokenFile:            config.InOIDCTokenFile,
+	googleauth.FieldOIDCTokenEnv:             config.InOIDCTokenEnv,
 }
 
 // googleInput is the part of cfg googleauth needs.
@@ -27,6 +29,8 @@ func googleInput(cfg *config.Config) googleauth.Input {
 		WorkloadIdentityProvider: cfg.WorkloadIdentityProvider,
 		ServiceAccount:           cfg.ServiceAccount,
 		Audience:                 cfg.Audience,
+		SubjectTokenFile:         cfg.OIDCTokenFile,
+		SubjectTokenEnv:          cfg.OIDCTokenEnv,
 		Key:                      cfg.CredentialsJSON,
 		StoreKey:                 cfg.CredentialMode == config.CredentialJSONKey,
 		AccessToken:              cfg.AccessToken,
