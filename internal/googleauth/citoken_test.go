@@ -90,3 +90,19 @@ func TestCITokenRefusedEarly(t *testing.T) {
 		})
 	}
 }
+
+// A CI token fresh by this machine's clock but stale by STS's points at
+// the clocks, not at GitHub's 5-minute tokens.
+func TestCITokenStaleAtSTSBlamesTheClocks(t *testing.T) {
+	t.Parallel()
+	w := newWorldWith(t, nil, func(c *fakegoogle.Config) { c.Now = func() time.Time { return time.Now().Add(time.Hour) } })
+	tok, err := w.github.Mint("https://iam.googleapis.com/" + provider)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Mint(t.Context(), w.input(Input{WorkloadIdentityProvider: provider, ServiceAccount: puller, SubjectTokenEnv: "CI_TOKEN"}),
+		w.deps(map[string]string{"CI_TOKEN": tok}, &masker{}))
+	if err == nil || !strings.Contains(err.Error(), "by its own clock") || strings.Contains(err.Error(), "GitHub issues them") {
+		t.Fatalf("error %v, want the clock hint and not GitHub's", err)
+	}
+}

@@ -27,7 +27,8 @@ func mintFederated(ctx context.Context, in *Input, d Deps) (*Token, error) {
 		Scopes:               in.Scopes,
 	}
 	subject := "the GitHub OIDC token"
-	if in.SubjectTokenFile != "" || in.SubjectTokenEnv != "" {
+	ciToken := in.SubjectTokenFile != "" || in.SubjectTokenEnv != ""
+	if ciToken {
 		ci := &ciTokenSupplier{in: in, d: d}
 		// Checked (and masked) before anything is sent, so that a bad
 		// token is an error of its input, not one wrapped inside x/oauth2's.
@@ -60,6 +61,9 @@ func mintFederated(ctx context.Context, in *Input, d Deps) (*Token, error) {
 	if err != nil {
 		hint := ""
 		switch {
+		case ciToken && (strings.Contains(err.Error(), "is stale to sign-in") || strings.Contains(err.Error(), "is in the future")):
+			// Its exp was checked against this clock: STS's differs.
+			hint = " (STS judges the CI's OIDC token by its own clock: check this machine's clock, and the CI's issuer's)"
 		case strings.Contains(err.Error(), "is stale to sign-in") || strings.Contains(err.Error(), "expired"):
 			// GitHub's tokens live 5 minutes; one that is already too old
 			// when STS sees it points at a slow step or a skewed clock.
