@@ -147,7 +147,7 @@ func refresherObjects(t *testing.T, cs kubernetes.Interface, ns string) objectVe
 		if err != nil {
 			t.Fatalf("%s: %v", kind, err)
 		}
-		if obj.GetLabels()["app.kubernetes.io/managed-by"] != "pullsecret" || obj.GetLabels()[labels.Component] != "refresher" {
+		if obj.GetLabels()[labels.ManagedBy] != labels.Manager || obj.GetLabels()[labels.Component] != "refresher" {
 			t.Errorf("%s lacks pullsecret's labels: %v", kind, obj.GetLabels())
 		}
 		v[kind] = obj.GetResourceVersion()
