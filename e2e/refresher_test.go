@@ -102,8 +102,10 @@ func refresherOnKind(t *testing.T) {
 		t.Fatalf("setup commands lack the cluster's keys or issuer:\n%s", printed)
 	}
 	t.Logf("--print-wif-setup for the kind cluster:\n%s", printed)
+	// The printed mapping, and the printed condition as the claim it pins.
 	if err := e.stack.Google.AddProvider(fakegoogle.Provider{Name: provider, IssuerURI: iss.URL, JWKSJSON: iss.JWKS,
-		AttributeMapping: map[string]string{"google.subject": "assertion.sub"}}); err != nil {
+		AttributeMapping: map[string]string{"google.subject": refresher.SubjectMapping(provider)},
+		RequiredClaims:   map[string]string{"sub": refresher.KubernetesSubject(refreshNS, refresherName)}}); err != nil {
 		t.Fatal(err)
 	}
 	principal := refresher.RefresherPrincipal(provider, refreshNS, refresherName)
@@ -222,7 +224,7 @@ func refresherOnKind(t *testing.T) {
 	t.Logf("%d scheduled refresher Job(s) succeeded (history limit 1 keeps the last)", scheduled)
 	recordRefresherTranscript(t, refreshNS)
 
-	namedRefresherOnKind(t, refreshNS, provider, image, prefix+"-d")
+	namedRefresherOnKind(t, refreshNS, iss, image, prefix+"-d")
 
 	mustRunAction(t, map[string]string{config.InNamespaces: prefix + "-*", config.InMode: "delete", config.InRefresh: "true", config.InRefreshNamespace: refreshNS})
 	if left := refresherLeft(t, refreshNS); len(left) > 0 {
@@ -235,10 +237,18 @@ func refresherOnKind(t *testing.T) {
 // in the covered namespace, its admission policy); a Job from its CronJob
 // rotates its secret, and its identity cannot write a ServiceAccount token
 // secret there.
-func namedRefresherOnKind(t *testing.T, refreshNS, provider, image, ns string) {
+func namedRefresherOnKind(t *testing.T, refreshNS string, iss *kube.Issuer, image, ns string) {
 	ctx := context.Background()
 	const secret = "named-pull"
 	name := refresher.ObjectName(fakestack.ImpersonatedSA, secret)
+	// Its own provider: a provider's attribute condition admits one
+	// refresher's ServiceAccount.
+	provider := "projects/123456/locations/global/workloadIdentityPools/k8s/providers/named-" + randomSuffix()
+	if err := e.stack.Google.AddProvider(fakegoogle.Provider{Name: provider, IssuerURI: iss.URL, JWKSJSON: iss.JWKS,
+		AttributeMapping: map[string]string{"google.subject": refresher.SubjectMapping(provider)},
+		RequiredClaims:   map[string]string{"sub": refresher.KubernetesSubject(refreshNS, name)}}); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.stack.Google.Grant(fakestack.ImpersonatedSA, refresher.RefresherPrincipal(provider, refreshNS, name)); err != nil {
 		t.Fatal(err)
 	}

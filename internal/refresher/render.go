@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -29,6 +28,7 @@ import (
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/kube"
 	"github.com/pullsecret/pullsecret/internal/labels"
+	"github.com/pullsecret/pullsecret/internal/testrig"
 )
 
 // Object names and paths. One refresher serves one identity
@@ -145,29 +145,21 @@ type Settings struct {
 	Coverage Coverage
 
 	// AllowHTTPEndpoints passes the test-rig switch
-	// config.EnvAllowHTTPEndpoints on to the refresher's pod: only a run
-	// that itself has it (a rig whose fakes speak plain http) installs a
-	// refresher that may use the same endpoints. Never set in production.
+	// config.EnvAllowHTTPEndpoints on to the refresher's pod: only a
+	// test-rig build (package testrig) that itself has it (a rig whose fakes
+	// speak plain http) installs a refresher that may use the same
+	// endpoints. A production build never renders it.
 	AllowHTTPEndpoints bool
 }
 
 // ObjectName is the name of the refresher of (service_account,
-// secret_name): readable, stable, at most 63 characters, and distinct for
-// every identity (a hash of both ends it).
+// secret_name): stable, distinct for every identity (a hash of both), and
+// short (31 bytes), so that its ServiceAccount's subject, mapped with the
+// provider's ID, stays under Google's 127 bytes for any namespace.
 func ObjectName(serviceAccount, secretName string) string {
 	sum := sha256.Sum256([]byte(serviceAccount + "\n" + secretName))
-	local, _, _ := strings.Cut(serviceAccount, "@")
-	local = strings.Trim(nonLabel.ReplaceAllString(strings.ToLower(local), "-"), "-")
-	if len(local) > 20 {
-		local = strings.TrimRight(local[:20], "-")
-	}
-	if local != "" {
-		local += "-"
-	}
-	return Name + "-" + local + hex.EncodeToString(sum[:])[:10]
+	return Name + "-" + hex.EncodeToString(sum[:])[:10]
 }
-
-var nonLabel = regexp.MustCompile(`[^a-z0-9-]+`)
 
 // Name is the refresher's name in refresh_namespace.
 func (s Settings) Name() string { return ObjectName(s.ServiceAccount, s.SecretName) }
@@ -214,7 +206,9 @@ func Render(s Settings) ([]Object, error) {
 		return nil, err
 	}
 	sa := &corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: s.meta(ns, name)}
-	if s.Provider == "" {
+	if s.Provider == "" && s.ServiceAccount != "" {
+		// GKE: without one, the pod uses Workload Identity Federation
+		// directly (the metadata server's federated token).
 		sa.Annotations = map[string]string{labels.GKEServiceAccount: s.ServiceAccount}
 	}
 	subjects := []rbacv1.Subject{{Kind: "ServiceAccount", Name: name, Namespace: ns}}
@@ -362,7 +356,7 @@ func cronJob(s Settings) *batchv1.CronJob {
 	var volumes []corev1.Volume
 	var mounts []corev1.VolumeMount
 	var env []corev1.EnvVar
-	if s.AllowHTTPEndpoints {
+	if testrig.Enabled && s.AllowHTTPEndpoints {
 		env = append(env, corev1.EnvVar{Name: config.EnvAllowHTTPEndpoints, Value: "true"})
 	}
 	if s.Provider != "" {

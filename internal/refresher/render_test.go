@@ -16,6 +16,7 @@ import (
 
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/testing/check"
+	"github.com/pullsecret/pullsecret/internal/testrig"
 )
 
 const (
@@ -67,6 +68,9 @@ func TestRenderGolden(t *testing.T) {
 		"glob": {config.InNamespaceSelector: "team in (web,api),tier!=db", config.InExcludeNamespaces: "preview-keep"},
 		// Named coverage, the GKE metadata server.
 		"named": {config.InRefreshWorkloadIdentityProvider: "", config.InNamespaces: "team-a,team-b", config.InRefreshInterval: "15m", config.InServiceAccounts: "default,builder"},
+		// Workload Identity Federation for GKE without a Google service
+		// account: no iam.gke.io annotation, the pod's own principal.
+		"gke-direct": {config.InRefreshWorkloadIdentityProvider: "", config.InServiceAccount: ""},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -115,8 +119,8 @@ func TestCredentialConfig(t *testing.T) {
 	}
 }
 
-// The test-rig switch reaches the refresher's pod only from a run that has
-// it: a production run renders no such variable.
+// The test-rig switch reaches the refresher's pod only from a test-rig
+// build's run that has it: a production build renders no such variable.
 func TestAllowHTTPEndpointsOnlyFromATestRig(t *testing.T) {
 	t.Parallel()
 	for _, allow := range []bool{false, true} {
@@ -131,7 +135,7 @@ func TestAllowHTTPEndpointsOnlyFromATestRig(t *testing.T) {
 			got = append(got, e.Name+"="+e.Value)
 		}
 		var want []string
-		if allow {
+		if allow && testrig.Enabled {
 			want = []string{config.EnvAllowHTTPEndpoints + "=true"}
 		}
 		if d := cmp.Diff(want, got); d != "" {

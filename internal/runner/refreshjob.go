@@ -10,6 +10,7 @@ import (
 	"github.com/pullsecret/pullsecret/internal/kube"
 	"github.com/pullsecret/pullsecret/internal/labels"
 	"github.com/pullsecret/pullsecret/internal/refresher"
+	"github.com/pullsecret/pullsecret/internal/testrig"
 )
 
 // maxResultLen bounds the last-result annotation (annotations are limited
@@ -114,7 +115,7 @@ func runCovered(ctx context.Context, a *RefresherArgs, data map[string]string, d
 		inputs[k] = v
 	}
 	cfg, err := config.Load(func(n string) (string, bool) { v, ok := inputs[n]; return v, ok },
-		config.SkipMissingNamespaces(), config.SkipForeignSecrets(), config.AllowHTTPEndpoints(d.Getenv(config.EnvAllowHTTPEndpoints) == "true"))
+		config.SkipMissingNamespaces(), config.SkipForeignSecrets(), config.AllowHTTPEndpoints(testrig.Getenv(d.Getenv, config.EnvAllowHTTPEndpoints) == "true"))
 	if err != nil {
 		return nil, fmt.Errorf("the refresher %s/%s has invalid settings:\n%w", a.Namespace, a.Name, err)
 	}
