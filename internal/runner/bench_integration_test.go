@@ -29,8 +29,8 @@ func BenchmarkRun50Namespaces(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+		controlplanetest.DefaultServiceAccount(b, cs, ns)
 	}
-	time.Sleep(2 * time.Second) // let the controller add default ServiceAccounts
 	in := withCreds(b, fakestack.KeyToken, map[string]string{config.InNamespaceSelector: "bench=" + label, config.InServiceAccounts: "*"})
 	b.ReportAllocs()
 	b.ResetTimer()

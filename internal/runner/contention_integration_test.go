@@ -335,7 +335,5 @@ func assertNoDanglingReference(t *testing.T, cs kubernetes.Interface, ns string)
 // runDeps is runWith with Deps the test sets.
 func runDeps(t *testing.T, kubeconfig string, inputs map[string]string, d Deps) run {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	return runCtx(ctx, t, kubeconfig, inputs, d)
+	return runCtx(controlplanetest.Context(t), t, kubeconfig, inputs, d)
 }

@@ -4,7 +4,6 @@ package runner
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"net/http"
 	"os"
@@ -14,7 +13,6 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -59,8 +57,7 @@ func TestSIGTERMMidRun(t *testing.T) {
 		config.InConcurrency:       "8",
 	})
 
-	guard, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
-	defer cancel()
+	guard := controlplanetest.Context(t)
 	cmd, outputs := binaryCommand(t, bin, inputs)
 	var stdout bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stdout
@@ -139,8 +136,7 @@ func TestAPIServerRestartMidRun(t *testing.T) {
 
 	var restart sync.Once
 	restarted := make(chan error, 1)
-	guard, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
-	defer cancel()
+	guard := controlplanetest.Context(t)
 	p, kc := startProxy(t, cp, faultproxy.Config{OnRequest: func(n int, _ faultproxy.Request) {
 		if n == 200 { // about 50 namespaces into the run
 			restart.Do(func() { go func() { restarted <- cp.RestartAPIServer(guard) }() })

@@ -110,9 +110,7 @@ func refresherRun(t *testing.T, cp *controlplane.ControlPlane, refreshNS, credPa
 	env := map[string]string{"KUBECONFIG": id.kubeconfig, "GOOGLE_APPLICATION_CREDENTIALS": credPath}
 	getenv := check.Getenv(env)
 	var out bytes.Buffer
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	err := RunRefresher(ctx, refreshNS, Deps{
+	err := RunRefresher(controlplanetest.Context(t), refreshNS, Deps{
 		Reporter: actions.New(getenv, &out, &out), Getenv: getenv, Host: container.Host{InContainer: func() bool { return false }}, Version: "test",
 	})
 	log := out.String()
@@ -188,7 +186,7 @@ func TestRefresherLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
-		waitDefaultSA(t, cs, ns)
+		ensureDefaultSA(t, cs, ns)
 	}
 	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), refreshNS, metav1.DeleteOptions{}) })
 
@@ -248,7 +246,7 @@ func TestRefresherLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), later, metav1.DeleteOptions{}) })
-	waitDefaultSA(t, cs, later)
+	ensureDefaultSA(t, cs, later)
 
 	credPath := kubeletToken(t, cs, refreshNS, t.TempDir())
 	log, err := refresherRun(t, cp, refreshNS, credPath)
@@ -329,7 +327,7 @@ func TestRefresherTeardownNarrowsCoverage(t *testing.T) {
 	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), refreshNS, metav1.DeleteOptions{}) })
 	a, b := controlplanetest.Namespace(t, cp), controlplanetest.Namespace(t, cp)
 	for _, ns := range []string{a, b} {
-		waitDefaultSA(t, cs, ns)
+		ensureDefaultSA(t, cs, ns)
 		in := withCreds(t, fakestack.WIF, map[string]string{config.InNamespaces: ns, config.InRefresh: "true", config.InRefreshImage: refresherImage, config.InRefreshNamespace: refreshNS})
 		if r := runWith(t, cp.Kubeconfig(), in); r.err != nil {
 			t.Fatalf("install for %s: %v", ns, r.err)
