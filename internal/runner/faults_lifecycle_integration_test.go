@@ -4,6 +4,7 @@ package runner
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/http"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -136,7 +138,8 @@ func TestAPIServerRestartMidRun(t *testing.T) {
 
 	var restart sync.Once
 	restarted := make(chan error, 1)
-	guard := controlplanetest.Context(t)
+	guard, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
 	p, kc := startProxy(t, cp, faultproxy.Config{OnRequest: func(n int, _ faultproxy.Request) {
 		if n == 200 { // about 50 namespaces into the run
 			restart.Do(func() { go func() { restarted <- cp.RestartAPIServer(guard) }() })
