@@ -35,7 +35,6 @@ func TestApplyWritesSecretAndPatchesServiceAccount(t *testing.T) {
 			cp := controlplanetest.Shared(t)
 			cs := clientFor(t, cp)
 			ns := controlplanetest.Namespace(t, cp)
-			ensureDefaultSA(t, cs, ns)
 
 			r := runWith(t, cp.Kubeconfig(), withCreds(t, c, map[string]string{config.InNamespaces: ns}))
 			if r.err != nil {
@@ -192,7 +191,6 @@ func TestForeignSecretRefusedUnlessForced(t *testing.T) {
 			cp := controlplanetest.Shared(t)
 			cs := clientFor(t, cp)
 			ns := controlplanetest.Namespace(t, cp)
-			ensureDefaultSA(t, cs, ns)
 			tc.secret.Name, tc.secret.Namespace = config.DefaultSecretName, ns
 			created, err := cs.CoreV1().Secrets(ns).Create(t.Context(), tc.secret, metav1.CreateOptions{})
 			if err != nil {
@@ -320,9 +318,6 @@ func TestPartialFailureReportsEveryNamespace(t *testing.T) {
 	cp := controlplanetest.Shared(t)
 	cs := clientFor(t, cp)
 	good, bad1, bad2 := controlplanetest.Namespace(t, cp), controlplanetest.Namespace(t, cp), controlplanetest.Namespace(t, cp)
-	for _, ns := range []string{good, bad1, bad2} {
-		ensureDefaultSA(t, cs, ns)
-	}
 	for _, ns := range []string{bad1, bad2} {
 		_, err := cs.CoreV1().Secrets(ns).Create(t.Context(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: config.DefaultSecretName}, Type: corev1.SecretTypeOpaque}, metav1.CreateOptions{})
 		if err != nil {
@@ -458,7 +453,6 @@ func TestDryRunChangesNothing(t *testing.T) {
 	cp := controlplanetest.Shared(t)
 	cs := clientFor(t, cp)
 	ns := controlplanetest.Namespace(t, cp)
-	ensureDefaultSA(t, cs, ns)
 	newNS := freshName("dry")
 	r := runWith(t, cp.Kubeconfig(), withCreds(t, fakestack.KeyToken, map[string]string{config.InNamespaces: ns + "," + newNS, config.InCreateNamespaces: "true", config.InDryRun: "true"}))
 	if r.err != nil {

@@ -329,7 +329,6 @@ func TestRefresherTeardownNarrowsCoverage(t *testing.T) {
 	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), refreshNS, metav1.DeleteOptions{}) })
 	a, b := controlplanetest.Namespace(t, cp), controlplanetest.Namespace(t, cp)
 	for _, ns := range []string{a, b} {
-		ensureDefaultSA(t, cs, ns)
 		in := withCreds(t, fakestack.WIF, map[string]string{config.InNamespaces: ns, config.InRefresh: "true", config.InRefreshImage: refresherImage, config.InRefreshNamespace: refreshNS})
 		if r := runWith(t, cp.Kubeconfig(), in); r.err != nil {
 			t.Fatalf("install for %s: %v", ns, r.err)
