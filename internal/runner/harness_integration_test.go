@@ -233,7 +233,7 @@ func createSA(t *testing.T, cs kubernetes.Interface, ns, name string, pullSecret
 // ensureDefaultSA gives a namespace the test created its default
 // ServiceAccount without waiting for the controller (see
 // controlplanetest.DefaultServiceAccount).
-func ensureDefaultSA(t *testing.T, cs kubernetes.Interface, ns string) {
+func ensureDefaultSA(t testing.TB, cs kubernetes.Interface, ns string) {
 	t.Helper()
 	controlplanetest.DefaultServiceAccount(t, cs, ns)
 }
