@@ -233,7 +233,7 @@ func createSA(t *testing.T, cs kubernetes.Interface, ns, name string, pullSecret
 }
 
 // waitDefaultSA waits for the controller-made default ServiceAccount.
-func waitDefaultSA(t *testing.T, cs kubernetes.Interface, ns string) {
+func waitDefaultSA(t testing.TB, cs kubernetes.Interface, ns string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
