@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,7 +10,7 @@ import (
 
 // Versions of what the node image carries besides Kubernetes itself.
 const (
-	etcdImageTag    = "3.6.5-0" // kubeadm v1.34's etcd image tag; tools/etcdbin pins etcd v3.6.5
+	etcdImageTag    = "3.6.5-0" // kubeadm v1.34's etcd image tag; tools/upstream/etcd pins etcd v3.6.5
 	corednsVersion  = "v1.14.3" // the oldest CoreDNS on the module proxy
 	corednsImageTag = "v1.12.1" // what kubeadm v1.34 deploys; our v1.14.3 build is tagged so
 	pauseVersion    = "3.10.1"  // kubeadm v1.34's pause image
@@ -37,33 +36,14 @@ func (b binaries) all() []string {
 }
 
 func (b *builder) binaries() (binaries, error) {
-	var bins binaries
-	// Kubernetes and etcd come from internal/testing/controlplane.EnsureBinaries (a
-	// root-module package, hence `go run` there): one cache, one set of flags.
-	// The environment is the caller's (not GoEnv's static one): this small
-	// command then compiles from the packages the integration tier already
-	// built, instead of client-go again; EnsureBinaries builds the Kubernetes
-	// binaries static whatever the environment.
-	c := buildcache.Cmd(b.repo, "go", "run", "./e2e/tools/k8sbinaries", "-all")
-	c.Env = append(os.Environ(), "GOTOOLCHAIN=local", "GOWORK=off")
-	c.Stdout = nil
-	out, err := c.Output()
-	if err != nil {
-		return bins, fmt.Errorf("go run ./e2e/tools/k8sbinaries -all: %w", err)
-	}
-	var k8s struct {
-		KubeDir, Etcd, KubernetesVersion string
-	}
-	if err := json.Unmarshal(out, &k8s); err != nil {
-		return bins, fmt.Errorf("k8sbinaries printed %q: %w", out, err)
-	}
-	if k8s.KubernetesVersion != kubernetesVersion {
-		return bins, fmt.Errorf("internal/testing/controlplane pins Kubernetes %s, the node image expects %s", k8s.KubernetesVersion, kubernetesVersion)
-	}
-	bins.kubeDir, bins.etcd = k8s.KubeDir, k8s.Etcd
-
+	// Kubernetes and etcd are the control-plane harness's build
+	// (internal/testing/controlplane, root module), handed in by the caller
+	// with -kube-dir and -etcd: one build, one cache, and no call back into
+	// the root module from here.
+	bins := binaries{kubeDir: b.kubeDir, etcd: b.etcd}
+	var err error
 	tools := filepath.Join(b.repo, "e2e", "tools")
-	if bins.coredns, err = buildcache.GoBinary(b.cache, "coredns-"+corednsVersion, filepath.Join(tools, "corednsbin"), ".", "coredns", "-s -w"); err != nil {
+	if bins.coredns, err = buildcache.GoBinary(b.cache, "coredns-"+corednsVersion, filepath.Join(b.repo, "tools", "upstream", "coredns"), ".", "coredns", "-s -w"); err != nil {
 		return bins, err
 	}
 	if bins.crictl, err = buildcache.GoBinary(b.cache, "crictl-e2e", b.self, "./crictl", "crictl", "-s -w"); err != nil {
@@ -79,10 +59,10 @@ func (b *builder) binaries() (binaries, error) {
 }
 
 // pause compiles Kubernetes' own pause.c (from the k8s.io/kubernetes module
-// tools/kubebins already downloaded) statically: the sandbox image needs it
+// tools/upstream/kubernetes already downloaded) statically: the sandbox image needs it
 // and no registry can provide it.
 func (b *builder) pause() (string, error) {
-	modDir, err := buildcache.Output(filepath.Join(b.repo, "tools", "kubebins"), "go", "list", "-m", "-f", "{{.Dir}}", "k8s.io/kubernetes")
+	modDir, err := buildcache.Output(filepath.Join(b.repo, "tools", "upstream", "kubernetes"), "go", "list", "-m", "-f", "{{.Dir}}", "k8s.io/kubernetes")
 	if err != nil {
 		return "", err
 	}

@@ -4,7 +4,13 @@
 // e2e/hostsetup/setup.sh (building needs root for debootstrap and chroot;
 // finding the image up to date only needs docker):
 //
-//	go -C e2e/tools/nodeimage run .
+//	go -C e2e/tools/nodeimage run . -kube-dir DIR -etcd PATH
+//
+// DIR and PATH are the pinned Kubernetes commands and etcd, as
+//
+//	go run ./internal/testing/controlplane/cmd/controlplane build -components all
+//
+// builds them and prints their paths (the e2e suite does this in-process).
 //
 // Everything is cached under ${PULLSECRET_CACHE:-$HOME/.cache/pullsecret}:
 // binaries in bin/, the Debian rootfs, stamps and scratch space in kind/.
@@ -12,8 +18,8 @@
 // stamps and whose images still exist in docker does nothing.
 //
 // Steps (why each exists is explained where it is done):
-//  1. binaries: Kubernetes + etcd through e2e/tools/k8sbinaries (shared with
-//     internal/testing/controlplane), CoreDNS, crictl, runc-capfix, pause;
+//  1. binaries: Kubernetes + etcd given by the caller (the control-plane
+//     harness's build), CoreDNS, crictl, runc-capfix, pause;
 //  2. a Debian bookworm rootfs from debootstrap (containerd 1.6, runc, CNI
 //     plugins, systemd), turned into a kind base image;
 //  3. component images written as docker archives, packed with kubeadm,
@@ -42,8 +48,14 @@ func main() {
 	nodeImage := flag.String("image", defaultNodeImage, "node image to build")
 	baseImage := flag.String("base-image", defaultBaseImage, "base image to build it on")
 	force := flag.Bool("force", false, "rebuild the base and node images even if the stamps match")
+	kubeDir := flag.String("kube-dir", "", "directory of the pinned Kubernetes commands (kube-apiserver … kubeadm), required")
+	etcd := flag.String("etcd", "", "the pinned etcd binary, required")
 	flag.Parse()
-	if err := run(*nodeImage, *baseImage, *force); err != nil {
+	if *kubeDir == "" || *etcd == "" {
+		fmt.Fprintln(os.Stderr, "nodeimage: -kube-dir and -etcd are required (go run ./internal/testing/controlplane/cmd/controlplane build -components all prints them)")
+		os.Exit(2)
+	}
+	if err := run(*nodeImage, *baseImage, *kubeDir, *etcd, *force); err != nil {
 		fmt.Fprintln(os.Stderr, "nodeimage:", err)
 		os.Exit(1)
 	}
@@ -52,15 +64,17 @@ func main() {
 
 // builder carries what every step needs.
 type builder struct {
-	repo   string // checkout root
-	cache  string // ${PULLSECRET_CACHE}
-	kind   string // <cache>/kind: rootfs, stamps, scratch
-	self   string // this module's directory
-	force  bool
-	source string // hash of this module's sources, part of every image key
+	repo  string // checkout root
+	cache string // ${PULLSECRET_CACHE}
+	kind  string // <cache>/kind: rootfs, stamps, scratch
+	self  string // this module's directory
+	// kubeDir and etcd are the pinned Kubernetes commands and etcd (-kube-dir, -etcd).
+	kubeDir, etcd string
+	force         bool
+	source        string // hash of this module's sources, part of every image key
 }
 
-func run(nodeImage, baseImage string, force bool) error {
+func run(nodeImage, baseImage, kubeDir, etcd string, force bool) error {
 	repo, err := buildcache.RepoRoot()
 	if err != nil {
 		return err
@@ -69,7 +83,7 @@ func run(nodeImage, baseImage string, force bool) error {
 	if err != nil {
 		return err
 	}
-	b := &builder{repo: repo, cache: cache, kind: filepath.Join(cache, "kind"), self: filepath.Join(repo, "e2e", "tools", "nodeimage"), force: force}
+	b := &builder{repo: repo, cache: cache, kind: filepath.Join(cache, "kind"), self: filepath.Join(repo, "e2e", "tools", "nodeimage"), kubeDir: kubeDir, etcd: etcd, force: force}
 	var key buildcache.Key
 	// Documentation and tests do not shape the images.
 	if err := key.Tree(b.self, func(rel string) bool {

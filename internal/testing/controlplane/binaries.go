@@ -10,14 +10,14 @@ import (
 	"strings"
 )
 
-// Pinned versions. They must match tools/kubebins/go.mod and tools/etcdbin/go.mod; the cache
+// Pinned versions. They must match tools/upstream/kubernetes/go.mod and tools/upstream/etcd/go.mod; the cache
 // directory names use them, and a hash of those go.mod/go.sum files catches any other drift.
 const (
 	KubernetesVersion = "v1.34.4"
 	EtcdVersion       = "v3.6.5"
 )
 
-// Names of the Kubernetes commands tools/kubebins can build.
+// Names of the Kubernetes commands tools/upstream/kubernetes can build.
 const (
 	KubeAPIServer         = "kube-apiserver"
 	KubeControllerManager = "kube-controller-manager"
@@ -28,7 +28,7 @@ const (
 	Kubeadm               = "kubeadm"
 )
 
-// AllKubeCommands is every command tools/kubebins pins (what a kind node image needs).
+// AllKubeCommands is every command tools/upstream/kubernetes pins (what a kind node image needs).
 var AllKubeCommands = []string{KubeAPIServer, KubeControllerManager, Kubectl, KubeScheduler, KubeProxy, Kubelet, Kubeadm}
 
 // controlPlaneCommands are always built: Start runs the first two; kubectl is for humans and scripts.
@@ -38,7 +38,7 @@ var controlPlaneCommands = []string{KubeAPIServer, KubeControllerManager, Kubect
 type BuildOptions struct {
 	// CacheDir is the root of the binary cache; default $PULLSECRET_CACHE, else ~/.cache/pullsecret.
 	CacheDir string
-	// SourceDir is the repository root holding tools/kubebins and tools/etcdbin; default: the
+	// SourceDir is the repository root holding tools/upstream; default: the
 	// nearest such directory at or above the working directory (tests run in their package dir).
 	SourceDir string
 	// Components lists extra Kubernetes commands (e.g. Kubelet) to build besides the control plane.
@@ -119,11 +119,11 @@ func findSourceDir() (string, error) {
 		return "", err
 	}
 	for dir := wd; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "tools", "kubebins", "go.mod")); err == nil {
+		if _, err := os.Stat(filepath.Join(dir, "tools", "upstream", "kubernetes", "go.mod")); err == nil {
 			return dir, nil
 		}
 		if filepath.Dir(dir) == dir {
-			return "", fmt.Errorf("no tools/kubebins/go.mod at or above %s: run from the pullsecret checkout or set BuildOptions.SourceDir", wd)
+			return "", fmt.Errorf("no tools/upstream/kubernetes/go.mod at or above %s: run from the pullsecret checkout or set BuildOptions.SourceDir", wd)
 		}
 	}
 }
@@ -150,7 +150,7 @@ func versionLDFlags() string {
 func kubeTarget(src string, commands []string) target {
 	t := target{
 		name:      "k8s-" + KubernetesVersion,
-		moduleDir: filepath.Join(src, "tools", "kubebins"),
+		moduleDir: filepath.Join(src, "tools", "upstream", "kubernetes"),
 		ldflags:   versionLDFlags(),
 		outputs:   map[string]string{},
 	}
@@ -163,7 +163,7 @@ func kubeTarget(src string, commands []string) target {
 func etcdTarget(src string) target {
 	return target{
 		name:      "etcd-" + EtcdVersion,
-		moduleDir: filepath.Join(src, "tools", "etcdbin"),
+		moduleDir: filepath.Join(src, "tools", "upstream", "etcd"),
 		ldflags:   "-s -w",
 		outputs:   map[string]string{"etcd": "."},
 	}

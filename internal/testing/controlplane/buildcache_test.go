@@ -14,7 +14,7 @@ import (
 	"github.com/pullsecret/pullsecret/internal/testing/check"
 )
 
-// fakeModule writes a stdlib-only module with two commands, standing in for tools/kubebins so
+// fakeModule writes a stdlib-only module with two commands, standing in for tools/upstream/kubernetes so
 // the cache logic is tested in seconds without the real builds.
 func fakeModule(t *testing.T) string {
 	t.Helper()
@@ -231,7 +231,7 @@ func TestKubeTargetStampsVersion(t *testing.T) {
 			t.Errorf("ldflags lack %q: %s", want, tg.ldflags)
 		}
 	}
-	if tg.outputs[Kubelet] != "k8s.io/kubernetes/cmd/kubelet" || tg.name != "k8s-v1.34.4" || tg.moduleDir != "/src/tools/kubebins" {
+	if tg.outputs[Kubelet] != "k8s.io/kubernetes/cmd/kubelet" || tg.name != "k8s-v1.34.4" || tg.moduleDir != "/src/tools/upstream/kubernetes" {
 		t.Errorf("unexpected target %+v", tg)
 	}
 }
@@ -242,8 +242,8 @@ func TestPinnedModulesMatchVersions(t *testing.T) {
 		t.Fatal(err)
 	}
 	for file, want := range map[string]string{
-		"tools/kubebins/go.mod": "k8s.io/kubernetes " + KubernetesVersion,
-		"tools/etcdbin/go.mod":  "go.etcd.io/etcd/server/v3 " + EtcdVersion,
+		"tools/upstream/kubernetes/go.mod": "k8s.io/kubernetes " + KubernetesVersion,
+		"tools/upstream/etcd/go.mod":        "go.etcd.io/etcd/server/v3 " + EtcdVersion,
 	} {
 		b, err := os.ReadFile(filepath.Join(src, file))
 		if err != nil {

@@ -1,4 +1,4 @@
-module github.com/pullsecret/pullsecret/tools/kubebins
+module github.com/pullsecret/pullsecret/tools/upstream/kubernetes
 
 go 1.24.0
 

@@ -1,9 +1,9 @@
 //go:build tools
 
-// Package kubebins pins the Kubernetes commands pullsecret builds from source. The control-plane
+// Package kubernetes pins the Kubernetes commands pullsecret builds from source. The control-plane
 // harness (internal/testing/controlplane) needs kube-apiserver, kube-controller-manager and kubectl; the
 // rest are here so the e2e kind node image is built from the very same module graph.
-package kubebins
+package kubernetes
 
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"

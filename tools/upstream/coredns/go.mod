@@ -1,4 +1,4 @@
-module github.com/pullsecret/pullsecret/e2e/tools/corednsbin
+module github.com/pullsecret/pullsecret/tools/upstream/coredns
 
 go 1.26.0
 

@@ -1,6 +1,6 @@
 //go:build integration
 
-package main
+package integration_test
 
 import (
 	"bytes"
@@ -49,7 +49,7 @@ func binary(t *testing.T) string {
 			return
 		}
 		built.path = filepath.Join(built.dir, "pullsecret")
-		cmd := exec.Command("go", "build", "-o", built.path, ".")
+		cmd := exec.Command("go", "build", "-o", built.path, "github.com/pullsecret/pullsecret")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		built.out, built.err = cmd.CombinedOutput()
 	})

@@ -1,4 +1,4 @@
-module github.com/pullsecret/pullsecret/tools/etcdbin
+module github.com/pullsecret/pullsecret/tools/upstream/etcd
 
 go 1.24
 
