@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/testing/actionbin"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
@@ -27,36 +27,18 @@ import (
 
 func TestMain(m *testing.M) {
 	code := controlplanetest.Run(m)
-	if built.dir != "" {
-		_ = os.RemoveAll(built.dir)
-	}
+	actionbin.Cleanup()
 	os.Exit(code)
 }
 
-// built is the pullsecret binary, built once for every test of the package.
-var built struct {
-	once      sync.Once
-	dir, path string
-	err       error
-	out       []byte
-}
-
-// binary builds the real pullsecret binary on first use and returns it.
+// binary is the real pullsecret binary, built once for every test here.
 func binary(t *testing.T) string {
 	t.Helper()
-	built.once.Do(func() {
-		if built.dir, built.err = os.MkdirTemp("", "pullsecret-bin-"); built.err != nil {
-			return
-		}
-		built.path = filepath.Join(built.dir, "pullsecret")
-		cmd := exec.Command("go", "build", "-o", built.path, "github.com/pullsecret/pullsecret")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		built.out, built.err = cmd.CombinedOutput()
-	})
-	if built.err != nil {
-		t.Fatalf("go build: %v\n%s", built.err, built.out)
+	bin, err := actionbin.Build()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return built.path
+	return bin
 }
 
 type ghRun struct {
@@ -72,24 +54,10 @@ type ghRun struct {
 // file commands and (optionally) the OIDC request variables.
 func runAsGitHub(t *testing.T, bin string, inputs, extraEnv map[string]string) ghRun {
 	t.Helper()
-	dir := t.TempDir()
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
-	for _, in := range config.Inputs {
-		v := in.Default
-		if set, ok := inputs[in.Name]; ok {
-			v = set
-		}
-		env = append(env, config.EnvName(in.Name)+"="+v)
-	}
-	r := ghRun{outputsFile: filepath.Join(dir, "output"), summaryFile: filepath.Join(dir, "summary")}
-	env = append(env, "GITHUB_OUTPUT="+r.outputsFile, "GITHUB_STEP_SUMMARY="+r.summaryFile)
-	for k, v := range extraEnv {
-		env = append(env, k+"="+v)
-	}
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = env
+	cmd, files := actionbin.Command(ctx, bin, t.TempDir(), inputs, extraEnv)
+	r := ghRun{outputsFile: files.Outputs, summaryFile: files.Summary}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

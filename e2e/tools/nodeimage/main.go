@@ -28,6 +28,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -35,17 +36,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pullsecret/pullsecret/e2e/tools/nodeimage/internal/buildcache"
+	"github.com/pullsecret/pullsecret/internal/testing/buildcache"
 )
 
-const (
-	kubernetesVersion = "v1.34.4"
-	defaultNodeImage  = "local/kind-node:" + kubernetesVersion
-	defaultBaseImage  = "local/kind-base:bookworm"
-)
+const defaultBaseImage = "local/kind-base:bookworm"
 
 func main() {
-	nodeImage := flag.String("image", defaultNodeImage, "node image to build")
+	nodeImage := flag.String("image", "", "node image to build (default local/kind-node:<the pinned Kubernetes version>)")
 	baseImage := flag.String("base-image", defaultBaseImage, "base image to build it on")
 	force := flag.Bool("force", false, "rebuild the base and node images even if the stamps match")
 	kubeDir := flag.String("kube-dir", "", "directory of the pinned Kubernetes commands (kube-apiserver … kubeadm), required")
@@ -55,11 +52,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "nodeimage: -kube-dir and -etcd are required (go run ./internal/testing/controlplane/cmd/controlplane build -components all prints them)")
 		os.Exit(2)
 	}
-	if err := run(*nodeImage, *baseImage, *kubeDir, *etcd, *force); err != nil {
+	image, err := run(*nodeImage, *baseImage, *kubeDir, *etcd, *force)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "nodeimage:", err)
 		os.Exit(1)
 	}
-	fmt.Println(*nodeImage)
+	fmt.Println(image)
 }
 
 // builder carries what every step needs.
@@ -72,30 +70,40 @@ type builder struct {
 	kubeDir, etcd string
 	force         bool
 	source        string // hash of this module's sources, part of every image key
+	// kubeVersion is the Kubernetes version tools/upstream/kubernetes pins.
+	kubeVersion string
 }
 
-func run(nodeImage, baseImage, kubeDir, etcd string, force bool) error {
+// run builds the images and returns the node image's name.
+func run(nodeImage, baseImage, kubeDir, etcd string, force bool) (string, error) {
 	repo, err := buildcache.RepoRoot()
 	if err != nil {
-		return err
+		return "", err
 	}
-	cache, err := buildcache.Dir()
+	cache, err := buildcache.Dir("")
 	if err != nil {
-		return err
+		return "", err
 	}
-	b := &builder{repo: repo, cache: cache, kind: filepath.Join(cache, "kind"), self: filepath.Join(repo, "e2e", "tools", "nodeimage"), kubeDir: kubeDir, etcd: etcd, force: force}
+	kubeVersion, err := buildcache.RequiredVersion(filepath.Join(repo, "tools", "upstream", "kubernetes"), "k8s.io/kubernetes")
+	if err != nil {
+		return "", err
+	}
+	if nodeImage == "" {
+		nodeImage = "local/kind-node:" + kubeVersion
+	}
+	b := &builder{repo: repo, cache: cache, kind: filepath.Join(cache, "kind"), self: filepath.Join(repo, "e2e", "tools", "nodeimage"), kubeDir: kubeDir, etcd: etcd, force: force, kubeVersion: kubeVersion}
 	var key buildcache.Key
 	// Documentation and tests do not shape the images.
 	if err := key.Tree(b.self, func(rel string) bool {
 		return filepath.Ext(rel) != ".md" && !strings.HasSuffix(rel, "_test.go")
 	}); err != nil {
-		return err
+		return "", err
 	}
 	b.source = key.Sum()
 
-	unlock, err := buildcache.Lock(filepath.Join(b.kind, "build.lock"))
+	unlock, err := buildcache.Lock(context.Background(), filepath.Join(b.kind, "build.lock"), os.Stderr)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer unlock()
 
@@ -117,19 +125,19 @@ func run(nodeImage, baseImage, kubeDir, etcd string, force bool) error {
 	}
 	rootfsRes := <-rootfsDone
 	if err != nil {
-		return err
+		return "", err
 	}
 	if rootfsRes.err != nil {
-		return rootfsRes.err
+		return "", rootfsRes.err
 	}
 	rootfs, rootfsKey := rootfsRes.dir, rootfsRes.key
 	baseID, err := b.baseImage(baseImage, rootfs, rootfsKey, bins)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := b.nodeImage(nodeImage, baseImage, baseID, rootfs, bins); err != nil {
-		return err
+		return "", err
 	}
 	fmt.Fprintf(os.Stderr, "nodeimage: done in %s\n", time.Since(start).Round(time.Second))
-	return nil
+	return nodeImage, nil
 }

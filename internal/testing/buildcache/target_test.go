@@ -1,4 +1,4 @@
-package controlplane
+package buildcache
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 	"github.com/pullsecret/pullsecret/internal/testing/check"
 )
 
-// fakeModule writes a stdlib-only module with two commands, standing in for tools/upstream/kubernetes so
+// fakeModule writes a stdlib-only module with two commands, standing in for a pinned module so
 // the cache logic is tested in seconds without the real builds.
 func fakeModule(t *testing.T) string {
 	t.Helper()
@@ -36,10 +36,10 @@ func fakeModule(t *testing.T) string {
 	return dir
 }
 
-func fakeTarget(moduleDir string, names ...string) target {
-	t := target{name: "fake-v1", moduleDir: moduleDir, ldflags: "-X main.version=v1", outputs: map[string]string{}}
+func fakeTarget(moduleDir string, names ...string) Target {
+	t := Target{Name: "fake-v1", ModuleDir: moduleDir, LDFlags: "-X main.version=v1", Outputs: map[string]string{}}
 	for _, n := range names {
-		t.outputs[n] = "./cmd/" + n
+		t.Outputs[n] = "./cmd/" + n
 	}
 	return t
 }
@@ -65,11 +65,11 @@ func modTime(t *testing.T, path string) time.Time {
 func TestEnsureBuildsOnceThenReusesCache(t *testing.T) {
 	mod, cache := fakeModule(t), t.TempDir()
 	var log bytes.Buffer
-	dir, err := fakeTarget(mod, "alpha", "beta").ensure(t.Context(), cache, &log)
+	dir, err := fakeTarget(mod, "alpha", "beta").Ensure(t.Context(), cache, &log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := filepath.Join(cache, "bin", "fake-v1"); dir != want {
+	if want := filepath.Join(cache, "build", "fake-v1"); dir != want {
 		t.Fatalf("dir = %s, want %s", dir, want)
 	}
 	if got := runBinary(t, filepath.Join(dir, "alpha")); got != "alpha v1" {
@@ -81,7 +81,7 @@ func TestEnsureBuildsOnceThenReusesCache(t *testing.T) {
 	built := modTime(t, filepath.Join(dir, "alpha"))
 
 	log.Reset()
-	if _, err := fakeTarget(mod, "alpha", "beta").ensure(t.Context(), cache, &log); err != nil {
+	if _, err := fakeTarget(mod, "alpha", "beta").Ensure(t.Context(), cache, &log); err != nil {
 		t.Fatal(err)
 	}
 	if log.Len() != 0 || !modTime(t, filepath.Join(dir, "alpha")).Equal(built) {
@@ -91,13 +91,13 @@ func TestEnsureBuildsOnceThenReusesCache(t *testing.T) {
 
 func TestEnsureBuildsOnlyMissingBinaries(t *testing.T) {
 	mod, cache := fakeModule(t), t.TempDir()
-	dir, err := fakeTarget(mod, "alpha").ensure(t.Context(), cache, &bytes.Buffer{})
+	dir, err := fakeTarget(mod, "alpha").Ensure(t.Context(), cache, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	built := modTime(t, filepath.Join(dir, "alpha"))
 	var log bytes.Buffer
-	if _, err := fakeTarget(mod, "alpha", "beta").ensure(t.Context(), cache, &log); err != nil {
+	if _, err := fakeTarget(mod, "alpha", "beta").Ensure(t.Context(), cache, &log); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(log.String(), "building beta into") {
@@ -111,7 +111,7 @@ func TestEnsureBuildsOnlyMissingBinaries(t *testing.T) {
 func TestEnsureRebuildsWhenPinsChange(t *testing.T) {
 	mod, cache := fakeModule(t), t.TempDir()
 	ctx := t.Context()
-	if _, err := fakeTarget(mod, "alpha").ensure(ctx, cache, &bytes.Buffer{}); err != nil {
+	if _, err := fakeTarget(mod, "alpha").Ensure(ctx, cache, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
 	// A bumped dependency changes go.sum; the cached binary must not be reused.
@@ -119,7 +119,7 @@ func TestEnsureRebuildsWhenPinsChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log bytes.Buffer
-	if _, err := fakeTarget(mod, "alpha").ensure(ctx, cache, &log); err != nil {
+	if _, err := fakeTarget(mod, "alpha").Ensure(ctx, cache, &log); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(log.String(), "building alpha") {
@@ -128,8 +128,8 @@ func TestEnsureRebuildsWhenPinsChange(t *testing.T) {
 	// So do different link flags (e.g. a new version stamp).
 	log.Reset()
 	tg := fakeTarget(mod, "alpha")
-	tg.ldflags = "-X main.version=v2"
-	dir, err := tg.ensure(ctx, cache, &log)
+	tg.LDFlags = "-X main.version=v2"
+	dir, err := tg.Ensure(ctx, cache, &log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestEnsureConcurrentCallersBuildOnce(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			var log bytes.Buffer
-			_, err := fakeTarget(mod, "alpha").ensure(context.Background(), cache, &log)
+			_, err := fakeTarget(mod, "alpha").Ensure(context.Background(), cache, &log)
 			errs <- err
 			mu.Lock()
 			logs.Write(log.Bytes())
@@ -172,20 +172,20 @@ func TestEnsureConcurrentCallersBuildOnce(t *testing.T) {
 
 func TestEnsureDoesNotWaitWhenEverythingIsBuilt(t *testing.T) {
 	mod, cache := fakeModule(t), t.TempDir()
-	dir, err := fakeTarget(mod, "alpha").ensure(t.Context(), cache, &bytes.Buffer{})
+	dir, err := fakeTarget(mod, "alpha").Ensure(t.Context(), cache, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Another process building more commands holds the lock for minutes; a caller whose
 	// binaries are all there must not queue behind it.
-	unlock, err := lockFile(t.Context(), dir+".lock", &bytes.Buffer{})
+	unlock, err := Lock(t.Context(), dir+".lock", &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer unlock()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 	defer cancel()
-	if _, err := fakeTarget(mod, "alpha").ensure(ctx, cache, &bytes.Buffer{}); err != nil {
+	if _, err := fakeTarget(mod, "alpha").Ensure(ctx, cache, &bytes.Buffer{}); err != nil {
 		t.Fatalf("ensure waited for the lock although alpha was cached: %v", err)
 	}
 }
@@ -195,7 +195,7 @@ func TestEnsureReportsBuildErrors(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(mod, "cmd", "alpha", "main.go"), []byte("package main\nfunc main() { undefined() }\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := fakeTarget(mod, "alpha").ensure(t.Context(), t.TempDir(), &bytes.Buffer{})
+	_, err := fakeTarget(mod, "alpha").Ensure(t.Context(), t.TempDir(), &bytes.Buffer{})
 	if check.ErrDiff(err, "undefined") != "" {
 		t.Fatalf("want the compiler error in the message, got %v", err)
 	}
@@ -203,7 +203,7 @@ func TestEnsureReportsBuildErrors(t *testing.T) {
 
 func TestLockFileHonoursContext(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.lock")
-	unlock, err := lockFile(t.Context(), path, &bytes.Buffer{})
+	unlock, err := Lock(t.Context(), path, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +211,7 @@ func TestLockFileHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	var log bytes.Buffer
-	if _, err := lockFile(ctx, path, &log); err == nil {
+	if _, err := Lock(ctx, path, &log); err == nil {
 		t.Fatal("second lock succeeded while the first was held")
 	}
 	if !strings.Contains(log.String(), "waiting for another process") {
@@ -219,45 +219,20 @@ func TestLockFileHonoursContext(t *testing.T) {
 	}
 }
 
-func TestKubeTargetStampsVersion(t *testing.T) {
-	tg := kubeTarget("/src", []string{KubeAPIServer, Kubelet})
-	for _, want := range []string{
-		"-X k8s.io/client-go/pkg/version.gitVersion=v1.34.4",
-		"-X k8s.io/component-base/version.gitVersion=v1.34.4",
-		"-X k8s.io/component-base/version.gitMinor=34",
-		"-X k8s.io/component-base/version.buildDate=2026-01-01T00:00:00Z",
-	} {
-		if !strings.Contains(tg.ldflags, want) {
-			t.Errorf("ldflags lack %q: %s", want, tg.ldflags)
-		}
+func TestEnsureRebuildsWhenSourcesChange(t *testing.T) {
+	mod, cache := fakeModule(t), t.TempDir()
+	if _, err := fakeTarget(mod, "alpha").Ensure(t.Context(), cache, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
 	}
-	if tg.outputs[Kubelet] != "k8s.io/kubernetes/cmd/kubelet" || tg.name != "k8s-v1.34.4" || tg.moduleDir != "/src/tools/upstream/kubernetes" {
-		t.Errorf("unexpected target %+v", tg)
+	// Our own tools (runc-capfix, crictl) are keyed by their code too.
+	if err := os.WriteFile(filepath.Join(mod, "cmd", "alpha", "main.go"), []byte("package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"alpha edited\") }\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
-}
-
-func TestPinnedModulesMatchVersions(t *testing.T) {
-	src, err := findSourceDir()
+	dir, err := fakeTarget(mod, "alpha").Ensure(t.Context(), cache, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for file, want := range map[string]string{
-		"tools/upstream/kubernetes/go.mod": "k8s.io/kubernetes " + KubernetesVersion,
-		"tools/upstream/etcd/go.mod":        "go.etcd.io/etcd/server/v3 " + EtcdVersion,
-	} {
-		b, err := os.ReadFile(filepath.Join(src, file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(string(b), want) {
-			t.Errorf("%s does not require %s; keep the constants and the pins in step", file, want)
-		}
-	}
-}
-
-func TestEnsureBinariesRejectsUnknownComponent(t *testing.T) {
-	_, err := EnsureBinaries(t.Context(), BuildOptions{CacheDir: t.TempDir(), SourceDir: t.TempDir(), Components: []string{"kube-nonsense"}})
-	if check.ErrDiff(err, "kube-nonsense") != "" {
-		t.Fatalf("want an unknown-command error, got %v", err)
+	if got := runBinary(t, filepath.Join(dir, "alpha")); got != "alpha edited" {
+		t.Fatalf("after a source edit alpha printed %q", got)
 	}
 }

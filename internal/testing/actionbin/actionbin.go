@@ -1,0 +1,86 @@
+// Package actionbin is the one rig for tests and tools that run the real
+// pullsecret binary: it builds the binary once per process and runs it the
+// way GitHub's runner runs a docker action (every input as INPUT_* with
+// action.yml's defaults filled in, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY
+// files, a bare environment plus what the caller adds).
+package actionbin
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+
+	"github.com/pullsecret/pullsecret/internal/config"
+)
+
+// Package is the main package built.
+const Package = "github.com/pullsecret/pullsecret"
+
+var built struct {
+	once      sync.Once
+	dir, path string
+	err       error
+}
+
+// Build builds the pullsecret binary on first use and returns its path;
+// later calls return the same binary. It is built as releases build it
+// (static, -trimpath, stripped), so what the tests run is what users run
+// and the benchmark measures a release-sized process. Cleanup removes it.
+func Build() (string, error) {
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "pullsecret-bin-"); built.err != nil {
+			return
+		}
+		built.path = filepath.Join(built.dir, "pullsecret")
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", built.path, Package)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build %s: %w\n%s", Package, err, out)
+		}
+	})
+	return built.path, built.err
+}
+
+// Cleanup removes the binary Build made; call it from TestMain after m.Run.
+func Cleanup() {
+	if built.dir != "" {
+		_ = os.RemoveAll(built.dir)
+	}
+}
+
+// Files are the file commands of one run.
+type Files struct {
+	Outputs string // GITHUB_OUTPUT
+	Summary string // GITHUB_STEP_SUMMARY
+}
+
+// Env is a docker action's environment: PATH, HOME=home, every input of
+// config.Inputs as its INPUT_* variable (inputs' value, else the default
+// action.yml gives it), then extra (the workflow context, OIDC variables…).
+func Env(home string, inputs, extra map[string]string) []string {
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home}
+	for _, in := range config.Inputs {
+		v := in.Default
+		if set, ok := inputs[in.Name]; ok {
+			v = set
+		}
+		env = append(env, config.EnvName(in.Name)+"="+v)
+	}
+	for k, v := range extra {
+		env = append(env, k+"="+v)
+	}
+	return env
+}
+
+// Command prepares bin as the runner starts a docker action, with its home
+// and file commands in dir (which must exist). The caller sets the output
+// streams and runs it.
+func Command(ctx context.Context, bin, dir string, inputs, extra map[string]string) (*exec.Cmd, Files) {
+	f := Files{Outputs: filepath.Join(dir, "output"), Summary: filepath.Join(dir, "summary")}
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = append(Env(dir, inputs, extra), "GITHUB_OUTPUT="+f.Outputs, "GITHUB_STEP_SUMMARY="+f.Summary)
+	return cmd, f
+}
