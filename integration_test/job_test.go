@@ -28,7 +28,7 @@ func TestBinaryInJobModeWritesNothing(t *testing.T) {
 	cp, cs, stack, bin := binaryRig(t)
 	ns := controlplanetest.Namespace(t, cp)
 
-	f, err := os.Open(filepath.Join("deploy", "cronjob.yaml"))
+	f, err := os.Open(filepath.Join("..", "deploy", "cronjob.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,10 +57,11 @@ type Files struct {
 	Summary string // GITHUB_STEP_SUMMARY
 }
 
-// Env is a docker action's environment: PATH, HOME=home, every input of
+// env is a docker action's environment: PATH, HOME=home, every input of
 // config.Inputs as its INPUT_* variable (inputs' value, else the default
-// action.yml gives it), then extra (the workflow context, OIDC variables…).
-func Env(home string, inputs, extra map[string]string) []string {
+// action.yml gives it), the file commands, then extra (the workflow context,
+// OIDC variables…), which comes last so that it can override any of them.
+func env(home string, inputs map[string]string, f Files, extra map[string]string) []string {
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home}
 	for _, in := range config.Inputs {
 		v := in.Default
@@ -69,6 +70,7 @@ func Env(home string, inputs, extra map[string]string) []string {
 		}
 		env = append(env, config.EnvName(in.Name)+"="+v)
 	}
+	env = append(env, "GITHUB_OUTPUT="+f.Outputs, "GITHUB_STEP_SUMMARY="+f.Summary)
 	for k, v := range extra {
 		env = append(env, k+"="+v)
 	}
@@ -76,11 +78,12 @@ func Env(home string, inputs, extra map[string]string) []string {
 }
 
 // Command prepares bin as the runner starts a docker action, with its home
-// and file commands in dir (which must exist). The caller sets the output
-// streams and runs it.
+// and file commands in dir (which must exist). A variable in extra replaces
+// the default (e.g. GITHUB_OUTPUT pointing at something unwritable). The
+// caller sets the output streams and runs it.
 func Command(ctx context.Context, bin, dir string, inputs, extra map[string]string) (*exec.Cmd, Files) {
 	f := Files{Outputs: filepath.Join(dir, "output"), Summary: filepath.Join(dir, "summary")}
 	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = append(Env(dir, inputs, extra), "GITHUB_OUTPUT="+f.Outputs, "GITHUB_STEP_SUMMARY="+f.Summary)
+	cmd.Env = env(dir, inputs, f, extra)
 	return cmd, f
 }
