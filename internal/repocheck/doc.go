@@ -2,5 +2,6 @@
 // than of a package's behaviour. The licence and policy files exist, Markdown
 // links and anchors resolve, Dependabot lists every Go module, workflows pin
 // their actions and grant least privilege, go.mod stays installable, and every
-// error the shipped binary can print is quoted in docs/TROUBLESHOOTING.md.
+// error the shipped binary can print is quoted in docs/TROUBLESHOOTING.md, and
+// the documents name the upstream versions tools/upstream pins.
 package repocheck
