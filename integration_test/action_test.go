@@ -54,9 +54,17 @@ type ghRun struct {
 // file commands and (optionally) the OIDC request variables.
 func runAsGitHub(t *testing.T, bin string, inputs, extraEnv map[string]string) ghRun {
 	t.Helper()
+	return runAsGitHubArgs(t, bin, nil, inputs, extraEnv)
+}
+
+// runAsGitHubArgs is runAsGitHub with the action's args (a release's
+// action.yml passes some).
+func runAsGitHubArgs(t *testing.T, bin string, args []string, inputs, extraEnv map[string]string) ghRun {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	cmd, files := actionbin.Command(ctx, bin, t.TempDir(), inputs, extraEnv)
+	cmd.Args = append(cmd.Args, args...)
 	r := ghRun{outputsFile: files.Outputs, summaryFile: files.Summary}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/pullsecret/pullsecret/internal/config"
@@ -19,35 +20,61 @@ import (
 // Package is the main package built.
 const Package = "github.com/pullsecret/pullsecret"
 
-var built struct {
-	once      sync.Once
-	dir, path string
-	err       error
+var (
+	mu    sync.Mutex
+	dir   string              // holds every binary built by this process
+	built = map[string]*bin{} // by build tags
+)
+
+type bin struct {
+	once sync.Once
+	path string
+	err  error
 }
 
-// Build builds the pullsecret binary on first use and returns its path;
-// later calls return the same binary. It is built as releases build it
-// (static, -trimpath, stripped), so what the tests run is what users run
-// and the benchmark measures a release-sized process. Cleanup removes it.
-func Build() (string, error) {
-	built.once.Do(func() {
-		if built.dir, built.err = os.MkdirTemp("", "pullsecret-bin-"); built.err != nil {
-			return
+// Build builds the pullsecret binary with the given build tags (none: the
+// binary users run; e.g. the test-rig tag for the e2e tier's image) on first
+// use and returns its path; later calls return the same binary. It is built
+// as releases build it (static, -trimpath, stripped), so what the tests run
+// is what users run and the benchmark measures a release-sized process.
+// Cleanup removes it.
+func Build(tags ...string) (string, error) {
+	key := strings.Join(tags, ",")
+	mu.Lock()
+	b := built[key]
+	if b == nil {
+		b = &bin{}
+		built[key] = b
+	}
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "pullsecret-bin-"); err != nil {
+			mu.Unlock()
+			return "", err
 		}
-		built.path = filepath.Join(built.dir, "pullsecret")
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", built.path, Package)
+	}
+	out := dir
+	mu.Unlock()
+	b.once.Do(func() {
+		b.path = filepath.Join(out, "pullsecret")
+		if key != "" {
+			b.path += "-" + strings.ReplaceAll(key, ",", "-")
+		}
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-tags", key, "-o", b.path, Package)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			built.err = fmt.Errorf("go build %s: %w\n%s", Package, err, out)
+		if o, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build -tags %q %s: %w\n%s", key, Package, err, o)
 		}
 	})
-	return built.path, built.err
+	return b.path, b.err
 }
 
-// Cleanup removes the binary Build made; call it from TestMain after m.Run.
+// Cleanup removes the binaries Build made; call it from TestMain after m.Run.
 func Cleanup() {
-	if built.dir != "" {
-		_ = os.RemoveAll(built.dir)
+	mu.Lock()
+	defer mu.Unlock()
+	if dir != "" {
+		_ = os.RemoveAll(dir)
 	}
 }
 
