@@ -61,8 +61,7 @@ func runAsGitHub(t *testing.T, bin string, inputs, extraEnv map[string]string) g
 // action.yml passes some).
 func runAsGitHubArgs(t *testing.T, bin string, args []string, inputs, extraEnv map[string]string) ghRun {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
+	ctx := controlplanetest.Context(t) // a hang guard, not a time budget
 	cmd, files := actionbin.Command(ctx, bin, t.TempDir(), inputs, extraEnv)
 	cmd.Args = append(cmd.Args, args...)
 	r := ghRun{outputsFile: files.Outputs, summaryFile: files.Summary}

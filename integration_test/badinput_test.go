@@ -17,7 +17,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -594,8 +593,7 @@ type clusterState struct {
 
 func snapshot(t *testing.T, cs kubernetes.Interface) clusterState {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
+	ctx := controlplanetest.Context(t) // a hang guard, not a time budget
 	s := clusterState{secrets: map[string]string{}, serviceAccounts: map[string]string{}, namespaces: map[string]bool{}}
 	secrets, err := cs.CoreV1().Secrets("").List(ctx, metav1.ListOptions{})
 	if err != nil {

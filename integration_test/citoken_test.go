@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 	"github.com/pullsecret/pullsecret/internal/testing/fakegoogle"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
@@ -50,8 +51,7 @@ func TestBinaryCIOIDCToken(t *testing.T) {
 			for name, v := range stack.EndpointInputs("") {
 				args = append(args, "--"+config.Input{Name: name}.Flag(), v)
 			}
-			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-			defer cancel()
+			ctx := controlplanetest.Context(t) // a hang guard, not a time budget
 			cmd := exec.CommandContext(ctx, bin, args...)
 			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, tc.env...)
 			out, err := cmd.CombinedOutput()

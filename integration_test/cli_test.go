@@ -4,7 +4,6 @@ package integration_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -27,8 +26,7 @@ import (
 // environment, stdout and stderr apart.
 func runCLI(t *testing.T, args ...string) ghRun {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-	defer cancel()
+	ctx := controlplanetest.Context(t) // a hang guard, not a time budget
 	cmd := exec.CommandContext(ctx, binary(t), args...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
 	var stdout, stderr bytes.Buffer

@@ -4,12 +4,10 @@ package integration_test
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -49,8 +47,7 @@ func TestBinaryInJobModeWritesNothing(t *testing.T) {
 	for k, v := range inputs {
 		env = append(env, config.EnvName(k)+"="+v)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
+	ctx := controlplanetest.Context(t) // a hang guard, not a time budget
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env, cmd.Dir = env, empty
 	var out bytes.Buffer

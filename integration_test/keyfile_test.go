@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 )
 
 // The CLI takes the key from a file or stdin, so it never appears in argv
@@ -39,8 +40,7 @@ func TestBinaryKeyFromFileOrStdin(t *testing.T) {
 			for name, v := range stack.EndpointInputs("") {
 				args = append(args, "--"+config.Input{Name: name}.Flag(), v)
 			}
-			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-			defer cancel()
+			ctx := controlplanetest.Context(t) // a hang guard, not a time budget
 			cmd := exec.CommandContext(ctx, bin, args...)
 			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
 			cmd.Stdin = bytes.NewReader(tc.stdin)
