@@ -47,7 +47,7 @@ var ourActions = map[string]string{
 }
 
 var (
-	yamlFence        = regexp.MustCompile("(?ms)^```ya?ml[ \t]*\n(.*?)^```")
+	yamlFence    = regexp.MustCompile("(?ms)^```ya?ml[ \t]*\n(.*?)^```")
 	workflowText = regexp.MustCompile(`(?m)^\s*(-\s+)?(uses|jobs|steps):`)
 	majorTag     = regexp.MustCompile(`^v[0-9]+$`)
 	commentMajor = regexp.MustCompile(`#\s+(v[0-9]+)(\.[0-9]+){0,2}\s*$`)
