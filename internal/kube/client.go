@@ -122,6 +122,9 @@ func Connect(o ClientOptions) (*Connection, error) {
 			return nil, err
 		}
 		scrubExecEnv(rc.ExecProvider, o.Environ())
+		if err := makeNonDumpable(); err != nil {
+			return nil, fmt.Errorf("failed to make pullsecret non-dumpable before the exec credential plugin %q runs: %w", rc.ExecProvider.Command, err)
+		}
 	}
 	conn := &Connection{Namespace: ns, Source: source}
 	if conn.Rewritten, err = rewriteLoopback(rc, o); err != nil {
