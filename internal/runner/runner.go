@@ -100,6 +100,9 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) (*Result, error) {
 	if cfg.AllowHTTPEndpoints {
 		r.Warningf("%s is set: Google endpoints may use plain http. This is for test rigs only; credentials cross the network unencrypted.", config.EnvAllowHTTPEndpoints)
 	}
+	for _, w := range cfg.Warnings() {
+		r.Warningf("%s", w)
+	}
 
 	conn, err := connect(cfg, d)
 	if err != nil {
