@@ -11,6 +11,7 @@ import (
 )
 
 type workflowStep struct {
+	ID   string            `json:"id"`
 	Name string            `json:"name"`
 	Uses string            `json:"uses"`
 	If   string            `json:"if"`
@@ -57,11 +58,14 @@ func TestReleaseWorkflowMovesV1Last(t *testing.T) {
 		}
 		return i
 	}
-	setupGo := find("sets up Go from go.mod", func(s workflowStep) bool {
-		return strings.HasPrefix(s.Uses, "actions/setup-go@") && s.With["go-version-file"] == "go.mod"
+	readToolchain := find("reads go.mod's toolchain line", func(s workflowStep) bool {
+		return s.ID == "go" && strings.Contains(s.Run, "s/^toolchain go//p' go.mod") && strings.Contains(s.Run, "exit 1")
+	})
+	setupGo := find("sets up that Go", func(s workflowStep) bool {
+		return strings.HasPrefix(s.Uses, "actions/setup-go@") && s.With["go-version"] == "${{ steps.go.outputs.version }}"
 	})
 	toolchain := find("checks go is go.mod's toolchain", func(s workflowStep) bool {
-		return strings.Contains(s.Run, "^toolchain") && strings.Contains(s.Run, "go env GOVERSION") && strings.Contains(s.Run, "exit 1")
+		return s.Env["WANT"] == "go${{ steps.go.outputs.version }}" && strings.Contains(s.Run, "go env GOVERSION") && strings.Contains(s.Run, "exit 1")
 	})
 	build := find("runs scripts/release", func(s workflowStep) bool { return strings.Contains(s.Run, "scripts/release ") })
 	sign := find("signs the image", func(s workflowStep) bool { return strings.Contains(s.Run, "cosign sign --yes") })
@@ -84,7 +88,7 @@ func TestReleaseWorkflowMovesV1Last(t *testing.T) {
 	order := []struct {
 		name string
 		i    int
-	}{{"setup-go", setupGo}, {"toolchain check", toolchain}, {"build", build}, {"sign", sign}, {"anonymous pull", anonymous}, {"verify", verify}, {"releases/vX", branch}, {"move vX", moveV1}}
+	}{{"read the toolchain", readToolchain}, {"setup-go", setupGo}, {"toolchain check", toolchain}, {"build", build}, {"sign", sign}, {"anonymous pull", anonymous}, {"verify", verify}, {"releases/vX", branch}, {"move vX", moveV1}}
 	for k := 1; k < len(order); k++ {
 		if order[k-1].i >= order[k].i {
 			t.Errorf("step %q (#%d) must come before %q (#%d)", order[k-1].name, order[k-1].i+1, order[k].name, order[k].i+1)
