@@ -107,6 +107,10 @@ type Connection struct {
 	Source string
 	// Rewritten is set when a loopback server was redirected.
 	Rewritten string
+	// KeptLoopback is the server when it is a loopback address kept as is
+	// inside a container (api_server_host: off): there it means the
+	// container itself, the first thing to suspect when nothing answers.
+	KeptLoopback string
 }
 
 // Connect builds a client from the options.
@@ -129,6 +133,9 @@ func Connect(o ClientOptions) (*Connection, error) {
 	conn := &Connection{Namespace: ns, Source: source}
 	if conn.Rewritten, err = rewriteLoopback(rc, o); err != nil {
 		return nil, err
+	}
+	if u, err := url.Parse(rc.Host); err == nil && o.APIServerHost == "off" && isLoopback(u.Hostname()) && o.InContainer() {
+		conn.KeptLoopback = rc.Host
 	}
 	// The bounded worker pool, not client-go's limiter (default 5 QPS), is
 	// what paces a run: a namespace costs 1-2 requests, so a worker issues
@@ -163,9 +170,9 @@ func loadConfig(o ClientOptions) (*rest.Config, string, string, error) {
 		}
 		cc, source = clientcmd.NewNonInteractiveClientConfig(*raw, o.Context, overrides, nil), "inline kubeconfig"
 	case o.Kubeconfig != "":
-		path := o.Kubeconfig
-		if _, err := os.Stat(path); err != nil {
-			return nil, "", "", fmt.Errorf("input \"kubeconfig\": %q cannot be read (%v); in a docker action, put it under $GITHUB_WORKSPACE or pass its content inline", path, err)
+		path, err := workspacePath(o.Kubeconfig, o.Getenv)
+		if err != nil {
+			return nil, "", "", err
 		}
 		maskCredentialFiles([]string{path}, o.Mask)
 		cc = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(&clientcmd.ClientConfigLoadingRules{ExplicitPath: path}, overrides)

@@ -37,20 +37,6 @@ func TestExecPluginRunsOnlyOnceNonDumpable(t *testing.T) {
 	}
 }
 
-const tokenKubeconfig = `apiVersion: v1
-kind: Config
-clusters:
-- name: c
-  cluster: {server: "https://34.1.2.3"}
-users:
-- name: u
-  user: {token: not-a-real-token-0001}
-contexts:
-- name: c
-  context: {cluster: c, user: u}
-current-context: c
-`
-
 // dumpableChildMain connects with a token kubeconfig, then an exec one, and
 // prints the dumpable flag after each.
 func dumpableChildMain() {

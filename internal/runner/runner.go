@@ -323,8 +323,12 @@ func resolveTargets(ctx context.Context, cfg *config.Config, conn *kube.Connecti
 // explainAPIError adds the fix for the failure docker actions hit most.
 func explainAPIError(conn *kube.Connection, err error) error {
 	var opErr *net.OpError
-	if conn.Rewritten != "" && errors.As(err, &opErr) {
+	switch {
+	case !errors.As(err, &opErr):
+	case conn.Rewritten != "":
 		return fmt.Errorf("cannot reach the API server through the host (%s): %w (for kind in the same job, see docs/TROUBLESHOOTING.md#loopback-api-server)", conn.Rewritten, err)
+	case conn.KeptLoopback != "":
+		return fmt.Errorf("cannot reach the API server at %s: %w. Input \"api_server_host\" is off, so inside this container that loopback address is the container itself, where no API server runs: set api_server_host to auto (the runner host) or to the host's address, or run the CLI in a run: step (see docs/TROUBLESHOOTING.md#loopback-api-server)", conn.KeptLoopback, err)
 	}
 	return err
 }
