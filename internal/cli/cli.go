@@ -16,8 +16,8 @@ import (
 	"github.com/pullsecret/pullsecret/internal/actions"
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/httplog"
-	"github.com/pullsecret/pullsecret/internal/release"
 	"github.com/pullsecret/pullsecret/internal/runner"
+	"github.com/pullsecret/pullsecret/internal/version"
 )
 
 // Env is the process: arguments, standard streams and environment,
@@ -83,7 +83,7 @@ func Main(ctx context.Context, e Env) int {
 	if len(e.Args) > 0 && e.Args[0] == "completion" {
 		return completionCommand(e)
 	}
-	if len(e.Args) > 0 && e.Args[0] == runner.RefreshCommand {
+	if len(e.Args) > 0 && e.Args[0] == RefreshCommand {
 		return refreshCommand(ctx, e)
 	}
 	fs, lookup, o := newFlagSet(e.LookupEnv)
@@ -145,12 +145,12 @@ func run(ctx context.Context, e Env, fs *pflag.FlagSet, lookup config.Lookup, o 
 	}
 	lookup, err := config.WithCredentialsFile(lookup, *o.keyFile, e.Stdin, e.ReadFile)
 	if err != nil {
-		return nil, nil, fmt.Errorf("invalid configuration:\n%w", classified(err, runner.ErrBadInput))
+		return nil, nil, fmt.Errorf("invalid configuration:\n%w", runner.Classify(runner.ErrBadInput, err))
 	}
 	allowHTTP := e.Getenv(config.EnvAllowHTTPEndpoints) == "true"
-	cfg, err := config.Load(lookup, config.AllowHTTPEndpoints(allowHTTP), config.ReleaseImage(e.Getenv(release.ImageEnv)))
+	cfg, err := config.Load(lookup, config.AllowHTTPEndpoints(allowHTTP), config.ReleaseImage(e.Getenv(version.ImageEnv)))
 	if err != nil {
-		return nil, nil, fmt.Errorf("invalid configuration:\n%w", classified(err, runner.ErrBadInput))
+		return nil, nil, fmt.Errorf("invalid configuration:\n%w", runner.Classify(runner.ErrBadInput, err))
 	}
 	d := e.Deps
 	d.Reporter = rep
@@ -165,30 +165,9 @@ func run(ctx context.Context, e Env, fs *pflag.FlagSet, lookup config.Lookup, o 
 	return cfg, res, err
 }
 
-// classified adds kind to err's tree without changing its text.
-func classified(err, kind error) error { return &kindError{err: err, kind: kind} }
-
-type kindError struct{ err, kind error }
-
-func (k *kindError) Error() string   { return k.err.Error() }
-func (k *kindError) Unwrap() []error { return []error{k.err, k.kind} }
-
 // usageError reports a command line that cannot be parsed, the way
 // kubectl does: the problem, then where help is.
 func usageError(w io.Writer, err error) int {
 	fmt.Fprintf(w, "error: %v\nSee 'pullsecret --help' for usage.\n", err)
 	return ExitBadInput
-}
-
-// refreshCommand is Job mode: the in-cluster refresher's CronJob runs
-// `pullsecret refresh --config-map NAMESPACE/NAME`.
-func refreshCommand(ctx context.Context, e Env) int {
-	rep := actions.New(e.Getenv, e.Stderr, e.Stdout)
-	d := e.Deps
-	d.Reporter, d.Version = rep, e.Build.Resolve().Version
-	err := errors.Join(runner.RunRefresher(ctx, e.Args[1:], e.Stderr, d), rep.Err())
-	if err != nil {
-		rep.Errorf("%s", err)
-	}
-	return ExitCode(err)
 }

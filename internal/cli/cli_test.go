@@ -287,27 +287,27 @@ func TestExitCode(t *testing.T) {
 		},
 		{
 			name: "bad input",
-			err:  classified(errors.New("x"), runner.ErrBadInput),
+			err:  runner.Classify(runner.ErrBadInput, errors.New("x")),
 			want: ExitBadInput,
 		},
 		{
 			name: "credentials",
-			err:  classified(errors.New("x"), runner.ErrCredentials),
+			err:  runner.Classify(runner.ErrCredentials, errors.New("x")),
 			want: ExitCredentials,
 		},
 		{
 			name: "unreachable",
-			err:  classified(errors.New("x"), runner.ErrClusterUnreachable),
+			err:  runner.Classify(runner.ErrClusterUnreachable, errors.New("x")),
 			want: ExitClusterUnreachable,
 		},
 		{
 			name: "forbidden",
-			err:  classified(forbidden, runner.ErrForbidden),
+			err:  runner.Classify(runner.ErrForbidden, forbidden),
 			want: ExitForbidden,
 		},
 		{
 			name: "namespaces failed",
-			err:  classified(forbidden, runner.ErrNamespacesFailed),
+			err:  runner.Classify(runner.ErrNamespacesFailed, forbidden),
 			want: ExitFailed,
 		},
 		{

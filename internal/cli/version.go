@@ -8,9 +8,9 @@ import (
 	"runtime/debug"
 )
 
-// Build identifies the binary. Release builds set its fields with
-// -ldflags "-X main.version=… -X main.commit=… -X main.date=…"; a plain
-// `go build` or `go install` fills them from the module and VCS stamps.
+// Build identifies the binary. main passes what release builds stamp into
+// internal/version (-ldflags -X); Resolve fills what a plain `go build` or
+// `go install` left empty from the module and VCS stamps.
 type Build struct {
 	Version string `json:"version"`
 	Commit  string `json:"commit"`

@@ -43,7 +43,7 @@ func AllowHTTPEndpoints(allow bool) Option {
 }
 
 // ReleaseImage is the image this step runs from, by digest, as the
-// release's action.yml tells it (release.ImageEnv): the refresher's
+// release's action.yml tells it (version.ImageEnv): the refresher's
 // default image when refresh_image is empty.
 func ReleaseImage(ref string) Option {
 	return func(c *Config) { c.releaseImage = strings.TrimSpace(ref) }

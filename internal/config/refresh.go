@@ -8,7 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/pullsecret/pullsecret/internal/release"
+	"github.com/pullsecret/pullsecret/internal/version"
 )
 
 // digestRef is an image named by digest: the refresher must run exactly the
@@ -25,7 +25,7 @@ func (c *Config) EffectiveRefreshImage() string {
 	case c.releaseImage != "":
 		return c.releaseImage
 	}
-	return release.DefaultImage
+	return version.Image
 }
 
 // RefreshSchedule is the CronJob schedule for refresh_interval. Cron fires

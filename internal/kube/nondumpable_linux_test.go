@@ -43,10 +43,10 @@ func dumpableChildMain() {
 	var report []string
 	for _, kc := range []struct{ name, kubeconfig string }{{"token", tokenKubeconfig}, {"exec", execKubeconfig}} {
 		_, err := Connect(ClientOptions{
-			Kubeconfig: kc.kubeconfig, APIServerHost: "off", Concurrency: 1,
-			Host:     Host{InContainer: func() bool { return false }},
-			LookPath: func(p string) (string, error) { return "/usr/bin/" + p, nil },
-			Environ:  func() []string { return nil },
+			Kubeconfig: kc.kubeconfig, Concurrency: 1,
+			InContainer: func() bool { return false },
+			LookPath:    func(p string) (string, error) { return "/usr/bin/" + p, nil },
+			Environ:     func() []string { return nil },
 		})
 		state := fmt.Sprintf("error %v", err)
 		if err == nil {

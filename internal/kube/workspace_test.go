@@ -49,9 +49,9 @@ func TestKubeconfigInEmulatedWorkspace(t *testing.T) {
 			t.Parallel()
 			env := map[string]string{"GITHUB_WORKSPACE": tc.workspace}
 			_, err := Connect(ClientOptions{
-				Kubeconfig: tc.kubeconfig, APIServerHost: "off", Concurrency: 1,
-				Getenv: func(k string) string { return env[k] },
-				Host:   Host{InContainer: func() bool { return true }},
+				Kubeconfig: tc.kubeconfig, Concurrency: 1,
+				Getenv:      func(k string) string { return env[k] },
+				InContainer: func() bool { return true },
 			})
 			if tc.want == nil {
 				if err != nil {

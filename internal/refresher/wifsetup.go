@@ -1,65 +1,21 @@
 package refresher
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/url"
 	"regexp"
 	"strings"
 
-	"k8s.io/client-go/rest"
+	"github.com/pullsecret/pullsecret/internal/kube"
 )
 
-// Issuer is a cluster's ServiceAccount token issuer, read from the API
-// server's OIDC discovery endpoints.
-type Issuer struct {
-	URL string
-	// JWKS is the document at /openid/v1/jwks, as served (compacted).
-	JWKS []byte
-}
-
-// ReadIssuer reads the cluster's issuer URL and signing keys. The API
-// server serves both (ServiceAccountIssuerDiscovery, on by default since
-// 1.21); the caller needs get on the nonResourceURLs
-// /.well-known/openid-configuration and /openid/v1/jwks (bound for every
-// ServiceAccount and cluster admins by default).
-func ReadIssuer(ctx context.Context, rc rest.Interface) (*Issuer, error) {
-	raw, err := rc.Get().AbsPath("/.well-known/openid-configuration").Do(ctx).Raw()
-	if err != nil {
-		return nil, fmt.Errorf("failed to read the cluster's OIDC discovery document (/.well-known/openid-configuration): %w", err)
-	}
-	var doc struct {
-		Issuer string `json:"issuer"`
-	}
-	if err := json.Unmarshal(raw, &doc); err != nil || doc.Issuer == "" {
-		return nil, fmt.Errorf("the cluster's OIDC discovery document names no issuer")
-	}
-	keys, err := rc.Get().AbsPath("/openid/v1/jwks").Do(ctx).Raw()
-	if err != nil {
-		return nil, fmt.Errorf("failed to read the cluster's signing keys (/openid/v1/jwks): %w", err)
-	}
-	var set struct {
-		Keys []json.RawMessage `json:"keys"`
-	}
-	if err := json.Unmarshal(keys, &set); err != nil || len(set.Keys) == 0 {
-		return nil, fmt.Errorf("the cluster's /openid/v1/jwks holds no key")
-	}
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, keys); err != nil {
-		return nil, fmt.Errorf("the cluster's /openid/v1/jwks is not JSON: %w", err)
-	}
-	return &Issuer{URL: doc.Issuer, JWKS: compact.Bytes()}, nil
-}
-
-// Public reports whether Google could plausibly fetch the issuer's keys
+// public reports whether Google could plausibly fetch an issuer's keys
 // itself: an https URL on a public DNS name. In-cluster names
 // (kubernetes.default.svc…), .local/.internal names and IP addresses are
 // not, so their keys must be uploaded.
-func (i *Issuer) Public() bool {
-	u, err := url.Parse(i.URL)
+func public(issuerURL string) bool {
+	u, err := url.Parse(issuerURL)
 	if err != nil || u.Scheme != "https" {
 		return false
 	}
@@ -94,7 +50,7 @@ const JWKSFile = "cluster-jwks.json"
 // SetupCommands are the gcloud commands that register the cluster's issuer
 // as a Workload Identity provider and let the refresher impersonate
 // serviceAccount.
-func SetupCommands(iss *Issuer, provider, serviceAccount, namespace string) (string, error) {
+func SetupCommands(iss *kube.Issuer, provider, serviceAccount, namespace string) (string, error) {
 	m := providerParts.FindStringSubmatch(provider)
 	if m == nil {
 		return "", fmt.Errorf("%q is not a provider resource name; expected projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>", provider)
@@ -103,7 +59,7 @@ func SetupCommands(iss *Issuer, provider, serviceAccount, namespace string) (str
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Workload Identity Federation for pullsecret's in-cluster refresher.\n")
 	fmt.Fprintf(&b, "# Cluster ServiceAccount token issuer: %s\n", iss.URL)
-	upload := !iss.Public()
+	upload := !public(iss.URL)
 	if upload {
 		fmt.Fprintf(&b, "# Google cannot reach this issuer, so its signing keys (read from the cluster's /openid/v1/jwks)\n")
 		fmt.Fprintf(&b, "# are uploaded with the provider. When the cluster rotates its ServiceAccount signing key, upload\n")

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/kube"
 	"github.com/pullsecret/pullsecret/internal/refresher"
 )
 
@@ -37,7 +38,7 @@ func PrintWIFSetup(ctx context.Context, lookup config.Lookup, stdout io.Writer, 
 	if err != nil {
 		return err
 	}
-	iss, err := refresher.ReadIssuer(ctx, conn.Client.JSON())
+	iss, err := kube.ReadIssuer(ctx, conn.Client.JSON())
 	if err != nil {
 		return err
 	}

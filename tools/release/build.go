@@ -177,23 +177,31 @@ func build(o buildOptions) (*artifacts, error) {
 	return &artifacts{Index: idx, Digest: digest}, nil
 }
 
+// versionPkg is the one package release builds stamp (-X): version,
+// commit and date, what --version prints. The image's digest cannot be
+// stamped into the binary inside it; the release's action.yml passes it.
+const versionPkg = "github.com/pullsecret/pullsecret/internal/version"
+
+// ldflags links the release's facts into the binary. The linker silently
+// ignores an -X whose variable does not exist, so
+// TestLinkerFlagsNameRealVariables checks every one against the source.
+func ldflags(o buildOptions, created time.Time) []string {
+	return []string{
+		"-s", "-w",
+		"-X", versionPkg + ".Version=" + o.Version,
+		"-X", versionPkg + ".Commit=" + o.Commit,
+		"-X", versionPkg + ".Date=" + created.Format(time.RFC3339),
+	}
+}
+
 // goBuild cross-compiles one static binary. -trimpath and -buildvcs=false
-// keep paths and the checkout's state out of it; version, commit and date
-// come in through -X (main.version/commit/date, what --version prints),
-// and main.imageRepository names where the release's image lives.
+// keep paths and the checkout's state out of it.
 func goBuild(o buildOptions, p platform, created time.Time, out string) error {
 	abs, err := filepath.Abs(out)
 	if err != nil {
 		return err
 	}
-	ldflags := strings.Join([]string{
-		"-s", "-w",
-		"-X", "main.version=" + o.Version,
-		"-X", "main.commit=" + o.Commit,
-		"-X", "main.date=" + created.Format(time.RFC3339),
-		"-X", "main.imageRepository=" + o.Repo,
-	}, " ")
-	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-mod=readonly", "-ldflags", ldflags, "-o", abs, ".")
+	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-mod=readonly", "-ldflags", strings.Join(ldflags(o, created), " "), "-o", abs, ".")
 	cmd.Dir = o.Src
 	cmd.Env = append(cleanEnv(os.Environ()), "CGO_ENABLED=0", "GOOS="+p.OS, "GOARCH="+p.Arch, "GOFLAGS=", "GOAMD64=v1", "GOARM64=v8.0")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr

@@ -26,9 +26,10 @@ const (
 	testEpoch  = 1767225600 // 2026-01-01T00:00:00Z
 )
 
-// fakeModule writes a tiny module with pullsecret's module path and the
-// variables the release links in, so build() runs the real toolchain on
-// every platform in seconds.
+// fakeModule writes a tiny module with pullsecret's module path, holding a
+// copy of the real internal/version package (what the release links into)
+// and a main that prints it, so build() runs the real toolchain on every
+// platform in seconds and the linked-in values are the real package's.
 func fakeModule(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -36,14 +37,33 @@ func fakeModule(t *testing.T) string {
 		"go.mod": "module github.com/pullsecret/pullsecret\n\ngo 1.26.0\n",
 		"main.go": `package main
 
-import "fmt"
+import (
+	"fmt"
 
-var version, commit, date, imageRepository = "dev", "", "", ""
+	"github.com/pullsecret/pullsecret/internal/version"
+)
 
-func main() { fmt.Println(version, commit, date, imageRepository) }
+func main() { fmt.Println(version.Version, version.Commit, version.Date) }
 `,
 	}
+	real, err := filepath.Glob(filepath.Join(repoRoot, "internal", "version", "*.go"))
+	if err != nil || len(real) == 0 {
+		t.Fatalf("no internal/version sources under %s (%v)", repoRoot, err)
+	}
+	for _, f := range real {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[filepath.Join("internal", "version", filepath.Base(f))] = string(b)
+	}
 	for n, c := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, n)), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(filepath.Join(dir, n), []byte(c), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -99,7 +119,7 @@ func TestBuildIsReproducible(t *testing.T) {
 	// The linked-in values reach the binary.
 	if isAMD64() {
 		got, err := exec.Command(filepath.Join(outs[0], "pullsecret_linux_amd64")).Output()
-		if want := "v1.2.3 " + testCommit + " 2026-01-01T00:00:00Z ghcr.io/pullsecret/pullsecret\n"; err != nil || string(got) != want {
+		if want := "v1.2.3 " + testCommit + " 2026-01-01T00:00:00Z\n"; err != nil || string(got) != want {
 			t.Errorf("binary prints %q (%v), want %q", got, err, want)
 		}
 	}

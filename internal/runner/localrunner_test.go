@@ -3,12 +3,13 @@ package runner
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"net"
 	"strings"
 	"testing"
 
 	"github.com/pullsecret/pullsecret/internal/config"
-	"github.com/pullsecret/pullsecret/internal/kube"
+	"github.com/pullsecret/pullsecret/internal/container"
 	"github.com/pullsecret/pullsecret/internal/testing/check"
 )
 
@@ -49,7 +50,7 @@ current-context: kind
 			}
 			_, err = Run(context.Background(), cfg, Deps{
 				Reporter: nopReporter{}, Getenv: func(string) string { return "" },
-				Host: kube.Host{InContainer: func() bool { return inContainer }},
+				Host: container.Host{InContainer: func() bool { return inContainer }},
 			})
 			if err == nil {
 				t.Fatal("reached an API server where none listens")
@@ -58,6 +59,42 @@ current-context: kind
 			for _, h := range hint {
 				if got := strings.Contains(err.Error(), h); got != inContainer {
 					t.Errorf("error mentions %q: %v, want %v\n%v", h, got, inContainer, err)
+				}
+			}
+		})
+	}
+}
+
+// A kubeconfig path in the workspace whose file is not there (the step
+// writing it has not run, or wrote it elsewhere) is not a mount problem:
+// the error says it is in the workspace and why it may be missing, never
+// "outside the directories the runner mounts" or "put it under
+// $GITHUB_WORKSPACE".
+func TestWorkspaceKubeconfigNotWritten(t *testing.T) {
+	t.Parallel()
+	docker := map[string]string{
+		"GITHUB_WORKSPACE": "/github/workspace", "RUNNER_WORKSPACE": "/home/runner/work/app",
+		"GITHUB_REPOSITORY": "octo/app", "HOME": "/github/home",
+	}
+	for _, kc := range []string{"/home/runner/work/app/app/kubeconfig", "/github/workspace/kubeconfig", "kubeconfig"} {
+		t.Run(kc, func(t *testing.T) {
+			t.Parallel()
+			_, err := connect(&config.Config{Kubeconfig: kc}, Deps{
+				Getenv:   func(k string) string { return docker[k] },
+				ReadFile: func(p string) ([]byte, error) { return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist} },
+				Reporter: nopReporter{},
+			})
+			if err == nil {
+				t.Fatal("a kubeconfig that was never written was accepted")
+			}
+			for _, want := range []string{`"/github/workspace/kubeconfig" is in $GITHUB_WORKSPACE`, "has not run yet"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+			for _, never := range []string{"outside the directories", "put it under"} {
+				if strings.Contains(err.Error(), never) {
+					t.Errorf("error %q says %q", err, never)
 				}
 			}
 		})

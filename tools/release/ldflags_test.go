@@ -1,0 +1,98 @@
+package main
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// repoRoot is the pullsecret module this tool releases.
+const repoRoot = "../.."
+
+const modulePath = "github.com/pullsecret/pullsecret"
+
+// TestLinkerFlagsNameRealVariables fails when an -X the release passes (or
+// the Dockerfile's build for `uses: ./`) names a variable that does not
+// exist in pullsecret's source: the linker ignores such a flag without a
+// word, and the binary silently ships without the value.
+func TestLinkerFlagsNameRealVariables(t *testing.T) {
+	t.Parallel()
+	var targets []string
+	flags := ldflags(buildOptions{Version: "v1.2.3", Commit: testCommit}, time.Unix(testEpoch, 0))
+	for i, f := range flags {
+		if f == "-X" && i+1 < len(flags) {
+			targets = append(targets, flags[i+1])
+		}
+	}
+	docker, err := os.ReadFile(filepath.Join(repoRoot, "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile(`-X\s+(\S+)`).FindAllStringSubmatch(string(docker), -1) {
+		targets = append(targets, m[1])
+	}
+	if len(targets) < 6 {
+		t.Fatalf("found %d -X flags (%q), want the release's three and the Dockerfile's three", len(targets), targets)
+	}
+	for _, x := range targets {
+		sym, _, _ := strings.Cut(x, "=")
+		dot := strings.LastIndex(sym, ".")
+		if dot < 0 {
+			t.Errorf("-X %s: want PACKAGE.VARIABLE=VALUE", x)
+			continue
+		}
+		if err := stringVarExists(sym[:dot], sym[dot+1:]); err != "" {
+			t.Errorf("-X %s: %s", x, err)
+		}
+	}
+}
+
+// stringVarExists says what is wrong with pkg.name as an -X target: the
+// package must be pullsecret's (main is not: its variables cannot be
+// imported, so nothing else could read them), and name a package-level
+// string variable there.
+func stringVarExists(pkg, name string) string {
+	rel, ok := strings.CutPrefix(pkg, modulePath+"/")
+	if !ok {
+		return "not a package of " + modulePath
+	}
+	dir := filepath.Join(repoRoot, filepath.FromSlash(rel))
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil || len(files) == 0 {
+		return "no Go files in " + dir
+	}
+	for _, path := range files {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return "cannot parse the package: " + err.Error()
+		}
+		for _, d := range f.Decls {
+			g, ok := d.(*ast.GenDecl)
+			if !ok || g.Tok != token.VAR {
+				continue
+			}
+			for _, spec := range g.Specs {
+				vs := spec.(*ast.ValueSpec)
+				for _, n := range vs.Names {
+					if n.Name != name {
+						continue
+					}
+					if id, ok := vs.Type.(*ast.Ident); !ok || id.Name != "string" {
+						return "is not declared as a string variable (var " + name + " string)"
+					}
+					return ""
+				}
+			}
+		}
+	}
+	return "no package-level variable " + name + " in " + dir
+}
