@@ -32,7 +32,7 @@ func main() {
 		LookupEnv: os.LookupEnv,
 		ReadFile:  os.ReadFile,
 		Width:     terminalWidth(),
-		Build:     cli.Build{Version: version.Version, Commit: version.Commit, Date: version.Date},
+		Build:     cli.Build{Version: version.Version, Commit: version.Commit, Date: version.Date, Image: version.Image},
 	})
 	stop()
 	os.Exit(code)

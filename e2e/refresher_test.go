@@ -98,8 +98,10 @@ func refresherOnKind(t *testing.T) {
 		t.Fatalf("setup commands lack the cluster's keys or issuer:\n%s", printed)
 	}
 	t.Logf("--print-wif-setup for the kind cluster:\n%s", printed)
+	// The printed mapping, and the printed condition as the claim it pins.
 	if err := e.stack.Google.AddProvider(fakegoogle.Provider{Name: provider, IssuerURI: iss.URL, JWKSJSON: iss.JWKS,
-		AttributeMapping: map[string]string{"google.subject": "assertion.sub"}}); err != nil {
+		AttributeMapping: map[string]string{"google.subject": refresher.SubjectMapping(provider)},
+		RequiredClaims:   map[string]string{"sub": refresher.KubernetesSubject(refreshNS)}}); err != nil {
 		t.Fatal(err)
 	}
 	principal := refresher.RefresherPrincipal(provider, refreshNS)

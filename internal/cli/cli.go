@@ -17,7 +17,7 @@ import (
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/httplog"
 	"github.com/pullsecret/pullsecret/internal/runner"
-	"github.com/pullsecret/pullsecret/internal/version"
+	"github.com/pullsecret/pullsecret/internal/testrig"
 )
 
 // Env is the process: arguments, standard streams and environment,
@@ -56,7 +56,18 @@ type options struct {
 	// printWIFSetup prints the gcloud commands that register the
 	// cluster's ServiceAccount token issuer with Google (refresh: true).
 	printWIFSetup bool
+	// releaseImage is the image this step runs from, by digest, which a
+	// release's action.yml passes in its args (FlagReleaseImage).
+	releaseImage string
 }
+
+// FlagReleaseImage is the hidden flag through which a release's action.yml
+// (runs.args, fixed by the release commit) tells the binary the image it
+// runs from, by digest: the digest of an image cannot be stamped into the
+// binary inside it. It is a flag, not an environment variable, because a
+// workflow's env: and $GITHUB_ENV override an action's runs.env, and
+// whoever sets them must not choose the image the refresher runs.
+const FlagReleaseImage = "release-image"
 
 // newFlagSet registers every flag: the inputs' (config.Flags) and the
 // CLI's own.
@@ -71,6 +82,8 @@ func newFlagSet(lookupEnv func(string) (string, bool)) (*pflag.FlagSet, config.L
 	fs.BoolVar(&o.version, "version", false, "Print the version, commit and build date, then exit.")
 	fs.BoolVarP(&o.help, "help", "h", false, "Print this help, then exit.")
 	fs.BoolVar(&o.printWIFSetup, "print-wif-setup", false, "Print the gcloud commands that let the in-cluster refresher (refresh: true) authenticate with this cluster's ServiceAccount tokens, then exit.")
+	fs.StringVar(&o.releaseImage, FlagReleaseImage, "", "The image this release runs from, by digest (set by the release's action.yml).")
+	_ = fs.MarkHidden(FlagReleaseImage)
 	for _, name := range []string{"output", "debug", "version", "help", "print-wif-setup"} {
 		_ = fs.SetAnnotation(name, config.AnnotationGroup, []string{groupOutput})
 	}
@@ -147,8 +160,8 @@ func run(ctx context.Context, e Env, fs *pflag.FlagSet, lookup config.Lookup, o 
 	if err != nil {
 		return nil, nil, fmt.Errorf("invalid configuration:\n%w", runner.Classify(runner.ErrBadInput, err))
 	}
-	allowHTTP := e.Getenv(config.EnvAllowHTTPEndpoints) == "true"
-	cfg, err := config.Load(lookup, config.AllowHTTPEndpoints(allowHTTP), config.ReleaseImage(e.Getenv(version.ImageEnv)))
+	allowHTTP := testrig.Getenv(e.Getenv, config.EnvAllowHTTPEndpoints) == "true"
+	cfg, err := config.Load(lookup, config.AllowHTTPEndpoints(allowHTTP), config.ReleaseImage(o.releaseImage))
 	if err != nil {
 		return nil, nil, fmt.Errorf("invalid configuration:\n%w", runner.Classify(runner.ErrBadInput, err))
 	}

@@ -35,11 +35,15 @@ type Config struct {
 	WorkloadIdentityProvider string
 	ServiceAccount           string
 	Audience                 string
-	CredentialsJSON          []byte // decoded key JSON (raw or from base64)
-	AccessToken              string
-	TokenLifetime            time.Duration
-	Scopes                   []string
-	CredentialMode           CredentialMode
+	// OIDCTokenFile and OIDCTokenEnv name another CI's OIDC token, used
+	// instead of GitHub's endpoint.
+	OIDCTokenFile   string
+	OIDCTokenEnv    string
+	CredentialsJSON []byte // decoded key JSON (raw or from base64)
+	AccessToken     string
+	TokenLifetime   time.Duration
+	Scopes          []string
+	CredentialMode  CredentialMode
 
 	STSEndpoint            string
 	IAMCredentialsEndpoint string
@@ -85,8 +89,9 @@ type Config struct {
 
 	// AllowHTTPEndpoints lets Google endpoint inputs use plain http on
 	// hosts other than loopback. Only test rigs whose fakes are reached
-	// through a container gateway set it (EnvAllowHTTPEndpoints); it is
-	// not an input, so no workflow can turn it on through `with:`.
+	// through a container gateway set it (EnvAllowHTTPEndpoints, read only
+	// by a test-rig build); it is not an input, so no workflow can turn it
+	// on through `with:`.
 	AllowHTTPEndpoints bool
 	// releaseImage is the image this step runs from (see ReleaseImage).
 	releaseImage string

@@ -26,6 +26,7 @@ import (
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/kube"
 	"github.com/pullsecret/pullsecret/internal/labels"
+	"github.com/pullsecret/pullsecret/internal/testrig"
 )
 
 // Object names and paths. The refresher's objects share one name in its
@@ -75,9 +76,10 @@ type Settings struct {
 	Inputs map[string]string
 
 	// AllowHTTPEndpoints passes the test-rig switch
-	// config.EnvAllowHTTPEndpoints on to the refresher's pod: only a run
-	// that itself has it (a rig whose fakes speak plain http) installs a
-	// refresher that may use the same endpoints. Never set in production.
+	// config.EnvAllowHTTPEndpoints on to the refresher's pod: only a
+	// test-rig build (package testrig) that itself has it (a rig whose fakes
+	// speak plain http) installs a refresher that may use the same
+	// endpoints. A production build never renders it.
 	AllowHTTPEndpoints bool
 }
 
@@ -116,7 +118,9 @@ func Render(s Settings) ([]kube.Object, error) {
 	}
 	ns := s.Namespace
 	sa := &corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: meta(ns, Name)}
-	if s.Provider == "" {
+	if s.Provider == "" && s.ServiceAccount != "" {
+		// GKE: without one, the pod uses Workload Identity Federation
+		// directly (the metadata server's federated token).
 		sa.Annotations = map[string]string{labels.GKEServiceAccount: s.ServiceAccount}
 	}
 	cm := &corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}, ObjectMeta: meta(ns, Name), Data: cmData}
@@ -226,7 +230,7 @@ func cronJob(s Settings) *batchv1.CronJob {
 	}}}}
 	mounts := []corev1.VolumeMount{{Name: "config", MountPath: ConfigDir, ReadOnly: true}}
 	var env []corev1.EnvVar
-	if s.AllowHTTPEndpoints {
+	if testrig.Enabled && s.AllowHTTPEndpoints {
 		env = append(env, corev1.EnvVar{Name: config.EnvAllowHTTPEndpoints, Value: "true"})
 	}
 	if s.Provider != "" {

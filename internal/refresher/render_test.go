@@ -15,6 +15,7 @@ import (
 
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/testing/check"
+	"github.com/pullsecret/pullsecret/internal/testrig"
 )
 
 const (
@@ -64,6 +65,9 @@ func TestRenderGolden(t *testing.T) {
 	for name, extra := range map[string]map[string]string{
 		"wif": nil,
 		"gke": {config.InRefreshWorkloadIdentityProvider: "", config.InNamespaces: "team-a,team-b", config.InRefreshInterval: "15m"},
+		// Workload Identity Federation for GKE without a Google service
+		// account: no iam.gke.io annotation, the pod's own principal.
+		"gke-direct": {config.InRefreshWorkloadIdentityProvider: "", config.InServiceAccount: ""},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -112,8 +116,8 @@ func TestCredentialConfig(t *testing.T) {
 	}
 }
 
-// The test-rig switch reaches the refresher's pod only from a run that has
-// it: a production run renders no such variable.
+// The test-rig switch reaches the refresher's pod only from a test-rig
+// build's run that has it: a production build renders no such variable.
 func TestAllowHTTPEndpointsOnlyFromATestRig(t *testing.T) {
 	t.Parallel()
 	for _, allow := range []bool{false, true} {
@@ -128,7 +132,7 @@ func TestAllowHTTPEndpointsOnlyFromATestRig(t *testing.T) {
 			got = append(got, e.Name+"="+e.Value)
 		}
 		want := []string{"GOOGLE_APPLICATION_CREDENTIALS=/etc/pullsecret/credentials.json"}
-		if allow {
+		if allow && testrig.Enabled {
 			want = append([]string{config.EnvAllowHTTPEndpoints + "=true"}, want...)
 		}
 		if d := cmp.Diff(want, got); d != "" {

@@ -57,8 +57,10 @@ func trustCluster(t *testing.T, cp *controlplane.ControlPlane, refreshNS string)
 		t.Fatalf("setup commands lack the cluster's keys, issuer or principal:\n%s", printed)
 	}
 	s := fakes(t)
+	// The printed mapping, and the printed condition as the claim it pins.
 	if err := s.Google.AddProvider(fakegoogle.Provider{Name: provider, IssuerURI: iss.URL, JWKSJSON: iss.JWKS,
-		AttributeMapping: map[string]string{"google.subject": "assertion.sub"}}); err != nil {
+		AttributeMapping: map[string]string{"google.subject": refresher.SubjectMapping(provider)},
+		RequiredClaims:   map[string]string{"sub": refresher.KubernetesSubject(refreshNS)}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Google.Grant(fakestack.ImpersonatedSA, refresher.RefresherPrincipal(provider, refreshNS)); err != nil {
@@ -147,7 +149,7 @@ func refresherObjects(t *testing.T, cs kubernetes.Interface, ns string) objectVe
 		if err != nil {
 			t.Fatalf("%s: %v", kind, err)
 		}
-		if obj.GetLabels()["app.kubernetes.io/managed-by"] != "pullsecret" || obj.GetLabels()[labels.Component] != "refresher" {
+		if obj.GetLabels()[labels.ManagedBy] != labels.Manager || obj.GetLabels()[labels.Component] != "refresher" {
 			t.Errorf("%s lacks pullsecret's labels: %v", kind, obj.GetLabels())
 		}
 		v[kind] = obj.GetResourceVersion()

@@ -9,6 +9,7 @@ import (
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/labels"
 	"github.com/pullsecret/pullsecret/internal/refresher"
+	"github.com/pullsecret/pullsecret/internal/testrig"
 )
 
 // maxResultLen bounds the last-result annotation (annotations are limited
@@ -48,7 +49,7 @@ func RunRefresher(ctx context.Context, ns string, d Deps) error {
 		return err
 	}
 	cfg, err := config.Load(func(n string) (string, bool) { v, ok := inputs[n]; return v, ok },
-		config.SkipMissingNamespaces(), config.AllowHTTPEndpoints(d.Getenv(config.EnvAllowHTTPEndpoints) == "true"))
+		config.SkipMissingNamespaces(), config.AllowHTTPEndpoints(testrig.Getenv(d.Getenv, config.EnvAllowHTTPEndpoints) == "true"))
 	if err != nil {
 		return fmt.Errorf("the refresher's ConfigMap %s/%s holds invalid settings:\n%w", ns, name, err)
 	}

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/pullsecret/pullsecret/internal/container"
 	"github.com/pullsecret/pullsecret/internal/googleauth"
 	"github.com/pullsecret/pullsecret/internal/kube"
+	"github.com/pullsecret/pullsecret/internal/sakey"
 )
 
 // Reporter is how a run talks to its user: GitHub workflow commands in an
@@ -88,7 +88,7 @@ func (d *Deps) defaults() {
 // expression, nor the lines of a multi-line key.
 func MaskInputs(cfg *config.Config, r Reporter) {
 	if len(cfg.CredentialsJSON) > 0 {
-		googleauth.MaskKey(cfg.CredentialsJSON, r.Mask)
+		sakey.Mask(cfg.CredentialsJSON, r.Mask)
 	}
 	if cfg.AccessToken != "" {
 		r.Mask(cfg.AccessToken)
@@ -238,37 +238,9 @@ func (sr *stateReads) wait(r Reporter) (map[string]*kube.State, error) {
 }
 
 func connect(cfg *config.Config, d Deps) (*kube.Connection, error) {
-	kc := cfg.Kubeconfig
-	if kc != "" && !strings.Contains(kc, "\n") {
-		kc = container.Path(kc, d.Getenv)
-		if err := container.CheckKubeconfigVisible(`input "kubeconfig"`, cfg.Kubeconfig, kc, d.Getenv, d.ReadFile); err != nil {
-			return nil, err
-		}
-	}
-	getenv := d.Getenv
-	if v := d.Getenv("KUBECONFIG"); v != "" {
-		// $KUBECONFIG may list several files; map each into the container.
-		paths := filepath.SplitList(v)
-		for i, p := range paths {
-			paths[i] = container.Path(p, d.Getenv)
-			if cfg.Kubeconfig == "" {
-				if err := container.CheckKubeconfigVisible("$KUBECONFIG entry", p, paths[i], d.Getenv, d.ReadFile); err != nil {
-					return nil, err
-				}
-			}
-		}
-		mapped := strings.Join(paths, string(filepath.ListSeparator))
-		getenv = func(k string) string {
-			if k == "KUBECONFIG" {
-				return mapped
-			}
-			return d.Getenv(k)
-		}
-	}
-	if cfg.Kubeconfig == "" && d.Getenv("KUBECONFIG") == "" {
-		if err := container.CheckDefaultKubeconfigVisible(d.Getenv, d.ReadFile); err != nil {
-			return nil, err
-		}
+	kc, getenv, err := container.Kubeconfig(cfg.Kubeconfig, d.Getenv, d.ReadFile)
+	if err != nil {
+		return nil, err
 	}
 	host := d.Host.WithDefaults()
 	conn, err := kube.Connect(kube.ClientOptions{

@@ -44,7 +44,7 @@ func PrintWIFSetup(ctx context.Context, lookup config.Lookup, stdout io.Writer, 
 	}
 	out, err := refresher.SetupCommands(iss, provider, sa, ns)
 	if err != nil {
-		return fmt.Errorf("input %q: %w", config.InRefreshWorkloadIdentityProvider, err)
+		return err
 	}
 	_, err = io.WriteString(stdout, out)
 	return err

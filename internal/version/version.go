@@ -17,16 +17,13 @@ var Version, Commit, Date string
 
 // Image is the image this release runs from, by digest
 // (REPOSITORY@sha256:...), which the in-cluster refresher runs when the
-// refresh_image input is empty. A build may set it:
+// refresh_image input is empty. The release tool stamps it into the CLI
+// binaries it publishes:
 //
 //	-ldflags "-X github.com/pullsecret/pullsecret/internal/version.Image=ghcr.io/pullsecret/pullsecret@sha256:..."
 //
-// The release tool cannot (an image's digest is not known before the
-// binary inside it is built): a release's action.yml passes it in ImageEnv
-// instead.
+// The binary inside the image cannot carry it (an image's digest is not
+// known before the binary inside it is built): a release's action.yml
+// passes it in its args instead (cli.FlagReleaseImage), never through the
+// environment, which a workflow's earlier steps control.
 var Image string
-
-// ImageEnv names the variable a release's action.yml sets (runs.env) to the
-// image the step runs from, by digest. The digest of an image cannot be
-// baked into the binary inside it, so a docker action learns it this way.
-const ImageEnv = "PULLSECRET_IMAGE"

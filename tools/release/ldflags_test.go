@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -24,7 +26,7 @@ const modulePath = "github.com/pullsecret/pullsecret"
 func TestLinkerFlagsNameRealVariables(t *testing.T) {
 	t.Parallel()
 	var targets []string
-	flags := ldflags(buildOptions{Version: "v1.2.3", Commit: testCommit}, time.Unix(testEpoch, 0))
+	flags := ldflags(buildOptions{Version: "v1.2.3", Commit: testCommit}, time.Unix(testEpoch, 0), "ghcr.io/pullsecret/pullsecret@sha256:"+strings.Repeat("0", 64))
 	for i, f := range flags {
 		if f == "-X" && i+1 < len(flags) {
 			targets = append(targets, flags[i+1])
@@ -37,8 +39,8 @@ func TestLinkerFlagsNameRealVariables(t *testing.T) {
 	for _, m := range regexp.MustCompile(`-X\s+(\S+)`).FindAllStringSubmatch(string(docker), -1) {
 		targets = append(targets, m[1])
 	}
-	if len(targets) < 6 {
-		t.Fatalf("found %d -X flags (%q), want the release's three and the Dockerfile's three", len(targets), targets)
+	if len(targets) < 7 {
+		t.Fatalf("found %d -X flags (%q), want the release's four and the Dockerfile's three", len(targets), targets)
 	}
 	for _, x := range targets {
 		sym, _, _ := strings.Cut(x, "=")
@@ -95,4 +97,33 @@ func stringVarExists(pkg, name string) string {
 		}
 	}
 	return "no package-level variable " + name + " in " + dir
+}
+
+// The released CLI, built from pullsecret's real source with the release's
+// flags, reports the version, commit, date and image it was stamped with:
+// the image is what its refresher runs when refresh_image is empty.
+func TestReleasedCLIReportsItsBuild(t *testing.T) {
+	t.Parallel()
+	if !isAMD64() {
+		t.Skip("runs the linux/amd64 binary")
+	}
+	out := filepath.Join(t.TempDir(), "dist")
+	a, err := build(buildOptions{Version: "v1.2.3", Commit: testCommit, Epoch: testEpoch, Src: repoRoot, Out: out,
+		Repo: "ghcr.io/pullsecret/pullsecret", SourceURL: "https://github.com/pullsecret/pullsecret",
+		Platforms: []platform{{"linux", "amd64", true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := exec.Command(filepath.Join(out, "pullsecret_linux_amd64"), "--version", "--output", "json").Output()
+	if err != nil {
+		t.Fatalf("--version: %v", err)
+	}
+	var v struct{ Version, Commit, Date, Image string }
+	if err := json.Unmarshal(got, &v); err != nil {
+		t.Fatalf("--version -o json: %v\n%s", err, got)
+	}
+	want := struct{ Version, Commit, Date, Image string }{"v1.2.3", testCommit, "2026-01-01T00:00:00Z", "ghcr.io/pullsecret/pullsecret@" + a.Digest.String()}
+	if v != want {
+		t.Errorf("the released CLI reports %+v, want %+v", v, want)
+	}
 }

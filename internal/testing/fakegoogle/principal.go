@@ -42,12 +42,13 @@ func PoolPrincipalSet(provider string) string {
 func ServiceAccountMember(email string) string { return "serviceAccount:" + email }
 
 // mapAttributes applies a provider's attribute mapping to subject-token
-// claims. Only string claims map; Google's CEL mappings could do more, but
-// GitHub's claims are all strings.
+// claims. A mapping is a CEL concatenation of string claims and quoted
+// literals ("assertion.repository_id + '/' + assertion.run_id"); Google's
+// CEL could do more, but GitHub's claims are all strings.
 func mapAttributes(mapping map[string]string, claims map[string]any) (subject string, attrs map[string]string) {
 	attrs = map[string]string{}
 	for target, source := range mapping {
-		v, _ := claims[strings.TrimPrefix(source, "assertion.")].(string)
+		v := evalMapping(source, claims)
 		if v == "" {
 			continue
 		}
@@ -84,4 +85,24 @@ func memberMatches(member string, tok IssuedToken) bool {
 	}
 	name, value, ok := strings.Cut(spec, "/")
 	return ok && tok.Attributes[name] == value
+}
+
+// evalMapping evaluates a concatenation of assertion.CLAIM terms and quoted
+// literals; a missing claim makes the whole value empty, as CEL's error
+// does on Google.
+func evalMapping(expr string, claims map[string]any) string {
+	var b strings.Builder
+	for _, term := range strings.Split(expr, "+") {
+		term = strings.TrimSpace(term)
+		if len(term) >= 2 && (term[0] == '\'' || term[0] == '"') && term[len(term)-1] == term[0] {
+			b.WriteString(term[1 : len(term)-1])
+			continue
+		}
+		v, _ := claims[strings.TrimPrefix(term, "assertion.")].(string)
+		if v == "" {
+			return ""
+		}
+		b.WriteString(v)
+	}
+	return b.String()
 }
