@@ -93,6 +93,7 @@ func newFlagSet(lookupEnv func(string) (string, bool)) (*pflag.FlagSet, config.L
 		_ = fs.SetAnnotation(name, config.AnnotationGroup, []string{groupOutput})
 	}
 	_ = fs.SetAnnotation("output", config.AnnotationValues, []string{OutputText, OutputJSON})
+	_ = fs.SetAnnotation("ci", config.AnnotationValues, []string{"gitlab", "circleci", "buildkite"})
 	return fs, lookup, o
 }
 
