@@ -29,7 +29,7 @@ func Condition(expr string) (func(claims map[string]any) bool, error) {
 	for _, part := range strings.Split(expr, "&&") {
 		term, lit, ok := strings.Cut(part, "==")
 		lit = strings.TrimSpace(lit)
-		if !ok || len(lit) < 2 || lit[0] != '\'' || lit[len(lit)-1] != '\'' {
+		if !ok || len(lit) < 2 || lit[0] != '\'' || lit[len(lit)-1] != '\'' || strings.ContainsAny(lit[1:len(lit)-1], "'=") || strings.ContainsAny(term, "!|<>()") {
 			return nil, fmt.Errorf("fakegoogle: condition %q: only TERM == 'literal' joined by && is understood", expr)
 		}
 		eqs = append(eqs, eq{strings.TrimSpace(term), lit[1 : len(lit)-1]})
