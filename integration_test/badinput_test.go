@@ -462,12 +462,17 @@ current-context: c
 		{
 			name:   "registry wildcard everything",
 			inputs: in(config.InRegistries, "gcr.io,*"),
-			want:   []string{q(config.InRegistries), `"*" matches too many hosts`},
+			want:   []string{q(config.InRegistries), `"*" matches any host`},
 		},
 		{
 			name:   "registry wildcard tld",
 			inputs: in(config.InRegistries, "*.io"),
-			want:   []string{q(config.InRegistries), `"*.io" matches too many hosts`},
+			want:   []string{q(config.InRegistries), `"*.io" matches every domain under "io", a public suffix`},
+		},
+		{
+			name:   "registry wildcard over a private public suffix",
+			inputs: in(config.InRegistries, "gcr.io,*.github.io"),
+			want:   []string{q(config.InRegistries), `"*.github.io" matches every domain under "github.io", a public suffix`},
 		},
 		{
 			name:   "registry with scheme",
