@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/faultproxy"
