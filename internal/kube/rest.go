@@ -3,7 +3,6 @@ package kube
 import (
 	"context"
 	"fmt"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,9 +24,9 @@ import (
 type Client struct {
 	core rest.Interface
 	json rest.Interface
-	// limit is the per-call limit (rc.Timeout): how long one call, its
+	// budget holds the per-call limit (rc.Timeout): how long one call, its
 	// retries after connection errors included, may take.
-	limit time.Duration
+	budget *budget
 }
 
 var (
@@ -63,7 +62,7 @@ func NewClient(rc *rest.Config) (*Client, error) {
 	if limit <= 0 {
 		limit = DefaultRequestTimeout
 	}
-	return &Client{core: core, json: json, limit: limit}, nil
+	return &Client{core: core, json: json, budget: newBudget(limit)}, nil
 }
 
 // JSON is a client that speaks JSON only, for requests by absolute path to
@@ -86,18 +85,18 @@ func restClientFor(rc *rest.Config, gv schema.GroupVersion, apiPath string) (*re
 
 // Namespaces is the cluster-scoped namespaces resource.
 func (c *Client) Namespaces() Resource[corev1.Namespace, corev1.NamespaceList] {
-	return Resource[corev1.Namespace, corev1.NamespaceList]{client: c.core, resource: "namespaces", limit: c.limit}
+	return Resource[corev1.Namespace, corev1.NamespaceList]{client: c.core, resource: "namespaces", budget: c.budget}
 }
 
 // Secrets are the secrets of ns; "" means every namespace (List only).
 func (c *Client) Secrets(ns string) Resource[corev1.Secret, corev1.SecretList] {
-	return Resource[corev1.Secret, corev1.SecretList]{client: c.core, resource: "secrets", namespace: ns, limit: c.limit}
+	return Resource[corev1.Secret, corev1.SecretList]{client: c.core, resource: "secrets", namespace: ns, budget: c.budget}
 }
 
 // ServiceAccounts are the ServiceAccounts of ns; "" means every namespace
 // (List only).
 func (c *Client) ServiceAccounts(ns string) Resource[corev1.ServiceAccount, corev1.ServiceAccountList] {
-	return Resource[corev1.ServiceAccount, corev1.ServiceAccountList]{client: c.core, resource: "serviceaccounts", namespace: ns, limit: c.limit}
+	return Resource[corev1.ServiceAccount, corev1.ServiceAccountList]{client: c.core, resource: "serviceaccounts", namespace: ns, budget: c.budget}
 }
 
 // Resource is a typed view of one resource over a rest.Interface, with the
@@ -115,7 +114,7 @@ type Resource[T, L any] struct {
 	client    rest.Interface
 	resource  string
 	namespace string
-	limit     time.Duration
+	budget    *budget
 }
 
 func (r Resource[T, L]) request(req *rest.Request) *rest.Request {
@@ -137,21 +136,21 @@ func into[O any](res rest.Result) (*O, error) {
 
 // Get reads one object.
 func (r Resource[T, L]) Get(ctx context.Context, name string) (*T, error) {
-	return retryCall(ctx, r.limit, read, func(ctx context.Context) (*T, error) {
+	return retryCall(ctx, r.budget, read, func(ctx context.Context) (*T, error) {
 		return into[T](r.request(r.client.Get()).Name(name).Do(ctx))
 	})
 }
 
 // List lists objects (across namespaces when the Resource has none).
 func (r Resource[T, L]) List(ctx context.Context, opts metav1.ListOptions) (*L, error) {
-	return retryCall(ctx, r.limit, read, func(ctx context.Context) (*L, error) {
+	return retryCall(ctx, r.budget, read, func(ctx context.Context) (*L, error) {
 		return into[L](r.request(r.client.Get()).VersionedParams(&opts, parameterCodec).Do(ctx))
 	})
 }
 
 // Create creates obj.
 func (r Resource[T, L]) Create(ctx context.Context, obj *T, opts metav1.CreateOptions) (*T, error) {
-	return retryCall(ctx, r.limit, sentOnce, func(ctx context.Context) (*T, error) {
+	return retryCall(ctx, r.budget, sentOnce, func(ctx context.Context) (*T, error) {
 		return into[T](r.request(r.client.Post()).VersionedParams(&opts, parameterCodec).Body(any(obj).(runtime.Object)).Do(ctx))
 	})
 }
@@ -162,7 +161,7 @@ func (r Resource[T, L]) Update(ctx context.Context, name string, obj *T, opts me
 	if m, ok := any(obj).(metav1.Object); ok && m.GetResourceVersion() != "" {
 		kind = conditionalWrite
 	}
-	return retryCall(ctx, r.limit, kind, func(ctx context.Context) (*T, error) {
+	return retryCall(ctx, r.budget, kind, func(ctx context.Context) (*T, error) {
 		return into[T](r.request(r.client.Put()).Name(name).VersionedParams(&opts, parameterCodec).Body(any(obj).(runtime.Object)).Do(ctx))
 	})
 }
@@ -170,7 +169,7 @@ func (r Resource[T, L]) Update(ctx context.Context, name string, obj *T, opts me
 // Patch sends a patch of type pt; for server-side apply use Apply. The
 // patch must be conditional (see Resource).
 func (r Resource[T, L]) Patch(ctx context.Context, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions) (*T, error) {
-	return retryCall(ctx, r.limit, conditionalWrite, func(ctx context.Context) (*T, error) {
+	return retryCall(ctx, r.budget, conditionalWrite, func(ctx context.Context) (*T, error) {
 		return into[T](r.request(r.client.Patch(pt)).Name(name).VersionedParams(&opts, parameterCodec).Body(data).Do(ctx))
 	})
 }
@@ -187,7 +186,7 @@ func (r Resource[T, L]) Delete(ctx context.Context, name string, opts metav1.Del
 	if p := opts.Preconditions; p != nil && (p.UID != nil || p.ResourceVersion != nil) {
 		kind = conditionalWrite
 	}
-	_, err := retryCall(ctx, r.limit, kind, func(ctx context.Context) (struct{}, error) {
+	_, err := retryCall(ctx, r.budget, kind, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, r.request(r.client.Delete()).Name(name).Body(&opts).Do(ctx).Error()
 	})
 	return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net"
+	"sync"
 	"syscall"
 	"time"
 
@@ -43,15 +44,48 @@ const (
 	sentOnce
 )
 
+// budget is a client's limits on retrying: the per-call limit, and the
+// outage all its calls share. A server that stays unreachable is given one
+// per-call limit from the first failure, not one per call: otherwise a run
+// against a server that is gone would wait out a full limit in every
+// namespace, one batch of workers after another.
+type budget struct {
+	limit time.Duration
+
+	mu    sync.Mutex
+	since time.Time // first connection error since the last answer; zero: none
+}
+
+func newBudget(limit time.Duration) *budget { return &budget{limit: limit} }
+
+// observe records an outcome; it returns whether the outage (if any) still
+// leaves time to retry.
+func (b *budget) observe(err error) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !connectionError(err) {
+		b.since = time.Time{} // the server answered
+		return true
+	}
+	now := time.Now()
+	if b.since.IsZero() {
+		b.since = now
+	}
+	return now.Sub(b.since) < b.limit
+}
+
 // retryCall runs call until it succeeds, fails with an error that is not a
-// connection error, or the per-call limit (from the first attempt) would
-// pass before the next attempt.
-func retryCall[O any](ctx context.Context, limit time.Duration, r repeat, call func(context.Context) (O, error)) (O, error) {
-	ctx, cancel := context.WithTimeout(ctx, limit)
+// connection error, or the per-call limit (from the first attempt) or the
+// client's outage budget would pass before the next attempt.
+func retryCall[O any](ctx context.Context, bu *budget, r repeat, call func(context.Context) (O, error)) (O, error) {
+	ctx, cancel := context.WithTimeout(ctx, bu.limit)
 	defer cancel()
 	b := newBackoff(connectionBackoff)
 	for {
 		out, err := call(ctx)
+		if !bu.observe(err) && err != nil {
+			return out, err
+		}
 		if err == nil || ctx.Err() != nil {
 			return out, err
 		}

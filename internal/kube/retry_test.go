@@ -58,7 +58,7 @@ func TestRetryCallAfterConnectionErrors(t *testing.T) {
 			t.Parallel()
 			ctx, resent := trackResent(t.Context())
 			calls := 0
-			_, err := retryCall(ctx, time.Minute, tc.kind, func(context.Context) (int, error) {
+			_, err := retryCall(ctx, newBudget(time.Minute), tc.kind, func(context.Context) (int, error) {
 				calls++
 				if calls < 3 {
 					return 0, tc.err
@@ -80,7 +80,7 @@ func TestRetryCallAfterConnectionErrors(t *testing.T) {
 func TestRetryCallEndsAtItsLimit(t *testing.T) {
 	t.Parallel()
 	calls := 0
-	_, err := retryCall(t.Context(), 300*time.Millisecond, read, func(ctx context.Context) (int, error) {
+	_, err := retryCall(t.Context(), newBudget(300*time.Millisecond), read, func(ctx context.Context) (int, error) {
 		calls++
 		return 0, errRefused
 	})
@@ -89,6 +89,36 @@ func TestRetryCallEndsAtItsLimit(t *testing.T) {
 	}
 	if calls < 2 {
 		t.Errorf("%d attempts, want retries within the limit", calls)
+	}
+}
+
+// A server that stays unreachable gets one limit from its first failure,
+// shared by every call: once it has passed, a call fails at its first
+// connection error (a run against a server that is gone ends within about
+// one limit, not one per namespace); an answer resets the clock.
+func TestRetryBudgetIsSharedDuringAnOutage(t *testing.T) {
+	t.Parallel()
+	bu := newBudget(time.Minute)
+	refused := func(context.Context) (int, error) { return 0, errRefused }
+	bu.observe(errRefused)
+	bu.since = bu.since.Add(-time.Minute) // the outage began a limit ago
+	calls := 0
+	_, _ = retryCall(t.Context(), bu, read, func(ctx context.Context) (int, error) { calls++; return refused(ctx) })
+	if calls != 1 {
+		t.Errorf("%d attempts once the outage outlasted the limit, want 1", calls)
+	}
+	if _, err := retryCall(t.Context(), bu, read, func(context.Context) (int, error) { return 1, nil }); err != nil {
+		t.Fatal(err)
+	}
+	calls = 0
+	_, err := retryCall(t.Context(), bu, read, func(ctx context.Context) (int, error) {
+		if calls++; calls < 3 {
+			return refused(ctx)
+		}
+		return 1, nil
+	})
+	if err != nil || calls != 3 {
+		t.Errorf("%d attempts (err %v) after the server answered again, want retries until it answers", calls, err)
 	}
 }
 

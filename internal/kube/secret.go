@@ -68,7 +68,7 @@ func ApplySecret(ctx context.Context, c *Client, ns string, spec SecretSpec, exi
 	}
 	var result SecretResult
 	first := true
-	err := onConflict(ctx, c.limit, func(ctx context.Context) error {
+	err := onConflict(ctx, c.budget.limit, func(ctx context.Context) error {
 		if !first {
 			var err error
 			if existing, err = readSecret(ctx, c, ns, spec.Name); err != nil {

@@ -44,7 +44,7 @@ func UpdatePullSecrets(ctx context.Context, c *Client, sa *corev1.ServiceAccount
 	current := sa.DeepCopy()
 	changed := false
 	ctx, resent := trackResent(ctx)
-	err := onConflict(ctx, c.limit, func(ctx context.Context) error {
+	err := onConflict(ctx, c.budget.limit, func(ctx context.Context) error {
 		if current == nil {
 			fresh, err := client.Get(ctx, sa.Name)
 			if err != nil {

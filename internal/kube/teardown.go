@@ -89,7 +89,7 @@ func deleteInspected(ctx context.Context, c *Client, s *corev1.Secret, spec Dele
 	secrets := c.Secrets(s.Namespace)
 	result := SecretDeleted
 	ctx, resent := trackResent(ctx)
-	err := onConflict(ctx, c.limit, func(ctx context.Context) error {
+	err := onConflict(ctx, c.budget.limit, func(ctx context.Context) error {
 		uid, rv := s.UID, s.ResourceVersion
 		err := secrets.Delete(ctx, s.Name, metav1.DeleteOptions{
 			Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv},
