@@ -117,8 +117,10 @@ type Resource[T, L any] struct {
 	budget    *budget
 }
 
+// request addresses the resource. client-go's own retries are off: retryCall
+// does them, within the client's budget (see retry.go).
 func (r Resource[T, L]) request(req *rest.Request) *rest.Request {
-	return req.NamespaceIfScoped(r.namespace, r.namespace != "").Resource(r.resource)
+	return req.NamespaceIfScoped(r.namespace, r.namespace != "").Resource(r.resource).MaxRetries(0)
 }
 
 // into decodes a response into a new T or L.

@@ -74,33 +74,68 @@ func (b *budget) observe(err error) bool {
 	return now.Sub(b.since) < b.limit
 }
 
-// retryCall runs call until it succeeds, fails with an error that is not a
-// connection error, or the per-call limit (from the first attempt) or the
-// client's outage budget would pass before the next attempt.
+// retryCall runs call until it succeeds, fails with an error that is not
+// worth another attempt, or the per-call limit (from the first attempt) or
+// the client's outage budget would pass before the next attempt.
+//
+// It also does what client-go's own retries did (they are off, see
+// Resource.request: they wait a fixed second after a connection error, and
+// know neither the outage budget nor which writes are safe to repeat): a
+// 429, or a 5xx with Retry-After, is retried after the wait the server
+// asks for.
 func retryCall[O any](ctx context.Context, bu *budget, r repeat, call func(context.Context) (O, error)) (O, error) {
 	ctx, cancel := context.WithTimeout(ctx, bu.limit)
 	defer cancel()
 	b := newBackoff(connectionBackoff)
+	asked := 0
 	for {
 		out, err := call(ctx)
-		if !bu.observe(err) && err != nil {
-			return out, err
-		}
+		inBudget := bu.observe(err)
 		if err == nil || ctx.Err() != nil {
 			return out, err
 		}
-		switch {
-		case notSent(err):
-		case r == read && connectionError(err):
-		case r == conditionalWrite && connectionError(err):
-			noteResent(ctx)
+		wait := b.step()
+		switch delay, ok := serverDelay(err, r); {
+		case notSent(err) && inBudget:
+		case r != sentOnce && connectionError(err) && inBudget:
+			if r == conditionalWrite {
+				noteResent(ctx)
+			}
+		case ok && asked < maxAsked:
+			asked++
+			if delay > 0 {
+				wait = delay
+			}
 		default:
 			return out, err
 		}
-		if !b.sleep(ctx) {
+		if !sleep(ctx, wait) {
 			return out, err
 		}
 	}
+}
+
+// maxAsked bounds the retries a server asks for (client-go's bound): a
+// server that answers "retry now" forever is not retried forever.
+const maxAsked = 10
+
+// serverDelay reports a refusal the server asks to be retried, and after
+// how long: a 429 (never acted on) for any request, a 5xx with Retry-After
+// for requests safe to repeat. A Retry-After of 0 (zero here) gets the
+// backoff's wait.
+func serverDelay(err error, r repeat) (time.Duration, bool) {
+	secs, suggested := apierrors.SuggestsClientDelay(err)
+	switch {
+	case apierrors.IsTooManyRequests(err):
+	case suggested && r != sentOnce:
+		var status apierrors.APIStatus
+		if !errors.As(err, &status) || status.Status().Code < 500 {
+			return 0, false
+		}
+	default:
+		return 0, false
+	}
+	return time.Duration(max(secs, 0)) * time.Second, true
 }
 
 // connectionError reports an error that says the connection broke, not
@@ -156,10 +191,12 @@ func (b *backoff) step() time.Duration {
 	return w/2 + rand.N(w/2+1)
 }
 
-// sleep waits for the next step; it returns false, at once, when ctx would
-// end first: the caller returns its last error rather than a deadline.
-func (b *backoff) sleep(ctx context.Context) bool {
-	w := b.step()
+// sleep waits for the next step (see sleep).
+func (b *backoff) sleep(ctx context.Context) bool { return sleep(ctx, b.step()) }
+
+// sleep waits w; it returns false, at once, when ctx would end first: the
+// caller returns its last error rather than a deadline.
+func sleep(ctx context.Context, w time.Duration) bool {
 	if d, ok := ctx.Deadline(); ok && time.Until(d) <= w {
 		return false
 	}
