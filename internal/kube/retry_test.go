@@ -148,7 +148,7 @@ func TestOnConflictIsTimeBased(t *testing.T) {
 func TestConnectionErrorClassifies(t *testing.T) {
 	t.Parallel()
 	for _, err := range []error{errReset, errRefused, errGoAway, errEOF, errPipe, urlErr(io.EOF),
-		urlErr(errors.New("http2: client connection lost")), fmt.Errorf("wrapped: %w", errReset)} {
+		urlErr(errors.New("http2: client connection lost")), urlErr(errors.New("http2: client connection force closed via ClientConn.Close")), fmt.Errorf("wrapped: %w", errReset)} {
 		if !connectionError(err) {
 			t.Errorf("connectionError(%v) = false", err)
 		}

@@ -20,9 +20,9 @@ import (
 // cutRounds is how many runs across the fleet meet random connection cuts.
 const cutRounds = 5
 
-// Cuts come every 20-200 ms: several per run, each failing every request
+// Cuts come every 50-500 ms: dozens per run, each failing every request
 // in flight on the shared HTTP/2 connection.
-const cutMin, cutMax = 20 * time.Millisecond, 200 * time.Millisecond
+const cutMin, cutMax = 50 * time.Millisecond, 500 * time.Millisecond
 
 // TestConnectionCuts runs across a fleet of 200 namespaces through a TCP
 // proxy that resets every connection at random moments (HTTP/2 passes
@@ -47,7 +47,7 @@ func TestConnectionCuts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		guard, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+		guard, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 		cutting, stop := context.WithCancel(guard)
 		cut.CutRandomly(cutting, uint64(round+1), cutMin, cutMax)
 		secretName := freshName("cuts")
@@ -55,7 +55,7 @@ func TestConnectionCuts(t *testing.T) {
 		r := runCtx(guard, t, string(kc), withCreds(t, fakestack.KeyToken, map[string]string{
 			config.InNamespaceSelector: f.selector,
 			config.InSecretName:        secretName,
-		}), Deps{KubeRequestTimeout: faultTimeout})
+		}), Deps{}) // the product's per-call limit: what a user's run rides out
 		took := time.Since(start)
 		stop()
 		if guard.Err() != nil {
@@ -68,6 +68,7 @@ func TestConnectionCuts(t *testing.T) {
 		}
 		checkNamedFailures(t, r, failedIn(r.res))
 		n := checkRealState(t, cs, f, secretName, r.res)
+		logFailures(t, r.res, 3)
 		ok := len(r.res.Succeeded())
 		written, total, cuts, elapsed = written+ok, total+len(f.names), cuts+cut.Cuts(), elapsed+took
 		t.Logf("ROW cuts round %d | namespaces %d | cuts %d | written %d (%.1f %%) | run %s | false successes %d | entries lost %d | dangling refs %d",
@@ -144,6 +145,17 @@ func countSecrets(ctx context.Context, cs kubernetes.Interface, name string) int
 		return 0
 	}
 	return len(l.Items)
+}
+
+// logFailures logs the first few namespace errors: why cuts cost a write.
+func logFailures(t *testing.T, res *Result, max int) {
+	t.Helper()
+	for _, nr := range res.Namespaces {
+		if nr.Err != nil && max > 0 {
+			max--
+			t.Logf("failed: %v", nr.Err)
+		}
+	}
 }
 
 func pct(n, of int) float64 {
