@@ -121,14 +121,21 @@ func retryCall[O any](ctx context.Context, bu *budget, r repeat, call func(conte
 const maxAsked = 10
 
 // serverDelay reports a refusal the server asks to be retried, and after
-// how long: a 429 (never acted on) for any request, a 5xx with Retry-After
-// for requests safe to repeat. A Retry-After of 0 (zero here) gets the
-// backoff's wait.
+// how long: a 429 (never acted on) for any request; for requests safe to
+// repeat, a 503 (an API server shutting down answers one, asking for a
+// retry after 1 s in a header this layer does not see) or another 5xx with
+// a Retry-After. Zero means the backoff's wait.
 func serverDelay(err error, r repeat) (time.Duration, bool) {
 	secs, suggested := apierrors.SuggestsClientDelay(err)
 	switch {
 	case apierrors.IsTooManyRequests(err):
-	case suggested && r != sentOnce:
+	case r == sentOnce:
+		return 0, false
+	case apierrors.IsServiceUnavailable(err):
+		if !suggested {
+			secs = 1
+		}
+	case suggested:
 		var status apierrors.APIStatus
 		if !errors.As(err, &status) || status.Status().Code < 500 {
 			return 0, false

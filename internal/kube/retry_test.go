@@ -53,6 +53,10 @@ func TestRetryCallAfterConnectionErrors(t *testing.T) {
 		{"unconditional write after refused dial", sentOnce, errRefused, 3, false, false},
 		{"server refusal is not retried here", conditionalWrite, errForbid, 1, true, false},
 		{"conflict is the caller's to answer", conditionalWrite, errConfl, 1, true, false},
+		{"throttled write", sentOnce, apierrors.NewTooManyRequests("slow down", 0), 3, false, false},
+		{"API server shutting down", conditionalWrite, apierrors.NewServiceUnavailable("apiserver is shutting down"), 3, false, false},
+		{"unconditional write after 503 is not repeated", sentOnce, apierrors.NewServiceUnavailable("apiserver is shutting down"), 1, true, false},
+		{"500 without Retry-After is not retried", read, apierrors.NewInternalError(errors.New("boom")), 1, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
