@@ -2,7 +2,7 @@
 # under review). Releases do not use this file: scripts/release assembles the
 # same image reproducibly (tools/release) and the release commit's action.yml
 # runs it by digest. Like the release image it has no base: a static binary
-# with Go's embedded CA roots (roots.go) needs nothing else.
+# with Go's embedded CA roots (main.go) needs nothing else.
 # GO_IMAGE is a build argument so air-gapped builders can use a mirror.
 ARG GO_IMAGE=golang:1.26-bookworm
 
@@ -18,8 +18,11 @@ COPY internal/ internal/
 ARG VERSION=dev
 ARG COMMIT=unknown
 ARG DATE=unknown
-RUN CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -trimpath \
-      -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT} -X main.date=${DATE}" -o /out/pullsecret . && \
+RUN CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -trimpath -ldflags "-s -w \
+        -X github.com/pullsecret/pullsecret/internal/version.Version=${VERSION} \
+        -X github.com/pullsecret/pullsecret/internal/version.Commit=${COMMIT} \
+        -X github.com/pullsecret/pullsecret/internal/version.Date=${DATE}" \
+      -o /out/pullsecret . && \
     mkdir -m 1777 /out/tmp
 
 FROM scratch

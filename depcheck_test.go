@@ -1,33 +1,145 @@
 package main
 
 import (
+	"io/fs"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
 
-// TestShippedBinaryImportsNoTestSupport keeps the fakes, the control-plane
-// harness and the demo out of what users run: a credentials tool must not
-// carry a fake Google that signs tokens.
-func TestShippedBinaryImportsNoTestSupport(t *testing.T) {
-	t.Parallel()
-	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+// The layers, as go-containerregistry's depcheck guards its own: each rule
+// is checked against `go list`'s transitive (non-test) dependencies of
+// every package of this module, so an import that breaks a layer fails
+// here, naming the package and what it reached.
+//
+//	flow:    main → cli → runner → {googleauth, refresher, kube, registry, dockerconfig, container} → leaves
+//	leaves:  version, labels (keys only), actions, httplog, container, dockerconfig, registry
+//
+// Package                                          | may import (internal)           | must never reach
+// -------------------------------------------------|---------------------------------|-----------------
+// kube                                             | labels (a leaf of constants)    | anything else
+// dockerconfig, registry, httplog, container,      | nothing                         | any internal package
+// labels, version, actions                         |                                 |
+// googleauth, refresher                            | (anything below runner)         | runner, cli
+// every package but main                           |                                 | cli
+// main (the shipped binary)                        |                                 | internal/testing/...
+const depModule = "github.com/pullsecret/pullsecret"
+
+type layerRule struct {
+	pkgs []string // relative to the module; "" is main
+	// allowed, when not nil, is every internal package pkgs may reach.
+	allowed []string
+	// forbidden are package prefixes pkgs must not reach.
+	forbidden []string
+}
+
+var layerRules = []layerRule{
+	{pkgs: []string{"internal/kube"}, allowed: []string{"internal/labels"}},
+	{pkgs: []string{"internal/dockerconfig", "internal/registry", "internal/httplog", "internal/container",
+		"internal/labels", "internal/version", "internal/actions"}, allowed: []string{}},
+	{pkgs: []string{"internal/googleauth", "internal/refresher"}, forbidden: []string{"internal/runner", "internal/cli"}},
+	{pkgs: []string{""}, forbidden: []string{"internal/testing"}},
+}
+
+// depsOf maps every package of the module (relative path, "" for main) to
+// the module's packages it depends on, transitively, test files excluded.
+func depsOf(t *testing.T) map[string][]string {
+	t.Helper()
+	touchSources(t)
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}}{{range .Deps}} {{.}}{{end}}", "./...").CombinedOutput()
 	if err != nil {
-		t.Fatalf("go list -deps: %v\n%s", err, out)
+		t.Fatalf("go list: %v\n%s", err, out)
 	}
-	const forbidden = "github.com/pullsecret/pullsecret/internal/testing"
-	var product int
-	for _, pkg := range strings.Fields(string(out)) {
-		if pkg == forbidden || strings.HasPrefix(pkg, forbidden+"/") {
-			t.Errorf("the shipped binary imports test support %s", pkg)
+	deps := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		pkg, ok := depRel(f[0])
+		if !ok {
+			continue
 		}
-		if strings.HasPrefix(pkg, "github.com/pullsecret/pullsecret/internal/") {
-			product++
+		deps[pkg] = []string{}
+		for _, d := range f[1:] {
+			if r, ok := depRel(d); ok {
+				deps[pkg] = append(deps[pkg], r)
+			}
 		}
 	}
-	// Guard the guard: if go list printed nothing useful this test would
+	return deps
+}
+
+// touchSources reads every directory and stats every Go file of the
+// module: go test caches a result by the files the test itself opened, and
+// go list's reads do not count, so without this a new import elsewhere
+// would be answered from the cache.
+func touchSources(t *testing.T) {
+	t.Helper()
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && path != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata"):
+			return filepath.SkipDir
+		case !d.IsDir() && strings.HasSuffix(path, ".go"):
+			_, err = os.Stat(path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func depRel(importPath string) (string, bool) {
+	if importPath == depModule {
+		return "", true
+	}
+	r, ok := strings.CutPrefix(importPath, depModule+"/")
+	return r, ok
+}
+
+func depUnder(pkg, prefix string) bool { return pkg == prefix || strings.HasPrefix(pkg, prefix+"/") }
+
+func TestLayers(t *testing.T) {
+	t.Parallel()
+	deps := depsOf(t)
+	for _, r := range layerRules {
+		for _, pkg := range r.pkgs {
+			reached, ok := deps[pkg]
+			if !ok {
+				t.Errorf("rule names %q, which go list does not know: update the table", pkg)
+				continue
+			}
+			for _, d := range reached {
+				if r.allowed != nil && !slices.Contains(r.allowed, d) {
+					t.Errorf("%s reaches %s; it may import only %v (see the table in depcheck_test.go)", depName(pkg), d, r.allowed)
+				}
+				for _, f := range r.forbidden {
+					if depUnder(d, f) {
+						t.Errorf("%s reaches %s, which it must never import (see the table in depcheck_test.go)", depName(pkg), d)
+					}
+				}
+			}
+		}
+	}
+	// Nothing imports cli but main: the command line is the top layer.
+	for pkg, reached := range deps {
+		if pkg != "" && slices.Contains(reached, "internal/cli") {
+			t.Errorf("%s reaches internal/cli; only main may import it", depName(pkg))
+		}
+	}
+	// Guard the guard: if go list printed nothing useful the rules would
 	// pass vacuously.
-	if product < 5 {
-		t.Errorf("go list -deps . found %d product packages, want the product's internal packages", product)
+	if len(deps[""]) < 10 {
+		t.Errorf("go list found %d internal packages under main, want the product's (%v)", len(deps[""]), deps[""])
 	}
+}
+
+func depName(pkg string) string {
+	if pkg == "" {
+		return "main"
+	}
+	return pkg
 }

@@ -10,15 +10,16 @@ import (
 	"os/signal"
 	"syscall"
 
+	// Go's copy of the Mozilla CA roots, used only where the system
+	// provides none: the action image is the static binary alone (no base
+	// image, no /etc/ssl), yet must verify Google's and the API server's
+	// TLS.
+	_ "golang.org/x/crypto/x509roots/fallback"
 	"golang.org/x/term"
 
 	"github.com/pullsecret/pullsecret/internal/cli"
+	"github.com/pullsecret/pullsecret/internal/version"
 )
-
-// Set at build time with -ldflags "-X main.version=… -X main.commit=…
-// -X main.date=…" (the Dockerfile does); empty ones are read from the
-// build information Go embeds.
-var version, commit, date string
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -31,7 +32,7 @@ func main() {
 		LookupEnv: os.LookupEnv,
 		ReadFile:  os.ReadFile,
 		Width:     terminalWidth(),
-		Build:     cli.Build{Version: version, Commit: commit, Date: date},
+		Build:     cli.Build{Version: version.Version, Commit: version.Commit, Date: version.Date, Image: version.Image},
 	})
 	stop()
 	os.Exit(code)

@@ -72,6 +72,13 @@ type ghRun struct {
 // file commands and (optionally) the OIDC request variables.
 func runAsGitHub(t *testing.T, bin string, inputs, extraEnv map[string]string) ghRun {
 	t.Helper()
+	return runAsGitHubArgs(t, bin, nil, inputs, extraEnv)
+}
+
+// runAsGitHubArgs is runAsGitHub with the action's args (a release's
+// action.yml passes some).
+func runAsGitHubArgs(t *testing.T, bin string, args []string, inputs, extraEnv map[string]string) ghRun {
+	t.Helper()
 	dir := t.TempDir()
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
 	for _, in := range config.Inputs {
@@ -88,7 +95,7 @@ func runAsGitHub(t *testing.T, bin string, inputs, extraEnv map[string]string) g
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -23,8 +23,8 @@ import (
 )
 
 // releaseActionImage runs the release procedure and returns the image the
-// release's action.yml names: scripts/release builds this tree (all
-// platforms, reproducibly), pushes the multi-arch image to a local registry
+// release's action.yml names: scripts/release builds this tree
+// (reproducibly, with the test-rig switches on), pushes the multi-arch image to a local registry
 // and writes the release commit; the image is then pulled, like the runner
 // does for `uses: owner/pullsecret@v1`, by the digest written in that
 // commit's action.yml. The pull and first start are timed: they are the
@@ -60,6 +60,9 @@ func releaseActionImage(cleanups *[]func()) (string, error) {
 	start := time.Now()
 	cmd := exec.Command(filepath.Join("..", "scripts", "release"), "v0.0.0-e2e", "--repo", "localhost:"+port+"/pullsecret",
 		"--push", "--allow-dirty", "--out", out,
+		// The fakes speak plain http and the registry is reached through a
+		// mirror: switches only a test-rig build obeys.
+		"--test-rig",
 		// The cluster runs the host's architecture; the other five targets
 		// are release-tool concerns, tested in tools/release.
 		"--platforms", "linux/"+runtime.GOARCH)

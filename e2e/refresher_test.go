@@ -17,6 +17,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/kube"
+	"github.com/pullsecret/pullsecret/internal/labels"
 	"github.com/pullsecret/pullsecret/internal/refresher"
 	"github.com/pullsecret/pullsecret/internal/testing/fakegoogle"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
@@ -83,7 +85,7 @@ func refresherOnKind(t *testing.T) {
 	}
 	image := refresherImage(t)
 
-	iss, err := refresher.ReadIssuer(ctx, e.client.CoreV1().RESTClient())
+	iss, err := kube.ReadIssuer(ctx, e.client.CoreV1().RESTClient())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,8 +98,10 @@ func refresherOnKind(t *testing.T) {
 		t.Fatalf("setup commands lack the cluster's keys or issuer:\n%s", printed)
 	}
 	t.Logf("--print-wif-setup for the kind cluster:\n%s", printed)
+	// The printed mapping, and the printed condition as the claim it pins.
 	if err := e.stack.Google.AddProvider(fakegoogle.Provider{Name: provider, IssuerURI: iss.URL, JWKSJSON: iss.JWKS,
-		AttributeMapping: map[string]string{"google.subject": "assertion.sub"}}); err != nil {
+		AttributeMapping: map[string]string{"google.subject": refresher.SubjectMapping(provider)},
+		RequiredClaims:   map[string]string{"sub": refresher.KubernetesSubject(refreshNS)}}); err != nil {
 		t.Fatal(err)
 	}
 	principal := refresher.RefresherPrincipal(provider, refreshNS)
@@ -178,10 +182,10 @@ func refresherOnKind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cm.Annotations[refresher.AnnotationLastSuccess] == "" {
-		t.Errorf("no %s on the ConfigMap: %v", refresher.AnnotationLastSuccess, cm.Annotations)
+	if cm.Annotations[labels.LastSuccess] == "" {
+		t.Errorf("no %s on the ConfigMap: %v", labels.LastSuccess, cm.Annotations)
 	}
-	t.Logf("refresher status: %s", cm.Annotations[refresher.AnnotationLastResult])
+	t.Logf("refresher status: %s", cm.Annotations[labels.LastResult])
 	for _, ns := range []string{a, b} {
 		requireRunning(t, startPod(t, ns, "default", arImage), ns+": new pod after the previous token was revoked")
 	}

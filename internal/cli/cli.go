@@ -16,8 +16,8 @@ import (
 	"github.com/pullsecret/pullsecret/internal/actions"
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/httplog"
-	"github.com/pullsecret/pullsecret/internal/release"
 	"github.com/pullsecret/pullsecret/internal/runner"
+	"github.com/pullsecret/pullsecret/internal/testrig"
 )
 
 // Env is the process: arguments, standard streams and environment,
@@ -56,7 +56,18 @@ type options struct {
 	// printWIFSetup prints the gcloud commands that register the
 	// cluster's ServiceAccount token issuer with Google (refresh: true).
 	printWIFSetup bool
+	// releaseImage is the image this step runs from, by digest, which a
+	// release's action.yml passes in its args (FlagReleaseImage).
+	releaseImage string
 }
+
+// FlagReleaseImage is the hidden flag through which a release's action.yml
+// (runs.args, fixed by the release commit) tells the binary the image it
+// runs from, by digest: the digest of an image cannot be stamped into the
+// binary inside it. It is a flag, not an environment variable, because a
+// workflow's env: and $GITHUB_ENV override an action's runs.env, and
+// whoever sets them must not choose the image the refresher runs.
+const FlagReleaseImage = "release-image"
 
 // newFlagSet registers every flag: the inputs' (config.Flags) and the
 // CLI's own.
@@ -71,6 +82,8 @@ func newFlagSet(lookupEnv func(string) (string, bool)) (*pflag.FlagSet, config.L
 	fs.BoolVar(&o.version, "version", false, "Print the version, commit and build date, then exit.")
 	fs.BoolVarP(&o.help, "help", "h", false, "Print this help, then exit.")
 	fs.BoolVar(&o.printWIFSetup, "print-wif-setup", false, "Print the gcloud commands that let the in-cluster refresher (refresh: true) authenticate with this cluster's ServiceAccount tokens, then exit.")
+	fs.StringVar(&o.releaseImage, FlagReleaseImage, "", "The image this release runs from, by digest (set by the release's action.yml).")
+	_ = fs.MarkHidden(FlagReleaseImage)
 	for _, name := range []string{"output", "debug", "version", "help", "print-wif-setup"} {
 		_ = fs.SetAnnotation(name, config.AnnotationGroup, []string{groupOutput})
 	}
@@ -83,7 +96,7 @@ func Main(ctx context.Context, e Env) int {
 	if len(e.Args) > 0 && e.Args[0] == "completion" {
 		return completionCommand(e)
 	}
-	if len(e.Args) > 0 && e.Args[0] == runner.RefreshCommand {
+	if len(e.Args) > 0 && e.Args[0] == RefreshCommand {
 		return refreshCommand(ctx, e)
 	}
 	fs, lookup, o := newFlagSet(e.LookupEnv)
@@ -145,12 +158,12 @@ func run(ctx context.Context, e Env, fs *pflag.FlagSet, lookup config.Lookup, o 
 	}
 	lookup, err := config.WithCredentialsFile(lookup, *o.keyFile, e.Stdin, e.ReadFile)
 	if err != nil {
-		return nil, nil, fmt.Errorf("invalid configuration:\n%w", classified(err, runner.ErrBadInput))
+		return nil, nil, fmt.Errorf("invalid configuration:\n%w", runner.Classify(runner.ErrBadInput, err))
 	}
-	allowHTTP := e.Getenv(config.EnvAllowHTTPEndpoints) == "true"
-	cfg, err := config.Load(lookup, config.AllowHTTPEndpoints(allowHTTP), config.ReleaseImage(e.Getenv(release.ImageEnv)))
+	allowHTTP := testrig.Getenv(e.Getenv, config.EnvAllowHTTPEndpoints) == "true"
+	cfg, err := config.Load(lookup, config.AllowHTTPEndpoints(allowHTTP), config.ReleaseImage(o.releaseImage))
 	if err != nil {
-		return nil, nil, fmt.Errorf("invalid configuration:\n%w", classified(err, runner.ErrBadInput))
+		return nil, nil, fmt.Errorf("invalid configuration:\n%w", runner.Classify(runner.ErrBadInput, err))
 	}
 	d := e.Deps
 	d.Reporter = rep
@@ -165,30 +178,9 @@ func run(ctx context.Context, e Env, fs *pflag.FlagSet, lookup config.Lookup, o 
 	return cfg, res, err
 }
 
-// classified adds kind to err's tree without changing its text.
-func classified(err, kind error) error { return &kindError{err: err, kind: kind} }
-
-type kindError struct{ err, kind error }
-
-func (k *kindError) Error() string   { return k.err.Error() }
-func (k *kindError) Unwrap() []error { return []error{k.err, k.kind} }
-
 // usageError reports a command line that cannot be parsed, the way
 // kubectl does: the problem, then where help is.
 func usageError(w io.Writer, err error) int {
 	fmt.Fprintf(w, "error: %v\nSee 'pullsecret --help' for usage.\n", err)
 	return ExitBadInput
-}
-
-// refreshCommand is Job mode: the in-cluster refresher's CronJob runs
-// `pullsecret refresh --config-map NAMESPACE/NAME`.
-func refreshCommand(ctx context.Context, e Env) int {
-	rep := actions.New(e.Getenv, e.Stderr, e.Stdout)
-	d := e.Deps
-	d.Reporter, d.Version = rep, e.Build.Resolve().Version
-	err := errors.Join(runner.RunRefresher(ctx, e.Args[1:], e.Stderr, d), rep.Err())
-	if err != nil {
-		rep.Errorf("%s", err)
-	}
-	return ExitCode(err)
 }

@@ -46,13 +46,21 @@ func TestHelp(t *testing.T) {
 	}
 	check.Golden(t, filepath.Join("testdata", "help.golden"), stdout)
 
-	// Every flag once, spelled --flag, under its group's heading.
+	// Every flag once, spelled --flag, under its group's heading; a
+	// hidden one (what a release's action.yml passes) never.
 	fs, _, _ := newFlagSet(check.Lookup(nil))
 	fs.VisitAll(func(f *pflag.Flag) {
-		if n := strings.Count(stdout, "  --"+f.Name+" ") + strings.Count(stdout, "  --"+f.Name+"\n") + strings.Count(stdout, ", --"+f.Name+" ") + strings.Count(stdout, ", --"+f.Name+"\n"); n != 1 {
-			t.Errorf("--%s listed %d times", f.Name, n)
+		want := 1
+		if f.Hidden {
+			want = 0
+		}
+		if n := strings.Count(stdout, "  --"+f.Name+" ") + strings.Count(stdout, "  --"+f.Name+"\n") + strings.Count(stdout, ", --"+f.Name+" ") + strings.Count(stdout, ", --"+f.Name+"\n"); n != want {
+			t.Errorf("--%s listed %d times, want %d", f.Name, n, want)
 		}
 	})
+	if !strings.Contains(stdout, "--print-wif-setup") || strings.Contains(stdout, FlagReleaseImage) {
+		t.Errorf("--help must list --print-wif-setup and hide --%s", FlagReleaseImage)
+	}
 	for _, in := range config.Inputs {
 		heading := "\n" + config.GroupOf(in.Name) + " flags:\n"
 		at, hd := strings.Index(stdout, "  --"+in.Flag()), strings.Index(stdout, heading)
@@ -110,6 +118,24 @@ func TestVersion(t *testing.T) {
 				t.Errorf("stdout (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// A released CLI also names the image it was stamped with.
+func TestVersionOfAReleasedCLI(t *testing.T) {
+	t.Parallel()
+	b := Build{Version: "v1.2.3", Commit: "c", Date: "d", Go: "go1", Image: "ghcr.io/pullsecret/pullsecret@sha256:" + strings.Repeat("0", 64)}
+	for output, want := range map[string]string{
+		OutputText: "pullsecret v1.2.3 (commit c, built d, go1)\nimage " + b.Image + "\n",
+		OutputJSON: "{\n  \"version\": \"v1.2.3\",\n  \"commit\": \"c\",\n  \"date\": \"d\",\n  \"go\": \"go1\",\n  \"image\": \"" + b.Image + "\"\n}\n",
+	} {
+		var out bytes.Buffer
+		if code := writeVersion(&out, b, output); code != ExitOK {
+			t.Fatalf("%s: exit %d", output, code)
+		}
+		if diff := cmp.Diff(want, out.String()); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", output, diff)
+		}
 	}
 }
 
@@ -207,6 +233,24 @@ func TestBadInputExitsTwo(t *testing.T) {
 			stderr: []string{"error: invalid configuration", config.InMode},
 		},
 		{
+			// Attack: an earlier step's env: or $GITHUB_ENV chose the
+			// image the refresher runs. A build from source refuses
+			// refresh: true without refresh_image, whatever the
+			// environment says.
+			name: "refresher image only in the environment",
+			env: map[string]string{"PULLSECRET_IMAGE": "attacker.example/evil@sha256:" + strings.Repeat("e", 64),
+				"INPUT_REFRESH": "true", "INPUT_NAMESPACES": "a", "INPUT_SERVICE_ACCOUNT": "puller@p.iam.gserviceaccount.com", "INPUT_ACCESS_TOKEN": "ya29.x"},
+			stderr: []string{`input "refresh_image": is required: this build of pullsecret has no release image`},
+		},
+		{
+			// The release's own image comes from the hidden flag
+			// action.yml passes, and is checked like refresh_image.
+			name:   "release image flag not by digest",
+			args:   []string{"--" + FlagReleaseImage, "ghcr.io/pullsecret/pullsecret:v1"},
+			env:    map[string]string{"INPUT_REFRESH": "true", "INPUT_NAMESPACES": "a", "INPUT_SERVICE_ACCOUNT": "puller@p.iam.gserviceaccount.com", "INPUT_ACCESS_TOKEN": "ya29.x"},
+			stderr: []string{`input "refresh_image": "ghcr.io/pullsecret/pullsecret:v1" must name the image by digest`},
+		},
+		{
 			name:   "key file missing",
 			args:   []string{"--credentials-json-file", filepath.Join(t.TempDir(), "none.json")},
 			stderr: []string{"--credentials-json-file"},
@@ -287,27 +331,27 @@ func TestExitCode(t *testing.T) {
 		},
 		{
 			name: "bad input",
-			err:  classified(errors.New("x"), runner.ErrBadInput),
+			err:  runner.Classify(runner.ErrBadInput, errors.New("x")),
 			want: ExitBadInput,
 		},
 		{
 			name: "credentials",
-			err:  classified(errors.New("x"), runner.ErrCredentials),
+			err:  runner.Classify(runner.ErrCredentials, errors.New("x")),
 			want: ExitCredentials,
 		},
 		{
 			name: "unreachable",
-			err:  classified(errors.New("x"), runner.ErrClusterUnreachable),
+			err:  runner.Classify(runner.ErrClusterUnreachable, errors.New("x")),
 			want: ExitClusterUnreachable,
 		},
 		{
 			name: "forbidden",
-			err:  classified(forbidden, runner.ErrForbidden),
+			err:  runner.Classify(runner.ErrForbidden, forbidden),
 			want: ExitForbidden,
 		},
 		{
 			name: "namespaces failed",
-			err:  classified(forbidden, runner.ErrNamespacesFailed),
+			err:  runner.Classify(runner.ErrNamespacesFailed, forbidden),
 			want: ExitFailed,
 		},
 		{
@@ -356,7 +400,11 @@ func TestCompletion(t *testing.T) {
 	t.Parallel()
 	fs, _, _ := newFlagSet(check.Lookup(nil))
 	var flags []string
-	fs.VisitAll(func(f *pflag.Flag) { flags = append(flags, "--"+f.Name) })
+	fs.VisitAll(func(f *pflag.Flag) {
+		if !f.Hidden {
+			flags = append(flags, "--"+f.Name)
+		}
+	})
 	for _, shell := range shells {
 		t.Run(shell, func(t *testing.T) {
 			t.Parallel()
@@ -365,6 +413,9 @@ func TestCompletion(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q", code, stderr)
 			}
 			check.Golden(t, filepath.Join("testdata", "completion."+shell), script)
+			if strings.Contains(script, FlagReleaseImage) {
+				t.Errorf("%s completion offers the hidden --%s", shell, FlagReleaseImage)
+			}
 			for _, f := range flags {
 				name := strings.TrimPrefix(f, "--")
 				if !strings.Contains(script, f) && !strings.Contains(script, "-l "+name+" ") {
@@ -404,7 +455,11 @@ func TestBashCompletionInBash(t *testing.T) {
 	}
 	fs, _, _ := newFlagSet(check.Lookup(nil))
 	var want []string
-	fs.VisitAll(func(f *pflag.Flag) { want = append(want, "--"+f.Name) })
+	fs.VisitAll(func(f *pflag.Flag) {
+		if !f.Hidden {
+			want = append(want, "--"+f.Name)
+		}
+	})
 	got := slices.DeleteFunc(complete("pullsecret", "--"), func(s string) bool { return !strings.HasPrefix(s, "--") })
 	if diff := cmp.Diff(want, got, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
 		t.Errorf("completions of -- (-want +got):\n%s", diff)

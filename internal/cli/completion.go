@@ -48,6 +48,9 @@ type completionFlag struct {
 func completionFlags(fs *pflag.FlagSet) []completionFlag {
 	var out []completionFlag
 	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Hidden {
+			return
+		}
 		out = append(out, completionFlag{
 			name:       f.Name,
 			short:      f.Shorthand,

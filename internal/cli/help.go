@@ -67,6 +67,9 @@ func writeHelp(w io.Writer, fs *pflag.FlagSet, width int) {
 	}
 	titles = append(titles, groupOutput)
 	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Hidden {
+			return
+		}
 		g := groupOf(f)
 		if !slices.Contains(titles, g) {
 			titles = append(titles, g) // a flag without a group still shows

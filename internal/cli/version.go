@@ -8,14 +8,17 @@ import (
 	"runtime/debug"
 )
 
-// Build identifies the binary. Release builds set its fields with
-// -ldflags "-X main.version=… -X main.commit=… -X main.date=…"; a plain
-// `go build` or `go install` fills them from the module and VCS stamps.
+// Build identifies the binary. main passes what release builds stamp into
+// internal/version (-ldflags -X); Resolve fills what a plain `go build` or
+// `go install` left empty from the module and VCS stamps.
 type Build struct {
 	Version string `json:"version"`
 	Commit  string `json:"commit"`
 	Date    string `json:"date"`
 	Go      string `json:"go"`
+	// Image is the release's image by digest, stamped into released CLI
+	// binaries (the refresher's default image); empty otherwise.
+	Image string `json:"image,omitempty"`
 	// readBuildInfo is debug.ReadBuildInfo; tests replace it.
 	readBuildInfo func() (*debug.BuildInfo, bool)
 }
@@ -78,6 +81,11 @@ func writeVersion(w io.Writer, b Build, output string) int {
 	}
 	if _, err := fmt.Fprintf(w, "pullsecret %s (commit %s, built %s, %s)\n", b.Version, b.Commit, b.Date, b.Go); err != nil {
 		return ExitFailed
+	}
+	if b.Image != "" {
+		if _, err := fmt.Fprintf(w, "image %s\n", b.Image); err != nil {
+			return ExitFailed
+		}
 	}
 	return ExitOK
 }

@@ -85,8 +85,9 @@ type Config struct {
 
 	// AllowHTTPEndpoints lets Google endpoint inputs use plain http on
 	// hosts other than loopback. Only test rigs whose fakes are reached
-	// through a container gateway set it (EnvAllowHTTPEndpoints); it is
-	// not an input, so no workflow can turn it on through `with:`.
+	// through a container gateway set it (EnvAllowHTTPEndpoints, read only
+	// by a test-rig build); it is not an input, so no workflow can turn it
+	// on through `with:`.
 	AllowHTTPEndpoints bool
 	// releaseImage is the image this step runs from (see ReleaseImage).
 	releaseImage string

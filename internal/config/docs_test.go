@@ -122,7 +122,7 @@ func TestActionYAMLInSync(t *testing.T) {
 }
 
 // releaseRuns is the runs: block of a release commit (tools/release pin).
-var releaseRuns = regexp.MustCompile(`(?s)\nruns:\n  using: docker\n(  #[^\n]*\n)*  image: docker://[^@\s]+@sha256:[0-9a-f]{64}\n  env:\n    PULLSECRET_IMAGE: [^\n]+\n$`)
+var releaseRuns = regexp.MustCompile(`(?s)\nruns:\n  using: docker\n(  #[^\n]*\n)*  image: docker://[^@\s]+@sha256:[0-9a-f]{64}\n  args:\n    - --release-image=[^@\s]+@sha256:[0-9a-f]{64}\n$`)
 
 // TestActionYAMLMarketplace checks the Marketplace's limits: a description
 // of at most 125 characters, and branding.
@@ -177,12 +177,13 @@ func TestReadmeInSync(t *testing.T) {
 func TestReleaseRunsRecognised(t *testing.T) {
 	t.Parallel()
 	digest := strings.Repeat("0f", 32)
-	pinned := "name: x\nruns:\n  using: docker\n  # Release v1.2.3: the prebuilt, signed image, pinned by digest (nothing is\n  # built on your runner). Verify it: see docs/releases.md, \"Verifying a release\".\n  image: docker://ghcr.io/pullsecret/pullsecret@sha256:" + digest + "\n  env:\n    PULLSECRET_IMAGE: ghcr.io/pullsecret/pullsecret@sha256:" + digest + "\n"
+	pinned := "name: x\nruns:\n  using: docker\n  # Release v1.2.3: the prebuilt, signed image, pinned by digest (nothing is\n  # built on your runner). Verify it: see docs/releases.md, \"Verifying a release\".\n  image: docker://ghcr.io/pullsecret/pullsecret@sha256:" + digest + "\n  args:\n    - --release-image=ghcr.io/pullsecret/pullsecret@sha256:" + digest + "\n"
 	if !releaseRuns.MatchString(pinned) {
 		t.Error("the pinned runs: block is not recognised")
 	}
 	for _, bad := range []string{
-		strings.Replace(pinned, "@sha256:"+digest+"\n  env", ":v1\n  env", 1), // a tag, not a digest
+		strings.Replace(pinned, "@sha256:"+digest+"\n  args", ":v1\n  args", 1),                       // a tag, not a digest
+		strings.Replace(pinned, "  args:\n    - --release-image", "  env:\n    PULLSECRET_IMAGE:", 1), // the image from the environment
 		pinned + "  steps: []\n", // anything after it
 	} {
 		if releaseRuns.MatchString(bad) {

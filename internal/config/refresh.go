@@ -8,7 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/pullsecret/pullsecret/internal/release"
+	"github.com/pullsecret/pullsecret/internal/version"
 )
 
 // digestRef is an image named by digest: the refresher must run exactly the
@@ -16,8 +16,9 @@ import (
 var digestRef = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:[.:][a-z0-9-]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)+@sha256:[a-f0-9]{64}$`)
 
 // EffectiveRefreshImage is refresh_image, else the image the release's
-// action.yml says this step runs from, else the image baked into a release
-// build, else "".
+// action.yml says this step runs from (its args), else the image stamped
+// into a released CLI, else "" (a build from source: refresh needs
+// refresh_image). Never the environment, which earlier steps control.
 func (c *Config) EffectiveRefreshImage() string {
 	switch {
 	case c.RefreshImage != "":
@@ -25,7 +26,7 @@ func (c *Config) EffectiveRefreshImage() string {
 	case c.releaseImage != "":
 		return c.releaseImage
 	}
-	return release.DefaultImage
+	return version.Image
 }
 
 // RefreshSchedule is the CronJob schedule for refresh_interval. Cron fires

@@ -6,8 +6,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/pullsecret/pullsecret/internal/release"
 	"github.com/pullsecret/pullsecret/internal/testing/check"
+	"github.com/pullsecret/pullsecret/internal/version"
 )
 
 const (
@@ -163,7 +163,7 @@ func TestRefreshRejects(t *testing.T) {
 
 // A build from source has no image baked in: refresh then needs
 // refresh_image, and says so naming the input. A release build's baked
-// image is the default. release.DefaultImage is process-wide, so this test
+// image is the default. version.Image is process-wide, so this test
 // is not parallel.
 func TestRefreshImageDefault(t *testing.T) {
 	in := refreshInputs(map[string]string{InRefreshImage: ""})
@@ -171,9 +171,9 @@ func TestRefreshImageDefault(t *testing.T) {
 	if check.ErrDiff(err, `input "refresh_image": is required`, "built from source") != "" {
 		t.Fatalf("error %v, want refresh_image required", err)
 	}
-	old := release.DefaultImage
-	release.DefaultImage = testImage
-	defer func() { release.DefaultImage = old }()
+	old := version.Image
+	version.Image = testImage
+	defer func() { version.Image = old }()
 	c, err := load(in)
 	if err != nil {
 		t.Fatal(err)

@@ -6,9 +6,7 @@ package kube
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,15 +24,19 @@ const FieldManager = "pullsecret"
 type ClientOptions struct {
 	// Kubeconfig is a path or inline content; empty uses $KUBECONFIG,
 	// ~/.kube/config, then in-cluster config.
-	Kubeconfig string
-	Context    string
-	// APIServerHost: "auto", "off" or a host to dial instead of loopback.
-	APIServerHost string
-	Concurrency   int
-	UserAgent     string
+	Kubeconfig  string
+	Context     string
+	Concurrency int
+	UserAgent   string
 
 	Getenv func(string) string
-	Host
+	// InContainer reports whether this process runs in a container (an
+	// exec credential plugin then cannot be there); nil means no.
+	InContainer func() bool
+	// Redirect may change the loaded config's server before use (package
+	// container's loopback redirect) and says what it did ("" for
+	// nothing); nil changes nothing.
+	Redirect func(*rest.Config) (string, error)
 	// RequestTimeout bounds each API call; zero means DefaultRequestTimeout.
 	RequestTimeout time.Duration
 	// Mask registers every credential the kubeconfig holds, before
@@ -61,40 +63,6 @@ func (o *ClientOptions) defaults() {
 	if o.Environ == nil {
 		o.Environ = os.Environ
 	}
-	o.Host.defaults()
-}
-
-// Host is how pullsecret learns about the machine it runs on (for the
-// loopback redirect); nil fields use the real probes.
-type Host struct {
-	// InContainer reports whether loopback means "this container".
-	InContainer func() bool
-	// DefaultGateway returns the container's default route (the host).
-	DefaultGateway func() (net.IP, error)
-	// Reachable reports whether a TCP connection to host:port succeeds.
-	Reachable func(hostport string) bool
-}
-
-func (h *Host) defaults() {
-	if h.InContainer == nil {
-		h.InContainer = InDocker
-	}
-	if h.DefaultGateway == nil {
-		h.DefaultGateway = DefaultGateway
-	}
-	if h.Reachable == nil {
-		h.Reachable = Reachable
-	}
-}
-
-// Reachable dials hostport briefly.
-func Reachable(hostport string) bool {
-	c, err := net.DialTimeout("tcp", hostport, time.Second)
-	if err != nil {
-		return false
-	}
-	c.Close()
-	return true
 }
 
 // Connection is a ready client plus what a report needs to know about it.
@@ -124,8 +92,10 @@ func Connect(o ClientOptions) (*Connection, error) {
 		scrubExecEnv(rc.ExecProvider, o.Environ())
 	}
 	conn := &Connection{Namespace: ns, Source: source}
-	if conn.Rewritten, err = rewriteLoopback(rc, o); err != nil {
-		return nil, err
+	if o.Redirect != nil {
+		if conn.Rewritten, err = o.Redirect(rc); err != nil {
+			return nil, err
+		}
 	}
 	// The bounded worker pool, not client-go's limiter (default 5 QPS), is
 	// what paces a run: a namespace costs 1-2 requests, so a worker issues
@@ -217,53 +187,4 @@ func isInline(s string) bool {
 func exists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
-}
-
-// rewriteLoopback handles the commonest docker-action trap: kind in the same
-// job writes a kubeconfig for https://127.0.0.1:PORT, which inside the
-// action's container is the container itself. We dial the host instead and
-// keep verifying the certificate against the original name.
-func rewriteLoopback(rc *rest.Config, o ClientOptions) (string, error) {
-	u, err := url.Parse(rc.Host)
-	if err != nil || !isLoopback(u.Hostname()) {
-		return "", nil
-	}
-	if o.APIServerHost == "off" || (o.APIServerHost == "auto" && (o.InContainer == nil || !o.InContainer())) {
-		return "", nil
-	}
-	// In a container that shares the API server's network (a CI job
-	// container running the control plane itself), loopback is right: only
-	// redirect when nothing answers there.
-	if o.APIServerHost == "auto" && o.Reachable != nil && o.Reachable(u.Host) {
-		return "", nil
-	}
-	target := o.APIServerHost
-	if target == "auto" {
-		gw, err := o.DefaultGateway()
-		if err != nil {
-			return "", fmt.Errorf("the kubeconfig server %s is a loopback address (inside this container, the container itself) and the host could not be found (%v): set input \"api_server_host\" (see docs/TROUBLESHOOTING.md#loopback-api-server)", rc.Host, err)
-		}
-		target = gw.String()
-	}
-	if rc.TLSClientConfig.ServerName == "" {
-		rc.TLSClientConfig.ServerName = u.Hostname()
-		if ip := net.ParseIP(u.Hostname()); ip != nil && ip.IsUnspecified() {
-			// kind writes 0.0.0.0 when told to listen everywhere; its
-			// certificate names localhost, not 0.0.0.0.
-			rc.TLSClientConfig.ServerName = "localhost"
-		}
-	}
-	orig := rc.Host
-	u.Host = net.JoinHostPort(target, u.Port())
-	rc.Host = u.String()
-	return fmt.Sprintf("%s -> %s (TLS name %s)", orig, rc.Host, rc.TLSClientConfig.ServerName), nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	// 0.0.0.0 dials the local host, which in a container is the container.
-	ip := net.ParseIP(host)
-	return ip != nil && (ip.IsLoopback() || ip.IsUnspecified())
 }

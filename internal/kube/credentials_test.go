@@ -114,9 +114,9 @@ func TestConnectMasksKubeconfigCredentials(t *testing.T) {
 			t.Parallel()
 			var masked []string
 			_, err := Connect(ClientOptions{
-				Kubeconfig: tc.kubeconfig, Context: tc.context, APIServerHost: "auto", Concurrency: 1,
-				Host: Host{InContainer: func() bool { return false }},
-				Mask: func(s string) { masked = append(masked, s) },
+				Kubeconfig: tc.kubeconfig, Context: tc.context, Concurrency: 1,
+				InContainer: func() bool { return false },
+				Mask:        func(s string) { masked = append(masked, s) },
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -144,7 +144,7 @@ func TestBrokenInlineKubeconfigMasksCredentialLines(t *testing.T) {
 	}
 	for _, in := range []string{kc, file} {
 		var masked []string
-		_, err := Connect(ClientOptions{Kubeconfig: in, APIServerHost: "auto", Concurrency: 1, Mask: func(s string) { masked = append(masked, s) }})
+		_, err := Connect(ClientOptions{Kubeconfig: in, Concurrency: 1, Mask: func(s string) { masked = append(masked, s) }})
 		if err == nil {
 			t.Fatal("broken kubeconfig accepted")
 		}
@@ -180,9 +180,9 @@ current-context: gke
 func TestExecPluginInContainerFailsEarly(t *testing.T) {
 	t.Parallel()
 	_, err := Connect(ClientOptions{
-		Kubeconfig: execKubeconfig, APIServerHost: "auto", Concurrency: 1,
-		Host:     Host{InContainer: func() bool { return true }},
-		LookPath: func(string) (string, error) { return "", errors.New("executable file not found in $PATH") },
+		Kubeconfig: execKubeconfig, Concurrency: 1,
+		InContainer: func() bool { return true },
+		LookPath:    func(string) (string, error) { return "", errors.New("executable file not found in $PATH") },
 	})
 	if err == nil {
 		t.Fatal("a kubeconfig needing gke-gcloud-auth-plugin was accepted inside the container")
@@ -204,10 +204,10 @@ func TestExecPluginEnvironmentHoldsNoSecrets(t *testing.T) {
 		"ACTIONS_RUNTIME_TOKEN=runtime", "PULLSECRET_CREDENTIALS_JSON=x",
 	}
 	conn, err := Connect(ClientOptions{
-		Kubeconfig: execKubeconfig, APIServerHost: "auto", Concurrency: 1,
-		Host:     Host{InContainer: func() bool { return false }},
-		LookPath: func(p string) (string, error) { return "/usr/bin/" + p, nil },
-		Environ:  func() []string { return environ },
+		Kubeconfig: execKubeconfig, Concurrency: 1,
+		InContainer: func() bool { return false },
+		LookPath:    func(p string) (string, error) { return "/usr/bin/" + p, nil },
+		Environ:     func() []string { return environ },
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -21,11 +21,11 @@ func FuzzInlineKubeconfig(f *testing.F) {
 		}
 		var masked []string
 		_, _ = Connect(ClientOptions{
-			Kubeconfig: content, APIServerHost: "off", Concurrency: 1,
-			Host:     Host{InContainer: func() bool { return true }},
-			LookPath: func(string) (string, error) { return "", errors.New("not found") },
-			Environ:  func() []string { return nil },
-			Mask:     func(s string) { masked = append(masked, s) },
+			Kubeconfig: content, Concurrency: 1,
+			InContainer: func() bool { return true },
+			LookPath:    func(string) (string, error) { return "", errors.New("not found") },
+			Environ:     func() []string { return nil },
+			Mask:        func(s string) { masked = append(masked, s) },
 		})
 		raw, err := clientcmd.Load([]byte(content))
 		if err != nil {

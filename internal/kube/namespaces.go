@@ -10,14 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-)
 
-// Labels pullsecret puts on what it creates, so teardown and audits can tell
-// its objects from everyone else's.
-const (
-	LabelManagedBy = "app.kubernetes.io/managed-by"
-	LabelCreatedBy = "pullsecret.dev/created-by"
-	ManagerName    = "pullsecret"
+	"github.com/pullsecret/pullsecret/internal/labels"
 )
 
 // NamespaceRequest is what the user asked for.
@@ -148,7 +142,7 @@ func matchAny(patterns []string, name string) bool {
 func CreateNamespace(ctx context.Context, c *Client, name string, dryRun bool) error {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 		Name:   name,
-		Labels: map[string]string{LabelCreatedBy: ManagerName},
+		Labels: map[string]string{labels.CreatedBy: labels.Manager},
 	}}
 	_, err := c.Namespaces().Create(ctx, ns, metav1.CreateOptions{FieldManager: FieldManager, DryRun: dryRunOpt(dryRun)})
 	if err != nil && !apierrors.IsAlreadyExists(err) {

@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/client-go/util/csaupgrade"
+
+	"github.com/pullsecret/pullsecret/internal/labels"
 )
 
 // SecretSpec is the pull secret to write.
@@ -156,10 +158,10 @@ func adoptFields(ctx context.Context, secrets secrets, s *corev1.Secret) (*corev
 }
 
 func secretLabels(spec SecretSpec) map[string]string {
-	labels := map[string]string{}
-	maps.Copy(labels, spec.Labels)
-	labels[LabelManagedBy] = ManagerName
-	return labels
+	l := map[string]string{}
+	maps.Copy(l, spec.Labels)
+	l[labels.ManagedBy] = labels.Manager
+	return l
 }
 
 // secretApply is the apply configuration of our secret: exactly the
@@ -280,8 +282,8 @@ func checkOwnership(s *corev1.Secret, force bool, fix string) error {
 	}
 	var reason string
 	switch {
-	case s.Labels[LabelManagedBy] != ManagerName:
-		reason = fmt.Sprintf("it exists without label %s=%s (type %q)", LabelManagedBy, ManagerName, s.Type)
+	case s.Labels[labels.ManagedBy] != labels.Manager:
+		reason = fmt.Sprintf("it exists without label %s=%s (type %q)", labels.ManagedBy, labels.Manager, s.Type)
 	case len(s.OwnerReferences) > 0:
 		reason = fmt.Sprintf("it is owned by %s %q", s.OwnerReferences[0].Kind, s.OwnerReferences[0].Name)
 	case s.Type != corev1.SecretTypeDockerConfigJson:

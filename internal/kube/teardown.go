@@ -17,66 +17,26 @@ type DeleteSpec struct {
 	DryRun bool
 }
 
-// DeleteResult says what teardown did in one namespace.
-type DeleteResult struct {
-	Secret SecretResult
-	// Unreferenced are the ServiceAccounts our entry was removed from.
-	Unreferenced []string
-}
-
 const deleteFix = "nothing was changed; choose the secret_name pullsecret wrote, or set force to delete it and its ServiceAccount references"
 
-// DeletePullSecret tears down in one namespace, starting from st as read by
-// ReadStates or ReadState (with every ServiceAccount: "*"). Ownership comes
-// first: a secret that is not ours fails with nothing changed, because
-// removing its references would stop that namespace's pods from pulling.
-// Then our entry leaves every ServiceAccount (none is left pointing at a
-// deleted secret), then the secret goes. An absent secret still has its
-// dangling references removed. On error, the result holds what was already
-// changed.
-func DeletePullSecret(ctx context.Context, c *Client, ns string, spec DeleteSpec, st *State) (DeleteResult, error) {
-	var res DeleteResult
-	if st.Secret != nil {
-		if err := checkOwnership(st.Secret, spec.Force, deleteFix); err != nil {
-			return res, fmt.Errorf("refusing to delete secret %q: %w", spec.Name, err)
-		}
+// CheckDeletable refuses to tear down a secret that is not ours (unless
+// spec.Force): removing its references would stop that namespace's pods
+// from pulling, so the caller checks this before changing anything.
+func CheckDeletable(s *corev1.Secret, spec DeleteSpec) error {
+	if err := checkOwnership(s, spec.Force, deleteFix); err != nil {
+		return fmt.Errorf("refusing to delete secret %q: %w", spec.Name, err)
 	}
-	var err error
-	if res.Unreferenced, err = removeReferences(ctx, c, st.ServiceAccounts, spec.Name, spec.DryRun); err != nil {
-		return res, err
-	}
-	if st.Secret == nil {
-		res.Secret = SecretAbsent
-		return res, nil
-	}
-	if res.Secret, err = deleteInspected(ctx, c, st.Secret, spec); err != nil {
+	return nil
+}
+
+// DeleteSecret deletes s, exactly the object CheckDeletable passed (see
+// deleteInspected). An absent secret is SecretAbsent, not an error.
+func DeleteSecret(ctx context.Context, c *Client, s *corev1.Secret, spec DeleteSpec) (SecretResult, error) {
+	res, err := deleteInspected(ctx, c, s, spec)
+	if err != nil {
 		return res, fmt.Errorf("failed to delete secret %q: %w", spec.Name, err)
 	}
 	return res, nil
-}
-
-// removeReferences drops name from the ServiceAccounts, keeping everyone
-// else's entries (conflicts are re-read and retried).
-func removeReferences(ctx context.Context, c *Client, sas []*corev1.ServiceAccount, name string, dryRun bool) ([]string, error) {
-	var changed []string
-	for _, sa := range sas {
-		if _, listed := RemovePullSecret(sa.ImagePullSecrets, name); !listed {
-			continue
-		}
-		ok, err := UpdatePullSecrets(ctx, c, sa, dryRun, func(refs []corev1.LocalObjectReference) ([]corev1.LocalObjectReference, bool) {
-			return RemovePullSecret(refs, name)
-		})
-		if apierrors.IsNotFound(err) && !Vanished(err) {
-			continue // the ServiceAccount itself was deleted meanwhile
-		}
-		if err != nil {
-			return changed, fmt.Errorf("failed to remove %q from ServiceAccount %q: %w", name, sa.Name, err)
-		}
-		if ok {
-			changed = append(changed, sa.Name)
-		}
-	}
-	return changed, nil
 }
 
 // errChanged marks a secret that stopped being ours during teardown.

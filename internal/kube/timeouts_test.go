@@ -25,7 +25,7 @@ func connectTo(t *testing.T, srv *httptest.Server, timeout time.Duration) *Conne
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := Connect(ClientOptions{Kubeconfig: string(kc), APIServerHost: "off", Concurrency: 1, RequestTimeout: timeout, Getenv: func(string) string { return "" }})
+	conn, err := Connect(ClientOptions{Kubeconfig: string(kc), Concurrency: 1, RequestTimeout: timeout, Getenv: func(string) string { return "" }})
 	if err != nil {
 		t.Fatal(err)
 	}

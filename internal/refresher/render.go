@@ -5,7 +5,8 @@
 // token exchanged at STS (Workload Identity Federation), or the GKE metadata
 // server.
 //
-// Render builds the objects (pure, golden-tested); install.go sends them.
+// Render builds the objects (pure, golden-tested); package kube sends them,
+// in the order runner decides.
 package refresher
 
 import (
@@ -23,6 +24,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/kube"
+	"github.com/pullsecret/pullsecret/internal/labels"
+	"github.com/pullsecret/pullsecret/internal/testrig"
 )
 
 // Object names and paths. The refresher's objects share one name in its
@@ -45,23 +49,8 @@ const (
 	// rotates it at 80%, and it is only ever sent to STS.
 	TokenExpirationSeconds = 600
 
-	// LabelComponent marks every refresher object, so teardown and audits
-	// find them (`kubectl get all,cm,sa,role,rolebinding -l ...`).
-	LabelComponent = "app.kubernetes.io/component"
+	// componentValue is labels.Component's value on every refresher object.
 	componentValue = "refresher"
-
-	// Status annotations the refresher run writes on its ConfigMap.
-	AnnotationLastSuccess = "pullsecret.dev/last-success"
-	AnnotationExpiresAt   = "pullsecret.dev/expires-at"
-	AnnotationLastResult  = "pullsecret.dev/last-result"
-
-	// AnnotationGKEServiceAccount binds the ServiceAccount to a Google
-	// service account under Workload Identity Federation for GKE.
-	AnnotationGKEServiceAccount = "iam.gke.io/gcp-service-account"
-
-	labelManagedBy = "app.kubernetes.io/managed-by"
-	labelName      = "app.kubernetes.io/name"
-	managerName    = "pullsecret"
 
 	stsTokenType = "urn:ietf:params:oauth:token-type:jwt"
 	nonRootUID   = 65532
@@ -87,9 +76,10 @@ type Settings struct {
 	Inputs map[string]string
 
 	// AllowHTTPEndpoints passes the test-rig switch
-	// config.EnvAllowHTTPEndpoints on to the refresher's pod: only a run
-	// that itself has it (a rig whose fakes speak plain http) installs a
-	// refresher that may use the same endpoints. Never set in production.
+	// config.EnvAllowHTTPEndpoints on to the refresher's pod: only a
+	// test-rig build (package testrig) that itself has it (a rig whose fakes
+	// speak plain http) installs a refresher that may use the same
+	// endpoints. A production build never renders it.
 	AllowHTTPEndpoints bool
 }
 
@@ -103,34 +93,7 @@ func ProjectedTokenAudience(provider string) string { return "https://iam.google
 
 // Labels are on every object the refresher consists of.
 func Labels() map[string]string {
-	return map[string]string{labelManagedBy: managerName, labelName: Name, LabelComponent: componentValue}
-}
-
-// Object is one rendered Kubernetes object with where it lives.
-type Object struct {
-	APIVersion, Kind, Resource string
-	Namespace, Name            string
-	Body                       any
-}
-
-// Path is the object's REST path (for apply and delete).
-func (o Object) Path() string {
-	base := "/apis/" + o.APIVersion
-	if o.APIVersion == "v1" {
-		base = "/api/v1"
-	}
-	if o.Namespace != "" {
-		base += "/namespaces/" + o.Namespace
-	}
-	return base + "/" + o.Resource + "/" + o.Name
-}
-
-// String names the object for logs: "CronJob pullsecret-system/pullsecret-refresher".
-func (o Object) String() string {
-	if o.Namespace == "" {
-		return o.Kind + " " + o.Name
-	}
-	return o.Kind + " " + o.Namespace + "/" + o.Name
+	return map[string]string{labels.ManagedBy: labels.Manager, labels.Name: Name, labels.Component: componentValue}
 }
 
 func meta(namespace, name string) metav1.ObjectMeta {
@@ -140,7 +103,7 @@ func meta(namespace, name string) metav1.ObjectMeta {
 // Render returns the refresher's objects in apply order (identity and
 // permissions before the ConfigMap, the CronJob last, so that it never
 // runs without them).
-func Render(s Settings) ([]Object, error) {
+func Render(s Settings) ([]kube.Object, error) {
 	inputs, err := json.MarshalIndent(sortedInputs(s.Inputs), "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("failed to encode the refresher's inputs: %w", err)
@@ -156,22 +119,22 @@ func Render(s Settings) ([]Object, error) {
 	ns := s.Namespace
 	sa := &corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: meta(ns, Name)}
 	if s.Provider == "" {
-		sa.Annotations = map[string]string{AnnotationGKEServiceAccount: s.ServiceAccount}
+		sa.Annotations = map[string]string{labels.GKEServiceAccount: s.ServiceAccount}
 	}
 	cm := &corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}, ObjectMeta: meta(ns, Name), Data: cmData}
 	subjects := []rbacv1.Subject{{Kind: "ServiceAccount", Name: Name, Namespace: ns}}
 	crName := ClusterRoleName(ns)
-	return []Object{
-		{"v1", "ServiceAccount", "serviceaccounts", ns, Name, sa},
-		{"rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", "", crName, &rbacv1.ClusterRole{
+	return []kube.Object{
+		{APIVersion: "v1", Kind: "ServiceAccount", Resource: "serviceaccounts", Namespace: ns, Name: Name, Body: sa},
+		{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole", Resource: "clusterroles", Namespace: "", Name: crName, Body: &rbacv1.ClusterRole{
 			TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"}, ObjectMeta: meta("", crName),
 			Rules: clusterRules(s.Inputs),
 		}},
-		{"rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", "", crName, &rbacv1.ClusterRoleBinding{
+		{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding", Resource: "clusterrolebindings", Namespace: "", Name: crName, Body: &rbacv1.ClusterRoleBinding{
 			TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"}, ObjectMeta: meta("", crName),
 			RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: crName}, Subjects: subjects,
 		}},
-		{"rbac.authorization.k8s.io/v1", "Role", "roles", ns, Name, &rbacv1.Role{
+		{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role", Resource: "roles", Namespace: ns, Name: Name, Body: &rbacv1.Role{
 			TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"}, ObjectMeta: meta(ns, Name),
 			Rules: []rbacv1.PolicyRule{
 				// Its own settings, and the status it records on them.
@@ -181,12 +144,12 @@ func Render(s Settings) ([]Object, error) {
 				{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create"}},
 			},
 		}},
-		{"rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings", ns, Name, &rbacv1.RoleBinding{
+		{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "RoleBinding", Resource: "rolebindings", Namespace: ns, Name: Name, Body: &rbacv1.RoleBinding{
 			TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "RoleBinding"}, ObjectMeta: meta(ns, Name),
 			RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: Name}, Subjects: subjects,
 		}},
-		{"v1", "ConfigMap", "configmaps", ns, Name, cm},
-		{"batch/v1", "CronJob", "cronjobs", ns, Name, cronJob(s)},
+		{APIVersion: "v1", Kind: "ConfigMap", Resource: "configmaps", Namespace: ns, Name: Name, Body: cm},
+		{APIVersion: "batch/v1", Kind: "CronJob", Resource: "cronjobs", Namespace: ns, Name: Name, Body: cronJob(s)},
 	}, nil
 }
 
@@ -265,7 +228,7 @@ func cronJob(s Settings) *batchv1.CronJob {
 	}}}}
 	mounts := []corev1.VolumeMount{{Name: "config", MountPath: ConfigDir, ReadOnly: true}}
 	var env []corev1.EnvVar
-	if s.AllowHTTPEndpoints {
+	if testrig.Enabled && s.AllowHTTPEndpoints {
 		env = append(env, corev1.EnvVar{Name: config.EnvAllowHTTPEndpoints, Value: "true"})
 	}
 	if s.Provider != "" {

@@ -44,7 +44,8 @@ type Checker struct {
 // EnvTestMirror, set to an http(s) URL, sends verify_image's requests to
 // that registry mirror (containerd's ?ns= protocol). It exists for test
 // rigs whose fake registry stands in for gcr.io and Artifact Registry;
-// like PULLSECRET_TEST_ALLOW_HTTP_ENDPOINTS it is not an input.
+// like PULLSECRET_TEST_ALLOW_HTTP_ENDPOINTS it is not an input, and only a
+// test-rig build reads it (package testrig).
 const EnvTestMirror = "PULLSECRET_TEST_REGISTRY_MIRROR"
 
 // Kind classifies a failed check.

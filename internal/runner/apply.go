@@ -10,14 +10,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/container"
 	"github.com/pullsecret/pullsecret/internal/dockerconfig"
 	"github.com/pullsecret/pullsecret/internal/googleauth"
 	"github.com/pullsecret/pullsecret/internal/kube"
+	"github.com/pullsecret/pullsecret/internal/labels"
 	"github.com/pullsecret/pullsecret/internal/registry"
 )
-
-// AnnotationExpiresAt tells humans and refresh jobs when the secret dies.
-const AnnotationExpiresAt = "pullsecret.dev/expires-at"
 
 // writer holds what every namespace receives: one token, one payload.
 type writer struct {
@@ -33,7 +32,7 @@ type writer struct {
 func newWriter(ctx context.Context, cfg *config.Config, d Deps) (*writer, error) {
 	r := d.Reporter
 	tok, err := googleauth.Mint(ctx, cfg, googleauth.Deps{
-		Getenv: d.Getenv, ReadFile: func(p string) ([]byte, error) { return d.ReadFile(ContainerPath(p, d.Getenv)) },
+		Getenv: d.Getenv, ReadFile: func(p string) ([]byte, error) { return d.ReadFile(container.Path(p, d.Getenv)) },
 		IDToken: d.IDToken, HTTPClient: d.HTTPClient, Mask: r.Mask, Now: d.Now,
 	})
 	if err != nil {
@@ -58,7 +57,7 @@ func newWriter(ctx context.Context, cfg *config.Config, d Deps) (*writer, error)
 		annotations[k] = v
 	}
 	if !expiry.IsZero() {
-		annotations[AnnotationExpiresAt] = expiry.UTC().Format(time.RFC3339)
+		annotations[labels.ExpiresAt] = expiry.UTC().Format(time.RFC3339)
 	}
 	r.Infof("Credential: %s as %s", tok.Method, tok.Principal)
 	if len(tok.Scopes) > 0 {

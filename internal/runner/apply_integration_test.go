@@ -18,7 +18,7 @@ import (
 
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/dockerconfig"
-	"github.com/pullsecret/pullsecret/internal/kube"
+	"github.com/pullsecret/pullsecret/internal/labels"
 	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 	"github.com/pullsecret/pullsecret/internal/testing/fakegoogle"
@@ -45,7 +45,7 @@ func TestApplyWritesSecretAndPatchesServiceAccount(t *testing.T) {
 			if s.Type != corev1.SecretTypeDockerConfigJson {
 				t.Errorf("type = %s", s.Type)
 			}
-			if s.Labels[kube.LabelManagedBy] != kube.ManagerName {
+			if s.Labels[labels.ManagedBy] != labels.Manager {
 				t.Errorf("labels = %v", s.Labels)
 			}
 			dc := dockerConfigOf(t, s)
@@ -76,7 +76,7 @@ func TestApplyWritesSecretAndPatchesServiceAccount(t *testing.T) {
 				// whole seconds; a key's token expiry is computed from
 				// expires_in, so up to a second from the fake's record)
 				// and equals the expires_at output.
-				got := s.Annotations[AnnotationExpiresAt]
+				got := s.Annotations[labels.ExpiresAt]
 				at, err := time.Parse(time.RFC3339, got)
 				if err != nil || at.Sub(tok.Expiry).Abs() > time.Second {
 					t.Errorf("expires-at annotation %q, want the minted token's expiry %s (%v)", got, tok.Expiry.UTC().Format(time.RFC3339), err)
@@ -157,11 +157,11 @@ func TestReapplyKeepsOthersMetadataAndUID(t *testing.T) {
 	if after.UID != s.UID {
 		t.Error("secret was recreated (UID changed)")
 	}
-	want := map[string]string{"team": "web", "backup.example.com/include": "true", kube.LabelManagedBy: kube.ManagerName}
+	want := map[string]string{"team": "web", "backup.example.com/include": "true", labels.ManagedBy: labels.Manager}
 	if diff := cmp.Diff(want, after.Labels); diff != "" {
 		t.Errorf("labels (-want +got):\n%s", diff)
 	}
-	if exp, _ := rerun.output("expires_at"); after.Annotations["reloader.example.com/match"] != "true" || after.Annotations[AnnotationExpiresAt] != exp || exp == "" {
+	if exp, _ := rerun.output("expires_at"); after.Annotations["reloader.example.com/match"] != "true" || after.Annotations[labels.ExpiresAt] != exp || exp == "" {
 		t.Errorf("annotations = %v", after.Annotations)
 	}
 	if string(after.Data[corev1.DockerConfigJsonKey]) == string(s.Data[corev1.DockerConfigJsonKey]) {
@@ -219,7 +219,7 @@ func TestForeignSecretRefusedUnlessForced(t *testing.T) {
 				t.Fatalf("forced run: %v", r.err)
 			}
 			forced := getSecret(t, cs, ns, config.DefaultSecretName)
-			if forced.Type != corev1.SecretTypeDockerConfigJson || forced.Labels[kube.LabelManagedBy] != kube.ManagerName {
+			if forced.Type != corev1.SecretTypeDockerConfigJson || forced.Labels[labels.ManagedBy] != labels.Manager {
 				t.Errorf("forced secret: type %s labels %v", forced.Type, forced.Labels)
 			}
 		})
@@ -259,7 +259,7 @@ func TestCreateNamespaceWaitsForDefaultServiceAccount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Labels[kube.LabelCreatedBy] != kube.ManagerName {
+	if got.Labels[labels.CreatedBy] != labels.Manager {
 		t.Errorf("namespace labels = %v", got.Labels)
 	}
 	if diff := cmp.Diff([]string{config.DefaultSecretName}, pullSecretNames(getSA(t, cs, ns, "default"))); diff != "" {
@@ -497,7 +497,7 @@ func TestExplicitRegistriesAndAnnotations(t *testing.T) {
 	if diff := cmp.Diff([]string{"europe-docker.pkg.dev", "registry.internal:5000"}, registryKeys(dockerConfigOf(t, s)), sortStrings); diff != "" {
 		t.Errorf("registry keys (-want +got):\n%s", diff)
 	}
-	if exp, _ := r.output("expires_at"); s.Annotations["team.example.com/owner"] != "web" || s.Annotations[AnnotationExpiresAt] != exp || exp == "" {
+	if exp, _ := r.output("expires_at"); s.Annotations["team.example.com/owner"] != "web" || s.Annotations[labels.ExpiresAt] != exp || exp == "" {
 		t.Errorf("annotations = %v", s.Annotations)
 	}
 	if !strings.Contains(r.outputs, `["europe-docker.pkg.dev","registry.internal:5000"]`) {

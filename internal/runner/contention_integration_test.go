@@ -24,6 +24,7 @@ import (
 
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/kube"
+	"github.com/pullsecret/pullsecret/internal/labels"
 	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
@@ -268,7 +269,7 @@ func TestTwoRunsAtOnceOnTheSameSecret(t *testing.T) {
 				t.Errorf("%s round %d (-want +got):\n%s", ns, round, diff)
 			}
 			s := getSecret(t, cs, ns, config.DefaultSecretName)
-			if s.Labels[kube.LabelManagedBy] != kube.ManagerName || s.Type != corev1.SecretTypeDockerConfigJson {
+			if s.Labels[labels.ManagedBy] != labels.Manager || s.Type != corev1.SecretTypeDockerConfigJson {
 				t.Errorf("%s: secret not ours: type %s labels %v", ns, s.Type, s.Labels)
 			}
 			if _, ok := fakes(t).Google.Lookup(dockerConfigOf(t, s).Auths["gcr.io"].Password); !ok {

@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pullsecret/pullsecret/internal/config"
-	"github.com/pullsecret/pullsecret/internal/kube"
+	"github.com/pullsecret/pullsecret/internal/labels"
 	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
@@ -90,7 +90,7 @@ func TestDeleteForeignSecretChangesNothing(t *testing.T) {
 		{
 			name: "labelled ours but owned by a controller",
 			secret: &corev1.Secret{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{kube.LabelManagedBy: kube.ManagerName}, OwnerReferences: []metav1.OwnerReference{owner}},
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{labels.ManagedBy: labels.Manager}, OwnerReferences: []metav1.OwnerReference{owner}},
 				Type:       corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{}}`)},
 			},
 		},

@@ -39,7 +39,10 @@ type classified struct {
 func (c *classified) Error() string   { return c.err.Error() }
 func (c *classified) Unwrap() []error { return []error{c.err, c.kind} }
 
-func classify(kind, err error) error {
+// Classify gives err the kind (one of the Err* above) without changing its
+// text; nil stays nil. Callers outside the run (the CLI's configuration
+// errors) use it too, so there is one classification.
+func Classify(kind, err error) error {
 	if err == nil {
 		return nil
 	}

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/pullsecret/pullsecret/internal/kube"
+	"github.com/pullsecret/pullsecret/internal/labels"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/faultproxy"
 )
@@ -213,7 +214,7 @@ func (st clusterState) checkSucceeded(t *testing.T, succeeded []string) int {
 	wrong := 0
 	for _, ns := range succeeded {
 		s := st.secret[ns]
-		if s == nil || s.Type != corev1.SecretTypeDockerConfigJson || s.Labels[kube.LabelManagedBy] != kube.ManagerName {
+		if s == nil || s.Type != corev1.SecretTypeDockerConfigJson || s.Labels[labels.ManagedBy] != labels.Manager {
 			wrong++
 			t.Errorf("%s: reported as succeeded but the API server has %s", ns, describeSecret(s))
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/kube"
+	"github.com/pullsecret/pullsecret/internal/labels"
 	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
@@ -43,7 +44,7 @@ func TestApplyDoesNotOverwriteSecretChangedAfterOwnershipCheck(t *testing.T) {
 	}
 	theirs := []byte(`{"auths":{"registry.example.com":{"username":"bot","password":"theirs"}}}`)
 	s := getSecret(t, cs, ns, spec.Name)
-	s.Labels[kube.LabelManagedBy] = "external-secrets"
+	s.Labels[labels.ManagedBy] = "external-secrets"
 	s.Data[corev1.DockerConfigJsonKey] = theirs
 	if _, err := cs.CoreV1().Secrets(ns).Update(t.Context(), s, metav1.UpdateOptions{FieldManager: "external-secrets"}); err != nil {
 		t.Fatalf("concurrent writer: %v", err)
@@ -53,8 +54,8 @@ func TestApplyDoesNotOverwriteSecretChangedAfterOwnershipCheck(t *testing.T) {
 		t.Errorf("want ErrNotOurs after the re-check, got %v", err)
 	}
 	after := getSecret(t, cs, ns, spec.Name)
-	if string(after.Data[corev1.DockerConfigJsonKey]) != string(theirs) || after.Labels[kube.LabelManagedBy] != "external-secrets" {
-		t.Errorf("the other writer's secret was overwritten (managed-by %q)", after.Labels[kube.LabelManagedBy])
+	if string(after.Data[corev1.DockerConfigJsonKey]) != string(theirs) || after.Labels[labels.ManagedBy] != "external-secrets" {
+		t.Errorf("the other writer's secret was overwritten (managed-by %q)", after.Labels[labels.ManagedBy])
 	}
 }
 
@@ -203,7 +204,7 @@ func TestCreateDoesNotTakeOverSecretMadeAfterRead(t *testing.T) {
 		t.Errorf("want ErrNotOurs after the re-check, got %v", err)
 	}
 	after := getSecret(t, cs, ns, theirs.Name)
-	if string(after.Data[corev1.DockerConfigJsonKey]) != string(theirs.Data[corev1.DockerConfigJsonKey]) || after.Labels[kube.LabelManagedBy] != "" {
+	if string(after.Data[corev1.DockerConfigJsonKey]) != string(theirs.Data[corev1.DockerConfigJsonKey]) || after.Labels[labels.ManagedBy] != "" {
 		t.Errorf("the secret made after the read was taken over (labels %v)", after.Labels)
 	}
 }
@@ -237,7 +238,7 @@ func TestRerunDropsLabelsItNoLongerSets(t *testing.T) {
 	if _, ok := s.Annotations["owner"]; ok {
 		t.Errorf("annotation kept after the run stopped setting it: %v", s.Annotations)
 	}
-	if s.Labels[kube.LabelManagedBy] != kube.ManagerName {
+	if s.Labels[labels.ManagedBy] != labels.Manager {
 		t.Errorf("labels = %v", s.Labels)
 	}
 }

@@ -8,25 +8,24 @@ import (
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/kube"
 	"github.com/pullsecret/pullsecret/internal/refresher"
-	"k8s.io/client-go/rest"
 )
 
 // refreshPlan is what refresh: true will do to the in-cluster refresher,
 // decided before anything is written.
 type refreshPlan struct {
 	cfg       *config.Config
-	rc        rest.Interface
+	c         *kube.Client
 	installed map[string]string
 	settings  refresher.Settings // apply
 	coverage  []string           // this run's namespace patterns
 }
 
 func planRefresh(ctx context.Context, cfg *config.Config, conn *kube.Connection) (*refreshPlan, error) {
-	p := &refreshPlan{cfg: cfg, rc: conn.Client.JSON(), coverage: cfg.Namespaces}
+	p := &refreshPlan{cfg: cfg, c: conn.Client, coverage: cfg.Namespaces}
 	if len(p.coverage) == 0 && cfg.NamespaceSelector == "" {
 		p.coverage = []string{conn.Namespace}
 	}
-	cm, err := refresher.Installed(ctx, p.rc, cfg.RefreshNamespace)
+	cm, err := installedRefresher(ctx, p.c, cfg.RefreshNamespace)
 	if err != nil {
 		return nil, explainForbidden(err, cfg.SecretName)
 	}
@@ -56,7 +55,7 @@ func (p *refreshPlan) carryOut(ctx context.Context, r Reporter, res *Result) err
 	r.Group("In-cluster refresher in namespace " + ns)
 	defer r.EndGroup()
 	if p.cfg.Mode == config.ModeApply {
-		objs, err := refresher.Install(ctx, p.rc, p.settings, p.cfg.DryRun)
+		objs, err := installRefresher(ctx, p.c, p.settings, p.cfg.DryRun)
 		if err != nil {
 			return fmt.Errorf("failed to install the refresher in namespace %q: %w", ns, err)
 		}
@@ -80,12 +79,12 @@ func (p *refreshPlan) carryOut(ctx context.Context, r Reporter, res *Result) err
 	}
 	remaining, covers := refresher.Without(p.installed, p.coverage, p.cfg.NamespaceSelector)
 	if covers {
-		cm, err := refresher.Installed(ctx, p.rc, ns)
+		cm, err := installedRefresher(ctx, p.c, ns)
 		if err != nil {
 			return err
 		}
 		if cm != nil {
-			if err := refresher.Narrow(ctx, p.rc, cm, remaining, p.cfg.DryRun); err != nil {
+			if err := narrowRefresher(ctx, p.c, cm, remaining, p.cfg.DryRun); err != nil {
 				return fmt.Errorf("failed to update the refresher in namespace %q: %w", ns, err)
 			}
 		}
@@ -93,7 +92,7 @@ func (p *refreshPlan) carryOut(ctx context.Context, r Reporter, res *Result) err
 		r.Infof("Refresher %s", res.Refresher)
 		return nil
 	}
-	removed, err := refresher.Uninstall(ctx, p.rc, ns, p.cfg.DryRun)
+	removed, err := uninstallRefresher(ctx, p.c, ns, p.cfg.DryRun)
 	for _, o := range removed {
 		r.Infof("%sdeleted: %s", would, o)
 	}

@@ -20,7 +20,9 @@ import (
 
 	"github.com/pullsecret/pullsecret/internal/actions"
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/container"
 	"github.com/pullsecret/pullsecret/internal/kube"
+	"github.com/pullsecret/pullsecret/internal/labels"
 	"github.com/pullsecret/pullsecret/internal/refresher"
 	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
@@ -39,7 +41,7 @@ const refresherImage = "ghcr.io/pullsecret/pullsecret@sha256:0123456789abcdef012
 func trustCluster(t *testing.T, cp *controlplane.ControlPlane, refreshNS string) (string, string) {
 	t.Helper()
 	cs := clientFor(t, cp)
-	iss, err := refresher.ReadIssuer(t.Context(), cs.CoreV1().RESTClient())
+	iss, err := kube.ReadIssuer(t.Context(), cs.CoreV1().RESTClient())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,8 +57,10 @@ func trustCluster(t *testing.T, cp *controlplane.ControlPlane, refreshNS string)
 		t.Fatalf("setup commands lack the cluster's keys, issuer or principal:\n%s", printed)
 	}
 	s := fakes(t)
+	// The printed mapping, and the printed condition as the claim it pins.
 	if err := s.Google.AddProvider(fakegoogle.Provider{Name: provider, IssuerURI: iss.URL, JWKSJSON: iss.JWKS,
-		AttributeMapping: map[string]string{"google.subject": "assertion.sub"}}); err != nil {
+		AttributeMapping: map[string]string{"google.subject": refresher.SubjectMapping(provider)},
+		RequiredClaims:   map[string]string{"sub": refresher.KubernetesSubject(refreshNS)}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Google.Grant(fakestack.ImpersonatedSA, refresher.RefresherPrincipal(provider, refreshNS)); err != nil {
@@ -110,8 +114,8 @@ func refresherRun(t *testing.T, cp *controlplane.ControlPlane, refreshNS, credPa
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	err := RunRefresher(ctx, []string{"--config-map", refreshNS + "/" + refresher.Name}, &out, Deps{
-		Reporter: actions.New(getenv, &out, &out), Getenv: getenv, Host: kube.Host{InContainer: func() bool { return false }}, Version: "test",
+	err := RunRefresher(ctx, refreshNS, Deps{
+		Reporter: actions.New(getenv, &out, &out), Getenv: getenv, Host: container.Host{InContainer: func() bool { return false }}, Version: "test",
 	})
 	log := out.String()
 	for _, tok := range fakes(t).Google.Issued() {
@@ -145,7 +149,7 @@ func refresherObjects(t *testing.T, cs kubernetes.Interface, ns string) objectVe
 		if err != nil {
 			t.Fatalf("%s: %v", kind, err)
 		}
-		if obj.GetLabels()["app.kubernetes.io/managed-by"] != "pullsecret" || obj.GetLabels()[refresher.LabelComponent] != "refresher" {
+		if obj.GetLabels()[labels.ManagedBy] != labels.Manager || obj.GetLabels()[labels.Component] != "refresher" {
 			t.Errorf("%s lacks pullsecret's labels: %v", kind, obj.GetLabels())
 		}
 		v[kind] = obj.GetResourceVersion()
@@ -271,8 +275,8 @@ func TestRefresherLifecycle(t *testing.T) {
 		}
 	}
 	cm, _ = cs.CoreV1().ConfigMaps(refreshNS).Get(t.Context(), refresher.Name, metav1.GetOptions{})
-	if cm.Annotations[refresher.AnnotationLastSuccess] == "" || cm.Annotations[refresher.AnnotationExpiresAt] == "" ||
-		!strings.HasPrefix(cm.Annotations[refresher.AnnotationLastResult], "refreshed 2 namespace(s)") {
+	if cm.Annotations[labels.LastSuccess] == "" || cm.Annotations[labels.ExpiresAt] == "" ||
+		!strings.HasPrefix(cm.Annotations[labels.LastResult], "refreshed 2 namespace(s)") {
 		t.Errorf("status annotations after success: %v", cm.Annotations)
 	}
 
@@ -293,7 +297,7 @@ func TestRefresherLifecycle(t *testing.T) {
 		t.Fatal("a run with an untrusted token succeeded")
 	}
 	cm, _ = cs.CoreV1().ConfigMaps(refreshNS).Get(t.Context(), refresher.Name, metav1.GetOptions{})
-	if !strings.HasPrefix(cm.Annotations[refresher.AnnotationLastResult], "failed at ") || cm.Annotations[refresher.AnnotationLastSuccess] == "" {
+	if !strings.HasPrefix(cm.Annotations[labels.LastResult], "failed at ") || cm.Annotations[labels.LastSuccess] == "" {
 		t.Errorf("status annotations after failure: %v", cm.Annotations)
 	}
 	events, err := cs.CoreV1().Events(refreshNS).List(t.Context(), metav1.ListOptions{FieldSelector: "reason=RefreshFailed"})
@@ -343,7 +347,7 @@ func TestRefresherTeardownNarrowsCoverage(t *testing.T) {
 	// GKE flavour: no provider, so the ServiceAccount is bound to the
 	// Google account and no credential file is rendered.
 	sa := getSAIn(t, cs, refreshNS, refresher.Name)
-	if sa.Annotations[refresher.AnnotationGKEServiceAccount] != fakestack.ImpersonatedSA {
+	if sa.Annotations[labels.GKEServiceAccount] != fakestack.ImpersonatedSA {
 		t.Errorf("ServiceAccount annotations %v", sa.Annotations)
 	}
 	// A run there authenticates through the metadata server (the fake's;

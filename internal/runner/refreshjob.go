@@ -3,20 +3,14 @@ package runner
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
-	"strings"
 	"time"
 
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/labels"
 	"github.com/pullsecret/pullsecret/internal/refresher"
+	"github.com/pullsecret/pullsecret/internal/testrig"
 )
-
-// RefreshCommand is the argument that selects Job mode:
-// `pullsecret refresh --config-map NAMESPACE/NAME`, what the refresher's
-// CronJob runs.
-const RefreshCommand = "refresh"
 
 // maxResultLen bounds the last-result annotation (annotations are limited
 // to 256 KiB in all, and a human reads this one).
@@ -28,17 +22,11 @@ const maxResultLen = 1024
 // projected ServiceAccount token, or the GKE metadata server), rewrites the
 // secrets with the same namespace selection, and records the outcome on the
 // ConfigMap: status annotations always, an Event on failure.
-func RunRefresher(ctx context.Context, args []string, stderr io.Writer, d Deps) error {
-	fs := flag.NewFlagSet("pullsecret refresh", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	ref := fs.String("config-map", "", "the refresher's ConfigMap, NAMESPACE/NAME")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	ns, name, ok := strings.Cut(*ref, "/")
-	if !ok || ns == "" || name != refresher.Name {
-		return fmt.Errorf("pullsecret refresh: --config-map must be NAMESPACE/%s, not %q", refresher.Name, *ref)
-	}
+//
+// ns is the refresher's namespace (its ConfigMap is refresher.Name there);
+// internal/cli parses it from the refresh command's --config-map.
+func RunRefresher(ctx context.Context, ns string, d Deps) error {
+	name := refresher.Name
 	d.defaults()
 	boot, err := config.Load(func(string) (string, bool) { return "", false })
 	if err != nil {
@@ -48,8 +36,8 @@ func RunRefresher(ctx context.Context, args []string, stderr io.Writer, d Deps) 
 	if err != nil {
 		return err
 	}
-	rc := conn.Client.JSON()
-	cm, err := refresher.Installed(ctx, rc, ns)
+	c := conn.Client
+	cm, err := installedRefresher(ctx, c, ns)
 	if err != nil {
 		return err
 	}
@@ -61,7 +49,7 @@ func RunRefresher(ctx context.Context, args []string, stderr io.Writer, d Deps) 
 		return err
 	}
 	cfg, err := config.Load(func(n string) (string, bool) { v, ok := inputs[n]; return v, ok },
-		config.SkipMissingNamespaces(), config.AllowHTTPEndpoints(d.Getenv(config.EnvAllowHTTPEndpoints) == "true"))
+		config.SkipMissingNamespaces(), config.AllowHTTPEndpoints(testrig.Getenv(d.Getenv, config.EnvAllowHTTPEndpoints) == "true"))
 	if err != nil {
 		return fmt.Errorf("the refresher's ConfigMap %s/%s holds invalid settings:\n%w", ns, name, err)
 	}
@@ -69,28 +57,30 @@ func RunRefresher(ctx context.Context, args []string, stderr io.Writer, d Deps) 
 	now := d.Now().UTC()
 	status := map[string]string{}
 	if runErr == nil {
-		status[refresher.AnnotationLastSuccess] = now.Format(time.RFC3339)
-		status[refresher.AnnotationExpiresAt] = formatExpiry(res.ExpiresAt)
-		status[refresher.AnnotationLastResult] = fmt.Sprintf("refreshed %d namespace(s) at %s", len(res.Succeeded()), now.Format(time.RFC3339))
+		status[labels.LastSuccess] = now.Format(time.RFC3339)
+		status[labels.ExpiresAt] = formatExpiry(res.ExpiresAt)
+		status[labels.LastResult] = fmt.Sprintf("refreshed %d namespace(s) at %s", len(res.Succeeded()), now.Format(time.RFC3339))
 	} else {
 		msg := runErr.Error()
 		if len(msg) > maxResultLen {
 			msg = msg[:maxResultLen] + "…"
 		}
-		status[refresher.AnnotationLastResult] = "failed at " + now.Format(time.RFC3339) + ": " + msg
+		status[labels.LastResult] = "failed at " + now.Format(time.RFC3339) + ": " + msg
 		// Keep what the last success recorded.
-		for _, k := range []string{refresher.AnnotationLastSuccess, refresher.AnnotationExpiresAt} {
+		for _, k := range []string{labels.LastSuccess, labels.ExpiresAt} {
 			if v := cm.Annotations[k]; v != "" {
 				status[k] = v
 			}
 		}
 	}
 	var recordErr error
-	if err := refresher.RecordStatus(ctx, rc, ns, status); err != nil {
+	if err := c.ApplyObject(ctx, refresher.Status(ns, status), refresher.StatusFieldManager, false); err != nil {
 		recordErr = fmt.Errorf("failed to record the refresher's status on ConfigMap %s/%s: %w", ns, name, err)
 	}
 	if runErr != nil {
-		recordErr = errors.Join(recordErr, refresher.RecordEvent(ctx, rc, cm, "RefreshFailed", status[refresher.AnnotationLastResult], now))
+		if err := c.CreateEvent(ctx, refresher.FailureEvent(cm, "RefreshFailed", status[labels.LastResult], now)); err != nil {
+			recordErr = errors.Join(recordErr, fmt.Errorf("failed to record an event on ConfigMap %s/%s: %w", cm.Namespace, cm.Name, err))
+		}
 	}
 	return errors.Join(runErr, recordErr)
 }

@@ -10,12 +10,14 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"k8s.io/client-go/rest"
+
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/container"
 	"github.com/pullsecret/pullsecret/internal/googleauth"
 	"github.com/pullsecret/pullsecret/internal/kube"
 )
@@ -43,7 +45,7 @@ type Deps struct {
 	HTTPClient *http.Client
 	Now        func() time.Time
 	// Host probes the machine for the loopback redirect (nil: real probes).
-	kube.Host
+	container.Host
 	Version string
 	// KubeRequestTimeout bounds each API call, retries included; zero
 	// means kube.DefaultRequestTimeout. Tests shorten it.
@@ -105,7 +107,7 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) (*Result, error) {
 	if err != nil {
 		// Nothing was sent yet: the kubeconfig the inputs point at is
 		// missing, invalid or names what does not exist.
-		return nil, classify(ErrBadInput, err)
+		return nil, Classify(ErrBadInput, err)
 	}
 	r.Infof("Cluster: %s (kubeconfig from %s)", conn.Config.Host, conn.Source)
 	if conn.Rewritten != "" {
@@ -144,7 +146,7 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) (*Result, error) {
 		w, err = newWriter(ctx, cfg, d)
 		r.EndGroup()
 		if err != nil {
-			return nil, classify(ErrCredentials, err)
+			return nil, Classify(ErrCredentials, err)
 		}
 		res.ExpiresAt, res.Principal, res.Method = w.expiry, w.principal, w.method
 		if err := verifyImages(ctx, cfg, d, w, res); err != nil {
@@ -189,7 +191,7 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) (*Result, error) {
 			context.Cause(ctx), len(res.Succeeded()), len(res.Namespaces), res.notAttempted(), err)
 	}
 	if err := res.Err(); err != nil {
-		return res, classify(namespacesKind(res), explainForbidden(err, cfg.SecretName))
+		return res, Classify(namespacesKind(res), explainForbidden(err, cfg.SecretName))
 	}
 	return res, nil
 }
@@ -232,46 +234,21 @@ func (sr *stateReads) wait(r Reporter) (map[string]*kube.State, error) {
 }
 
 func connect(cfg *config.Config, d Deps) (*kube.Connection, error) {
-	kc := cfg.Kubeconfig
-	if kc != "" && !strings.Contains(kc, "\n") {
-		kc = ContainerPath(kc, d.Getenv)
-		if err := checkKubeconfigVisible(`input "kubeconfig"`, cfg.Kubeconfig, kc, d.Getenv, d.ReadFile); err != nil {
-			return nil, err
-		}
+	kc, getenv, err := container.Kubeconfig(cfg.Kubeconfig, d.Getenv, d.ReadFile)
+	if err != nil {
+		return nil, err
 	}
-	getenv := d.Getenv
-	if v := d.Getenv("KUBECONFIG"); v != "" {
-		// $KUBECONFIG may list several files; map each into the container.
-		paths := filepath.SplitList(v)
-		for i, p := range paths {
-			paths[i] = ContainerPath(p, d.Getenv)
-			if cfg.Kubeconfig == "" {
-				if err := checkKubeconfigVisible("$KUBECONFIG entry", p, paths[i], d.Getenv, d.ReadFile); err != nil {
-					return nil, err
-				}
-			}
-		}
-		mapped := strings.Join(paths, string(filepath.ListSeparator))
-		getenv = func(k string) string {
-			if k == "KUBECONFIG" {
-				return mapped
-			}
-			return d.Getenv(k)
-		}
-	}
-	if cfg.Kubeconfig == "" && d.Getenv("KUBECONFIG") == "" {
-		if err := checkDefaultKubeconfigVisible(d.Getenv, d.ReadFile); err != nil {
-			return nil, err
-		}
-	}
+	host := d.Host.WithDefaults()
 	conn, err := kube.Connect(kube.ClientOptions{
-		Kubeconfig:     kc,
-		Context:        cfg.Context,
-		APIServerHost:  cfg.APIServerHost,
-		Concurrency:    cfg.Concurrency,
-		UserAgent:      "pullsecret/" + d.Version,
-		Getenv:         getenv,
-		Host:           d.Host,
+		Kubeconfig:  kc,
+		Context:     cfg.Context,
+		Concurrency: cfg.Concurrency,
+		UserAgent:   "pullsecret/" + d.Version,
+		Getenv:      getenv,
+		InContainer: host.InContainer,
+		Redirect: func(rc *rest.Config) (string, error) {
+			return container.RedirectLoopback(rc, cfg.APIServerHost, host)
+		},
 		RequestTimeout: d.KubeRequestTimeout,
 		Mask:           d.Reporter.Mask,
 		WrapTransport:  d.WrapTransport,
@@ -299,7 +276,7 @@ func resolveTargets(ctx context.Context, cfg *config.Config, conn *kube.Connecti
 		Names: names, Globs: globs, Selector: cfg.NamespaceSelector, Excludes: cfg.ExcludeNamespaces,
 	})
 	if err != nil {
-		return nil, classify(clusterKind(err), explainForbidden(explainAPIError(conn, err), cfg.SecretName))
+		return nil, Classify(clusterKind(err), explainForbidden(explainAPIError(conn, err), cfg.SecretName))
 	}
 	if cfg.SkipMissingNamespaces {
 		targets = slices.DeleteFunc(targets, func(t kube.Target) bool { return t.Missing })
@@ -312,7 +289,7 @@ func resolveTargets(ctx context.Context, cfg *config.Config, conn *kube.Connecti
 		}
 	}
 	if len(missing) > 0 {
-		return nil, classify(ErrBadInput, fmt.Errorf("input %q: namespace(s) %s do not exist; create them first or set %s: true", config.InNamespaces, strings.Join(missing, ", "), config.InCreateNamespaces))
+		return nil, Classify(ErrBadInput, fmt.Errorf("input %q: namespace(s) %s do not exist; create them first or set %s: true", config.InNamespaces, strings.Join(missing, ", "), config.InCreateNamespaces))
 	}
 	return targets, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/registry"
+	"github.com/pullsecret/pullsecret/internal/testrig"
 )
 
 // ImageCheck is one verify_image outcome, for the log and the summary.
@@ -25,7 +26,7 @@ func verifyImages(ctx context.Context, cfg *config.Config, d Deps, w *writer, re
 	}
 	r := d.Reporter
 	c := &registry.Checker{HTTP: d.HTTPClient}
-	if m := d.Getenv(registry.EnvTestMirror); m != "" {
+	if m := testrig.Getenv(d.Getenv, registry.EnvTestMirror); m != "" {
 		u, err := url.Parse(m)
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 			return fmt.Errorf("%s=%q is not an http(s) URL", registry.EnvTestMirror, m)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/container"
 )
 
 // TestKubeconfigNotVisible: a docker action handed a kubeconfig path its
@@ -54,12 +55,12 @@ func TestKubeconfigNotVisible(t *testing.T) {
 			}
 			_, err := connect(&config.Config{Kubeconfig: tc.kubeconfig}, d)
 			if tc.want == "" {
-				if errors.Is(err, errKubeconfigNotVisible) {
+				if errors.Is(err, container.ErrKubeconfigNotVisible) {
 					t.Fatalf("visible kubeconfig refused: %v", err)
 				}
 				return
 			}
-			if !errors.Is(err, errKubeconfigNotVisible) || !strings.Contains(err.Error(), tc.want) {
+			if !errors.Is(err, container.ErrKubeconfigNotVisible) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want the not-visible error containing %q", err, tc.want)
 			}
 			for _, way := range []string{"write it into the workspace", "pass it inline", "pullsecret/pullsecret/setup", "docs/TROUBLESHOOTING.md#kubeconfig-not-visible-in-the-docker-action"} {
@@ -80,3 +81,15 @@ func (nopReporter) Infof(string, ...any)     {}
 func (nopReporter) Warningf(string, ...any)  {}
 func (nopReporter) SetOutput(string, string) {}
 func (nopReporter) AddStepSummary(string)    {}
+
+// withEnv is env with kv (name, value, ...) set.
+func withEnv(env map[string]string, kv ...string) map[string]string {
+	out := map[string]string{}
+	for k, v := range env {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/kube"
 	"github.com/pullsecret/pullsecret/internal/refresher"
 )
 
@@ -37,13 +38,13 @@ func PrintWIFSetup(ctx context.Context, lookup config.Lookup, stdout io.Writer, 
 	if err != nil {
 		return err
 	}
-	iss, err := refresher.ReadIssuer(ctx, conn.Client.JSON())
+	iss, err := kube.ReadIssuer(ctx, conn.Client.JSON())
 	if err != nil {
 		return err
 	}
 	out, err := refresher.SetupCommands(iss, provider, sa, ns)
 	if err != nil {
-		return fmt.Errorf("input %q: %w", config.InRefreshWorkloadIdentityProvider, err)
+		return err
 	}
 	_, err = io.WriteString(stdout, out)
 	return err

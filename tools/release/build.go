@@ -26,7 +26,15 @@ type buildOptions struct {
 	// Platforms limits the build to these targets (nil: every one in
 	// platforms). Test builds use it; a release builds them all.
 	Platforms []platform
+	// TestRig builds with testRigTag, which turns on the binary's test-rig
+	// switches (plain-http Google endpoints, a verify_image mirror). Only
+	// the e2e tier asks for it, for a pre-release version; a release never
+	// does, so its binaries ignore those variables.
+	TestRig bool
 }
+
+// testRigTag is the build tag of pullsecret's internal/testrig package.
+const testRigTag = "pullsecret_testrig"
 
 // platform is one CLI build target; image marks the action image's.
 type platform struct {
@@ -94,6 +102,9 @@ func (o buildOptions) validate() error {
 	if o.Epoch < 0 {
 		return fmt.Errorf("-epoch (or SOURCE_DATE_EPOCH) is required: the commit's timestamp, so every date in the artifacts is reproducible")
 	}
+	if o.TestRig && !strings.Contains(o.Version, "-") {
+		return fmt.Errorf("-test-rig builds a test image, never a release: use a pre-release version (e.g. v0.0.0-e2e), not %s", o.Version)
+	}
 	return nil
 }
 
@@ -126,17 +137,45 @@ func build(o buildOptions) (*artifacts, error) {
 	if targets == nil {
 		targets = platforms
 	}
-	bins := map[platform]string{}
-	for _, p := range targets {
-		path := filepath.Join(o.Out, binaryName(p))
-		if err := goBuild(o, p, created, path); err != nil {
-			return nil, err
-		}
-		bins[p] = path
+
+	// The image first, from linux binaries that cannot know its digest;
+	// then the published CLI binaries, stamped with it (version.Image), so
+	// a released CLI's refresher runs this release's image.
+	imageDir, err := os.MkdirTemp("", "pullsecret-image-bin-")
+	if err != nil {
+		return nil, err
 	}
+	defer os.RemoveAll(imageDir)
+	imageBins := map[string]string{}
+	for _, p := range targets {
+		if p.image {
+			path := filepath.Join(imageDir, binaryName(p))
+			if err := goBuild(o, p, created, "", path); err != nil {
+				return nil, err
+			}
+			imageBins[p.Arch] = path
+		}
+	}
+	idx, err := imageIndex(imageBins, imageMeta{Version: o.Version, Commit: o.Commit, Created: created, Source: o.SourceURL})
+	if err != nil {
+		return nil, fmt.Errorf("image: %w", err)
+	}
+	digest, err := idx.Digest()
+	if err != nil {
+		return nil, err
+	}
+	ref := ""
+	if o.Repo != "" {
+		ref = o.Repo + "@" + digest.String()
+	}
+
 	var names []string
 	for _, p := range targets {
-		names = append(names, bins[p])
+		path := filepath.Join(o.Out, binaryName(p))
+		if err := goBuild(o, p, created, ref, path); err != nil {
+			return nil, err
+		}
+		names = append(names, path)
 	}
 	sbom, err := spdxDocument(names, o, created)
 	if err != nil {
@@ -150,51 +189,54 @@ func build(o buildOptions) (*artifacts, error) {
 		return nil, err
 	}
 
-	imageBins := map[string]string{}
-	for _, p := range targets {
-		if p.image {
-			imageBins[p.Arch] = bins[p]
-		}
-	}
-	idx, err := imageIndex(imageBins, imageMeta{Version: o.Version, Commit: o.Commit, Created: created, Source: o.SourceURL})
-	if err != nil {
-		return nil, fmt.Errorf("image: %w", err)
-	}
-	digest, err := idx.Digest()
-	if err != nil {
-		return nil, err
-	}
 	if _, err := layout.Write(filepath.Join(o.Out, "image"), idx); err != nil {
 		return nil, fmt.Errorf("image layout: %w", err)
 	}
 	if err := os.WriteFile(filepath.Join(o.Out, "image.digest"), []byte(digest.String()+"\n"), 0o644); err != nil {
 		return nil, err
 	}
-	if o.Repo != "" {
-		if err := os.WriteFile(filepath.Join(o.Out, "image.ref"), []byte(o.Repo+"@"+digest.String()+"\n"), 0o644); err != nil {
+	if ref != "" {
+		if err := os.WriteFile(filepath.Join(o.Out, "image.ref"), []byte(ref+"\n"), 0o644); err != nil {
 			return nil, err
 		}
 	}
 	return &artifacts{Index: idx, Digest: digest}, nil
 }
 
+// versionPkg is the one package release builds stamp (-X): version,
+// commit and date, what --version prints, and in the published CLI
+// binaries the release's image by digest. The binary inside the image
+// cannot carry its own digest; the release's action.yml passes it.
+const versionPkg = "github.com/pullsecret/pullsecret/internal/version"
+
+// ldflags links the release's facts into the binary. The linker silently
+// ignores an -X whose variable does not exist, so
+// TestLinkerFlagsNameRealVariables checks every one against the source.
+func ldflags(o buildOptions, created time.Time, image string) []string {
+	f := []string{
+		"-s", "-w",
+		"-X", versionPkg + ".Version=" + o.Version,
+		"-X", versionPkg + ".Commit=" + o.Commit,
+		"-X", versionPkg + ".Date=" + created.Format(time.RFC3339),
+	}
+	if image != "" {
+		f = append(f, "-X", versionPkg+".Image="+image)
+	}
+	return f
+}
+
 // goBuild cross-compiles one static binary. -trimpath and -buildvcs=false
-// keep paths and the checkout's state out of it; version, commit and date
-// come in through -X (main.version/commit/date, what --version prints),
-// and main.imageRepository names where the release's image lives.
-func goBuild(o buildOptions, p platform, created time.Time, out string) error {
+// keep paths and the checkout's state out of it.
+func goBuild(o buildOptions, p platform, created time.Time, image, out string) error {
 	abs, err := filepath.Abs(out)
 	if err != nil {
 		return err
 	}
-	ldflags := strings.Join([]string{
-		"-s", "-w",
-		"-X", "main.version=" + o.Version,
-		"-X", "main.commit=" + o.Commit,
-		"-X", "main.date=" + created.Format(time.RFC3339),
-		"-X", "main.imageRepository=" + o.Repo,
-	}, " ")
-	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-mod=readonly", "-ldflags", ldflags, "-o", abs, ".")
+	args := []string{"build", "-trimpath", "-buildvcs=false", "-mod=readonly", "-ldflags", strings.Join(ldflags(o, created, image), " "), "-o", abs}
+	if o.TestRig {
+		args = append(args, "-tags", testRigTag)
+	}
+	cmd := exec.Command("go", append(args, ".")...)
 	cmd.Dir = o.Src
 	cmd.Env = append(cleanEnv(os.Environ()), "CGO_ENABLED=0", "GOOS="+p.OS, "GOARCH="+p.Arch, "GOFLAGS=", "GOAMD64=v1", "GOARM64=v8.0")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr

@@ -60,6 +60,7 @@ func buildCmd(args []string) error {
 	fs.StringVar(&o.SourceURL, "source-url", "https://github.com/pullsecret/pullsecret", "repository URL recorded in the image labels and SBOM")
 	plats := fs.String("platforms", "", "comma-separated OS/ARCH targets to build, e.g. linux/amd64 for a test build (default: every release target)")
 	push := fs.Bool("push", false, "push the image index to -repo, tagged with the version and its major")
+	fs.BoolVar(&o.TestRig, "test-rig", false, "build with the test-rig switches on (the e2e tier's image; pre-release versions only, never a release)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

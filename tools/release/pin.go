@@ -11,9 +11,11 @@ var imageDigestRef = regexp.MustCompile(`^[a-z0-9.:-]+(/[a-z0-9._-]+)+@sha256:[0
 // pinActionYAML rewrites the `runs:` block of main's action.yml (which
 // builds the Dockerfile, so `uses: ./` tests the code under review) into the
 // release commit's: the prebuilt image by digest, which users of @vX pull
-// instead of building. PULLSECRET_IMAGE tells the running binary which
-// image it is (the refresher Job defaults to running the same image); the
-// digest cannot be baked into the binary inside that very image.
+// instead of building. The hidden flag --release-image in args tells the
+// running binary which image it is (the refresher Job defaults to running
+// the same image); the digest cannot be baked into the binary inside that
+// very image. Not runs.env: a workflow's env: and $GITHUB_ENV override it,
+// and an earlier step must not choose the image the refresher runs.
 func pinActionYAML(in []byte, image, version string) ([]byte, error) {
 	if !imageDigestRef.MatchString(image) {
 		return nil, fmt.Errorf("-image %q is not REPOSITORY@sha256:<64 hex>", image)
@@ -36,8 +38,8 @@ func pinActionYAML(in []byte, image, version string) ([]byte, error) {
   # Release %s: the prebuilt, signed image, pinned by digest (nothing is
   # built on your runner). Verify it: see docs/releases.md, "Verifying a release".
   image: docker://%s
-  env:
-    PULLSECRET_IMAGE: %s
+  args:
+    - --release-image=%s
 `, version, image, image)
 	return b.Bytes(), nil
 }

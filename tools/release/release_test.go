@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"debug/buildinfo"
 	"encoding/json"
 	"io"
 	"log"
@@ -26,9 +27,10 @@ const (
 	testEpoch  = 1767225600 // 2026-01-01T00:00:00Z
 )
 
-// fakeModule writes a tiny module with pullsecret's module path and the
-// variables the release links in, so build() runs the real toolchain on
-// every platform in seconds.
+// fakeModule writes a tiny module with pullsecret's module path, holding a
+// copy of the real internal/version package (what the release links into)
+// and a main that prints it, so build() runs the real toolchain on every
+// platform in seconds and the linked-in values are the real package's.
 func fakeModule(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -36,14 +38,33 @@ func fakeModule(t *testing.T) string {
 		"go.mod": "module github.com/pullsecret/pullsecret\n\ngo 1.26.0\n",
 		"main.go": `package main
 
-import "fmt"
+import (
+	"fmt"
 
-var version, commit, date, imageRepository = "dev", "", "", ""
+	"github.com/pullsecret/pullsecret/internal/version"
+)
 
-func main() { fmt.Println(version, commit, date, imageRepository) }
+func main() { fmt.Println(version.Version, version.Commit, version.Date, version.Image) }
 `,
 	}
+	real, err := filepath.Glob(filepath.Join(repoRoot, "internal", "version", "*.go"))
+	if err != nil || len(real) == 0 {
+		t.Fatalf("no internal/version sources under %s (%v)", repoRoot, err)
+	}
+	for _, f := range real {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[filepath.Join("internal", "version", filepath.Base(f))] = string(b)
+	}
 	for n, c := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, n)), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(filepath.Join(dir, n), []byte(c), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -96,10 +117,11 @@ func TestBuildIsReproducible(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("sha256sum -c: %v\n%s", err, out)
 	}
-	// The linked-in values reach the binary.
+	// The linked-in values reach the binary; the published CLI carries
+	// the release's image by digest, which the image's own binary cannot.
 	if isAMD64() {
 		got, err := exec.Command(filepath.Join(outs[0], "pullsecret_linux_amd64")).Output()
-		if want := "v1.2.3 " + testCommit + " 2026-01-01T00:00:00Z ghcr.io/pullsecret/pullsecret\n"; err != nil || string(got) != want {
+		if want := "v1.2.3 " + testCommit + " 2026-01-01T00:00:00Z ghcr.io/pullsecret/pullsecret@" + digests[0] + "\n"; err != nil || string(got) != want {
 			t.Errorf("binary prints %q (%v), want %q", got, err, want)
 		}
 	}
@@ -275,6 +297,7 @@ func TestBuildRefusesBadOptions(t *testing.T) {
 		"version without v": func(o *buildOptions) { o.Version = "1.0.0" },
 		"short commit":      func(o *buildOptions) { o.Commit = "0123456" },
 		"no epoch":          func(o *buildOptions) { o.Epoch = -1 },
+		"test rig release":  func(o *buildOptions) { o.TestRig = true },
 	} {
 		o := good
 		mut(&o)
@@ -310,7 +333,7 @@ func TestPinActionYAML(t *testing.T) {
 			runs = append(runs, l)
 		}
 	}
-	want := []string{"runs:", "  using: docker", "  image: docker://" + image, "  env:", "    PULLSECRET_IMAGE: " + image}
+	want := []string{"runs:", "  using: docker", "  image: docker://" + image, "  args:", "    - --release-image=" + image}
 	if diff := cmp.Diff(want, runs); diff != "" {
 		t.Errorf("runs (-want +got):\n%s", diff)
 	}
@@ -423,5 +446,47 @@ func TestBuildSomePlatforms(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"linux/amd64"}, plats); diff != "" {
 		t.Errorf("image platforms (-want +got):\n%s", diff)
+	}
+}
+
+// A release build leaves the test-rig switches out: no build tag, so a
+// file behind it is not compiled in; -test-rig (the e2e tier's image)
+// compiles it.
+func TestTestRigOnlyWhenAsked(t *testing.T) {
+	t.Parallel()
+	if !isAMD64() {
+		t.Skip("runs the linux/amd64 binary")
+	}
+	for _, rig := range []bool{false, true} {
+		src := fakeModule(t)
+		if err := os.WriteFile(filepath.Join(src, "rig.go"), []byte("//go:build "+testRigTag+"\n\npackage main\n\nfunc init() { println(\"test rig\") }\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(t.TempDir(), "dist")
+		if _, err := build(buildOptions{Version: "v1.2.3-rc.1", Commit: testCommit, Epoch: testEpoch, Src: src, Out: out,
+			Platforms: []platform{{"linux", "amd64", true}}, TestRig: rig}); err != nil {
+			t.Fatal(err)
+		}
+		bin := filepath.Join(out, "pullsecret_linux_amd64")
+		got, err := exec.Command(bin).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v\n%s", err, got)
+		}
+		if strings.Contains(string(got), "test rig") != rig {
+			t.Errorf("TestRig=%v: the binary printed %q", rig, got)
+		}
+		info, err := buildinfo.ReadFile(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tags := ""
+		for _, s := range info.Settings {
+			if s.Key == "-tags" {
+				tags = s.Value
+			}
+		}
+		if want := map[bool]string{false: "", true: testRigTag}[rig]; tags != want {
+			t.Errorf("TestRig=%v: build tags %q, want %q", rig, tags, want)
+		}
 	}
 }

@@ -7,12 +7,13 @@
 //
 //	go run ./internal/testing/demo
 //
-// With -serve-fakes it only starts the fake Google and GitHub endpoints on
-// all interfaces and appends, to the file named by -env (e.g. $GITHUB_ENV),
-// the inputs (a fake service-account key and the endpoints) a docker action
-// needs to use them through -host, the address the action's container
-// reaches this host by. CI's `uses: ./` self-test uses this; it runs until
-// killed.
+// With -serve-fakes it only starts the fake Google endpoints over https on
+// all interfaces (a throwaway CA, written to -ca, for a docker action to
+// trust through SSL_CERT_FILE) and appends, to the file named by -env
+// (e.g. $GITHUB_ENV), the inputs (a fake service-account key and the
+// endpoints) a docker action needs to use them through -host, the address
+// the action's container reaches this host by. CI's `uses: ./` self-test
+// uses this; it runs until killed.
 package main
 
 import (
@@ -47,10 +48,11 @@ func main() {
 	serve := flag.Bool("serve-fakes", false, "only serve the fakes (see package doc)")
 	host := flag.String("host", "", "address containers reach this host by (with -serve-fakes)")
 	envFile := flag.String("env", "", "file to append NAME=value input lines to (with -serve-fakes)")
+	caFile := flag.String("ca", "fakes-ca.pem", "file to write the fakes' CA certificate to (with -serve-fakes)")
 	flag.Parse()
 	run := realMain
 	if *serve {
-		run = func(ctx context.Context) error { return serveFakes(ctx, *host, *envFile) }
+		run = func(ctx context.Context) error { return serveFakes(ctx, *host, *envFile, *caFile) }
 	}
 	if err := run(ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "demo failed: %v\n", err)
@@ -229,17 +231,27 @@ func indent(s string) string {
 
 // serveFakes runs the fakes for a self-test and publishes the inputs that
 // select them (workload identity federation through the fake GitHub issuer).
-func serveFakes(ctx context.Context, host, envFile string) error {
-	stack, err := fakestack.Start("0.0.0.0:0")
+func serveFakes(ctx context.Context, host, envFile, caFile string) error {
+	stack, err := fakestack.Start("")
 	if err != nil {
 		return err
 	}
 	defer stack.Close()
-	// A key, not federation: on GitHub the runner's own OIDC variables
-	// reach the container, and the fake provider trusts only the fake issuer.
-	inputs, err := stack.Inputs(fakestack.KeyToken, host)
+	// Over https: only a test-rig build lets Google endpoints be plain
+	// http off loopback, and `uses: ./` builds the Dockerfile, a plain build.
+	base, stop, err := serveTLS(stack.Google.Handler(), host, caFile)
 	if err != nil {
 		return err
+	}
+	defer stop()
+	// A key, not federation: on GitHub the runner's own OIDC variables
+	// reach the container, and the fake provider trusts only the fake issuer.
+	inputs, err := stack.Inputs(fakestack.KeyToken, "")
+	if err != nil {
+		return err
+	}
+	for k, v := range stack.EndpointInputs("") {
+		inputs[k] = strings.Replace(v, stack.GoogleURL, base, 1)
 	}
 	var b strings.Builder
 	// One line per input: the multi-line key travels as base64, which
@@ -259,7 +271,7 @@ func serveFakes(ctx context.Context, host, envFile string) error {
 			return err
 		}
 	}
-	fmt.Printf("fakes serving: Google %s, GitHub %s (as %s from containers)\n", stack.GoogleURL, stack.GitHubURL, host)
+	fmt.Printf("fakes serving: Google %s (CA in %s)\n", base, caFile)
 	<-ctx.Done()
 	return nil
 }

@@ -102,7 +102,7 @@ type Provider struct {
 
 	// AttributeMapping maps Google attributes ("google.subject",
 	// "attribute.NAME") to subject-token claims ("assertion.CLAIM" or just
-	// "CLAIM"). Only mapped attributes can appear in principalSet members,
+	// "CLAIM", optionally after a literal: "'prefix:' + assertion.CLAIM"). Only mapped attributes can appear in principalSet members,
 	// as on Google. Defaults to DefaultGitHubAttributeMapping.
 	AttributeMapping map[string]string
 

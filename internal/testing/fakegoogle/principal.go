@@ -1,6 +1,7 @@
 package fakegoogle
 
 import (
+	"regexp"
 	"strings"
 )
 
@@ -42,15 +43,22 @@ func PoolPrincipalSet(provider string) string {
 func ServiceAccountMember(email string) string { return "serviceAccount:" + email }
 
 // mapAttributes applies a provider's attribute mapping to subject-token
-// claims. Only string claims map; Google's CEL mappings could do more, but
-// GitHub's claims are all strings.
+// claims. Only string claims map, and of Google's CEL only what the
+// mappings pullsecret prints use: a claim (assertion.CLAIM or CLAIM), or a
+// single-quoted literal joined to one ('prefix:' + assertion.sub), which
+// --print-wif-setup uses to make the subject unique to its provider.
 func mapAttributes(mapping map[string]string, claims map[string]any) (subject string, attrs map[string]string) {
 	attrs = map[string]string{}
 	for target, source := range mapping {
+		prefix := ""
+		if m := literalPlusClaim.FindStringSubmatch(source); m != nil {
+			prefix, source = m[1], m[2]
+		}
 		v, _ := claims[strings.TrimPrefix(source, "assertion.")].(string)
 		if v == "" {
 			continue
 		}
+		v = prefix + v
 		if target == "google.subject" {
 			subject = v
 			continue
@@ -61,6 +69,9 @@ func mapAttributes(mapping map[string]string, claims map[string]any) (subject st
 	}
 	return subject, attrs
 }
+
+// literalPlusClaim is the CEL expression 'LITERAL' + assertion.CLAIM.
+var literalPlusClaim = regexp.MustCompile(`^\s*'([^'\\]*)'\s*\+\s*(assertion\.[A-Za-z0-9_]+)\s*$`)
 
 // memberMatches reports whether IAM member covers the identity behind tok.
 func memberMatches(member string, tok IssuedToken) bool {

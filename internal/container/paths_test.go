@@ -1,8 +1,8 @@
-package runner
+package container
 
 import "testing"
 
-func TestContainerPath(t *testing.T) {
+func TestPath(t *testing.T) {
 	t.Parallel()
 	dockerEnv := map[string]string{
 		"GITHUB_WORKSPACE":  "/github/workspace",
@@ -34,8 +34,8 @@ func TestContainerPath(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			if got := ContainerPath(tc.in, func(k string) string { return tc.env[k] }); got != tc.want {
-				t.Errorf("ContainerPath(%q) = %q, want %q", tc.in, got, tc.want)
+			if got := Path(tc.in, func(k string) string { return tc.env[k] }); got != tc.want {
+				t.Errorf("Path(%q) = %q, want %q", tc.in, got, tc.want)
 			}
 		})
 	}

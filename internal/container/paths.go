@@ -1,4 +1,9 @@
-package runner
+// Package container knows what running as a GitHub docker action means:
+// the runner mounts host directories at other paths (Path), a kubeconfig
+// may be invisible inside the container (CheckKubeconfigVisible), and
+// loopback is the container itself, so a kind cluster on the runner host
+// is reached through the default gateway (RedirectLoopback, Host).
+package container
 
 import (
 	"errors"
@@ -14,13 +19,13 @@ const (
 	containerRunnerTemp = "/github/runner_temp" // newer runners only (actions/runner PR 4011)
 )
 
-// ContainerPath maps a runner-host path into a docker action's container.
+// Path maps a runner-host path into a docker action's container.
 // Earlier steps export host paths (KUBECONFIG, GOOGLE_APPLICATION_CREDENTIALS
 // under $GITHUB_WORKSPACE; azure/k8s-set-context writes under $RUNNER_TEMP),
 // but the runner mounts the workspace at /github/workspace and, on newer
 // runners, $RUNNER_TEMP at /github/runner_temp. Outside a docker action
 // paths are returned unchanged.
-func ContainerPath(p string, getenv func(string) string) string {
+func Path(p string, getenv func(string) string) string {
 	ws := getenv("GITHUB_WORKSPACE")
 	if ws != containerWorkspace || p == "" || strings.HasPrefix(p, ws) || strings.HasPrefix(p, containerRunnerTemp) {
 		return p
@@ -78,16 +83,16 @@ func under(p, dir string) (string, bool) {
 	return rel, true
 }
 
-// errKubeconfigNotVisible is a kubeconfig an earlier step wrote on the
+// ErrKubeconfigNotVisible is a kubeconfig an earlier step wrote on the
 // runner host where this docker action's container cannot see it.
-var errKubeconfigNotVisible = errors.New("the kubeconfig is not visible inside this docker action's container")
+var ErrKubeconfigNotVisible = errors.New("the kubeconfig is not visible inside this docker action's container")
 
-// checkKubeconfigVisible fails before anything else when a docker action
+// CheckKubeconfigVisible fails before anything else when a docker action
 // is given a kubeconfig path the runner did not mount into its container,
 // saying why and the ways out, instead of a bare "no such file" (or, worse,
 // quietly falling back to another kubeconfig). original is the path as the
-// step received it, mapped what ContainerPath made of it.
-func checkKubeconfigVisible(source, original, mapped string, getenv func(string) string, readFile func(string) ([]byte, error)) error {
+// step received it, mapped what Path made of it.
+func CheckKubeconfigVisible(source, original, mapped string, getenv func(string) string, readFile func(string) ([]byte, error)) error {
 	if getenv("GITHUB_WORKSPACE") != containerWorkspace {
 		return nil
 	}
@@ -103,7 +108,7 @@ func checkKubeconfigVisible(source, original, mapped string, getenv func(string)
 	default:
 		why = "it is on the runner host outside the directories the runner mounts into docker actions"
 	}
-	return fmt.Errorf("%w: %s %q does not exist in the container: %s. Ways out: write it into the workspace, pass it inline, or run the CLI (pullsecret/pullsecret/setup) in a run: step (see docs/TROUBLESHOOTING.md#kubeconfig-not-visible-in-the-docker-action)", errKubeconfigNotVisible, source, original, why)
+	return fmt.Errorf("%w: %s %q does not exist in the container: %s. Ways out: write it into the workspace, pass it inline, or run the CLI (pullsecret/pullsecret/setup) in a run: step (see docs/TROUBLESHOOTING.md#kubeconfig-not-visible-in-the-docker-action)", ErrKubeconfigNotVisible, source, original, why)
 }
 
 // isHostHome recognises a runner user's home (~/.kube/config) on the host.
@@ -116,11 +121,11 @@ func isHostHome(p string) bool {
 	return false
 }
 
-// checkDefaultKubeconfigVisible covers a docker action given no kubeconfig
+// CheckDefaultKubeconfigVisible covers a docker action given no kubeconfig
 // at all: kubeconfig-writing steps (helm/kind-action, aws eks
 // update-kubeconfig) leave it in the runner's ~/.kube/config, which the
 // container cannot see, and outside a cluster nothing else is left.
-func checkDefaultKubeconfigVisible(getenv func(string) string, readFile func(string) ([]byte, error)) error {
+func CheckDefaultKubeconfigVisible(getenv func(string) string, readFile func(string) ([]byte, error)) error {
 	if getenv("GITHUB_WORKSPACE") != containerWorkspace || getenv("KUBERNETES_SERVICE_HOST") != "" {
 		return nil
 	}
@@ -129,5 +134,5 @@ func checkDefaultKubeconfigVisible(getenv func(string) string, readFile func(str
 		home = "/github/home"
 	}
 	p := filepath.Join(home, ".kube", "config")
-	return checkKubeconfigVisible("the default kubeconfig", p, p, getenv, readFile)
+	return CheckKubeconfigVisible("the default kubeconfig", p, p, getenv, readFile)
 }

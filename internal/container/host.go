@@ -1,4 +1,4 @@
-package kube
+package container
 
 import (
 	"bufio"
@@ -9,7 +9,43 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 )
+
+// Host is how pullsecret learns about the machine it runs on (for the
+// loopback redirect); nil fields use the real probes.
+type Host struct {
+	// InContainer reports whether loopback means "this container".
+	InContainer func() bool
+	// DefaultGateway returns the container's default route (the host).
+	DefaultGateway func() (net.IP, error)
+	// Reachable reports whether a TCP connection to host:port succeeds.
+	Reachable func(hostport string) bool
+}
+
+// WithDefaults fills the fields left nil with the real probes.
+func (h Host) WithDefaults() Host {
+	if h.InContainer == nil {
+		h.InContainer = InDocker
+	}
+	if h.DefaultGateway == nil {
+		h.DefaultGateway = DefaultGateway
+	}
+	if h.Reachable == nil {
+		h.Reachable = Reachable
+	}
+	return h
+}
+
+// Reachable dials hostport briefly.
+func Reachable(hostport string) bool {
+	c, err := net.DialTimeout("tcp", hostport, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
 
 // InDocker reports whether this process runs in a Docker container, where
 // the engine always creates /.dockerenv.

@@ -1,0 +1,39 @@
+// Package labels holds every label and annotation key pullsecret writes or
+// reads, and the values it stamps them with. It is a leaf (no imports), so
+// kube, refresher and runner share one definition of each key.
+package labels
+
+// Labels on what pullsecret creates, so teardown and audits can tell its
+// objects from everyone else's.
+const (
+	// ManagedBy is on every secret pullsecret writes (value Manager) and on
+	// every refresher object. A secret without it is someone else's.
+	ManagedBy = "app.kubernetes.io/managed-by"
+	// Manager is ManagedBy's value, and CreatedBy's for namespaces the
+	// action created (create_namespaces).
+	Manager = "pullsecret"
+	// CreatedBy marks a namespace pullsecret created: Manager for the
+	// action's namespaces, the refresher's name for a refresh_namespace the
+	// installer created (the only kind teardown deletes).
+	CreatedBy = "pullsecret.dev/created-by"
+
+	// Name and Component mark every refresher object, so teardown and
+	// audits find them (`kubectl get all,cm,sa,role,rolebinding -l ...`).
+	Name      = "app.kubernetes.io/name"
+	Component = "app.kubernetes.io/component"
+)
+
+// Annotations.
+const (
+	// ExpiresAt tells humans and refresh jobs when a secret's token dies;
+	// the refresher's ConfigMap carries the last run's value too.
+	ExpiresAt = "pullsecret.dev/expires-at"
+
+	// Status annotations a refresher run writes on its ConfigMap.
+	LastSuccess = "pullsecret.dev/last-success"
+	LastResult  = "pullsecret.dev/last-result"
+
+	// GKEServiceAccount binds a ServiceAccount to a Google service account
+	// under Workload Identity Federation for GKE.
+	GKEServiceAccount = "iam.gke.io/gcp-service-account"
+)
