@@ -55,6 +55,10 @@ type budget struct {
 
 	mu    sync.Mutex
 	since time.Time // first connection error since the last answer; zero: none
+	// answered: the server has answered this client at least once. Until
+	// then a refused dial fails at once: a wrong address or a server that
+	// is not running is reported now, not after a per-call limit.
+	answered bool
 }
 
 func newBudget(limit time.Duration) *budget { return &budget{limit: limit} }
@@ -66,7 +70,11 @@ func (b *budget) observe(err error) bool {
 	defer b.mu.Unlock()
 	if !connectionError(err) {
 		b.since = time.Time{} // the server answered
+		b.answered = b.answered || err == nil || !errors.Is(err, context.Canceled)
 		return true
+	}
+	if !b.answered && notSent(err) {
+		return false
 	}
 	now := time.Now()
 	if b.since.IsZero() {

@@ -62,7 +62,7 @@ func TestRetryCallAfterConnectionErrors(t *testing.T) {
 			t.Parallel()
 			ctx, resent := trackResent(t.Context())
 			calls := 0
-			_, err := retryCall(ctx, newBudget(time.Minute), tc.kind, func(context.Context) (int, error) {
+			_, err := retryCall(ctx, answered(time.Minute), tc.kind, func(context.Context) (int, error) {
 				calls++
 				if calls < 3 {
 					return 0, tc.err
@@ -79,12 +79,33 @@ func TestRetryCallAfterConnectionErrors(t *testing.T) {
 	}
 }
 
+// answered is a budget whose server has answered before.
+func answered(limit time.Duration) *budget {
+	b := newBudget(limit)
+	b.observe(nil)
+	return b
+}
+
+// A server never reached (a wrong address, nothing listening) fails at the
+// first refused dial: the user learns now, not after a per-call limit.
+func TestRetryCallNeverReachedFailsFast(t *testing.T) {
+	t.Parallel()
+	calls := 0
+	_, err := retryCall(t.Context(), newBudget(time.Minute), read, func(context.Context) (int, error) {
+		calls++
+		return 0, errRefused
+	})
+	if !errors.Is(err, syscall.ECONNREFUSED) || calls != 1 {
+		t.Errorf("calls %d, err %v; want one attempt and the refused dial", calls, err)
+	}
+}
+
 // A server that stays unreachable ends the call at its limit with the
 // connection error (not a bare deadline), after more than one attempt.
 func TestRetryCallEndsAtItsLimit(t *testing.T) {
 	t.Parallel()
 	calls := 0
-	_, err := retryCall(t.Context(), newBudget(300*time.Millisecond), read, func(ctx context.Context) (int, error) {
+	_, err := retryCall(t.Context(), answered(300*time.Millisecond), read, func(ctx context.Context) (int, error) {
 		calls++
 		return 0, errRefused
 	})
@@ -102,7 +123,7 @@ func TestRetryCallEndsAtItsLimit(t *testing.T) {
 // one limit, not one per namespace); an answer resets the clock.
 func TestRetryBudgetIsSharedDuringAnOutage(t *testing.T) {
 	t.Parallel()
-	bu := newBudget(time.Minute)
+	bu := answered(time.Minute)
 	refused := func(context.Context) (int, error) { return 0, errRefused }
 	bu.observe(errRefused)
 	bu.since = bu.since.Add(-time.Minute) // the outage began a limit ago
