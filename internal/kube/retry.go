@@ -235,13 +235,17 @@ func onConflict(ctx context.Context, limit time.Duration, fn func(context.Contex
 	return onConflictWith(ctx, limit, conflictBackoff, fn)
 }
 
+//
+// The limit decides when no new attempt starts; each attempt's calls keep
+// their own per-call limit, so a slow machine does not cut short the
+// attempt that would have won.
 func onConflictWith(ctx context.Context, limit time.Duration, spec backoffSpec, fn func(context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, limit)
+	until, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	b := newBackoff(spec)
 	for {
 		err := fn(ctx)
-		if !apierrors.IsConflict(err) || !b.sleep(ctx) {
+		if !apierrors.IsConflict(err) || !b.sleep(until) {
 			return err
 		}
 	}
