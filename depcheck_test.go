@@ -16,14 +16,15 @@ import (
 // here, naming the package and what it reached.
 //
 //	flow:    main → cli → runner → {googleauth, refresher, kube, registry, dockerconfig, container} → leaves
-//	leaves:  version, labels (keys only), actions, httplog, container, dockerconfig, registry
+//	leaves:  version, labels (keys only), actions, httplog, container, dockerconfig, registry, sakey
 //
 // Package                                          | may import (internal)           | must never reach
 // -------------------------------------------------|---------------------------------|-----------------
 // kube                                             | labels (a leaf of constants)    | anything else
 // dockerconfig, registry, httplog, container,      | nothing                         | any internal package
-// labels, version, actions                         |                                 |
-// googleauth, refresher                            | (anything below runner)         | runner, cli
+// labels, version, actions, sakey                  |                                 |
+// googleauth                                       | sakey (it takes its own Input)  | config, runner, cli
+// refresher                                        | (anything below runner)         | runner, cli
 // every package but main                           |                                 | cli
 // main (the shipped binary)                        |                                 | internal/testing/...
 const depModule = "github.com/pullsecret/pullsecret"
@@ -39,8 +40,9 @@ type layerRule struct {
 var layerRules = []layerRule{
 	{pkgs: []string{"internal/kube"}, allowed: []string{"internal/labels"}},
 	{pkgs: []string{"internal/dockerconfig", "internal/registry", "internal/httplog", "internal/container",
-		"internal/labels", "internal/version", "internal/actions"}, allowed: []string{}},
-	{pkgs: []string{"internal/googleauth", "internal/refresher"}, forbidden: []string{"internal/runner", "internal/cli"}},
+		"internal/labels", "internal/version", "internal/actions", "internal/sakey"}, allowed: []string{}},
+	{pkgs: []string{"internal/googleauth"}, allowed: []string{"internal/sakey"}},
+	{pkgs: []string{"internal/refresher"}, forbidden: []string{"internal/runner", "internal/cli"}},
 	{pkgs: []string{""}, forbidden: []string{"internal/testing"}},
 }
 

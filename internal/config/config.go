@@ -35,11 +35,15 @@ type Config struct {
 	WorkloadIdentityProvider string
 	ServiceAccount           string
 	Audience                 string
-	CredentialsJSON          []byte // decoded key JSON (raw or from base64)
-	AccessToken              string
-	TokenLifetime            time.Duration
-	Scopes                   []string
-	CredentialMode           CredentialMode
+	// OIDCTokenFile and OIDCTokenEnv name another CI's OIDC token, used
+	// instead of GitHub's endpoint.
+	OIDCTokenFile   string
+	OIDCTokenEnv    string
+	CredentialsJSON []byte // decoded key JSON (raw or from base64)
+	AccessToken     string
+	TokenLifetime   time.Duration
+	Scopes          []string
+	CredentialMode  CredentialMode
 
 	STSEndpoint            string
 	IAMCredentialsEndpoint string

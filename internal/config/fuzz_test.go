@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/pullsecret/pullsecret/internal/sakey"
 	"github.com/pullsecret/pullsecret/internal/testing/check"
 )
 
@@ -22,15 +23,15 @@ func FuzzCredentialsJSON(f *testing.F) {
 			if len(c.CredentialsJSON) == 0 { // blank input: no key, ADC
 				return
 			}
-			if _, perr := ParseKey(c.CredentialsJSON); perr != nil {
-				t.Fatalf("accepted a key ParseKey refuses: %v", perr)
+			if _, perr := sakey.Parse(c.CredentialsJSON); perr != nil {
+				t.Fatalf("accepted a key sakey.Parse refuses: %v", perr)
 			}
 			return
 		}
 		if check.ErrDiff(err, `"`+InCredentialsJSON+`"`) != "" {
 			t.Fatalf("error does not name the input: %v", err)
 		}
-		k, _ := ParseKey([]byte(raw))
+		k, _ := sakey.Parse([]byte(raw))
 		if k != nil && len(k.PrivateKey) > 16 && strings.Contains(err.Error(), k.PrivateKey) {
 			t.Fatalf("error quotes the private key")
 		}

@@ -28,6 +28,8 @@ const (
 	InWorkloadIdentityProvider = "workload_identity_provider"
 	InServiceAccount           = "service_account"
 	InAudience                 = "audience"
+	InOIDCTokenFile            = "oidc_token_file"
+	InOIDCTokenEnv             = "oidc_token_env"
 	InCredentialsJSON          = "credentials_json"
 	InAccessToken              = "access_token"
 	InTokenLifetime            = "token_lifetime"
@@ -85,6 +87,8 @@ var Inputs = []Input{
 	{Name: InWorkloadIdentityProvider, Description: "Full resource name of the Workload Identity Provider, e.g. `projects/123456/locations/global/workloadIdentityPools/gh/providers/gh`. Uses the GitHub OIDC token (the job needs `permissions: id-token: write`). One credential source only: this, `credentials_json` or `access_token`; with none of them Application Default Credentials are used."},
 	{Name: InServiceAccount, Description: "Service account to impersonate after federation (recommended), e.g. `puller@my-project.iam.gserviceaccount.com`. Without it the federated token itself goes into the secret: it expires with the GitHub OIDC token, which GitHub issues for 5 minutes, and carries the broad cloud-platform scope."},
 	{Name: InAudience, Description: "Audience of the GitHub OIDC token. Default: `https://iam.googleapis.com/` followed by `workload_identity_provider`, which is what a provider created with default settings expects."},
+	{Name: InOIDCTokenFile, Description: "Path to a file holding another CI's OIDC ID token (GitLab `id_tokens:`, Buildkite, Jenkins, Tekton's projected ServiceAccount token), read at each mint. With `workload_identity_provider` it replaces GitHub's OIDC endpoint; the token is masked and its `exp` checked before use."},
+	{Name: InOIDCTokenEnv, Description: "Name of an environment variable holding another CI's OIDC ID token (e.g. `CIRCLE_OIDC_TOKEN_V2`). With `workload_identity_provider` it replaces GitHub's OIDC endpoint; the token is masked and its `exp` checked before use. Not both this and `oidc_token_file`."},
 	{Name: InCredentialsJSON, Secret: true, Description: "A service-account key, raw JSON or base64. Its `token_uri` must be Google's (or equal `oauth_token_endpoint`)."},
 	{Name: InAccessToken, Secret: true, Description: "An existing Google access token, e.g. from `google-github-actions/auth` with `token_format: access_token`. Checked at the tokeninfo endpoint for validity and expiry."},
 	{Name: InTokenLifetime, Default: "3600s", Description: "Lifetime of the minted token (Go duration or seconds, e.g. `3600s`, `2h`). Up to `12h` where the organisation policy `constraints/iam.allowServiceAccountCredentialLifetimeExtension` allows it. Applies to service-account impersonation, to keys (by self-impersonation when not 1h) and to the metadata server (always by self-impersonation: the account needs `roles/iam.serviceAccountTokenCreator` on itself). A direct federated token lives as long as the GitHub OIDC token (5 minutes)."},

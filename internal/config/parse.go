@@ -69,6 +69,8 @@ func Load(lookup Lookup, opts ...Option) (*Config, error) {
 		WorkloadIdentityProvider: strings.TrimPrefix(get(InWorkloadIdentityProvider), "//iam.googleapis.com/"),
 		ServiceAccount:           get(InServiceAccount),
 		Audience:                 get(InAudience),
+		OIDCTokenFile:            get(InOIDCTokenFile),
+		OIDCTokenEnv:             get(InOIDCTokenEnv),
 		AccessToken:              get(InAccessToken),
 		CredentialMode:           CredentialMode(get(InCredentialMode)),
 		STSEndpoint:              get(InSTSEndpoint),

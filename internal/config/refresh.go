@@ -71,8 +71,11 @@ func (c *Config) validateRefresh() error {
 	case !digestRef.MatchString(img):
 		errs = append(errs, errorf(InRefreshImage, "%q must name the image by digest (REPOSITORY@sha256:<64 hex>), so that every refresh runs exactly this binary", img))
 	}
-	if c.ServiceAccount == "" {
-		errs = append(errs, errorf(InServiceAccount, "is required with %q: it is the Google service account the refresher impersonates", InRefresh))
+	// On GKE (no refresh provider) the pod may use Workload Identity
+	// Federation without a Google service account: the metadata server's
+	// federated token is used as it is.
+	if c.ServiceAccount == "" && c.RefreshWorkloadIdentityProvider != "" {
+		errs = append(errs, errorf(InServiceAccount, "is required with %q: it is the Google service account the refresher impersonates", InRefreshWorkloadIdentityProvider))
 	}
 	if p := c.RefreshWorkloadIdentityProvider; p != "" && !providerPattern.MatchString(p) {
 		errs = append(errs, errorf(InRefreshWorkloadIdentityProvider, "%q is not a provider resource name; expected projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>", p))

@@ -135,8 +135,8 @@ func TestRefreshRejects(t *testing.T) {
 			want:   []string{`input "refresh_image"`, "by digest"},
 		},
 		{
-			name:   "no service account",
-			inputs: map[string]string{InServiceAccount: ""},
+			name:   "no service account with a refresh provider",
+			inputs: map[string]string{InServiceAccount: "", InRefreshWorkloadIdentityProvider: "projects/1/locations/global/workloadIdentityPools/p/providers/k"},
 			want:   []string{`input "service_account"`, "refresher impersonates"},
 		},
 		{
@@ -226,5 +226,15 @@ func TestRefreshImageFromRelease(t *testing.T) {
 	in := refreshInputs(map[string]string{InRefreshImage: ""})
 	if _, err := Load(func(n string) (string, bool) { v, ok := in[n]; return v, ok }, ReleaseImage("ghcr.io/acme/pullsecret:v1")); err == nil {
 		t.Error("a release image by tag was accepted")
+	}
+}
+
+// On GKE (no refresh provider) the refresher may run without a Google
+// service account: Workload Identity Federation for GKE hands its pod a
+// federated token directly.
+func TestRefreshGKEWithoutServiceAccountAccepted(t *testing.T) {
+	t.Parallel()
+	if _, err := load(refreshInputs(map[string]string{InServiceAccount: ""})); err != nil {
+		t.Fatal(err)
 	}
 }

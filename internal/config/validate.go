@@ -1,14 +1,12 @@
 package config
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"path"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/pullsecret/pullsecret/internal/registry"
+	"github.com/pullsecret/pullsecret/internal/sakey"
 )
 
 // MaxTokenLifetime is Google's ceiling for generateAccessToken, reachable
@@ -24,83 +23,11 @@ const MaxTokenLifetime = 12 * time.Hour
 
 var (
 	providerPattern = regexp.MustCompile(`^projects/[0-9]+/locations/global/workloadIdentityPools/[a-z0-9-]+/providers/[a-z0-9-]+$`)
+	envNamePattern  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	emailPattern    = regexp.MustCompile(`^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,}$`)
 	// A registry host label may carry kubelet-style globs: "*", "*-docker".
 	registryLabelPattern = regexp.MustCompile(`^[a-zA-Z0-9*]([a-zA-Z0-9*-]*[a-zA-Z0-9*])?$`)
 )
-
-// googleTokenURIs are the token endpoints Google has ever written into
-// service-account keys.
-var googleTokenURIs = map[string]bool{
-	"https://oauth2.googleapis.com/token":        true,
-	"https://accounts.google.com/o/oauth2/token": true,
-	"https://www.googleapis.com/oauth2/v4/token": true,
-}
-
-// ServiceAccountKey is the part of a key file pullsecret reads.
-type ServiceAccountKey struct {
-	Type         string `json:"type"`
-	ProjectID    string `json:"project_id"`
-	PrivateKeyID string `json:"private_key_id"`
-	PrivateKey   string `json:"private_key"`
-	ClientEmail  string `json:"client_email"`
-	TokenURI     string `json:"token_uri"`
-}
-
-// ParseKey type-checks a service-account key. Errors never quote the key.
-func ParseKey(b []byte) (*ServiceAccountKey, error) {
-	var k ServiceAccountKey
-	if err := json.Unmarshal(b, &k); err != nil {
-		return nil, errorf(InCredentialsJSON, "is not valid JSON (%s)", jsonProblem(err))
-	}
-	if err := exactFieldNames(b); err != nil {
-		return nil, err
-	}
-	if k.Type != "service_account" {
-		return nil, errorf(InCredentialsJSON, "has type %q; only service-account keys (type \"service_account\") are accepted here — use workload_identity_provider or ADC for other credential types", k.Type)
-	}
-	var missing []string
-	for name, v := range map[string]string{"client_email": k.ClientEmail, "private_key": k.PrivateKey, "private_key_id": k.PrivateKeyID, "token_uri": k.TokenURI} {
-		if v == "" {
-			missing = append(missing, name)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, errorf(InCredentialsJSON, "is missing %s", strings.Join(slices.Sorted(slices.Values(missing)), ", "))
-	}
-	return &k, nil
-}
-
-// keyFields are the names Google writes into a key, all lower case.
-var keyFields = []string{"type", "project_id", "private_key_id", "private_key", "client_email", "client_id", "auth_uri", "token_uri", "auth_provider_x509_cert_url", "client_x509_cert_url", "universe_domain"}
-
-// exactFieldNames refuses a key naming a field in another case
-// ("Private_Key"): encoding/json, and so every Go reader of the key,
-// accepts it, while masking and reviewers look for Google's spelling.
-func exactFieldNames(b []byte) error {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return errorf(InCredentialsJSON, "is not valid JSON (%s)", jsonProblem(err))
-	}
-	for name := range m {
-		for _, f := range keyFields {
-			if strings.EqualFold(name, f) && name != f {
-				return errorf(InCredentialsJSON, "names field %q; a service-account key spells it %q", name, f)
-			}
-		}
-	}
-	return nil
-}
-
-// jsonProblem describes a JSON error by position only: the default message
-// of a syntax error may quote bytes of the key.
-func jsonProblem(err error) string {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Sprintf("syntax error at byte %d", se.Offset)
-	}
-	return "unexpected structure"
-}
 
 // Validate checks cross-input rules. Every error names the input(s).
 func (c *Config) Validate() error {
@@ -134,6 +61,18 @@ func (c *Config) Validate() error {
 		if c.WorkloadIdentityProvider == "" && !c.Refresh {
 			add(errorf(InServiceAccount, "is only used with %q or %q (a key already is its service account; an access token cannot impersonate here)", InWorkloadIdentityProvider, InRefresh))
 		}
+	}
+	if c.OIDCTokenFile != "" && c.OIDCTokenEnv != "" {
+		add(errorf(InOIDCTokenEnv, "conflicts with %q: name the CI's OIDC token one way", InOIDCTokenFile))
+	}
+	for _, in := range []struct{ name, value string }{{InOIDCTokenFile, c.OIDCTokenFile}, {InOIDCTokenEnv, c.OIDCTokenEnv}} {
+		if in.value != "" && c.WorkloadIdentityProvider == "" {
+			add(errorf(in.name, "is only used with %q: it is the subject token exchanged at that provider", InWorkloadIdentityProvider))
+		}
+	}
+	if c.OIDCTokenEnv != "" && !envNamePattern.MatchString(c.OIDCTokenEnv) {
+		// The value is not quoted: it may be the token itself.
+		add(errorf(InOIDCTokenEnv, "is not an environment variable name (letters, digits and _, not starting with a digit); give the variable's name, not the token"))
 	}
 	if c.Audience != "" && c.WorkloadIdentityProvider == "" {
 		add(errorf(InAudience, "is only used with %q", InWorkloadIdentityProvider))
@@ -213,11 +152,15 @@ func (c *Config) Validate() error {
 }
 
 func (c *Config) validateKey() error {
-	k, err := ParseKey(c.CredentialsJSON)
+	k, err := sakey.Parse(c.CredentialsJSON)
 	if err != nil {
-		return err
+		var ke *sakey.Error
+		if errors.As(err, &ke) {
+			return errorf(InCredentialsJSON, "%s", ke.Problem)
+		}
+		return errorf(InCredentialsJSON, "%v", err)
 	}
-	if !googleTokenURIs[k.TokenURI] && k.TokenURI != c.OAuthTokenEndpoint {
+	if !sakey.GoogleTokenURIs[k.TokenURI] && k.TokenURI != c.OAuthTokenEndpoint {
 		return errorf(InCredentialsJSON, "token_uri %q is not a Google token endpoint; refusing to send a signed assertion there. If this endpoint is intended (Private Service Connect, a sovereign universe), set %q to exactly this URL", k.TokenURI, InOAuthTokenEndpoint)
 	}
 	return nil

@@ -10,22 +10,24 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/pullsecret/pullsecret/internal/config"
 )
 
 // checkAccessToken validates a caller-supplied token at tokeninfo, so a dead
 // token fails here instead of as ErrImagePull in the deploy, and so the
 // report can tell when the secret stops working.
-func checkAccessToken(ctx context.Context, cfg *config.Config, d Deps) (*Token, error) {
-	d.Mask(cfg.AccessToken)
-	tok := &Token{AccessToken: cfg.AccessToken, Method: "access token from input"}
-	info, err := tokenInfo(ctx, d.HTTPClient, tokenInfoURL(cfg.OAuthTokenEndpoint), cfg.AccessToken)
+func checkAccessToken(ctx context.Context, in *Input, d Deps) (*Token, error) {
+	d.Mask(in.AccessToken)
+	tok := &Token{AccessToken: in.AccessToken, Method: "access token from input"}
+	info, err := tokenInfo(ctx, d.HTTPClient, tokenInfoURL(in.OAuthTokenEndpoint), in.AccessToken)
 	if err != nil {
 		if _, invalid := err.(*invalidTokenError); invalid {
-			return nil, fmt.Errorf("input %q: Google rejected the token (expired, revoked or malformed); mint a fresh one in the step before", config.InAccessToken)
+			return nil, inputErrorf(FieldAccessToken, "Google rejected the token (expired, revoked or malformed); mint a fresh one in the step before")
 		}
 		tok.Warnings = append(tok.Warnings, fmt.Sprintf("could not check the access token at tokeninfo (%v); its expiry is unknown", err))
+		tok.Principal = in.ServiceAccount
+		if tok.Principal == "" {
+			tok.Principal = tokenInfoFailedPrincipal
+		}
 		return tok, nil
 	}
 	if info.ExpiresIn > 0 {
@@ -34,8 +36,8 @@ func checkAccessToken(ctx context.Context, cfg *config.Config, d Deps) (*Token, 
 	tok.Principal, tok.Scopes = info.Email, strings.Fields(info.Scope)
 	if tok.Principal == "" {
 		tok.Principal = unknownPrincipal
-		if cfg.ServiceAccount != "" {
-			tok.Principal = cfg.ServiceAccount
+		if in.ServiceAccount != "" {
+			tok.Principal = in.ServiceAccount
 		} else if info.UniqueID != "" {
 			tok.Principal = fmt.Sprintf("%s; unique ID %s", unknownPrincipal, info.UniqueID)
 		}

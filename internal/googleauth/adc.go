@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/oauth2/google"
 
-	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/sakey"
 )
 
 // adcTypes are the credential files ADC may hold, mapped to the typed
@@ -30,12 +30,12 @@ const maxSourceDepth = 3
 // mintFromADC follows Application Default Credentials: the file named by
 // GOOGLE_APPLICATION_CREDENTIALS (e.g. written by google-github-actions/auth),
 // gcloud's well-known file, then the metadata server (GKE, GCE).
-func mintFromADC(ctx context.Context, cfg *config.Config, d Deps) (*Token, error) {
+func mintFromADC(ctx context.Context, in *Input, d Deps) (*Token, error) {
 	path, origin := d.Getenv("GOOGLE_APPLICATION_CREDENTIALS"), "GOOGLE_APPLICATION_CREDENTIALS"
 	if path == "" {
 		path, origin = wellKnownFile(d.Getenv), "gcloud's application default credentials"
 		if _, err := d.ReadFile(path); err != nil {
-			return mintFromMetadata(ctx, cfg, d)
+			return mintFromMetadata(ctx, in, d)
 		}
 	}
 	raw, err := d.ReadFile(path)
@@ -48,11 +48,18 @@ func mintFromADC(ctx context.Context, cfg *config.Config, d Deps) (*Token, error
 	}
 	maskSecrets(file, d.Mask)
 	// Nothing is sent anywhere before every URL in the file passed.
-	if err := checkCredentials(cfg, file, "", 0); err != nil {
+	if err := checkCredentials(in, githubIDTokenOrigin(d.Getenv, in.AllowHTTP), file, "", 0); err != nil {
 		return nil, fmt.Errorf("%s file %q: %w", origin, path, err)
 	}
 	typ, _ := file["type"].(string)
-	tok, err := mintFromCredentials(ctx, cfg, d, file, cfg.Scopes, true)
+	tok, err := mintFromCredentials(ctx, in, d, file, in.Scopes, true)
+	if sd := asServiceDisabled(err); sd != nil {
+		err = sd
+	} else if subjectTooLong(err) {
+		err = fmt.Errorf("%s: %w", subjectTooLongHint, err)
+	} else if permissionDenied(err) {
+		err = fmt.Errorf("%s: %w", propagationHint, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("failed to mint a token from %s file %q (%s): %w", origin, path, typ, err)
 	}
@@ -62,7 +69,7 @@ func mintFromADC(ctx context.Context, cfg *config.Config, d Deps) (*Token, error
 
 // mintFromCredentials mints from one checked credentials object: a file or
 // the source_credentials inside one.
-func mintFromCredentials(ctx context.Context, cfg *config.Config, d Deps, m map[string]any, scopes []string, top bool) (*Token, error) {
+func mintFromCredentials(ctx context.Context, in *Input, d Deps, m map[string]any, scopes []string, top bool) (*Token, error) {
 	typ, _ := m["type"].(string)
 	switch typ {
 	case "service_account":
@@ -70,15 +77,15 @@ func mintFromCredentials(ctx context.Context, cfg *config.Config, d Deps, m map[
 		raw, _ := json.Marshal(m)
 		if !top {
 			// A source only authenticates the impersonation call.
-			return mintWithKeyScopes(ctx, cfg, d, raw, email, scopes)
+			return mintWithKeyScopes(ctx, in, d, raw, email, scopes)
 		}
-		return mintWithKey(ctx, cfg, d, raw, email, true)
+		return mintWithKey(ctx, in, d, raw, email, true)
 	case "impersonated_service_account":
 		// Done here rather than by x/oauth2, which would ask the source
 		// for the target's scopes (too narrow to call IAM Credentials)
 		// and ignore token_lifetime.
 		src, _ := m["source_credentials"].(map[string]any)
-		st, err := mintFromCredentials(ctx, cfg, d, src, []string{cloudPlatformScope}, false)
+		st, err := mintFromCredentials(ctx, in, d, src, []string{cloudPlatformScope}, false)
 		if err != nil {
 			return nil, fmt.Errorf("source_credentials: %w", err)
 		}
@@ -91,7 +98,7 @@ func mintFromCredentials(ctx context.Context, cfg *config.Config, d Deps, m map[
 				}
 			}
 		}
-		lifetime := cfg.TokenLifetime
+		lifetime := in.TokenLifetime
 		if !top {
 			lifetime = time.Hour // a source only authenticates the next call
 		}
@@ -118,19 +125,24 @@ func mintFromCredentials(ctx context.Context, cfg *config.Config, d Deps, m map[
 		return tok, nil
 	}
 	// A user's or a federated token: ask Google who it is and what it may do.
-	if info, err := tokenInfo(ctx, d.HTTPClient, tokenInfoURL(cfg.OAuthTokenEndpoint), t.AccessToken); err == nil {
+	info, err := tokenInfo(ctx, d.HTTPClient, tokenInfoURL(in.OAuthTokenEndpoint), t.AccessToken)
+	if err == nil {
 		tok.Principal, tok.Scopes = info.Email, strings.Fields(info.Scope)
+	} else {
+		tok.Warnings = append(tok.Warnings, fmt.Sprintf("could not ask tokeninfo who the token acts as and what it may do (%v): its principal and scopes are unknown", err))
 	}
 	if tok.Principal == "" && typ == "external_account" {
 		aud, _ := m["audience"].(string)
 		tok.Principal = "principal of " + strings.TrimPrefix(aud, "//iam.googleapis.com/")
+	} else if tok.Principal == "" && err != nil {
+		tok.Principal = tokenInfoFailedPrincipal
 	}
 	return tok, nil
 }
 
 // mintWithKeyScopes mints a one-hour token with explicit scopes.
-func mintWithKeyScopes(ctx context.Context, cfg *config.Config, d Deps, keyJSON []byte, email string, scopes []string) (*Token, error) {
-	c := *cfg
+func mintWithKeyScopes(ctx context.Context, in *Input, d Deps, keyJSON []byte, email string, scopes []string) (*Token, error) {
+	c := *in
 	c.Scopes = scopes
 	return mintWithKey(ctx, &c, d, keyJSON, email, false)
 }
@@ -139,8 +151,10 @@ func mintWithKeyScopes(ctx context.Context, cfg *config.Config, d Deps, keyJSON 
 // product call, recursively through source_credentials, and rewrites token
 // endpoints to oauth_token_endpoint when one is configured (as for a key
 // given directly). field prefixes error messages with the path inside the
-// file.
-func checkCredentials(cfg *config.Config, m map[string]any, field string, depth int) error {
+// file. gh is the origin of this job's GitHub OIDC token endpoint (nil when
+// there is none), the one host a credential_source.url may name besides
+// Google's: google-github-actions/auth writes such files.
+func checkCredentials(in *Input, gh *url.URL, m map[string]any, field string, depth int) error {
 	if depth > maxSourceDepth {
 		return fmt.Errorf("%ssource_credentials nested more than %d deep", field, maxSourceDepth)
 	}
@@ -157,7 +171,7 @@ func checkCredentials(cfg *config.Config, m map[string]any, field string, depth 
 			}
 			return nil
 		}
-		return allowedURL(cfg, field+name, s)
+		return allowedURL(in, field+name, s)
 	}
 	switch typ {
 	case "service_account", "authorized_user":
@@ -165,9 +179,9 @@ func checkCredentials(cfg *config.Config, m map[string]any, field string, depth 
 			return err
 		}
 		if typ == "service_account" {
-			pointKeyAt(m, cfg)
-		} else if cfg.OAuthTokenEndpoint != config.DefaultOAuthTokenEndpoint {
-			m["token_uri"] = cfg.OAuthTokenEndpoint
+			pointKeyAt(m, in)
+		} else if in.OAuthTokenEndpoint != DefaultOAuthTokenEndpoint {
+			m["token_uri"] = in.OAuthTokenEndpoint
 		}
 	case "impersonated_service_account":
 		if err := check("service_account_impersonation_url", m, true); err != nil {
@@ -177,7 +191,7 @@ func checkCredentials(cfg *config.Config, m map[string]any, field string, depth 
 		if !ok {
 			return fmt.Errorf("%ssource_credentials is missing", field)
 		}
-		return checkCredentials(cfg, src, field+"source_credentials.", depth+1)
+		return checkCredentials(in, gh, src, field+"source_credentials.", depth+1)
 	case "external_account":
 		for _, name := range []string{"token_url", "service_account_impersonation_url", "token_info_url"} {
 			if err := check(name, m, name == "token_url"); err != nil {
@@ -189,7 +203,10 @@ func checkCredentials(cfg *config.Config, m map[string]any, field string, depth 
 			return fmt.Errorf("%scredential_source.executable is refused: pullsecret never runs a command named in a credentials file (whatever GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES says)", field)
 		}
 		for _, name := range []string{"url", "region_url", "imdsv2_session_token_url", "regional_cred_verification_url"} {
-			if err := allowedCredentialSourceURL(cfg, field+"credential_source.", name, cs); err != nil {
+			if u, _ := cs[name].(string); name == "url" && sameOrigin(gh, u) {
+				continue // the job's own OIDC token endpoint
+			}
+			if err := allowedCredentialSourceURL(in, field+"credential_source.", name, cs); err != nil {
 				return err
 			}
 		}
@@ -197,23 +214,23 @@ func checkCredentials(cfg *config.Config, m map[string]any, field string, depth 
 	return nil
 }
 
-func allowedCredentialSourceURL(cfg *config.Config, field, name string, cs map[string]any) error {
+func allowedCredentialSourceURL(in *Input, field, name string, cs map[string]any) error {
 	s, _ := cs[name].(string)
 	if s == "" {
 		return nil
 	}
-	return allowedURL(cfg, field+name, s)
+	return allowedURL(in, field+name, s)
 }
 
 // allowedURL applies Google's advice for credential files from elsewhere:
 // only send anything to Google's own hosts over HTTPS, or to an endpoint the
 // user configured on purpose (Private Service Connect, tests).
-func allowedURL(cfg *config.Config, field, raw string) error {
+func allowedURL(in *Input, field, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
 		return fmt.Errorf("%s %q is not a URL", field, raw)
 	}
-	for _, e := range []string{cfg.STSEndpoint, cfg.IAMCredentialsEndpoint, cfg.OAuthTokenEndpoint} {
+	for _, e := range []string{in.STSEndpoint, in.IAMCredentialsEndpoint, in.OAuthTokenEndpoint} {
 		if c, err := url.Parse(e); err == nil && c.Scheme == u.Scheme && strings.EqualFold(c.Host, u.Host) {
 			return nil
 		}
@@ -227,13 +244,13 @@ func allowedURL(cfg *config.Config, field, raw string) error {
 		return fmt.Errorf("refusing %s %q: Google endpoints are called over https only", field, raw)
 	}
 	return fmt.Errorf("refusing %s %q: not a Google host (*.googleapis.com) nor a configured endpoint (%s, %s, %s)", field, raw,
-		config.InSTSEndpoint, config.InIAMCredentialsEndpoint, config.InOAuthTokenEndpoint)
+		in.name(FieldSTSEndpoint), in.name(FieldIAMCredentialsEndpoint), in.name(FieldOAuthTokenEndpoint))
 }
 
 // maskSecrets masks the secret fields of a credentials file at any depth.
 func maskSecrets(m map[string]any, mask func(string)) {
 	if raw, err := json.Marshal(m); err == nil && m["type"] == "service_account" {
-		MaskKey(raw, mask)
+		sakey.Mask(raw, mask)
 	}
 	for _, k := range []string{"private_key", "private_key_id", "client_secret", "refresh_token"} {
 		if s, ok := m[k].(string); ok && s != "" {
@@ -242,6 +259,20 @@ func maskSecrets(m map[string]any, mask func(string)) {
 	}
 	if src, ok := m["source_credentials"].(map[string]any); ok {
 		maskSecrets(src, mask)
+	}
+	// google-github-actions/auth writes the job's OIDC request token
+	// here ("Bearer <ACTIONS_ID_TOKEN_REQUEST_TOKEN>").
+	if cs, ok := m["credential_source"].(map[string]any); ok {
+		if hs, ok := cs["headers"].(map[string]any); ok {
+			for _, v := range hs {
+				if s, ok := v.(string); ok && s != "" {
+					mask(s)
+					if _, tok, found := strings.Cut(s, " "); found && strings.TrimSpace(tok) != "" {
+						mask(strings.TrimSpace(tok))
+					}
+				}
+			}
+		}
 	}
 }
 

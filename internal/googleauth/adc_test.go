@@ -6,8 +6,8 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"time"
 
-	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/fakegoogle"
 )
@@ -139,7 +139,7 @@ func TestADCFileURLsChecked(t *testing.T) {
 			f := writeADC(t, raw)
 			before := hits.Load()
 			env := map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": f, "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES": "1"}
-			_, err = Mint(t.Context(), w.load(t, nil), w.deps(env, &masker{}))
+			_, err = Mint(t.Context(), w.input(Input{}), w.deps(env, &masker{}))
 			if d := check.ErrDiff(err, tc.want...); d != "" {
 				t.Fatal(d)
 			}
@@ -170,7 +170,7 @@ func TestADCImpersonatedServiceAccount(t *testing.T) {
 		"source_credentials":                source,
 	})
 	f := writeADC(t, raw)
-	tok, err := Mint(t.Context(), w.load(t, map[string]string{config.InTokenLifetime: "1h"}), w.deps(map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": f}, &masker{}))
+	tok, err := Mint(t.Context(), w.input(Input{TokenLifetime: time.Hour}), w.deps(map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": f}, &masker{}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/fakegithub"
 	"github.com/pullsecret/pullsecret/internal/testing/fakegoogle"
@@ -21,25 +20,25 @@ func TestGoogleFaults(t *testing.T) {
 	t.Parallel()
 	paths := []struct {
 		name      string
-		inputs    map[string]string
+		in        Input
 		env       func(w *world) map[string]string
 		endpoints []string
 	}{
 		{
 			name:      "wif",
-			inputs:    map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller},
+			in:        Input{WorkloadIdentityProvider: provider, ServiceAccount: puller},
 			env:       func(w *world) map[string]string { return w.env },
 			endpoints: []string{fakegoogle.EndpointSTS, fakegoogle.EndpointIAMCredentials},
 		},
 		{
 			name:      "key",
-			inputs:    map[string]string{config.InCredentialsJSON: "KEY"},
+			in:        Input{Key: []byte("KEY")},
 			env:       func(*world) map[string]string { return nil },
 			endpoints: []string{fakegoogle.EndpointOAuth2Token},
 		},
 		{
 			name:      "key 30m",
-			inputs:    map[string]string{config.InCredentialsJSON: "KEY", config.InTokenLifetime: "30m"},
+			in:        Input{Key: []byte("KEY"), TokenLifetime: 30 * time.Minute},
 			env:       func(*world) map[string]string { return nil },
 			endpoints: []string{fakegoogle.EndpointIAMCredentials},
 		},
@@ -111,12 +110,9 @@ func TestGoogleFaults(t *testing.T) {
 				t.Run(p.name+"/"+endpoint+"/"+f.name, func(t *testing.T) {
 					t.Parallel()
 					w := newWorld(t, 0)
-					inputs := map[string]string{}
-					for k, v := range p.inputs {
-						inputs[k] = v
-					}
-					if inputs[config.InCredentialsJSON] == "KEY" {
-						inputs[config.InCredentialsJSON] = string(w.key)
+					in := p.in
+					if string(in.Key) == "KEY" {
+						in.Key = w.key
 					}
 					fault := f.fault
 					fault.Endpoint = endpoint
@@ -125,7 +121,7 @@ func TestGoogleFaults(t *testing.T) {
 					if f.timeout > 0 {
 						d.HTTPClient = &http.Client{Timeout: f.timeout}
 					}
-					tok, err := Mint(t.Context(), w.load(t, inputs), d)
+					tok, err := Mint(t.Context(), w.input(in), d)
 					faulted := 0
 					for _, r := range w.google.RequestsTo(endpoint) {
 						if (fault.Status != 0 && r.Status == fault.Status) || (fault.Status == 0 && r.Status == http.StatusOK && fault.Malformed) {
@@ -176,7 +172,7 @@ func TestRetryAfterTooLong(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, 0)
 	w.google.InjectFault(fakegoogle.Fault{Endpoint: fakegoogle.EndpointOAuth2Token, Status: 429, RetryAfter: "3600"})
-	_, err := Mint(t.Context(), w.load(t, map[string]string{config.InCredentialsJSON: string(w.key)}), w.deps(nil, &masker{}))
+	_, err := Mint(t.Context(), w.input(Input{Key: w.key}), w.deps(nil, &masker{}))
 	if check.ErrDiff(err, "Quota exceeded") != "" {
 		t.Fatalf("error %v, want Google's quota message", err)
 	}
@@ -189,8 +185,8 @@ func TestRetryAfterTooLong(t *testing.T) {
 // minutes) fails with Google's reason and what to check.
 func TestExpiredGitHubToken(t *testing.T) {
 	t.Parallel()
-	w := newWorldWith(t, fakegithub.OIDCConfig{Now: func() time.Time { return time.Now().Add(-6 * time.Minute) }}, nil)
-	_, err := Mint(t.Context(), w.load(t, map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller}), w.deps(w.env, &masker{}))
+	w := newWorldWith(t, func(c *fakegithub.OIDCConfig) { c.Now = func() time.Time { return time.Now().Add(-6 * time.Minute) } }, nil)
+	_, err := Mint(t.Context(), w.input(Input{WorkloadIdentityProvider: provider, ServiceAccount: puller}), w.deps(w.env, &masker{}))
 	if err == nil {
 		t.Fatal("Mint succeeded with an expired subject token")
 	}

@@ -9,8 +9,6 @@ import (
 
 	githubactions "github.com/sethvargo/go-githubactions"
 	"golang.org/x/oauth2/google/externalaccount"
-
-	"github.com/pullsecret/pullsecret/internal/config"
 )
 
 const (
@@ -20,29 +18,40 @@ const (
 
 // mintFederated exchanges the GitHub OIDC token at STS and, with a service
 // account, impersonates it through IAM Credentials generateAccessToken.
-func mintFederated(ctx context.Context, cfg *config.Config, d Deps) (*Token, error) {
+func mintFederated(ctx context.Context, in *Input, d Deps) (*Token, error) {
 	ec := externalaccount.Config{
-		Audience:             "//iam.googleapis.com/" + cfg.WorkloadIdentityProvider,
+		Audience:             "//iam.googleapis.com/" + in.WorkloadIdentityProvider,
 		SubjectTokenType:     jwtTokenType,
-		TokenURL:             cfg.STSEndpoint,
-		SubjectTokenSupplier: &githubSupplier{fetcher: d.IDToken, audience: cfg.EffectiveAudience(), mask: d.Mask},
-		Scopes:               cfg.Scopes,
+		TokenURL:             in.STSEndpoint,
+		SubjectTokenSupplier: &githubSupplier{fetcher: d.IDToken, audience: in.audience(), mask: d.Mask},
+		Scopes:               in.Scopes,
 	}
-	tok := &Token{Method: "Workload Identity Federation", Scopes: cfg.Scopes}
-	if cfg.ServiceAccount != "" {
-		ec.ServiceAccountImpersonationURL = impersonationURL(cfg.IAMCredentialsEndpoint, cfg.ServiceAccount)
-		ec.ServiceAccountImpersonationLifetimeSeconds = int(cfg.TokenLifetime.Seconds())
+	subject := "the GitHub OIDC token"
+	ciToken := in.SubjectTokenFile != "" || in.SubjectTokenEnv != ""
+	if ciToken {
+		ci := &ciTokenSupplier{in: in, d: d}
+		// Checked (and masked) before anything is sent, so that a bad
+		// token is an error of its input, not one wrapped inside x/oauth2's.
+		if _, err := ci.SubjectToken(ctx, externalaccount.SupplierOptions{}); err != nil {
+			return nil, err
+		}
+		ec.SubjectTokenSupplier, subject = ci, "the CI's OIDC token"
+	}
+	tok := &Token{Method: "Workload Identity Federation", Scopes: in.Scopes}
+	if in.ServiceAccount != "" {
+		ec.ServiceAccountImpersonationURL = impersonationURL(in.IAMCredentialsEndpoint, in.ServiceAccount)
+		ec.ServiceAccountImpersonationLifetimeSeconds = int(in.TokenLifetime.Seconds())
 		tok.Method += " with service account impersonation"
-		tok.Principal = cfg.ServiceAccount
+		tok.Principal = in.ServiceAccount
 	} else {
 		// STS only issues cloud-platform federated tokens; there is no
 		// narrower scope without a service account.
 		ec.Scopes = []string{cloudPlatformScope}
 		tok.Scopes = ec.Scopes
-		tok.Principal = "principal of " + cfg.WorkloadIdentityProvider
+		tok.Principal = "principal of " + in.WorkloadIdentityProvider
 		tok.Warnings = append(tok.Warnings, fmt.Sprintf(
 			"no %q given: the pull secret holds a direct federated token, which expires with the GitHub OIDC token it was exchanged for — GitHub issues those for 5 minutes, so the secret stops working within 5 minutes of this step (%s is ignored). Pods scheduled after that cannot pull. Set %q to impersonate a service account (recommended).",
-			config.InServiceAccount, config.InTokenLifetime, config.InServiceAccount))
+			in.name(FieldServiceAccount), in.name(FieldTokenLifetime), in.name(FieldServiceAccount)))
 	}
 	ts, err := externalaccount.NewTokenSource(ctx, ec)
 	if err != nil {
@@ -51,12 +60,23 @@ func mintFederated(ctx context.Context, cfg *config.Config, d Deps) (*Token, err
 	t, err := fetch(ts, d)
 	if err != nil {
 		hint := ""
-		if strings.Contains(err.Error(), "is stale to sign-in") || strings.Contains(err.Error(), "expired") {
+		switch {
+		case ciToken && (strings.Contains(err.Error(), "is stale to sign-in") || strings.Contains(err.Error(), "is in the future")):
+			// Its exp was checked against this clock: STS's differs.
+			hint = " (STS judges the CI's OIDC token by its own clock: check this machine's clock, and the CI's issuer's)"
+		case strings.Contains(err.Error(), "is stale to sign-in") || strings.Contains(err.Error(), "expired"):
 			// GitHub's tokens live 5 minutes; one that is already too old
 			// when STS sees it points at a slow step or a skewed clock.
 			hint = " (the GitHub OIDC token had expired: GitHub issues them for 5 minutes, so check the runner's clock and that nothing delays this step after the token is fetched)"
+		case subjectTooLong(err):
+			hint = " (" + subjectTooLongHint + ")"
+		case permissionDenied(err):
+			hint = fmt.Sprintf(" (the provider's principal may not impersonate %s: grant it roles/iam.workloadIdentityUser on the account, see docs/iam-setup.md; %s)", in.ServiceAccount, propagationHint)
 		}
-		return nil, fmt.Errorf("failed to exchange the GitHub OIDC token for a Google token (provider %q)%s: %w", cfg.WorkloadIdentityProvider, hint, err)
+		if sd := asServiceDisabled(err); sd != nil {
+			err = sd
+		}
+		return nil, fmt.Errorf("failed to exchange %s for a Google token (provider %q)%s: %w", subject, in.WorkloadIdentityProvider, hint, err)
 	}
 	tok.AccessToken, tok.Expiry = t.AccessToken, t.Expiry
 	return tok, nil

@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
-
-	"github.com/pullsecret/pullsecret/internal/config"
 )
 
 // IDTokenFetcher fetches the GitHub Actions OIDC token. go-githubactions'
@@ -61,9 +59,13 @@ const defaultTimeout = 30 * time.Second
 // tokeninfo shows the email only to tokens with the userinfo.email scope.
 const unknownPrincipal = "unknown principal (token lacks userinfo.email scope)"
 
-// Mint obtains exactly one access token for cfg. Every run mints once,
+// tokenInfoFailedPrincipal is reported when tokeninfo, which would have
+// named the identity, could not be asked; the warning says why.
+const tokenInfoFailedPrincipal = "unknown principal (tokeninfo could not be reached to ask)"
+
+// Mint obtains exactly one access token for in. Every run mints once,
 // however many namespaces it writes.
-func Mint(ctx context.Context, cfg *config.Config, d Deps) (*Token, error) {
+func Mint(ctx context.Context, in Input, d Deps) (*Token, error) {
 	d.HTTPClient = withRetries(d.HTTPClient)
 	if d.Now == nil {
 		d.Now = time.Now
@@ -78,15 +80,15 @@ func Mint(ctx context.Context, cfg *config.Config, d Deps) (*Token, error) {
 		tok *Token
 		err error
 	)
-	switch cfg.CredentialSource() {
-	case config.InWorkloadIdentityProvider:
-		tok, err = mintFederated(ctx, cfg, d)
-	case config.InCredentialsJSON:
-		tok, err = mintFromKey(ctx, cfg, d)
-	case config.InAccessToken:
-		tok, err = checkAccessToken(ctx, cfg, d)
+	switch in.Source {
+	case SourceWorkloadIdentity:
+		tok, err = mintFederated(ctx, &in, d)
+	case SourceKey:
+		tok, err = mintFromKey(ctx, &in, d)
+	case SourceAccessToken:
+		tok, err = checkAccessToken(ctx, &in, d)
 	default:
-		tok, err = mintFromADC(ctx, cfg, d)
+		tok, err = mintFromADC(ctx, &in, d)
 	}
 	if err != nil {
 		return nil, err
@@ -98,9 +100,9 @@ func Mint(ctx context.Context, cfg *config.Config, d Deps) (*Token, error) {
 	if tok.Principal == "" {
 		tok.Principal = unknownPrincipal
 	}
-	if extra := broaderScopes(tok.Scopes, cfg.Scopes); len(extra) > 0 {
+	if extra := broaderScopes(tok.Scopes, in.Scopes); len(extra) > 0 {
 		tok.Warnings = append(tok.Warnings, fmt.Sprintf("the token carries scopes beyond input %q (%s): %s. Anyone who can read the pull secret can use them.",
-			config.InScopes, strings.Join(cfg.Scopes, ", "), strings.Join(extra, ", ")))
+			in.name(FieldScopes), strings.Join(in.Scopes, ", "), strings.Join(extra, ", ")))
 	}
 	return tok, nil
 }

@@ -1,11 +1,9 @@
 package googleauth
 
 import (
-	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,20 +14,22 @@ import (
 	"github.com/google/go-cmp/cmp"
 	githubactions "github.com/sethvargo/go-githubactions"
 
-	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/sakey"
 	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/fakegithub"
 	"github.com/pullsecret/pullsecret/internal/testing/fakegoogle"
+	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
 
+// The ready-made project's names (fakestack).
 const (
-	provider = "projects/123456/locations/global/workloadIdentityPools/gh/providers/gh"
-	puller   = "puller@p.iam.gserviceaccount.com"
-	keyed    = "keyed@p.iam.gserviceaccount.com"
-	node     = "node@p.iam.gserviceaccount.com"
+	provider = fakestack.Provider
+	puller   = fakestack.ImpersonatedSA
+	keyed    = fakestack.KeySA
+	node     = fakestack.MetadataSA
 )
 
-// world is a hermetic Google + GitHub on httptest servers.
+// world is fakestack's project on loopback: Google and GitHub's issuer.
 type world struct {
 	google    *fakegoogle.Google
 	github    *fakegithub.OIDC
@@ -40,63 +40,70 @@ type world struct {
 
 func newWorld(t *testing.T, maxLifetime time.Duration) *world {
 	t.Helper()
-	return newWorldWith(t, fakegithub.OIDCConfig{}, func(c *fakegoogle.Config) { c.MaxLifetime = maxLifetime })
+	return newWorldWith(t, nil, func(c *fakegoogle.Config) { c.MaxLifetime = maxLifetime })
 }
 
-// newWorldWith is newWorld with the issuer's config and an edit of
+// newWorldWith is newWorld with edits of the issuer's config and of
 // Google's. The key's and the node's accounts hold
-// roles/iam.serviceAccountTokenCreator on themselves unless edit removes
+// roles/iam.serviceAccountTokenCreator on themselves unless google removes
 // the node's grant.
-func newWorldWith(t *testing.T, ghCfg fakegithub.OIDCConfig, edit func(*fakegoogle.Config)) *world {
+func newWorldWith(t *testing.T, github func(*fakegithub.OIDCConfig), google func(*fakegoogle.Config)) *world {
 	t.Helper()
-	gh, err := fakegithub.NewOIDC(ghCfg)
+	s, err := fakestack.StartWith("", fakestack.Options{GitHub: github, Google: google})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := fakegoogle.Config{
-		Providers: []fakegoogle.Provider{{Name: provider, IssuerURI: gh.Issuer(), PublicKeys: map[string]*rsa.PublicKey{gh.KeyID(): gh.PublicKey()}}},
-		ServiceAccounts: []fakegoogle.ServiceAccount{
-			{Email: puller, Impersonators: []string{fakegoogle.AttributePrincipalSet(provider, "repository", "octo-org/octo-repo")}},
-			{Email: node, Impersonators: []string{fakegoogle.ServiceAccountMember(node)}},
-			{Email: keyed, Impersonators: []string{fakegoogle.ServiceAccountMember(keyed)}},
-		},
-		DefaultServiceAccount: node,
-	}
-	if edit != nil {
-		edit(&cfg)
-	}
-	g, err := fakegoogle.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gs := httptest.NewServer(g.Handler())
-	t.Cleanup(gs.Close)
-	hs := httptest.NewServer(gh.Handler())
-	t.Cleanup(hs.Close)
-	key, err := g.NewServiceAccountKey(keyed, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &world{google: g, github: gh, googleURL: gs.URL, env: gh.Env(hs.URL), key: key}
+	t.Cleanup(s.Close)
+	return &world{google: s.Google, github: s.GitHub, googleURL: s.GoogleURL, env: s.GitHubEnv(""), key: s.Key}
 }
 
-// load builds a validated config with every endpoint on the fake.
-func (w *world) load(t *testing.T, inputs map[string]string) *config.Config {
-	t.Helper()
-	all := map[string]string{
-		config.InSTSEndpoint:            fakegoogle.STSTokenURL(w.googleURL),
-		config.InIAMCredentialsEndpoint: w.googleURL,
-		config.InOAuthTokenEndpoint:     fakegoogle.TokenURL(w.googleURL),
-		config.InMetadataEndpoint:       w.googleURL,
+// testNames spell the fields as the action's inputs do.
+var testNames = map[Field]string{
+	FieldWorkloadIdentityProvider: "workload_identity_provider",
+	FieldServiceAccount:           "service_account",
+	FieldKey:                      "credentials_json",
+	FieldAccessToken:              "access_token",
+	FieldTokenLifetime:            "token_lifetime",
+	FieldScopes:                   "scopes",
+	FieldSTSEndpoint:              "sts_endpoint",
+	FieldIAMCredentialsEndpoint:   "iam_credentials_endpoint",
+	FieldOAuthTokenEndpoint:       "oauth_token_endpoint",
+}
+
+// readOnlyScope is the action's default scope.
+const readOnlyScope = "https://www.googleapis.com/auth/devstorage.read_only"
+
+// input completes in as the caller would: the source its fields select,
+// every endpoint on the fake, the action's defaults.
+func (w *world) input(in Input) Input {
+	switch {
+	case in.WorkloadIdentityProvider != "":
+		in.Source = SourceWorkloadIdentity
+	case len(in.Key) > 0:
+		in.Source = SourceKey
+	case in.AccessToken != "":
+		in.Source = SourceAccessToken
 	}
-	for k, v := range inputs {
-		all[k] = v
+	if in.STSEndpoint == "" {
+		in.STSEndpoint = fakegoogle.STSTokenURL(w.googleURL)
 	}
-	c, err := config.Load(check.Lookup(all))
-	if err != nil {
-		t.Fatal(err)
+	if in.IAMCredentialsEndpoint == "" {
+		in.IAMCredentialsEndpoint = w.googleURL
 	}
-	return c
+	if in.OAuthTokenEndpoint == "" {
+		in.OAuthTokenEndpoint = fakegoogle.TokenURL(w.googleURL)
+	}
+	if in.MetadataEndpoint == "" {
+		in.MetadataEndpoint = w.googleURL
+	}
+	if in.TokenLifetime == 0 {
+		in.TokenLifetime = time.Hour
+	}
+	if in.Scopes == nil {
+		in.Scopes = []string{readOnlyScope}
+	}
+	in.Names = testNames
+	return in
 }
 
 type masker struct {
@@ -122,7 +129,7 @@ func TestMintEachSource(t *testing.T) {
 	adcFile := writeADC(t, w.key)
 	cases := []struct {
 		name      string
-		inputs    map[string]string
+		in        Input
 		env       map[string]string
 		wantKind  fakegoogle.TokenKind
 		wantEmail string
@@ -131,7 +138,7 @@ func TestMintEachSource(t *testing.T) {
 	}{
 		{
 			name:      "wif impersonation",
-			inputs:    map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller},
+			in:        Input{WorkloadIdentityProvider: provider, ServiceAccount: puller},
 			env:       w.env,
 			wantKind:  fakegoogle.KindImpersonated,
 			wantEmail: puller,
@@ -139,7 +146,7 @@ func TestMintEachSource(t *testing.T) {
 		},
 		{
 			name:      "wif impersonation 30m",
-			inputs:    map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller, config.InTokenLifetime: "1800s"},
+			in:        Input{WorkloadIdentityProvider: provider, ServiceAccount: puller, TokenLifetime: 1800 * time.Second},
 			env:       w.env,
 			wantKind:  fakegoogle.KindImpersonated,
 			wantEmail: puller,
@@ -147,28 +154,28 @@ func TestMintEachSource(t *testing.T) {
 		},
 		{
 			name:     "wif direct warns",
-			inputs:   map[string]string{config.InWorkloadIdentityProvider: provider},
+			in:       Input{WorkloadIdentityProvider: provider},
 			env:      w.env,
 			wantKind: fakegoogle.KindFederated,
 			warns:    true,
 		},
 		{
 			name:      "key",
-			inputs:    map[string]string{config.InCredentialsJSON: "KEY"},
+			in:        Input{Key: []byte("KEY")},
 			wantKind:  fakegoogle.KindJWTBearer,
 			wantEmail: keyed,
 			lifetime:  time.Hour,
 		},
 		{
 			name:      "key 2h self-impersonates",
-			inputs:    map[string]string{config.InCredentialsJSON: "KEY", config.InTokenLifetime: "2h"},
+			in:        Input{Key: []byte("KEY"), TokenLifetime: 2 * time.Hour},
 			wantKind:  fakegoogle.KindImpersonated,
 			wantEmail: keyed,
 			lifetime:  2 * time.Hour,
 		},
 		{
 			name:      "key json_key warns",
-			inputs:    map[string]string{config.InCredentialsJSON: "KEY", config.InCredentialMode: "json_key"},
+			in:        Input{Key: []byte("KEY"), StoreKey: true},
 			wantKind:  fakegoogle.KindJWTBearer,
 			wantEmail: keyed,
 			lifetime:  time.Hour,
@@ -192,7 +199,7 @@ func TestMintEachSource(t *testing.T) {
 		},
 		{
 			name:      "adc metadata 30m",
-			inputs:    map[string]string{config.InTokenLifetime: "30m"},
+			in:        Input{TokenLifetime: 30 * time.Minute},
 			env:       map[string]string{"HOME": t.TempDir()},
 			wantKind:  fakegoogle.KindImpersonated,
 			wantEmail: node,
@@ -209,11 +216,11 @@ func TestMintEachSource(t *testing.T) {
 					tc.env = w.env
 				}
 			}
-			if tc.inputs[config.InCredentialsJSON] == "KEY" {
-				tc.inputs[config.InCredentialsJSON] = string(w.key)
+			if string(tc.in.Key) == "KEY" {
+				tc.in.Key = w.key
 			}
 			m := &masker{}
-			tok, err := Mint(t.Context(), w.load(t, tc.inputs), w.deps(tc.env, m))
+			tok, err := Mint(t.Context(), w.input(tc.in), w.deps(tc.env, m))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -239,7 +246,7 @@ func TestMintEachSource(t *testing.T) {
 				t.Error("token was not masked")
 			}
 			if info.Kind != fakegoogle.KindFederated {
-				if diff := cmp.Diff([]string{config.DefaultScope}, info.Scopes); diff != "" {
+				if diff := cmp.Diff([]string{readOnlyScope}, info.Scopes); diff != "" {
 					t.Errorf("scopes (-want +got):\n%s", diff)
 				}
 			}
@@ -251,7 +258,7 @@ func TestMintEachSource(t *testing.T) {
 func TestSTSRequestFields(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, 0)
-	_, err := Mint(t.Context(), w.load(t, map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller}), w.deps(w.env, &masker{}))
+	_, err := Mint(t.Context(), w.input(Input{WorkloadIdentityProvider: provider, ServiceAccount: puller}), w.deps(w.env, &masker{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,50 +297,50 @@ func TestMintErrorsAreActionable(t *testing.T) {
 	real["private_key"] = forged["private_key"]
 	forgedKey, _ := json.Marshal(real)
 	cases := []struct {
-		name   string
-		inputs map[string]string
-		env    map[string]string
-		want   []string
+		name string
+		in   Input
+		env  map[string]string
+		want []string
 	}{
 		{
-			name:   "no id-token permission",
-			inputs: map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller},
-			env:    map[string]string{},
-			want:   []string{"id-token: write"},
+			name: "no id-token permission",
+			in:   Input{WorkloadIdentityProvider: provider, ServiceAccount: puller},
+			env:  map[string]string{},
+			want: []string{"id-token: write"},
 		},
 		{
-			name:   "wrong audience",
-			inputs: map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller, config.InAudience: "https://example.com/other"},
-			env:    w.env,
-			want:   []string{provider, "audience"},
+			name: "wrong audience",
+			in:   Input{WorkloadIdentityProvider: provider, ServiceAccount: puller, Audience: "https://example.com/other"},
+			env:  w.env,
+			want: []string{provider, "audience"},
 		},
 		{
-			name:   "repo may not impersonate",
-			inputs: map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: node},
-			env:    w.env,
-			want:   []string{"iam.serviceAccounts.getAccessToken"},
+			name: "repo may not impersonate",
+			in:   Input{WorkloadIdentityProvider: provider, ServiceAccount: node},
+			env:  w.env,
+			want: []string{"iam.serviceAccounts.getAccessToken"},
 		},
 		{
-			name:   "lifetime over the org limit",
-			inputs: map[string]string{config.InWorkloadIdentityProvider: provider, config.InServiceAccount: puller, config.InTokenLifetime: "2h"},
-			env:    w.env,
-			want:   []string{"lifetime"},
+			name: "lifetime over the org limit",
+			in:   Input{WorkloadIdentityProvider: provider, ServiceAccount: puller, TokenLifetime: 2 * time.Hour},
+			env:  w.env,
+			want: []string{"lifetime"},
 		},
 		{
-			name:   "forged key",
-			inputs: map[string]string{config.InCredentialsJSON: string(forgedKey)},
-			want:   []string{"Invalid JWT Signature", keyed},
+			name: "forged key",
+			in:   Input{Key: forgedKey},
+			want: []string{"Invalid JWT Signature", keyed},
 		},
 		{
-			name:   "dead access token",
-			inputs: map[string]string{config.InAccessToken: "ya29.not-a-real-token"},
-			want:   []string{config.InAccessToken, "expired"},
+			name: "dead access token",
+			in:   Input{AccessToken: "ya29.not-a-real-token"},
+			want: []string{"expired"},
 		},
 		{
-			name:   "no credentials at all",
-			inputs: map[string]string{config.InMetadataEndpoint: "http://127.0.0.1:1"},
-			env:    map[string]string{"HOME": t.TempDir()},
-			want:   []string{config.InWorkloadIdentityProvider, config.InCredentialsJSON, config.InAccessToken, "GOOGLE_APPLICATION_CREDENTIALS"},
+			name: "no credentials at all",
+			in:   Input{MetadataEndpoint: "http://127.0.0.1:1"},
+			env:  map[string]string{"HOME": t.TempDir()},
+			want: []string{"workload_identity_provider", "credentials_json", "access_token", "GOOGLE_APPLICATION_CREDENTIALS"},
 		},
 		{
 			name: "adc file missing",
@@ -344,7 +351,7 @@ func TestMintErrorsAreActionable(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := Mint(t.Context(), w.load(t, tc.inputs), w.deps(tc.env, &masker{}))
+			_, err := Mint(t.Context(), w.input(tc.in), w.deps(tc.env, &masker{}))
 			if d := check.ErrDiff(err, tc.want...); d != "" {
 				t.Fatal(d)
 			}
@@ -367,12 +374,12 @@ func TestAccessTokenCheckedAtTokenInfo(t *testing.T) {
 	}{
 		{
 			name:          "narrow token",
-			scopes:        []string{config.DefaultScope},
+			scopes:        []string{readOnlyScope},
 			wantPrincipal: []string{"unknown principal (token lacks userinfo.email scope)", "unique ID 1"},
 		},
 		{
 			name:          "token with userinfo.email",
-			scopes:        []string{config.DefaultScope, email},
+			scopes:        []string{readOnlyScope, email},
 			wantPrincipal: []string{node},
 			wantWarning:   email,
 		},
@@ -387,9 +394,9 @@ func TestAccessTokenCheckedAtTokenInfo(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			// A token with exactly these scopes: the metadata server's.
-			w := newWorldWith(t, fakegithub.OIDCConfig{}, func(c *fakegoogle.Config) { c.MetadataScopes = tc.scopes })
+			w := newWorldWith(t, nil, func(c *fakegoogle.Config) { c.MetadataScopes = tc.scopes })
 			tok := metadataToken(t, w)
-			got, err := Mint(t.Context(), w.load(t, map[string]string{config.InAccessToken: tok.AccessToken}), w.deps(nil, &masker{}))
+			got, err := Mint(t.Context(), w.input(Input{AccessToken: tok.AccessToken}), w.deps(nil, &masker{}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -405,13 +412,13 @@ func TestAccessTokenCheckedAtTokenInfo(t *testing.T) {
 			if tc.wantWarning == "" && warned != "" {
 				t.Errorf("unexpected warnings %q", warned)
 			}
-			if tc.wantWarning != "" && (!strings.Contains(warned, tc.wantWarning) || !strings.Contains(warned, config.InScopes)) {
+			if tc.wantWarning != "" && (!strings.Contains(warned, tc.wantWarning) || !strings.Contains(warned, `input "scopes"`)) {
 				t.Errorf("warnings %q do not name the broader scope %q", warned, tc.wantWarning)
 			}
 			w.google.RevokeToken(tok.AccessToken)
-			_, err = Mint(t.Context(), w.load(t, map[string]string{config.InAccessToken: tok.AccessToken}), w.deps(nil, &masker{}))
-			if check.ErrDiff(err, config.InAccessToken) != "" {
-				t.Fatalf("revoked token: %v", err)
+			_, err = Mint(t.Context(), w.input(Input{AccessToken: tok.AccessToken}), w.deps(nil, &masker{}))
+			if ie := (*InputError)(nil); !errors.As(err, &ie) || ie.Field != FieldAccessToken {
+				t.Fatalf("revoked token: %v, want an InputError of %s", err, FieldAccessToken)
 			}
 			if strings.Contains(err.Error(), tok.AccessToken) {
 				t.Error("error echoes the token")
@@ -452,7 +459,7 @@ func TestADCRefusesForeignExternalAccountURLs(t *testing.T) {
 	if err := os.WriteFile(f, []byte(ext), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Mint(t.Context(), w.load(t, nil), w.deps(map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": f}, &masker{}))
+	_, err := Mint(t.Context(), w.input(Input{}), w.deps(map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": f}, &masker{}))
 	if check.ErrDiff(err, "attacker.example") != "" {
 		t.Fatalf("want refusal naming the endpoint, got %v", err)
 	}
@@ -501,7 +508,7 @@ func TestMaskKeyMasksEveryLine(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, 0)
 	m := &masker{}
-	MaskKey(w.key, m.mask)
+	sakey.Mask(w.key, m.mask)
 	var k struct {
 		PrivateKey   string `json:"private_key"`
 		PrivateKeyID string `json:"private_key_id"`

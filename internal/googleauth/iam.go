@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -85,6 +86,9 @@ type apiError struct {
 	Status     string // google.rpc.Code name, or the OAuth "error" code
 	Message    string
 	Reason     string // google.rpc.ErrorInfo reason, if any
+	// Service and Consumer are the ErrorInfo's metadata of a
+	// SERVICE_DISABLED refusal: the API and "projects/N" without it.
+	Service, Consumer string
 }
 
 func (e *apiError) Error() string {
@@ -112,7 +116,8 @@ func googleError(status int, raw []byte) *apiError {
 			Message string `json:"message"`
 			Status  string `json:"status"`
 			Details []struct {
-				Reason string `json:"reason"`
+				Reason   string            `json:"reason"`
+				Metadata map[string]string `json:"metadata"`
 			} `json:"details"`
 		} `json:"error"`
 	}
@@ -121,6 +126,8 @@ func googleError(status int, raw []byte) *apiError {
 		for _, d := range rpc.Error.Details {
 			if d.Reason != "" {
 				e.Reason = d.Reason
+				e.Service = d.Metadata["service"]
+				e.Consumer = strings.TrimPrefix(d.Metadata["consumer"], "projects/")
 			}
 		}
 		return e
@@ -140,6 +147,6 @@ func googleError(status int, raw []byte) *apiError {
 // tokenCreatorHint is what to grant when an account may not mint its own
 // tokens.
 func tokenCreatorHint(email string) string {
-	return fmt.Sprintf("grant %s %s on itself (gcloud iam service-accounts add-iam-policy-binding %s --member=serviceAccount:%s --role=%s)",
-		email, roleTokenCreator, email, email, roleTokenCreator)
+	return fmt.Sprintf("grant %s %s on itself (gcloud iam service-accounts add-iam-policy-binding %s --member=serviceAccount:%s --role=%s); %s",
+		email, roleTokenCreator, email, email, roleTokenCreator, propagationHint)
 }

@@ -5,12 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"golang.org/x/oauth2/google"
 
-	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/sakey"
 )
 
 // googleTokenAudience is the "aud" Google requires in a jwt-bearer
@@ -23,17 +22,17 @@ const googleTokenAudience = "https://oauth2.googleapis.com/token"
 // endpoint (one hour). Any other lifetime is obtained by the service account
 // impersonating itself, which needs roles/iam.serviceAccountTokenCreator on
 // itself — the same thing gcloud does.
-func mintFromKey(ctx context.Context, cfg *config.Config, d Deps) (*Token, error) {
-	key, err := config.ParseKey(cfg.CredentialsJSON)
+func mintFromKey(ctx context.Context, in *Input, d Deps) (*Token, error) {
+	key, err := sakey.Parse(in.Key)
 	if err != nil {
-		return nil, err
+		return nil, &InputError{Field: FieldKey, Err: err}
 	}
-	tok, err := mintWithKey(ctx, cfg, d, cfg.CredentialsJSON, key.ClientEmail, cfg.CredentialMode == config.CredentialAccessToken)
+	tok, err := mintWithKey(ctx, in, d, in.Key, key.ClientEmail, !in.StoreKey)
 	if err != nil {
 		return nil, err
 	}
 	tok.Method = "service-account key"
-	if cfg.CredentialMode == config.CredentialJSONKey {
+	if in.StoreKey {
 		tok.Method += " (stored as _json_key)"
 		tok.Warnings = append(tok.Warnings, "credential_mode json_key stores the long-lived service-account key in the cluster: anyone who can read the secret holds the key until it is rotated. Prefer access_token with a refresh job where you can.")
 	}
@@ -43,16 +42,16 @@ func mintFromKey(ctx context.Context, cfg *config.Config, d Deps) (*Token, error
 // mintWithKey mints for the key of email (from credentials_json or an ADC
 // file). With honourLifetime, a token_lifetime other than one hour is
 // obtained by self-impersonation.
-func mintWithKey(ctx context.Context, cfg *config.Config, d Deps, keyJSON []byte, email string, honourLifetime bool) (*Token, error) {
-	keyJSON, err := keyForEndpoint(keyJSON, cfg)
+func mintWithKey(ctx context.Context, in *Input, d Deps, keyJSON []byte, email string, honourLifetime bool) (*Token, error) {
+	keyJSON, err := keyForEndpoint(keyJSON, in)
 	if err != nil {
 		return nil, err
 	}
-	selfImpersonate := honourLifetime && cfg.TokenLifetime != time.Hour
-	scopes := cfg.Scopes
+	selfImpersonate := honourLifetime && in.TokenLifetime != time.Hour
+	scopes := in.Scopes
 	if selfImpersonate {
 		// The IAM Credentials API only accepts callers with cloud-platform;
-		// the token that ends up in the secret still gets cfg.Scopes.
+		// the token that ends up in the secret still gets in.Scopes.
 		scopes = []string{cloudPlatformScope}
 	}
 	// The type is fixed: a key must never load as another credential type
@@ -67,13 +66,16 @@ func mintWithKey(ctx context.Context, cfg *config.Config, d Deps, keyJSON []byte
 	}
 	tok := &Token{AccessToken: t.AccessToken, Expiry: t.Expiry, Principal: email, Scopes: scopes}
 	if selfImpersonate {
-		iam := &iamClient{base: cfg.IAMCredentialsEndpoint, http: d.HTTPClient}
-		it, err := iam.generateAccessToken(ctx, t.AccessToken, email, cfg.Scopes, cfg.TokenLifetime)
+		iam := &iamClient{base: in.IAMCredentialsEndpoint, http: d.HTTPClient}
+		it, err := iam.generateAccessToken(ctx, t.AccessToken, email, in.Scopes, in.TokenLifetime)
+		if sd := asServiceDisabled(err); sd != nil {
+			return nil, fmt.Errorf("failed to mint a %s token by self-impersonation: %w", in.TokenLifetime, sd)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("failed to mint a %s token by self-impersonation (%s, or use %s 3600s): %w", cfg.TokenLifetime, tokenCreatorHint(email), config.InTokenLifetime, err)
+			return nil, fmt.Errorf("failed to mint a %s token by self-impersonation (%s, or use %s 3600s): %w", in.TokenLifetime, tokenCreatorHint(email), in.name(FieldTokenLifetime), err)
 		}
 		d.Mask(it.AccessToken)
-		tok.AccessToken, tok.Expiry, tok.Scopes = it.AccessToken, it.Expiry, cfg.Scopes
+		tok.AccessToken, tok.Expiry, tok.Scopes = it.AccessToken, it.Expiry, in.Scopes
 	}
 	return tok, nil
 }
@@ -83,46 +85,19 @@ func mintWithKey(ctx context.Context, cfg *config.Config, d Deps, keyJSON []byte
 // assertion's audience to Google's: x/oauth2 otherwise signs for token_uri,
 // which Google refuses on any other host ("Invalid JWT: Failed audience
 // check").
-func keyForEndpoint(keyJSON []byte, cfg *config.Config) ([]byte, error) {
+func keyForEndpoint(keyJSON []byte, in *Input) ([]byte, error) {
 	var m map[string]any
 	if err := json.Unmarshal(keyJSON, &m); err != nil {
 		return nil, errors.New("the service-account key is not valid JSON")
 	}
-	pointKeyAt(m, cfg)
+	pointKeyAt(m, in)
 	return json.Marshal(m)
 }
 
 // pointKeyAt applies keyForEndpoint to a parsed key.
-func pointKeyAt(m map[string]any, cfg *config.Config) {
-	if cfg.OAuthTokenEndpoint != config.DefaultOAuthTokenEndpoint {
-		m["token_uri"] = cfg.OAuthTokenEndpoint
+func pointKeyAt(m map[string]any, in *Input) {
+	if in.OAuthTokenEndpoint != DefaultOAuthTokenEndpoint {
+		m["token_uri"] = in.OAuthTokenEndpoint
 	}
 	m["audience"] = googleTokenAudience
-}
-
-// MaskKey masks the key as a whole and line by line: GitHub masks per line,
-// and a PEM block printed anywhere would otherwise leak line by line.
-func MaskKey(key []byte, mask func(string)) {
-	mask(strings.TrimSpace(string(key)))
-	var m map[string]any
-	if json.Unmarshal(key, &m) == nil {
-		if pk, ok := m["private_key"].(string); ok {
-			for _, line := range strings.Split(pk, "\n") {
-				if len(strings.TrimSpace(line)) > 8 && !strings.HasPrefix(line, "-----") {
-					mask(strings.TrimSpace(line))
-				}
-			}
-			// The escaped form is how the key appears inside JSON text.
-			esc, _ := json.Marshal(pk)
-			mask(strings.Trim(string(esc), `"`))
-		}
-		if id, ok := m["private_key_id"].(string); ok && id != "" {
-			mask(id)
-		}
-	}
-	for _, line := range strings.Split(string(key), "\n") {
-		if l := strings.TrimSpace(line); len(l) > 8 {
-			mask(l)
-		}
-	}
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/testing/fakegoogle"
 )
 
@@ -18,13 +17,13 @@ func TestKeyAssertionKeepsGoogleAudience(t *testing.T) {
 	w := newWorld(t, 0)
 	adcFile := writeADC(t, w.key)
 	cases := []struct {
-		name   string
-		inputs map[string]string
-		env    map[string]string
+		name string
+		in   Input
+		env  map[string]string
 	}{
 		{
-			name:   "credentials_json",
-			inputs: map[string]string{config.InCredentialsJSON: string(w.key)},
+			name: "credentials_json",
+			in:   Input{Key: w.key},
 		},
 		{
 			name: "adc key file",
@@ -34,7 +33,7 @@ func TestKeyAssertionKeepsGoogleAudience(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			before := len(w.google.RequestsTo(fakegoogle.EndpointOAuth2Token))
-			if _, err := Mint(t.Context(), w.load(t, tc.inputs), w.deps(tc.env, &masker{})); err != nil {
+			if _, err := Mint(t.Context(), w.input(tc.in), w.deps(tc.env, &masker{})); err != nil {
 				t.Fatal(err)
 			}
 			reqs := w.google.RequestsTo(fakegoogle.EndpointOAuth2Token)[before:]

@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/pullsecret/pullsecret/internal/config"
 )
 
 // metadataProbeTimeout: off Google Cloud the metadata host does not resolve
@@ -30,9 +28,9 @@ const metadataProbeTimeout = 5 * time.Second
 // It is a direct client rather than x/oauth2's ComputeTokenSource because
 // that one only reads its host from the process environment, and
 // metadata_endpoint must be settable per run.
-func mintFromMetadata(ctx context.Context, cfg *config.Config, d Deps) (*Token, error) {
-	base := cfg.MetadataEndpoint
-	if h := d.Getenv("GCE_METADATA_HOST"); h != "" && base == config.DefaultMetadataEndpoint {
+func mintFromMetadata(ctx context.Context, in *Input, d Deps) (*Token, error) {
+	base := in.MetadataEndpoint
+	if h := d.Getenv("GCE_METADATA_HOST"); h != "" && base == DefaultMetadataEndpoint {
 		base = "http://" + h
 	}
 	timeout := d.HTTPClient.Timeout
@@ -45,12 +43,12 @@ func mintFromMetadata(ctx context.Context, cfg *config.Config, d Deps) (*Token, 
 		var he *metadataHTTPError
 		if errors.As(err, &he) {
 			if he.status == http.StatusNotFound {
-				return nil, fmt.Errorf("the metadata server at %s has no service account for this instance or pod: attach one (GKE: Workload Identity bound to a Google service account), or set %s, %s or %s", base, config.InWorkloadIdentityProvider, config.InCredentialsJSON, config.InAccessToken)
+				return nil, fmt.Errorf("the metadata server at %s has no service account for this instance or pod: attach one (GKE: Workload Identity bound to a Google service account), or set %s, %s or %s", base, in.name(FieldWorkloadIdentityProvider), in.name(FieldKey), in.name(FieldAccessToken))
 			}
 			return nil, fmt.Errorf("the metadata server at %s refused the service account's email: %w", base, err)
 		}
 		return nil, fmt.Errorf("no Google credentials: set %s, %s, %s or GOOGLE_APPLICATION_CREDENTIALS (see docs/TROUBLESHOOTING.md#no-google-credentials); no metadata server at %s: %v",
-			config.InWorkloadIdentityProvider, config.InCredentialsJSON, config.InAccessToken, base, err)
+			in.name(FieldWorkloadIdentityProvider), in.name(FieldKey), in.name(FieldAccessToken), base, err)
 	}
 	email = strings.TrimSpace(email)
 	// No ?scopes=: GCE ignores it and the token only authenticates the
@@ -67,10 +65,17 @@ func mintFromMetadata(ctx context.Context, cfg *config.Config, d Deps) (*Token, 
 		return nil, errors.New("the metadata server returned malformed JSON for the token")
 	}
 	d.Mask(body.AccessToken)
+	if pool, ok := gkeWorkloadPool(email); ok {
+		return gkeFederatedToken(ctx, in, d, pool, body.AccessToken, body.ExpiresIn), nil
+	}
 
-	iam := &iamClient{base: cfg.IAMCredentialsEndpoint, http: d.HTTPClient}
-	it, err := iam.generateAccessToken(ctx, body.AccessToken, email, cfg.Scopes, cfg.TokenLifetime)
+	iam := &iamClient{base: in.IAMCredentialsEndpoint, http: d.HTTPClient}
+	it, err := iam.generateAccessToken(ctx, body.AccessToken, email, in.Scopes, in.TokenLifetime)
 	if err != nil {
+		if sd := asServiceDisabled(err); sd != nil {
+			// Enabling the API fixes it, not a grant.
+			return nil, fmt.Errorf("failed to mint a %s token for %s through IAM Credentials: %w", in.TokenLifetime, email, sd)
+		}
 		var ae *apiError
 		if errors.As(err, &ae) && ae.denied() {
 			hint := tokenCreatorHint(email)
@@ -78,9 +83,9 @@ func mintFromMetadata(ctx context.Context, cfg *config.Config, d Deps) (*Token, 
 				hint = "give the instance (or node pool) the cloud-platform access scope, and " + hint
 			}
 			return nil, fmt.Errorf("IAM Credentials denied a %s token for %s, minted from the metadata server's token (see docs/TROUBLESHOOTING.md#metadata-server-token-creator): %s: %w",
-				cfg.TokenLifetime, email, hint, err)
+				in.TokenLifetime, email, hint, err)
 		}
-		return nil, fmt.Errorf("failed to mint a %s token for %s through IAM Credentials: %w", cfg.TokenLifetime, email, err)
+		return nil, fmt.Errorf("failed to mint a %s token for %s through IAM Credentials: %w", in.TokenLifetime, email, err)
 	}
 	d.Mask(it.AccessToken)
 	return &Token{
@@ -88,7 +93,7 @@ func mintFromMetadata(ctx context.Context, cfg *config.Config, d Deps) (*Token, 
 		Expiry:      it.Expiry,
 		Principal:   email,
 		Method:      "Application Default Credentials (metadata server, then IAM Credentials for token_lifetime)",
-		Scopes:      cfg.Scopes,
+		Scopes:      in.Scopes,
 	}, nil
 }
 
@@ -144,17 +149,20 @@ func metadataGet(ctx context.Context, hc *http.Client, u string) (string, error)
 	if resp.StatusCode != http.StatusOK {
 		e := &metadataHTTPError{status: resp.StatusCode}
 		if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
-			e.message = firstLine(string(raw), 200)
+			e.message = oneLine(string(raw), 600)
 		}
 		return "", e
 	}
 	return string(raw), nil
 }
 
-func firstLine(s string, limit int) string {
-	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+// oneLine joins a plain-text message's lines: GKE's metadata server
+// explains over several lines and puts the way out in the last ones, so
+// none is dropped. Past limit, the middle goes, never the end.
+func oneLine(s string, limit int) string {
+	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > limit {
-		s = s[:limit] + "…"
+		s = strings.ToValidUTF8(s[:limit/2]+" … "+s[len(s)-limit/2:], "")
 	}
 	return s
 }

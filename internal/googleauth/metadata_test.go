@@ -10,9 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/testing/check"
-	"github.com/pullsecret/pullsecret/internal/testing/fakegithub"
 	"github.com/pullsecret/pullsecret/internal/testing/fakegoogle"
 )
 
@@ -31,7 +29,7 @@ func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.
 func TestMetadataTokenNearExpiryStillGivesTokenLifetime(t *testing.T) {
 	t.Parallel()
 	clk := &clock{now: time.Now()}
-	w := newWorldWith(t, fakegithub.OIDCConfig{}, func(c *fakegoogle.Config) { c.Now = clk.Now })
+	w := newWorldWith(t, nil, func(c *fakegoogle.Config) { c.Now = clk.Now })
 	// Someone on the node fetched the token 50 minutes ago.
 	req, _ := http.NewRequest(http.MethodGet, w.googleURL+"/computeMetadata/v1/instance/service-accounts/default/token", nil)
 	req.Header.Set("Metadata-Flavor", "Google")
@@ -42,7 +40,7 @@ func TestMetadataTokenNearExpiryStillGivesTokenLifetime(t *testing.T) {
 	resp.Body.Close()
 	clk.Advance(50 * time.Minute)
 
-	tok, err := Mint(t.Context(), w.load(t, map[string]string{config.InTokenLifetime: "45m"}), w.deps(map[string]string{"HOME": t.TempDir()}, &masker{}))
+	tok, err := Mint(t.Context(), w.input(Input{TokenLifetime: 45 * time.Minute}), w.deps(map[string]string{"HOME": t.TempDir()}, &masker{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,10 +60,14 @@ func TestMetadataTokenNearExpiryStillGivesTokenLifetime(t *testing.T) {
 // cannot mint; the error names the account and the role.
 func TestMetadataSelfImpersonationDenied(t *testing.T) {
 	t.Parallel()
-	w := newWorldWith(t, fakegithub.OIDCConfig{}, func(c *fakegoogle.Config) {
-		c.ServiceAccounts[1] = fakegoogle.ServiceAccount{Email: node}
+	w := newWorldWith(t, nil, func(c *fakegoogle.Config) {
+		for i, sa := range c.ServiceAccounts {
+			if sa.Email == node {
+				c.ServiceAccounts[i].Impersonators = nil
+			}
+		}
 	})
-	_, err := Mint(t.Context(), w.load(t, nil), w.deps(map[string]string{"HOME": t.TempDir()}, &masker{}))
+	_, err := Mint(t.Context(), w.input(Input{}), w.deps(map[string]string{"HOME": t.TempDir()}, &masker{}))
 	if err == nil {
 		t.Fatal("Mint succeeded without the token creator grant")
 	}
@@ -120,7 +122,7 @@ func TestMetadataBypassesProxy(t *testing.T) {
 	// What http.ProxyFromEnvironment would do with env, without os.Setenv
 	// (and without its loopback exemption, which would hide the bug).
 	d.HTTPClient = &http.Client{Transport: &http.Transport{Proxy: func(*http.Request) (*url.URL, error) { return proxyURL, nil }}}
-	if _, err := Mint(t.Context(), w.load(t, nil), d); err != nil {
+	if _, err := Mint(t.Context(), w.input(Input{}), d); err != nil {
 		t.Fatal(err)
 	}
 	seen := p.seen()

@@ -118,7 +118,9 @@ func Render(s Settings) ([]kube.Object, error) {
 	}
 	ns := s.Namespace
 	sa := &corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: meta(ns, Name)}
-	if s.Provider == "" {
+	if s.Provider == "" && s.ServiceAccount != "" {
+		// GKE: without one, the pod uses Workload Identity Federation
+		// directly (the metadata server's federated token).
 		sa.Annotations = map[string]string{labels.GKEServiceAccount: s.ServiceAccount}
 	}
 	cm := &corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}, ObjectMeta: meta(ns, Name), Data: cmData}

@@ -65,6 +65,9 @@ func TestRenderGolden(t *testing.T) {
 	for name, extra := range map[string]map[string]string{
 		"wif": nil,
 		"gke": {config.InRefreshWorkloadIdentityProvider: "", config.InNamespaces: "team-a,team-b", config.InRefreshInterval: "15m"},
+		// Workload Identity Federation for GKE without a Google service
+		// account: no iam.gke.io annotation, the pod's own principal.
+		"gke-direct": {config.InRefreshWorkloadIdentityProvider: "", config.InServiceAccount: ""},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

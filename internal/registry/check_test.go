@@ -213,6 +213,8 @@ func TestParseReference(t *testing.T) {
 		{in: "gcr.io/proj/app", want: Reference{"gcr.io", "proj/app", "latest"}, wantRepo: "projects/proj/locations/us/repositories/gcr.io"},
 		{in: "eu.gcr.io/proj/app:v", want: Reference{"eu.gcr.io", "proj/app", "v"}, wantRepo: "projects/proj/locations/europe/repositories/eu.gcr.io"},
 		{in: "docker.europe-west1.rep.pkg.dev/p/r/i:t", want: Reference{"docker.europe-west1.rep.pkg.dev", "p/r/i", "t"}, wantRepo: "projects/p/locations/europe-west1/repositories/r"},
+		{in: "gcr.io/example.com/proj/app:v", want: Reference{"gcr.io", "example.com/proj/app", "v"}, wantRepo: "projects/example.com:proj/locations/us/repositories/gcr.io"},
+		{in: "us-docker.pkg.dev/example.com/proj/repo/app:v", want: Reference{"us-docker.pkg.dev", "example.com/proj/repo/app", "v"}, wantRepo: "projects/example.com:proj/locations/us/repositories/repo"},
 		{in: "localhost:5000/a/b:t@sha256:" + strings.Repeat("0", 64), want: Reference{"localhost:5000", "a/b", "sha256:" + strings.Repeat("0", 64)}},
 		{in: "app:v1", wantErr: "does not start with a registry host"},
 		{in: "library/app", wantErr: "does not start with a registry host"},

@@ -110,8 +110,11 @@ var (
 // https://cloud.google.com/artifact-registry/docs/docker/names; gcr.io/P/…
 // is the repository "gcr.io" (or us.gcr.io, …) of P, per
 // https://cloud.google.com/artifact-registry/docs/transition/gcr-repositories.
+// A domain-scoped project's images name the domain first
+// (gcr.io/example.com/proj/app): its project is "example.com:proj"
+// (https://cloud.google.com/artifact-registry/docs/docker/names#domain).
 func (r Reference) Repository() string {
-	parts := strings.Split(r.Path, "/")
+	parts := domainScoped(strings.Split(r.Path, "/"))
 	host, _ := splitPort(r.Host)
 	loc := ""
 	if m := arHost.FindStringSubmatch(host); m != nil {
@@ -126,4 +129,14 @@ func (r Reference) Repository() string {
 		return "projects/" + parts[0] + "/locations/" + loc + "/repositories/" + host
 	}
 	return ""
+}
+
+// domainScoped folds a domain-scoped project's two path elements
+// ("example.com", "proj") into its project id ("example.com:proj"). A
+// project id never holds a dot, so a dot in the first element is a domain.
+func domainScoped(parts []string) []string {
+	if len(parts) >= 3 && strings.Contains(parts[0], ".") {
+		return append([]string{parts[0] + ":" + parts[1]}, parts[2:]...)
+	}
+	return parts
 }

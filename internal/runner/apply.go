@@ -31,12 +31,12 @@ type writer struct {
 
 func newWriter(ctx context.Context, cfg *config.Config, d Deps) (*writer, error) {
 	r := d.Reporter
-	tok, err := googleauth.Mint(ctx, cfg, googleauth.Deps{
+	tok, err := googleauth.Mint(ctx, googleInput(cfg), googleauth.Deps{
 		Getenv: d.Getenv, ReadFile: func(p string) ([]byte, error) { return d.ReadFile(container.Path(p, d.Getenv)) },
 		IDToken: d.IDToken, HTTPClient: d.HTTPClient, Mask: r.Mask, Now: d.Now,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("failed to get Google credentials: %w", err)
+		return nil, googleError(err)
 	}
 	for _, w := range tok.Warnings {
 		r.Warningf("%s", w)

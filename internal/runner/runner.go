@@ -20,6 +20,7 @@ import (
 	"github.com/pullsecret/pullsecret/internal/container"
 	"github.com/pullsecret/pullsecret/internal/googleauth"
 	"github.com/pullsecret/pullsecret/internal/kube"
+	"github.com/pullsecret/pullsecret/internal/sakey"
 )
 
 // Reporter is how a run talks to its user: GitHub workflow commands in an
@@ -87,7 +88,7 @@ func (d *Deps) defaults() {
 // expression, nor the lines of a multi-line key.
 func MaskInputs(cfg *config.Config, r Reporter) {
 	if len(cfg.CredentialsJSON) > 0 {
-		googleauth.MaskKey(cfg.CredentialsJSON, r.Mask)
+		sakey.Mask(cfg.CredentialsJSON, r.Mask)
 	}
 	if cfg.AccessToken != "" {
 		r.Mask(cfg.AccessToken)

@@ -23,21 +23,23 @@ import (
 // Pulling needs artifactregistry.repositories.downloadArtifacts on the
 // repository (roles/artifactregistry.reader, granted on it or on its
 // project), pushing artifactregistry.repositories.uploadArtifacts
-// (https://cloud.google.com/artifact-registry/docs/access-control). For
-// gcr.io the legacy Container Registry grant, storage.objects.get
-// (roles/storage.objectViewer) on the project, is honoured too
-// (https://cloud.google.com/container-registry/docs/access-control).
+// (https://cloud.google.com/artifact-registry/docs/access-control). Since
+// Container Registry's shutdown gcr.io is served by Artifact Registry only,
+// so only Artifact Registry roles grant pulls there: Container Registry's
+// storage.objects.get on the artifacts bucket grants nothing.
+//
+// A domain-scoped project's images name the domain first:
+// gcr.io/example.com/proj/IMAGE is project "example.com:proj"
+// (https://cloud.google.com/artifact-registry/docs/docker/names#domain).
 //
 // The check itself runs in the fake Google (its fake-only
 // /fakegoogle/v1/checkPermission), which knows who is behind a token,
 // federated principals included.
 
-// Artifact Registry and Cloud Storage permissions, as the fake Google names them.
+// Artifact Registry permissions, as the fake Google names them.
 const (
 	permDownload      = "artifactregistry.repositories.downloadArtifacts"
 	permUpload        = "artifactregistry.repositories.uploadArtifacts"
-	permLegacyPull    = "storage.objects.get"
-	permLegacyPush    = "storage.objects.create"
 	gcrRepositoryName = "gcr.io"
 )
 
@@ -49,7 +51,6 @@ var (
 // repository is where an image lives in IAM's terms.
 type repository struct {
 	resource string // projects/P/locations/L/repositories/R
-	project  string // projects/P, for gcr.io's legacy storage grant; "" for pkg.dev
 }
 
 // locate maps a registry host and an image path (without tag or digest) to
@@ -57,6 +58,11 @@ type repository struct {
 func locate(host, path string) (repository, error) {
 	host = strings.ToLower(host)
 	parts := strings.Split(path, "/")
+	// A project id never holds a dot: a dot in the first element is the
+	// domain of a domain-scoped project, whose id is "DOMAIN:NAME".
+	if len(parts) >= 3 && strings.Contains(parts[0], ".") {
+		parts = append([]string{parts[0] + ":" + parts[1]}, parts[2:]...)
+	}
 	if m := arHostRE.FindStringSubmatch(host); m != nil {
 		if len(parts) < 3 {
 			return repository{}, fmt.Errorf("%s/%s is not LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE", host, path)
@@ -71,10 +77,7 @@ func locate(host, path string) (repository, error) {
 		if host == "gcr.io" {
 			repo = gcrRepositoryName
 		}
-		return repository{
-			resource: "projects/" + parts[0] + "/locations/" + loc + "/repositories/" + repo,
-			project:  "projects/" + parts[0],
-		}, nil
+		return repository{resource: "projects/" + parts[0] + "/locations/" + loc + "/repositories/" + repo}, nil
 	}
 	return repository{}, fmt.Errorf("registry host %q is neither gcr.io, {us,eu,asia}.gcr.io nor LOCATION-docker.pkg.dev (a mirror must send ?ns=HOST, as containerd does)", host)
 }
@@ -88,18 +91,13 @@ func deniedMessage(permission, resource string) string {
 // the principal the fake Google resolved, and, when refused, the permission
 // Artifact Registry names in its error.
 func (s *server) authorize(ctx context.Context, who iamIdentity, repo repository, action string) (principal string, ok bool, missing string, err error) {
-	perm, legacy := permDownload, permLegacyPull
+	perm := permDownload
 	if action == "push" {
-		perm, legacy = permUpload, permLegacyPush
+		perm = permUpload
 	}
 	principal, ok, err = s.google.checkPermission(ctx, who, repo.resource, perm)
 	if err != nil || ok {
 		return principal, ok, "", err
-	}
-	if repo.project != "" {
-		if principal, ok, err = s.google.checkPermission(ctx, who, repo.project, legacy); err != nil || ok {
-			return principal, ok, "", err
-		}
 	}
 	return principal, false, perm, nil
 }

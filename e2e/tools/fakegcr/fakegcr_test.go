@@ -35,6 +35,8 @@ const (
 	otherArRepo  = "projects/other-proj/locations/us/repositories/private"
 	gcrRepo      = "projects/e2e-proj/locations/us/repositories/gcr.io"
 	otherGCRRepo = "projects/other-proj/locations/us/repositories/gcr.io"
+	// A domain-scoped project's gcr.io repository.
+	domainGCRRepo = "projects/example.com:e2e/locations/us/repositories/gcr.io"
 )
 
 // fakeGoogle serves tokeninfo for a few fixed tokens, the x509 metadata of
@@ -54,7 +56,12 @@ func fakeGoogle(t *testing.T, keyID string, certPEM []byte) *httptest.Server {
 	held := map[string][]string{
 		saMember: {
 			arRepo + " artifactregistry.repositories.downloadArtifacts",
-			"projects/e2e-proj storage.objects.get", // legacy gcr.io grant
+			gcrRepo + " artifactregistry.repositories.downloadArtifacts",
+			"projects/e2e-proj/locations/europe/repositories/eu.gcr.io artifactregistry.repositories.downloadArtifacts",
+			domainGCRRepo + " artifactregistry.repositories.downloadArtifacts",
+			// Container Registry's grant (roles/storage.objectViewer):
+			// grants nothing on gcr.io since Artifact Registry serves it.
+			"projects/other-proj storage.objects.get",
 		},
 		federated: {arRepo + " artifactregistry.repositories.downloadArtifacts"},
 	}
@@ -126,7 +133,7 @@ type fixture struct {
 }
 
 // Images the fixture seeds, by their path in the registry.
-var seeded = []string{"e2e-proj/private/app:v1", "other-proj/private/app:v1", "e2e-proj/app:v1", "other-proj/app:v1"}
+var seeded = []string{"e2e-proj/private/app:v1", "other-proj/private/app:v1", "e2e-proj/app:v1", "other-proj/app:v1", "example.com/e2e/app:v1"}
 
 func setup(t *testing.T, tokenPost string) fixture {
 	t.Helper()
@@ -202,7 +209,8 @@ func TestPullWithGCRCredentials(t *testing.T) {
 		{"federated token", ar, arPath, "oauth2accesstoken", "federated", ""},
 		{"json key", ar, arPath, "_json_key", string(f.keyJSON), ""},
 		{"base64 json key", ar, arPath, "_json_key_base64", base64.StdEncoding.EncodeToString(f.keyJSON), ""},
-		{"json key, gcr.io through the legacy storage grant", "gcr.io", "e2e-proj/app:v1", "_json_key", string(f.keyJSON), ""},
+		{"json key, gcr.io", "gcr.io", "e2e-proj/app:v1", "_json_key", string(f.keyJSON), ""},
+		{"access token, domain-scoped project on gcr.io", "gcr.io", "example.com/e2e/app:v1", "oauth2accesstoken", "good", ""},
 		{"anonymous", ar, arPath, "", "", "UNAUTHORIZED"},
 		{"unknown token", ar, arPath, "oauth2accesstoken", "bogus", "UNAUTHORIZED"},
 		{"token without a read scope", ar, arPath, "oauth2accesstoken", "no-scope", "DENIED"},
@@ -214,7 +222,7 @@ func TestPullWithGCRCredentials(t *testing.T) {
 			`DENIED: Permission "artifactregistry.repositories.downloadArtifacts" denied on resource "` + otherArRepo + `"`},
 		{"federated token, gcr.io without a grant", "gcr.io", "e2e-proj/app:v1", "oauth2accesstoken", "federated",
 			`DENIED: Permission "artifactregistry.repositories.downloadArtifacts" denied on resource "` + gcrRepo + `"`},
-		{"json key, another project on gcr.io", "gcr.io", "other-proj/app:v1", "_json_key", string(f.keyJSON),
+		{"json key, gcr.io with only Container Registry's storage grant", "gcr.io", "other-proj/app:v1", "_json_key", string(f.keyJSON),
 			`DENIED: Permission "artifactregistry.repositories.downloadArtifacts" denied on resource "` + otherGCRRepo + `"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,6 +7,8 @@ complete -c pullsecret -n '__fish_seen_subcommand_from completion' -a 'bash zsh 
 complete -c pullsecret -l workload-identity-provider -x -d 'Full resource name of the Workload Identity Provider, e.g. \'projects/123456/locations/global/workloadIdentityPools/gh/providers/gh\''
 complete -c pullsecret -l service-account -x -d 'Service account to impersonate after federation (recommended), e.g. \'puller@my-project.iam.gserviceaccount.com\''
 complete -c pullsecret -l audience -x -d 'Audience of the GitHub OIDC token'
+complete -c pullsecret -l oidc-token-file -x -d 'Path to a file holding another CI\'s OIDC ID token (GitLab \'id_tokens:\', Buildkite, Jenkins, Tekton\'s projected ServiceAccount token), read at each mint'
+complete -c pullsecret -l oidc-token-env -x -d 'Name of an environment variable holding another CI\'s OIDC ID token (e.g. \'CIRCLE_OIDC_TOKEN_V2\')'
 complete -c pullsecret -l credentials-json -x -d 'A service-account key, raw JSON or base64'
 complete -c pullsecret -l access-token -x -d 'An existing Google access token, e.g. from \'google-github-actions/auth\' with \'token_format: access_token\''
 complete -c pullsecret -l token-lifetime -x -d 'Lifetime of the minted token (Go duration or seconds, e.g. \'3600s\', \'2h\')'

@@ -12,6 +12,8 @@ _pullsecret() {
     '--workload-identity-provider[Full resource name of the Workload Identity Provider, e.g. '\''projects/123456/locations/global/workloadIdentityPools/gh/providers/gh'\'']:workload-identity-provider: ' \
     '--service-account[Service account to impersonate after federation (recommended), e.g. '\''puller@my-project.iam.gserviceaccount.com'\'']:service-account: ' \
     '--audience[Audience of the GitHub OIDC token]:audience: ' \
+    '--oidc-token-file[Path to a file holding another CI'\''s OIDC ID token (GitLab '\''id_tokens:'\'', Buildkite, Jenkins, Tekton'\''s projected ServiceAccount token), read at each mint]:oidc-token-file: ' \
+    '--oidc-token-env[Name of an environment variable holding another CI'\''s OIDC ID token (e.g. '\''CIRCLE_OIDC_TOKEN_V2'\'')]:oidc-token-env: ' \
     '--credentials-json[A service-account key, raw JSON or base64]:credentials-json: ' \
     '--access-token[An existing Google access token, e.g. from '\''google-github-actions/auth'\'' with '\''token_format: access_token'\'']:access-token: ' \
     '--token-lifetime[Lifetime of the minted token (Go duration or seconds, e.g. '\''3600s'\'', '\''2h'\'')]:token-lifetime: ' \

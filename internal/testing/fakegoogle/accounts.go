@@ -24,7 +24,9 @@ type account struct {
 	email         string
 	uniqueID      string
 	impersonators []string
-	keys          []*saKey
+	// pending are grants not applied yet: member → when it applies.
+	pending map[string]time.Time
+	keys    []*saKey
 }
 
 type saKey struct {
@@ -69,9 +71,17 @@ func (g *Google) Grant(email, member string) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	a := g.accounts[email]
-	if !slices.Contains(a.impersonators, member) {
-		a.impersonators = append(a.impersonators, member)
+	if slices.Contains(a.impersonators, member) {
+		return nil
 	}
+	if g.grantPropagation > 0 {
+		if a.pending == nil {
+			a.pending = map[string]time.Time{}
+		}
+		a.pending[member] = g.now().Add(g.grantPropagation)
+		return nil
+	}
+	a.impersonators = append(a.impersonators, member)
 	return nil
 }
 

@@ -1,12 +1,14 @@
 package fakegoogle
 
 import (
+	"crypto"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/pullsecret/pullsecret/internal/testing/fakejwt"
@@ -41,6 +43,17 @@ type Config struct {
 	// the lifetime-extension organisation policy.
 	MaxLifetime time.Duration
 
+	// DisabledServices are APIs not enabled in the project
+	// ("iamcredentials.googleapis.com", "sts.googleapis.com"): their
+	// calls get Google's 403 SERVICE_DISABLED.
+	DisabledServices []string
+
+	// GrantPropagation is how long a Grant made after New takes to apply:
+	// IAM changes are eventually consistent and typically apply within
+	// minutes (https://cloud.google.com/iam/docs/access-change-propagation),
+	// so a run right after add-iam-policy-binding gets 403.
+	GrantPropagation time.Duration
+
 	// Providers are the Workload Identity Federation OIDC providers STS
 	// accepts subject tokens from.
 	Providers []Provider
@@ -53,6 +66,16 @@ type Config struct {
 	// server's "default" alias names. Empty models an instance with no
 	// service account attached: its token and email paths answer 404.
 	DefaultServiceAccount string
+
+	// GKEWorkload, with no DefaultServiceAccount, models a pod under
+	// Workload Identity Federation for GKE whose Kubernetes ServiceAccount
+	// is bound to no Google service account (Google's default
+	// recommendation): the metadata server reports the workload pool
+	// "PROJECT_ID.svc.id.goog" as the email and hands out a federated token
+	// of the pod's principal
+	// (https://cloud.google.com/kubernetes-engine/docs/concepts/workload-identity#metadata_server).
+	// ProjectID is required with it.
+	GKEWorkload *GKEWorkload
 
 	// MetadataScopes are the instance's access scopes; defaults to
 	// cloud-platform.
@@ -67,6 +90,19 @@ type Config struct {
 	// HTTPClient fetches providers' JWKS documents; defaults to a client
 	// with a 10s timeout.
 	HTTPClient *http.Client
+}
+
+// GKEWorkload is the Kubernetes ServiceAccount a pod runs as.
+type GKEWorkload struct {
+	Namespace      string
+	ServiceAccount string
+	// GoogleServiceAccount is the Google service account the Kubernetes
+	// ServiceAccount is annotated with (iam.gke.io/gcp-service-account),
+	// if any. The metadata server then reports it as the email and mints
+	// its token only if it grants GKEWorkloadMember
+	// roles/iam.workloadIdentityUser (an Impersonators entry); otherwise
+	// the token request gets GKE's multi-line 403.
+	GoogleServiceAccount string
 }
 
 // Provider is a Workload Identity Pool OIDC provider.
@@ -85,6 +121,8 @@ type Provider struct {
 	// what Google does for a provider without uploaded keys.
 	PublicKeys map[string]*rsa.PublicKey
 	JWKSURL    string
+	// uploaded are JWKSJSON's keys, RSA or P-256.
+	uploaded map[string]crypto.PublicKey
 
 	// JWKSJSON is a JWKS document uploaded with the provider (gcloud
 	// iam workload-identity-pools providers create-oidc --jwk-json-path,
@@ -163,6 +201,9 @@ func (c *Config) validate() error {
 			return err
 		}
 	}
+	if c.GKEWorkload != nil && (c.DefaultServiceAccount != "" || c.ProjectID == "" || c.GKEWorkload.Namespace == "" || c.GKEWorkload.ServiceAccount == "") {
+		return errors.New("fakegoogle: GKEWorkload needs ProjectID, a namespace and a ServiceAccount, and no DefaultServiceAccount")
+	}
 	for _, sa := range c.ServiceAccounts {
 		if sa.Email == "" {
 			return errors.New("fakegoogle: service account without an email")
@@ -178,26 +219,50 @@ func (p *Provider) validate() error {
 	if p.IssuerURI == "" {
 		return fmt.Errorf("fakegoogle: provider %q has no IssuerURI", p.Name)
 	}
+	// Google: "The issuer URI must ... start with https://".
+	if !strings.HasPrefix(p.IssuerURI, "https://") {
+		return fmt.Errorf("fakegoogle: provider %q: issuer %q is not an https URL, which Google requires", p.Name, p.IssuerURI)
+	}
 	return nil
 }
 
+// jwksFields are the members Google documents for an uploaded JWKS's keys
+// (https://cloud.google.com/iam/docs/workload-identity-federation-with-other-providers#manage-oidc-keys):
+// RSA's n and e, EC's crv, x and y, and kty, alg, use, kid. A key with any
+// other member (x5c, x5t, key_ops, …) is refused.
+var jwksFields = map[string]bool{"kty": true, "alg": true, "use": true, "kid": true, "n": true, "e": true, "crv": true, "x": true, "y": true}
+
 // uploadedKeys parses JWKSJSON, as Google does when the provider is
-// created: it must be a JWKS with at least one RSA signing key.
+// created: it must be a JWKS of RSA or P-256 signing keys with only the
+// documented members, at least one.
 func (p *Provider) uploadedKeys() error {
 	if len(p.JWKSJSON) == 0 {
 		return nil
+	}
+	var raw struct {
+		Keys []map[string]json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(p.JWKSJSON, &raw); err != nil {
+		return fmt.Errorf("fakegoogle: provider %q: invalid JWKS JSON: %w", p.Name, err)
+	}
+	for i, k := range raw.Keys {
+		for name := range k {
+			if !jwksFields[name] {
+				return fmt.Errorf("fakegoogle: provider %q: JWKS key %d has the member %q; Google accepts only kty, alg, use, kid, n, e, crv, x, y", p.Name, i, name)
+			}
+		}
 	}
 	var set fakejwt.JWKS
 	if err := json.Unmarshal(p.JWKSJSON, &set); err != nil {
 		return fmt.Errorf("fakegoogle: provider %q: invalid JWKS JSON: %w", p.Name, err)
 	}
-	keys, err := set.PublicKeys()
+	keys, err := set.VerificationKeys()
 	if err != nil {
 		return fmt.Errorf("fakegoogle: provider %q: invalid JWKS: %w", p.Name, err)
 	}
 	if len(keys) == 0 {
-		return fmt.Errorf("fakegoogle: provider %q: the JWKS holds no RSA key", p.Name)
+		return fmt.Errorf("fakegoogle: provider %q: the JWKS holds no key", p.Name)
 	}
-	p.PublicKeys = keys
+	p.uploaded = keys
 	return nil
 }

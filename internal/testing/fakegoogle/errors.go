@@ -3,6 +3,7 @@ package fakegoogle
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 )
 
 // writeJSON writes v with the Content-Type Google's JSON APIs use.
@@ -38,4 +39,21 @@ func writeAPIError(w http.ResponseWriter, code int, status, message string, deta
 		body["details"] = details
 	}
 	writeJSON(w, code, map[string]any{"error": body})
+}
+
+// serviceDisabled answers Google's 403 for an API not enabled in the
+// project (reason SERVICE_DISABLED, naming the service and the consumer
+// project), as every Google API does, and reports whether it did.
+func (g *Google) serviceDisabled(w http.ResponseWriter, service, title string) bool {
+	if !slices.Contains(g.disabled, service) {
+		return false
+	}
+	activation := "https://console.developers.google.com/apis/api/" + service + "/overview?project=" + g.numericProject
+	writeAPIError(w, http.StatusForbidden, "PERMISSION_DENIED",
+		title+" has not been used in project "+g.numericProject+" before or it is disabled. Enable it by visiting "+activation+
+			" then retry. If you enabled this API recently, wait a few minutes for the action to propagate to our systems and retry.",
+		errorInfo{Reason: "SERVICE_DISABLED", Domain: "googleapis.com", Metadata: map[string]string{
+			"consumer": "projects/" + g.numericProject, "service": service, "serviceTitle": title, "activationUrl": activation,
+		}})
+	return true
 }

@@ -70,7 +70,11 @@ type Google struct {
 	providers   map[string]*Provider
 	httpClient  *http.Client
 
+	disabled         []string
+	grantPropagation time.Duration
+
 	metadataSA     string
+	gkeWorkload    *GKEWorkload
 	metadataScopes []string
 	projectID      string
 	numericProject string
@@ -97,6 +101,8 @@ func New(cfg Config) (*Google, error) {
 		providers:      map[string]*Provider{},
 		httpClient:     cfg.HTTPClient,
 		metadataSA:     cfg.DefaultServiceAccount,
+		disabled:       slices.Clone(cfg.DisabledServices),
+		gkeWorkload:    cfg.GKEWorkload,
 		metadataScopes: slices.Clone(cfg.MetadataScopes),
 		projectID:      cfg.ProjectID,
 		numericProject: cfg.NumericProjectID,
@@ -132,6 +138,8 @@ func New(cfg Config) (*Google, error) {
 			return nil, err
 		}
 	}
+	// Set last: the project's initial bindings apply at once.
+	g.grantPropagation = cfg.GrantPropagation
 	if g.metadataSA != "" {
 		if _, err := g.AddServiceAccount(ServiceAccount{Email: g.metadataSA}); err != nil {
 			return nil, err

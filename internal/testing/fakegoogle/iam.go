@@ -43,6 +43,9 @@ func (g *Google) serveIAMCredentials(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if g.serviceDisabled(w, "iamcredentials.googleapis.com", "IAM Service Account Credentials API") {
+		return
+	}
 	if !slices.Contains(caller.Scopes, ScopeCloudPlatform) && !slices.Contains(caller.Scopes, ScopeIAM) {
 		writeAPIError(w, http.StatusForbidden, "PERMISSION_DENIED", "Request had insufficient authentication scopes.",
 			errorInfo{Reason: "ACCESS_TOKEN_SCOPE_INSUFFICIENT", Domain: "googleapis.com",
@@ -156,8 +159,15 @@ func (g *Google) resolveChain(chain []string) (target, missing string) {
 func (g *Google) mayImpersonate(caller IssuedToken, chain []string) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	now := g.now()
 	allowed := func(email string, who IssuedToken) bool {
-		return slices.ContainsFunc(g.accounts[email].impersonators, func(m string) bool { return memberMatches(m, who) })
+		a := g.accounts[email]
+		for m, at := range a.pending {
+			if !now.Before(at) && memberMatches(m, who) {
+				return true
+			}
+		}
+		return slices.ContainsFunc(a.impersonators, func(m string) bool { return memberMatches(m, who) })
 	}
 	if !allowed(chain[0], caller) {
 		return false

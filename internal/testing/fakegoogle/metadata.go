@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -58,8 +59,8 @@ func (g *Google) serveMetadataText(w http.ResponseWriter, r *http.Request) {
 	case "universe/universe-domain":
 		value = "googleapis.com"
 	case "instance/service-accounts/", "instance/service-accounts":
-		if g.metadataSA != "" {
-			value = "default/\n" + g.metadataSA + "/\n"
+		if email := g.metadataEmail(); email != "" {
+			value = "default/\n" + email + "/\n"
 		}
 	default:
 		acct, field, ok := g.metadataAccount(key)
@@ -86,14 +87,63 @@ func (g *Google) serveMetadataText(w http.ResponseWriter, r *http.Request) {
 // metadataAccount parses "instance/service-accounts/{default|EMAIL}/FIELD".
 func (g *Google) metadataAccount(key string) (email, field string, ok bool) {
 	rest, ok := strings.CutPrefix(key, "instance/service-accounts/")
-	if !ok || g.metadataSA == "" {
+	email = g.metadataEmail()
+	if !ok || email == "" {
 		return "", "", false
 	}
 	name, field, ok := strings.Cut(rest, "/")
-	if !ok || (name != "default" && name != g.metadataSA) {
+	if !ok || (name != "default" && name != email) {
 		return "", "", false
 	}
-	return g.metadataSA, field, true
+	return email, field, true
+}
+
+// metadataEmail is what the metadata server names the default account: the
+// attached service account, or under Workload Identity Federation for GKE
+// without one, the workload pool.
+func (g *Google) metadataEmail() string {
+	if w := g.gkeWorkload; w != nil {
+		if w.GoogleServiceAccount != "" {
+			return w.GoogleServiceAccount
+		}
+		return GKEWorkloadPool(g.projectID)
+	}
+	return g.metadataSA
+}
+
+// GKEWorkloadMember is the IAM member of a Kubernetes ServiceAccount that a
+// Google service account grants roles/iam.workloadIdentityUser to.
+func GKEWorkloadMember(projectID, namespace, ksa string) string {
+	return "serviceAccount:" + GKEWorkloadPool(projectID) + "[" + namespace + "/" + ksa + "]"
+}
+
+// gkeTokenDenied is GKE's metadata server's answer when the Google service
+// account does not let the Kubernetes ServiceAccount impersonate it: plain
+// text over several lines, the way out in the last ones.
+const gkeTokenDenied = "Unable to generate access token; IAM returned 403 Forbidden: Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).\n" +
+	"This error could be caused by a missing IAM policy binding on the target IAM service account.\n" +
+	"For more information, refer to the Workload Identity documentation:\n" +
+	"\thttps://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity#authenticating_to\n\n"
+
+// gkeMayImpersonate reports whether the annotated Google service account
+// grants the pod's Kubernetes ServiceAccount workloadIdentityUser.
+func (g *Google) gkeMayImpersonate(w *GKEWorkload) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	a := g.accounts[w.GoogleServiceAccount]
+	return a != nil && slices.Contains(a.impersonators, GKEWorkloadMember(g.projectID, w.Namespace, w.ServiceAccount))
+}
+
+// GKEWorkloadPool is the workload pool of a GKE project, which the metadata
+// server reports as the email when no Google service account is bound.
+func GKEWorkloadPool(projectID string) string { return projectID + ".svc.id.goog" }
+
+// GKEWorkloadPrincipal is the IAM principal of a Kubernetes ServiceAccount
+// under Workload Identity Federation for GKE
+// (https://cloud.google.com/kubernetes-engine/docs/concepts/workload-identity#kubernetes-resources-iam-policies).
+func GKEWorkloadPrincipal(projectNumber, projectID, namespace, ksa string) string {
+	return "principal://iam.googleapis.com/projects/" + projectNumber + "/locations/global/workloadIdentityPools/" +
+		GKEWorkloadPool(projectID) + "/subject/ns/" + namespace + "/sa/" + ksa
 }
 
 // serveMetadataToken implements
@@ -106,6 +156,12 @@ func (g *Google) serveMetadataToken(w http.ResponseWriter, r *http.Request) {
 	email, _, ok := g.metadataAccount("instance/service-accounts/" + r.PathValue("acct") + "/token")
 	if !ok {
 		metadataNotFound(w)
+		return
+	}
+	if wl := g.gkeWorkload; wl != nil && wl.GoogleServiceAccount != "" && !g.gkeMayImpersonate(wl) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, gkeTokenDenied)
 		return
 	}
 	tok, err := g.metadataToken(email)
@@ -129,9 +185,14 @@ func (g *Google) metadataToken(email string) (IssuedToken, error) {
 	if t := g.metadataCache; t != nil && t.Active(g.now().Add(metadataCacheMargin)) {
 		return t.clone(), nil
 	}
-	t, err := g.mintLocked(IssuedToken{
-		Kind: KindMetadata, Subject: email, Email: email, Principal: ServiceAccountMember(email), Scopes: g.metadataScopes,
-	}, accessTokenLifetime)
+	tmpl := IssuedToken{Kind: KindMetadata, Subject: email, Email: email, Principal: ServiceAccountMember(email), Scopes: g.metadataScopes}
+	if w := g.gkeWorkload; w != nil && w.GoogleServiceAccount == "" {
+		// A federated token of the pod's principal, with no account
+		// behind it; it carries cloud-platform whatever is asked.
+		tmpl = IssuedToken{Kind: KindFederated, Subject: "ns/" + w.Namespace + "/sa/" + w.ServiceAccount,
+			Principal: GKEWorkloadPrincipal(g.numericProject, g.projectID, w.Namespace, w.ServiceAccount), Scopes: []string{ScopeCloudPlatform}}
+	}
+	t, err := g.mintLocked(tmpl, accessTokenLifetime)
 	if err != nil {
 		return IssuedToken{}, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -259,5 +260,42 @@ func TestComputeTokenSource(t *testing.T) {
 	last := reqs[len(reqs)-1]
 	if last.Header.Get("Metadata-Flavor") != "Google" || last.Query.Get("scopes") != scopeReadOnly {
 		t.Errorf("metadata request headers %v query %v", last.Header, last.Query)
+	}
+}
+
+// Under Workload Identity Federation for GKE without a Google service
+// account the metadata server names the workload pool and its token is a
+// federated token of the pod's principal, with no account behind it.
+func TestMetadataGKEWorkloadWithoutServiceAccount(t *testing.T) {
+	t.Parallel()
+	g, err := New(Config{ProjectID: "gke-proj", GKEWorkload: &GKEWorkload{Namespace: "ns", ServiceAccount: "ksa"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g.Handler())
+	t.Cleanup(srv.Close)
+	get := func(path string) string {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/computeMetadata/v1/"+path, nil)
+		req.Header.Set("Metadata-Flavor", "Google")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if got := get("instance/service-accounts/default/email"); got != "gke-proj.svc.id.goog" {
+		t.Errorf("email %q, want the workload pool", got)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal([]byte(get("instance/service-accounts/default/token")), &tok); err != nil {
+		t.Fatal(err)
+	}
+	info, ok := g.Lookup(tok.AccessToken)
+	if !ok || info.Kind != KindFederated || info.Email != "" || info.Principal != GKEWorkloadPrincipal("123456", "gke-proj", "ns", "ksa") {
+		t.Errorf("token %+v, want a federated token of the pod's principal", info)
 	}
 }

@@ -1,7 +1,6 @@
 package fakegoogle
 
 import (
-	"regexp"
 	"strings"
 )
 
@@ -43,22 +42,16 @@ func PoolPrincipalSet(provider string) string {
 func ServiceAccountMember(email string) string { return "serviceAccount:" + email }
 
 // mapAttributes applies a provider's attribute mapping to subject-token
-// claims. Only string claims map, and of Google's CEL only what the
-// mappings pullsecret prints use: a claim (assertion.CLAIM or CLAIM), or a
-// single-quoted literal joined to one ('prefix:' + assertion.sub), which
-// --print-wif-setup uses to make the subject unique to its provider.
+// claims. A mapping is a CEL concatenation of string claims and quoted
+// literals ("assertion.repository_id + '/' + assertion.run_id"); Google's
+// CEL could do more, but GitHub's claims are all strings.
 func mapAttributes(mapping map[string]string, claims map[string]any) (subject string, attrs map[string]string) {
 	attrs = map[string]string{}
 	for target, source := range mapping {
-		prefix := ""
-		if m := literalPlusClaim.FindStringSubmatch(source); m != nil {
-			prefix, source = m[1], m[2]
-		}
-		v, _ := claims[strings.TrimPrefix(source, "assertion.")].(string)
+		v := evalMapping(source, claims)
 		if v == "" {
 			continue
 		}
-		v = prefix + v
 		if target == "google.subject" {
 			subject = v
 			continue
@@ -69,9 +62,6 @@ func mapAttributes(mapping map[string]string, claims map[string]any) (subject st
 	}
 	return subject, attrs
 }
-
-// literalPlusClaim is the CEL expression 'LITERAL' + assertion.CLAIM.
-var literalPlusClaim = regexp.MustCompile(`^\s*'([^'\\]*)'\s*\+\s*(assertion\.[A-Za-z0-9_]+)\s*$`)
 
 // memberMatches reports whether IAM member covers the identity behind tok.
 func memberMatches(member string, tok IssuedToken) bool {
@@ -95,4 +85,24 @@ func memberMatches(member string, tok IssuedToken) bool {
 	}
 	name, value, ok := strings.Cut(spec, "/")
 	return ok && tok.Attributes[name] == value
+}
+
+// evalMapping evaluates a concatenation of assertion.CLAIM terms and quoted
+// literals; a missing claim makes the whole value empty, as CEL's error
+// does on Google.
+func evalMapping(expr string, claims map[string]any) string {
+	var b strings.Builder
+	for _, term := range strings.Split(expr, "+") {
+		term = strings.TrimSpace(term)
+		if len(term) >= 2 && (term[0] == '\'' || term[0] == '"') && term[len(term)-1] == term[0] {
+			b.WriteString(term[1 : len(term)-1])
+			continue
+		}
+		v, _ := claims[strings.TrimPrefix(term, "assertion.")].(string)
+		if v == "" {
+			return ""
+		}
+		b.WriteString(v)
+	}
+	return b.String()
 }

@@ -20,9 +20,10 @@ import (
 const (
 	PermDownloadArtifacts = "artifactregistry.repositories.downloadArtifacts"
 	PermUploadArtifacts   = "artifactregistry.repositories.uploadArtifacts"
-	// Legacy Container Registry stored gcr.io images in a Cloud Storage
-	// bucket of the project: pulling needed storage.objects.get there
-	// (https://cloud.google.com/container-registry/docs/access-control).
+	// Cloud Storage's object permissions. Container Registry once served
+	// gcr.io from a bucket and pulling needed storage.objects.get; since
+	// its shutdown Artifact Registry serves gcr.io and the registry fake
+	// checks Artifact Registry permissions only.
 	PermStorageObjectsGet    = "storage.objects.get"
 	PermStorageObjectsCreate = "storage.objects.create"
 )

@@ -38,6 +38,9 @@ type stsRequest struct {
 // serveSTS implements POST /v1/token on sts.googleapis.com
 // (https://cloud.google.com/iam/docs/reference/sts/rest/v1/TopLevel/token).
 func (g *Google) serveSTS(w http.ResponseWriter, r *http.Request) {
+	if g.serviceDisabled(w, "sts.googleapis.com", "Security Token Service API") {
+		return
+	}
 	req, ok := parseSTSRequest(w, r)
 	if !ok {
 		return

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	githubactions "github.com/sethvargo/go-githubactions"
 	"golang.org/x/oauth2/google/externalaccount"
 
 	"github.com/pullsecret/pullsecret/internal/testing/fakegithub"
@@ -220,7 +221,8 @@ func TestProviderKeyDiscovery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ghSrv := httptest.NewServer(gh.Handler())
+	// Google only accepts https issuers.
+	ghSrv := httptest.NewTLSServer(gh.Handler())
 	t.Cleanup(ghSrv.Close)
 	// The issuer must be reachable at its iss for discovery to work.
 	gh.SetIssuer(ghSrv.URL)
@@ -246,14 +248,17 @@ func TestProviderKeyDiscovery(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			g, err := New(Config{Providers: []Provider{{Name: testProvider, IssuerURI: ghSrv.URL, JWKSURL: tc.jwksURL}}})
+			g, err := New(Config{HTTPClient: ghSrv.Client(), Providers: []Provider{{Name: testProvider, IssuerURI: ghSrv.URL, JWKSURL: tc.jwksURL}}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			srv := httptest.NewServer(g.Handler())
 			t.Cleanup(srv.Close)
 			w := &world{gh: gh, ghURL: ghSrv.URL, google: g, url: srv.URL}
-			ts, err := externalaccount.NewTokenSource(t.Context(), w.wifConfig(w.supplier(), false, 0))
+			sup := w.supplier()
+			env := gh.Env(ghSrv.URL)
+			sup.action = githubactions.New(githubactions.WithGetenv(func(k string) string { return env[k] }), githubactions.WithHTTPClient(ghSrv.Client()))
+			ts, err := externalaccount.NewTokenSource(t.Context(), w.wifConfig(sup, false, 0))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,7 +2,7 @@ package fakegoogle
 
 import (
 	"context"
-	"crypto/rsa"
+	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,10 +14,16 @@ import (
 	"github.com/pullsecret/pullsecret/internal/testing/fakejwt"
 )
 
-// subjectClockSkew is how far in the future iat and nbf may be, allowing for
-// an identity provider whose clock runs ahead. exp gets no grace: a token
-// past exp is refused, which is what tests of expiry expect.
+// subjectClockSkew is how far in the future nbf may be, allowing for an
+// identity provider whose clock runs ahead. iat gets none (Google requires
+// it in the past) and exp none: a token past exp is refused.
 const subjectClockSkew = 5 * time.Minute
+
+// maxSubjectValidity is the longest exp - iat STS accepts.
+const maxSubjectValidity = 48 * time.Hour
+
+// maxSubjectBytes is Google's limit on the mapped google.subject.
+const maxSubjectBytes = 127
 
 // oauthFailure is an RFC 6749 error to send back.
 type oauthFailure struct{ code, description string }
@@ -41,11 +47,16 @@ func (g *Google) verifySubjectToken(ctx context.Context, p *Provider, raw string
 	if err != nil {
 		return nil, invalidGrant("Unable to parse the ID Token.")
 	}
+	// Google picks the key by kid; a token without one cannot be verified
+	// (the wording is the fake's own).
+	if tok.KeyID() == "" {
+		return nil, invalidGrant("The ID Token header has no kid: the key that signed it cannot be chosen.")
+	}
 	keys, err := g.providerKeys(ctx, p)
 	if err != nil {
 		return nil, invalidGrant("Unable to retrieve the public keys of issuer %s: %v", p.IssuerURI, err)
 	}
-	if !verifiesUnderAny(tok, keys) {
+	if tok.VerifyKey(keys[tok.KeyID()]) != nil {
 		return nil, invalidGrant("Invalid JWT signature")
 	}
 	c := tok.Claims
@@ -69,8 +80,13 @@ func (g *Google) verifySubjectToken(ctx context.Context, p *Provider, raw string
 	if !now.Before(exp) {
 		return nil, invalidGrant("ID Token issued at %d is stale to sign-in.", iat.Unix())
 	}
-	if iat.After(now.Add(subjectClockSkew)) {
+	// iat must be in the past, and the token valid for at most 48 hours
+	// (https://cloud.google.com/iam/docs/workload-identity-federation-with-other-providers#oidc).
+	if iat.After(now) {
 		return nil, invalidGrant("ID Token issued at %d is in the future.", iat.Unix())
+	}
+	if exp.Sub(iat) > maxSubjectValidity {
+		return nil, invalidGrant("The ID Token is valid for %s (exp - iat); at most 48 hours are accepted.", exp.Sub(iat))
 	}
 	if nbf, ok := fakejwt.Time(c, "nbf"); ok && nbf.After(now.Add(subjectClockSkew)) {
 		return nil, invalidGrant("The ID Token is not yet valid (nbf %d).", nbf.Unix())
@@ -79,6 +95,12 @@ func (g *Google) verifySubjectToken(ctx context.Context, p *Provider, raw string
 	subject, attrs := mapAttributes(p.AttributeMapping, c)
 	if subject == "" {
 		return nil, invalidGrant("The mapped attribute google.subject is empty. Check the provider's attribute mapping.")
+	}
+	// https://cloud.google.com/iam/docs/workload-identity-federation#mapping:
+	// "The google.subject attribute ... is limited to 127 bytes"; a long
+	// branch or environment name in GitHub's sub passes it.
+	if len(subject) > maxSubjectBytes {
+		return nil, &oauthFailure{"invalid_request", "The size of mapped attribute google.subject exceeds the 127 bytes limit. Either modify your attribute mapping or the incoming assertion to produce a mapped attribute that is less than 127 bytes."}
 	}
 	if !passesCondition(p, c) {
 		return nil, &oauthFailure{"unauthorized_client", "The given credential is rejected by the attribute condition."}
@@ -95,26 +117,19 @@ func passesCondition(p *Provider, claims map[string]any) bool {
 	return p.AttributeCondition == nil || p.AttributeCondition(claims)
 }
 
-// verifiesUnderAny checks tok against the key its kid names, or against
-// every key when it names none (a JWKS may legitimately omit kids).
-func verifiesUnderAny(tok *fakejwt.Token, keys map[string]*rsa.PublicKey) bool {
-	if kid := tok.KeyID(); kid != "" {
-		return tok.Verify(keys[kid]) == nil
-	}
-	for _, k := range keys {
-		if tok.Verify(k) == nil {
-			return true
-		}
-	}
-	return false
-}
-
 // providerKeys returns the provider's verification keys, fetching them over
 // HTTP on every call unless they were uploaded. Not caching keeps key
 // rotation in tests trivially correct.
-func (g *Google) providerKeys(ctx context.Context, p *Provider) (map[string]*rsa.PublicKey, error) {
+func (g *Google) providerKeys(ctx context.Context, p *Provider) (map[string]crypto.PublicKey, error) {
+	if p.uploaded != nil {
+		return p.uploaded, nil
+	}
 	if p.PublicKeys != nil {
-		return p.PublicKeys, nil
+		keys := make(map[string]crypto.PublicKey, len(p.PublicKeys))
+		for kid, k := range p.PublicKeys {
+			keys[kid] = k
+		}
+		return keys, nil
 	}
 	jwksURL := p.JWKSURL
 	if jwksURL == "" {
@@ -133,7 +148,7 @@ func (g *Google) providerKeys(ctx context.Context, p *Provider) (map[string]*rsa
 	if err := g.getJSON(ctx, jwksURL, &set); err != nil {
 		return nil, err
 	}
-	return set.PublicKeys()
+	return set.VerificationKeys()
 }
 
 func (g *Google) getJSON(ctx context.Context, url string, v any) error {

@@ -9,15 +9,18 @@ import (
 	"math/big"
 )
 
-// JWK is an RSA public key in RFC 7517 form, with the members GitHub's and
-// Google's JWKS documents publish.
+// JWK is an RSA or EC public key in RFC 7517 form, with the members GitHub's
+// and Google's JWKS documents publish.
 type JWK struct {
 	Kty string `json:"kty"`
 	Alg string `json:"alg,omitempty"`
 	Use string `json:"use,omitempty"`
 	Kid string `json:"kid,omitempty"`
-	N   string `json:"n"`
-	E   string `json:"e"`
+	N   string `json:"n,omitempty"`
+	E   string `json:"e,omitempty"`
+	Crv string `json:"crv,omitempty"`
+	X   string `json:"x,omitempty"`
+	Y   string `json:"y,omitempty"`
 }
 
 // JWKS is a JSON Web Key Set document.

@@ -45,18 +45,33 @@ type Stack struct {
 	stops []func()
 }
 
+// Options vary the ready-made project for one test.
+type Options struct {
+	// GitHub edits the issuer's configuration (claims, lifetimes).
+	GitHub func(*fakegithub.OIDCConfig)
+	// Google edits Google's configuration (limits, grants, faults).
+	Google func(*fakegoogle.Config)
+}
+
 // Start starts both fakes listening on addr ("" means loopback, any port;
 // "0.0.0.0:0" lets containers reach them).
-func Start(addr string) (*Stack, error) {
+func Start(addr string) (*Stack, error) { return StartWith(addr, Options{}) }
+
+// StartWith is Start with the project varied by opts.
+func StartWith(addr string, opts Options) (*Stack, error) {
 	if addr == "" {
 		addr = loopbackAnyPort
 	}
 	s := &Stack{}
 	var err error
-	if s.GitHub, err = fakegithub.NewOIDC(fakegithub.OIDCConfig{Claims: fakegithub.Claims{Repository: Repository}}); err != nil {
+	ghCfg := fakegithub.OIDCConfig{Claims: fakegithub.Claims{Repository: Repository}}
+	if opts.GitHub != nil {
+		opts.GitHub(&ghCfg)
+	}
+	if s.GitHub, err = fakegithub.NewOIDC(ghCfg); err != nil {
 		return nil, err
 	}
-	s.Google, err = fakegoogle.New(fakegoogle.Config{
+	gCfg := fakegoogle.Config{
 		Providers: []fakegoogle.Provider{{
 			Name:       Provider,
 			IssuerURI:  s.GitHub.Issuer(),
@@ -72,8 +87,11 @@ func Start(addr string) (*Stack, error) {
 			{Email: MetadataSA, Impersonators: []string{fakegoogle.ServiceAccountMember(MetadataSA)}},
 		},
 		DefaultServiceAccount: MetadataSA,
-	})
-	if err != nil {
+	}
+	if opts.Google != nil {
+		opts.Google(&gCfg)
+	}
+	if s.Google, err = fakegoogle.New(gCfg); err != nil {
 		return nil, err
 	}
 	if s.Key, err = s.Google.NewServiceAccountKey(KeySA, googleTokenURI); err != nil {

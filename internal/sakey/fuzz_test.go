@@ -1,4 +1,4 @@
-package googleauth
+package sakey
 
 import (
 	"crypto/rand"
@@ -9,11 +9,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/pullsecret/pullsecret/internal/config"
 )
 
-// FuzzKeyParsing feeds anything as a key to config.ParseKey and MaskKey
+// FuzzKeyParsing feeds anything as a key to sakey.Parse and sakey.Mask
 // (what runs before any key is used): no panic, and every line of an
 // accepted key's private_key is masked.
 func FuzzKeyParsing(f *testing.F) {
@@ -37,14 +35,14 @@ func FuzzKeyParsing(f *testing.F) {
 	f.Add(`{"type":"service_account","private_key":42}`)
 	f.Fuzz(func(t *testing.T, raw string) {
 		var masked []string
-		MaskKey([]byte(raw), func(s string) { masked = append(masked, s) })
-		k, err := config.ParseKey([]byte(raw))
+		Mask([]byte(raw), func(s string) { masked = append(masked, s) })
+		k, err := Parse([]byte(raw))
 		if err != nil {
 			return
 		}
 		var m map[string]any
 		if json.Unmarshal([]byte(raw), &m) != nil {
-			t.Fatal("ParseKey accepted what json.Unmarshal into a map refuses")
+			t.Fatal("Parse accepted what json.Unmarshal into a map refuses")
 		}
 		for _, line := range strings.Split(k.PrivateKey, "\n") {
 			l := strings.TrimSpace(line)
