@@ -235,7 +235,6 @@ func onConflict(ctx context.Context, limit time.Duration, fn func(context.Contex
 	return onConflictWith(ctx, limit, conflictBackoff, fn)
 }
 
-//
 // The limit decides when no new attempt starts; each attempt's calls keep
 // their own per-call limit, so a slow machine does not cut short the
 // attempt that would have won.
