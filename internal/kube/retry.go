@@ -235,7 +235,8 @@ func onConflict(ctx context.Context, limit time.Duration, fn func(context.Contex
 	return onConflictWith(ctx, limit, conflictBackoff, fn)
 }
 
-// The limit decides when no new attempt starts; each attempt's calls keep
+// onConflictWith is onConflict with its waits given. The limit decides
+// when no new attempt starts; each attempt's calls keep
 // their own per-call limit, so a slow machine does not cut short the
 // attempt that would have won.
 func onConflictWith(ctx context.Context, limit time.Duration, spec backoffSpec, fn func(context.Context) error) error {
