@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/testing/actionbin"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/faultproxy"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
@@ -195,39 +195,23 @@ func TestAPIServerRestartMidRun(t *testing.T) {
 		len(f.names), down.Round(100*time.Millisecond), len(p.Events()), len(p.FaultedNamespaces(faultproxy.UpstreamFailed)), len(r.res.Succeeded()), took.Round(10*time.Millisecond), n.falseSuccesses, n.entriesLost, n.dangling)
 }
 
-// buildBinary builds the real pullsecret binary.
+// buildBinary builds the real pullsecret binary (once per test process).
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "pullsecret")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/pullsecret/pullsecret")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin, err := actionbin.Build()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }
 
-// binaryCommand prepares the binary as GitHub runs a docker action: every
-// input as INPUT_* (action.yml defaults filled in) plus the workflow
-// environment. It returns the command and its GITHUB_OUTPUT path.
+// binaryCommand prepares the binary as GitHub runs a docker action, with
+// the fake GitHub's workflow environment. It returns the command and its
+// GITHUB_OUTPUT path.
 func binaryCommand(t *testing.T, bin string, inputs map[string]string) (*exec.Cmd, string) {
 	t.Helper()
-	dir := t.TempDir()
-	outputs := filepath.Join(dir, "output")
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "GITHUB_OUTPUT=" + outputs, "GITHUB_STEP_SUMMARY=" + filepath.Join(dir, "summary")}
-	for _, in := range config.Inputs {
-		v := in.Default
-		if set, ok := inputs[in.Name]; ok {
-			v = set
-		}
-		env = append(env, config.EnvName(in.Name)+"="+v)
-	}
-	for k, v := range fakes(t).GitHubEnv("") {
-		env = append(env, k+"="+v)
-	}
-	cmd := exec.Command(bin)
-	cmd.Env = env
-	return cmd, outputs
+	cmd, files := actionbin.Command(context.Background(), bin, t.TempDir(), inputs, fakes(t).GitHubEnv(""))
+	return cmd, files.Outputs
 }
 
 func cut(s string, n int) string {

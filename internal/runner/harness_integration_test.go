@@ -25,13 +25,18 @@ import (
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/httplog"
 	"github.com/pullsecret/pullsecret/internal/kube"
+	"github.com/pullsecret/pullsecret/internal/testing/actionbin"
 	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
 
-func TestMain(m *testing.M) { os.Exit(controlplanetest.Run(m)) }
+func TestMain(m *testing.M) {
+	code := controlplanetest.Run(m)
+	actionbin.Cleanup()
+	os.Exit(code)
+}
 
 var (
 	stackOnce sync.Once
@@ -233,7 +238,7 @@ func createSA(t *testing.T, cs kubernetes.Interface, ns, name string, pullSecret
 }
 
 // waitDefaultSA waits for the controller-made default ServiceAccount.
-func waitDefaultSA(t *testing.T, cs kubernetes.Interface, ns string) {
+func waitDefaultSA(t testing.TB, cs kubernetes.Interface, ns string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {

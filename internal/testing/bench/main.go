@@ -24,6 +24,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,6 +40,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/testing/actionbin"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
@@ -83,14 +85,13 @@ func run(nList string, runs, kubectlMax int, outDir, concurrency string, check b
 	}
 	defer os.RemoveAll(work)
 
-	bin := filepath.Join(work, "pullsecret")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("building pullsecret: %w", err)
+	bin, err := actionbin.Build()
+	if err != nil {
+		return err
 	}
+	defer actionbin.Cleanup()
 	floor := filepath.Join(work, "floor")
-	build = exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", floor, "./internal/testing/bench/floor")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", floor, "./internal/testing/bench/floor")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("building the floor client: %w", err)
@@ -159,7 +160,7 @@ rules:
 			}
 			r.Kubectl = &m
 		}
-		env, err := actionEnv(stack, cp.Kubeconfig(), label, concurrency)
+		inputs, err := actionInputs(stack, cp.Kubeconfig(), label, concurrency)
 		if err != nil {
 			return err
 		}
@@ -178,13 +179,13 @@ rules:
 			}
 			name := fmt.Sprintf("bench-%d-%d", n, i)
 			mints := len(stack.Google.Issued())
-			m, err := a.measure(func() (*os.ProcessState, time.Time, error) { return runBinary(bin, env, name) }, "pullsecret/")
+			m, err := a.measure(func() (*os.ProcessState, time.Time, error) { return runBinary(bin, stack, inputs, name) }, "pullsecret/")
 			firstMints = append(firstMints, len(stack.Google.Issued())-mints)
 			if err != nil {
 				return m, err
 			}
 			mints = len(stack.Google.Issued())
-			re, err := a.measure(func() (*os.ProcessState, time.Time, error) { return runBinary(bin, env, name) }, "pullsecret/")
+			re, err := a.measure(func() (*os.ProcessState, time.Time, error) { return runBinary(bin, stack, inputs, name) }, "pullsecret/")
 			rerunMints = append(rerunMints, len(stack.Google.Issued())-mints)
 			reruns = append(reruns, re)
 			return m, err
@@ -272,8 +273,8 @@ func fleet(ctx context.Context, cs kubernetes.Interface, n int) (string, error) 
 	}
 }
 
-// actionEnv is the environment of a docker action run with a key.
-func actionEnv(stack *fakestack.Stack, kubeconfig, label, concurrency string) ([]string, error) {
+// actionInputs are the inputs of a docker action run with a key.
+func actionInputs(stack *fakestack.Stack, kubeconfig, label, concurrency string) (map[string]string, error) {
 	inputs, err := stack.Inputs(fakestack.KeyToken, "")
 	if err != nil {
 		return nil, err
@@ -283,31 +284,19 @@ func actionEnv(stack *fakestack.Stack, kubeconfig, label, concurrency string) ([
 	if concurrency != "" {
 		inputs[config.InConcurrency] = concurrency
 	}
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir()}
-	for _, in := range config.Inputs {
-		v := in.Default
-		if set, ok := inputs[in.Name]; ok {
-			v = set
-		}
-		if in.Name != config.InSecretName {
-			env = append(env, config.EnvName(in.Name)+"="+v)
-		}
-	}
-	for k, v := range stack.GitHubEnv("") {
-		env = append(env, k+"="+v)
-	}
-	return env, nil
+	return inputs, nil
 }
 
-func runBinary(bin string, env []string, secretName string) (*os.ProcessState, time.Time, error) {
-	cmd := exec.Command(bin)
+// runBinary runs pullsecret as a docker action writing secretName.
+func runBinary(bin string, stack *fakestack.Stack, inputs map[string]string, secretName string) (*os.ProcessState, time.Time, error) {
 	dir, err := os.MkdirTemp("", "pullsecret-bench-run-")
 	if err != nil {
 		return nil, time.Time{}, err
 	}
 	defer os.RemoveAll(dir)
-	cmd.Env = append(slices.Clone(env), config.EnvName(config.InSecretName)+"="+secretName,
-		"GITHUB_OUTPUT="+filepath.Join(dir, "out"), "GITHUB_STEP_SUMMARY="+filepath.Join(dir, "summary"))
+	inputs = maps.Clone(inputs)
+	inputs[config.InSecretName] = secretName
+	cmd, _ := actionbin.Command(context.Background(), bin, dir, inputs, stack.GitHubEnv(""))
 	var log strings.Builder
 	cmd.Stdout, cmd.Stderr = &log, &log
 	start := time.Now()

@@ -60,8 +60,12 @@ func TestAdminKubeconfigFileReachesRealAPIServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.GitVersion != controlplane.KubernetesVersion {
-		t.Fatalf("server version %s, want %s (version ldflags not applied?)", v.GitVersion, controlplane.KubernetesVersion)
+	bins, err := controlplane.EnsureBinaries(t.Context(), controlplane.BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.GitVersion != bins.KubernetesVersion {
+		t.Fatalf("server version %s, want %s (version ldflags not applied?)", v.GitVersion, bins.KubernetesVersion)
 	}
 }
 
