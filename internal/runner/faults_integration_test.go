@@ -19,7 +19,9 @@ import (
 // real run has; a shorter limit made calls the proxy never touched fail.
 const faultTimeout = kube.DefaultRequestTimeout
 
-// maxAttemptsPerCall is client-go's bound: one attempt plus ten retries.
+// maxAttemptsPerCall bounds one call's attempts: one plus ten retries the
+// server asks for (429, 503), or, after connection errors, the growing waits
+// (up to 1 s) that fit in faultTimeout.
 const maxAttemptsPerCall = 11
 
 // callsPerNamespace is what an apply costs with one ServiceAccount: apply
@@ -144,7 +146,7 @@ func TestFaultsAcrossNamespaces(t *testing.T) {
 			checkNamedFailures(t, r, want)
 			n := checkRealState(t, cs, f, secretName, r.res)
 
-			// Bounded retries: no namespace saw more than client-go's
+			// Bounded retries: no namespace saw more than the bounded
 			// attempts for each of its calls.
 			for ns, got := range p.Requests() {
 				if ns != "" && got > callsPerNamespace*maxAttemptsPerCall {

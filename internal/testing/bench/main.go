@@ -6,7 +6,10 @@
 //   - the kubectl loop (N <= -kubectl-max): per namespace
 //     `kubectl create secret docker-registry ... --dry-run=client -o yaml |
 //     kubectl apply -f -` and `kubectl patch serviceaccount default`;
-//   - pullsecret's first run (a secret name never written) and its re-run.
+//   - pullsecret's first run (a secret name never written) and its re-run;
+//   - the floor (./floor: blind writes, no client-side limiter, 64 in
+//     flight), first run and re-run, interleaved with pullsecret's so a
+//     busy machine slows both alike.
 //
 // API requests are counted at the API server from its audit log (by verb
 // and resource), peak RSS from the child's rusage, token mints at the fake
@@ -61,6 +64,7 @@ type row struct {
 	N                     int
 	Kubectl               *measure
 	First, Rerun          measure
+	Floor, FloorRerun     measure
 	FirstMints, RerunMint int
 }
 
@@ -86,6 +90,12 @@ func run(nList string, runs, kubectlMax int, outDir, concurrency string, check b
 		return err
 	}
 	defer actionbin.Cleanup()
+	floor := filepath.Join(work, "floor")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", floor, "./internal/testing/bench/floor")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("building the floor client: %w", err)
+	}
 	bins, err := controlplane.EnsureBinaries(ctx, controlplane.BuildOptions{})
 	if err != nil {
 		return err
@@ -155,8 +165,18 @@ rules:
 			return err
 		}
 		var firstMints, rerunMints []int
-		var reruns []measure
+		var reruns, floors, floorReruns []measure
 		first, err := median(runs, func(i int) (measure, error) {
+			fname := fmt.Sprintf("floor-%d-%d", n, i)
+			for _, into := range []*[]measure{&floors, &floorReruns} {
+				m, err := a.measure(func() (*os.ProcessState, time.Time, error) {
+					return runFloor(floor, cp.Kubeconfig(), "bench="+label, fname)
+				}, "floor/")
+				if err != nil {
+					return m, fmt.Errorf("floor: %w", err)
+				}
+				*into = append(*into, m)
+			}
 			name := fmt.Sprintf("bench-%d-%d", n, i)
 			mints := len(stack.Google.Issued())
 			m, err := a.measure(func() (*os.ProcessState, time.Time, error) { return runBinary(bin, stack, inputs, name) }, "pullsecret/")
@@ -174,9 +194,10 @@ rules:
 			return fmt.Errorf("pullsecret at N=%d: %w", n, err)
 		}
 		r.First, r.Rerun = first, medianOf(reruns)
+		r.Floor, r.FloorRerun = medianOf(floors), medianOf(floorReruns)
 		r.FirstMints, r.RerunMint = slices.Max(firstMints), slices.Max(rerunMints)
 		rows = append(rows, r)
-		fmt.Fprintf(os.Stderr, "bench: N=%d done: first %s, re-run %s\n", n, r.First.Wall, r.Rerun.Wall)
+		fmt.Fprintf(os.Stderr, "bench: N=%d done: first %s, re-run %s; floor %s, %s\n", n, r.First.Wall, r.Rerun.Wall, r.Floor.Wall, r.FloorRerun.Wall)
 	}
 	if err := write(outDir, rows, runs); err != nil {
 		return err
@@ -281,6 +302,19 @@ func runBinary(bin string, stack *fakestack.Stack, inputs map[string]string, sec
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
 		return nil, start, fmt.Errorf("%w; output tail: %s", err, tail(log.String(), 1500))
+	}
+	return cmd.ProcessState, start, nil
+}
+
+// runFloor runs the floor client (see ./floor).
+func runFloor(bin, kubeconfig, selector, secretName string) (*os.ProcessState, time.Time, error) {
+	cmd := exec.Command(bin, kubeconfig, selector, secretName)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir()}
+	var log strings.Builder
+	cmd.Stdout, cmd.Stderr = &log, &log
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return nil, start, fmt.Errorf("%w: %s", err, tail(log.String(), 1500))
 	}
 	return cmd.ProcessState, start, nil
 }
