@@ -3,8 +3,10 @@
 # same image reproducibly (tools/release) and the release commit's action.yml
 # runs it by digest. Like the release image it has no base: a static binary
 # with Go's embedded CA roots (main.go) needs nothing else.
-# GO_IMAGE is a build argument so air-gapped builders can use a mirror.
-ARG GO_IMAGE=golang:1.26-bookworm
+# GO_IMAGE is a build argument so air-gapped builders can use a mirror. Its
+# default is pinned by digest (a tag can be re-pushed under us) at go.mod's
+# toolchain; dependabot (docker) proposes the bumps.
+ARG GO_IMAGE=golang:1.26.8-bookworm@sha256:a688600ca24f8a4d3ca77f95b0dd40704a9fc787c826660eb7ba0b641b8b175d
 
 FROM ${GO_IMAGE} AS build
 WORKDIR /src

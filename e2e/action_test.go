@@ -374,7 +374,7 @@ func parseOutputs(s string) map[string]string {
 }
 
 // transcripts is every action run of the suite, scanned for secrets at the
-// end (scenario 7).
+// end (scenario 11).
 var transcripts []actionRun
 
 // credentials builds the inputs for a credential setup, with every endpoint
@@ -391,8 +391,11 @@ func credentials(t *testing.T, c fakestack.Credential, extra map[string]string) 
 	return in
 }
 
-// secretValues is every credential-bearing string the suite knows of.
-func secretValues(payloads [][]byte) []string {
+// secretValues is every credential-bearing string the suite knows of. A key
+// or payload that does not parse fails the test: skipping it would silently
+// drop its fields from the leak scan.
+func secretValues(t *testing.T, payloads [][]byte) []string {
+	t.Helper()
 	var out []string
 	for _, tok := range e.stack.Google.Issued() {
 		out = append(out, tok.Token)
@@ -402,7 +405,9 @@ func secretValues(payloads [][]byte) []string {
 	var k struct {
 		PrivateKey string `json:"private_key"`
 	}
-	_ = json.Unmarshal(e.stack.Key, &k)
+	if err := json.Unmarshal(e.stack.Key, &k); err != nil || k.PrivateKey == "" {
+		t.Fatalf("the fake stack's key has no private_key to scan for (%v)", err)
+	}
 	for _, line := range strings.Split(k.PrivateKey, "\n") {
 		if len(line) > 20 {
 			out = append(out, line)
@@ -413,7 +418,9 @@ func secretValues(payloads [][]byte) []string {
 		var dc struct {
 			Auths map[string]struct{ Auth string } `json:"auths"`
 		}
-		_ = json.Unmarshal(p, &dc)
+		if err := json.Unmarshal(p, &dc); err != nil {
+			t.Fatalf("a recorded pull-secret payload (%d bytes) is not a docker config: %v", len(p), err)
+		}
 		for _, a := range dc.Auths {
 			out = append(out, a.Auth)
 		}

@@ -10,7 +10,7 @@ import (
 )
 
 // TestClusterDNSIsReady proves the offline node image's CoreDNS, built by
-// e2e/tools/corednsbin with only the plugins kubeadm's Corefile names, runs
+// tools/upstream/coredns with only the plugins kubeadm's Corefile names, runs
 // that Corefile: its readiness probe (the ready plugin) passes only after
 // every plugin started and the kubernetes plugin synced with the API server.
 func TestClusterDNSIsReady(t *testing.T) {

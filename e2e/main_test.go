@@ -35,6 +35,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/kind/pkg/cluster"
 
+	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
 
@@ -217,7 +218,14 @@ func nodeImage() (string, error) {
 	case "stock":
 		return "", nil
 	case "":
-		return goRunImage(".")
+		// The pinned Kubernetes and etcd come from the control-plane
+		// harness's cache (built once for the integration tier too); the
+		// node-image builder only packs them.
+		bins, err := controlplane.EnsureBinaries(context.Background(), controlplane.BuildOptions{Components: controlplane.AllKubeCommands})
+		if err != nil {
+			return "", err
+		}
+		return goRunImage(".", "-kube-dir", bins.KubeDir, "-etcd", bins.Etcd)
 	default:
 		return v, nil
 	}
@@ -225,8 +233,8 @@ func nodeImage() (string, error) {
 
 // goRunImage runs one of the e2e/tools/nodeimage commands, which build (or
 // find cached) an image and print its name.
-func goRunImage(pkg string) (string, error) {
-	cmd := exec.Command("go", "-C", filepath.Join("tools", "nodeimage"), "run", pkg)
+func goRunImage(pkg string, args ...string) (string, error) {
+	cmd := exec.Command("go", append([]string{"-C", filepath.Join("tools", "nodeimage"), "run", pkg}, args...)...)
 	var stdout bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
 	if err := cmd.Run(); err != nil {

@@ -128,7 +128,9 @@ func severalNamespaces(t *testing.T) {
 		config.InNamespaces: a + "\n" + b, config.InServiceAccounts: "default,builder",
 	}))
 	var written []string
-	_ = json.Unmarshal([]byte(r.outputs["namespaces"]), &written)
+	if err := json.Unmarshal([]byte(r.outputs["namespaces"]), &written); err != nil {
+		t.Fatalf("namespaces output %q is not a JSON list: %v", r.outputs["namespaces"], err)
+	}
 	if diff := cmp.Diff([]string{a, b}, written, cmpopts.SortSlices(func(x, y string) bool { return x < y })); diff != "" {
 		t.Errorf("namespaces output (-want +got):\n%s", diff)
 	}
@@ -223,7 +225,7 @@ func verifyImageBeforeWriting(t *testing.T) {
 	requireRunning(t, startPod(t, ns, "default", arImage), "after verify_image passed")
 }
 
-// Scenario 10: every line printed (except the ::add-mask:: commands, which
+// Scenario 11: every line printed (except the ::add-mask:: commands, which
 // GitHub's runner consumes — they ARE the masking), every output and every
 // summary of every run above, searched for every token the fake Google
 // issued, the key and its lines, each secret payload, its base64 and its
@@ -232,7 +234,7 @@ func noSecretsInTranscripts(t *testing.T) {
 	if len(transcripts) < 6 {
 		t.Fatalf("only %d action runs recorded; the scenarios above must run first", len(transcripts))
 	}
-	secrets := secretValues(payloads)
+	secrets := secretValues(t, payloads)
 	if len(secrets) < 10 {
 		t.Fatalf("only %d secret values to look for", len(secrets))
 	}

@@ -33,6 +33,22 @@ func TestInfoLinesCannotIssueWorkflowCommands(t *testing.T) {
 			name: "crlf",
 			text: "x\r\n::warning::forged",
 		},
+		{
+			name: "lone carriage return",
+			text: "x\r::add-mask::forged",
+		},
+		{
+			name: "lone carriage return, indented",
+			text: "x\r\t::error::forged\r",
+		},
+		{
+			name: "old syntax at the start",
+			text: "##[error]forged",
+		},
+		{
+			name: "old syntax inside a line",
+			text: "namespace x: ##[warning]forged",
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -42,7 +58,9 @@ func TestInfoLinesCannotIssueWorkflowCommands(t *testing.T) {
 			r := New(check.Getenv(env), &out, &out)
 			r.Infof("%s", tc.text)
 			for _, line := range strings.FieldsFunc(out.String(), func(c rune) bool { return c == '\n' || c == '\r' }) {
-				if strings.HasPrefix(strings.TrimSpace(line), "::") {
+				// The runner's two syntaxes: "::cmd::" at the start of the
+				// trimmed line, "##[cmd]" anywhere in it.
+				if strings.HasPrefix(strings.TrimSpace(line), "::") || strings.Contains(line, "##[") {
 					t.Errorf("Infof(%q) printed a workflow command line %q", tc.text, line)
 				}
 			}

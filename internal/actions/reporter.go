@@ -126,18 +126,31 @@ func (r *Reporter) Infof(format string, args ...any) {
 }
 
 // neutraliseCommands keeps text that reaches a log line (API server and
-// Google messages, names) from being read as a workflow command: the
-// runner treats any line whose trimmed text starts with "::" as one, so
-// such lines get a zero-width space in front, which the runner does not
-// trim and a reader does not see.
+// Google messages, names) from being read as a workflow command. The
+// runner reads its output line by line, ending a line at "\n", "\r\n" or a
+// lone "\r" (.NET's ReadLine), and takes a line whose trimmed text starts
+// with "::" as a command, and one containing "##[" anywhere as a command of
+// the older syntax. Such a line gets a zero-width space in front, and every
+// "##[" one between "##" and "[": the runner does not trim it and a reader
+// does not see it.
 func neutraliseCommands(msg string) string {
-	lines := strings.Split(msg, "\n")
-	for i, line := range lines {
-		if strings.HasPrefix(strings.TrimSpace(line), "::") {
-			lines[i] = "\u200b" + line
+	var b strings.Builder
+	for rest := msg; ; {
+		end := strings.IndexAny(rest, "\r\n")
+		line := rest
+		if end >= 0 {
+			line = rest[:end]
 		}
+		if strings.HasPrefix(strings.TrimSpace(line), "::") {
+			b.WriteString("\u200b")
+		}
+		b.WriteString(strings.ReplaceAll(line, "##[", "##\u200b["))
+		if end < 0 {
+			return b.String()
+		}
+		b.WriteByte(rest[end])
+		rest = rest[end+1:]
 	}
-	return strings.Join(lines, "\n")
 }
 
 // Warningf logs a warning: an annotation in GitHub, "warning: " on a

@@ -59,6 +59,8 @@ type options struct {
 	// releaseImage is the image this step runs from, by digest, which a
 	// release's action.yml passes in its args (FlagReleaseImage).
 	releaseImage string
+	// ci, ciProject and ciIssuer select --print-wif-setup's CI provider.
+	ci, ciProject, ciIssuer string
 }
 
 // FlagReleaseImage is the hidden flag through which a release's action.yml
@@ -82,12 +84,16 @@ func newFlagSet(lookupEnv func(string) (string, bool)) (*pflag.FlagSet, config.L
 	fs.BoolVar(&o.version, "version", false, "Print the version, commit and build date, then exit.")
 	fs.BoolVarP(&o.help, "help", "h", false, "Print this help, then exit.")
 	fs.BoolVar(&o.printWIFSetup, "print-wif-setup", false, "Print the gcloud commands that let the in-cluster refresher (refresh: true) authenticate with this cluster's ServiceAccount tokens, then exit.")
+	fs.StringVar(&o.ci, "ci", "", "With --print-wif-setup: print the provider for another CI's OIDC tokens instead: gitlab, circleci or buildkite.")
+	fs.StringVar(&o.ciProject, "ci-project", "", "With --ci: the project the provider admits (GitLab GROUP/PROJECT, CircleCI ORG_ID/PROJECT_ID, Buildkite ORG_SLUG/PIPELINE_SLUG).")
+	fs.StringVar(&o.ciIssuer, "ci-issuer", "", "With --ci gitlab: a self-managed GitLab's URL (default https://gitlab.com).")
 	fs.StringVar(&o.releaseImage, FlagReleaseImage, "", "The image this release runs from, by digest (set by the release's action.yml).")
 	_ = fs.MarkHidden(FlagReleaseImage)
-	for _, name := range []string{"output", "debug", "version", "help", "print-wif-setup"} {
+	for _, name := range []string{"output", "debug", "version", "help", "print-wif-setup", "ci", "ci-project", "ci-issuer"} {
 		_ = fs.SetAnnotation(name, config.AnnotationGroup, []string{groupOutput})
 	}
 	_ = fs.SetAnnotation("output", config.AnnotationValues, []string{OutputText, OutputJSON})
+	_ = fs.SetAnnotation("ci", config.AnnotationValues, []string{"gitlab", "circleci", "buildkite"})
 	return fs, lookup, o
 }
 
@@ -113,6 +119,11 @@ func Main(ctx context.Context, e Env) int {
 		return usageError(e.Stderr, fmt.Errorf("--output %q: must be %s or %s", o.output, OutputText, OutputJSON))
 	case o.version:
 		return writeVersion(e.Stdout, e.Build.Resolve(), o.output)
+	case o.printWIFSetup && o.ci != "":
+		if err := runner.PrintCIWIFSetup(lookup, o.ci, o.ciProject, o.ciIssuer, e.Stdout); err != nil {
+			return usageError(e.Stderr, err)
+		}
+		return ExitOK
 	case o.printWIFSetup:
 		rep := actions.New(e.Getenv, e.Stderr, e.Stdout)
 		d := e.Deps

@@ -509,3 +509,29 @@ func TestCompletionParses(t *testing.T) {
 		})
 	}
 }
+
+// --print-wif-setup --ci prints the provider for another CI's tokens,
+// pinned to one project, without a cluster; bad values are usage errors.
+func TestPrintWIFSetupCI(t *testing.T) {
+	t.Parallel()
+	const provider = "projects/123456/locations/global/workloadIdentityPools/ci/providers/gitlab"
+	code, stdout, stderr := mainIn(t, nil, "--print-wif-setup", "--ci", "gitlab", "--ci-project", "acme/deploy", "--workload-identity-provider", provider)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"--issuer-uri=https://gitlab.com", "--allowed-audiences=https://iam.googleapis.com/" + provider, `--attribute-condition="assertion.project_path == 'acme/deploy'"`, "roles/artifactregistry.reader"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %s:\n%s", want, stdout)
+		}
+	}
+	for _, args := range [][]string{
+		{"--ci", "jenkins", "--ci-project", "a/b", "--workload-identity-provider", provider},
+		{"--ci", "gitlab", "--workload-identity-provider", provider},
+		{"--ci", "circleci", "--ci-project", "a/b", "--workload-identity-provider", provider},
+		{"--ci", "buildkite", "--ci-project", "acme/deploy"},
+	} {
+		if code, _, stderr := mainIn(t, nil, append([]string{"--print-wif-setup"}, args...)...); code != ExitBadInput || !strings.Contains(stderr, "error: ") {
+			t.Errorf("%v: exit %d, stderr %q; want a usage error", args, code, stderr)
+		}
+	}
+}

@@ -6,9 +6,11 @@ import (
 	"github.com/pullsecret/pullsecret/internal/testing/check"
 )
 
-// A registry key is a kubelet match pattern: "*.io" or "*" would make
-// kubelet send the Google token to any registry a pod names.
-func TestRegistryWildcardsMustKeepTwoLiteralLabels(t *testing.T) {
+// A registry key is a kubelet match pattern: "*.io", "*.co.uk" or "*" would
+// make kubelet send the Google token to any registry a pod names, and
+// "*.github.io" to any GitHub user's Pages site: what follows the last
+// wildcard must be a registrable domain (public suffix list).
+func TestRegistryWildcardsMustLeaveARegistrableDomain(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		registry string
@@ -41,6 +43,25 @@ func TestRegistryWildcardsMustKeepTwoLiteralLabels(t *testing.T) {
 		{
 			registry: "*.example.co:443",
 			ok:       true,
+		},
+		{
+			registry: "*.example.co.uk",
+			ok:       true,
+		},
+		{
+			registry: "*.co.uk",
+		},
+		{
+			registry: "*.github.io",
+		},
+		{
+			registry: "*.s3.amazonaws.com",
+		},
+		{
+			registry: "docker.*.io",
+		},
+		{
+			registry: "*.CO.UK",
 		},
 		{
 			registry: "*",

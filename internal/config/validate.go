@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/publicsuffix"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
 
@@ -239,23 +240,31 @@ func validateRegistry(r string) error {
 		}
 		host = h
 	}
-	literal, wildcard := 0, false
-	for _, label := range strings.Split(host, ".") {
+	parts := strings.Split(host, ".")
+	lastWildcard := -1
+	for i, label := range parts {
 		if !registryLabelPattern.MatchString(label) {
 			return errorf(InRegistries, "%q is not a host name (wildcards allowed per label, as kubelet matches them)", r)
 		}
 		if strings.Contains(label, "*") {
-			wildcard = true
-		} else {
-			literal++
+			lastWildcard = i
 		}
 	}
-	// kubelet sends the credential to every host the pattern matches:
-	// "*.io" or "*" would hand the Google token to any registry a pod names.
-	// Two literal labels pin the pattern under one domain, as every Google
-	// pattern does (*.gcr.io, *-docker.pkg.dev, docker.*.rep.pkg.dev).
-	if wildcard && literal < 2 {
-		return errorf(InRegistries, "%q matches too many hosts: kubelet would send the token to any registry it matches. A wildcard must leave at least two literal labels, such as *.gcr.io or *-docker.pkg.dev", r)
+	if lastWildcard < 0 {
+		return nil
+	}
+	// kubelet sends the credential to every host the pattern matches. The
+	// labels after the last wildcard must be a domain someone owns, not a
+	// public suffix (io, co.uk, github.io) where anyone can register a name
+	// the pattern would match: *.co.uk or *.github.io would hand the Google
+	// token to strangers' registries. Every Google pattern passes (*.gcr.io,
+	// *-docker.pkg.dev, docker.*.rep.pkg.dev).
+	suffix := strings.ToLower(strings.Join(parts[lastWildcard+1:], "."))
+	if suffix == "" {
+		return errorf(InRegistries, "%q matches any host: kubelet would send the token to every registry. A wildcard must be followed by a registrable domain, such as *.gcr.io or *-docker.pkg.dev", r)
+	}
+	if ps, _ := publicsuffix.PublicSuffix(suffix); ps == suffix {
+		return errorf(InRegistries, "%q matches every domain under %q, a public suffix where anyone can register one: kubelet would send the token to their registries. A wildcard must be followed by a registrable domain, such as *.gcr.io or *-docker.pkg.dev", r, suffix)
 	}
 	return nil
 }

@@ -50,6 +50,18 @@ func RedirectLoopback(rc *rest.Config, setting string, h Host) (string, error) {
 	return fmt.Sprintf("%s -> %s (TLS name %s)", orig, rc.Host, rc.TLSClientConfig.ServerName), nil
 }
 
+// KeptLoopback returns server when it is a loopback address that
+// RedirectLoopback left alone inside a container because setting is "off":
+// there it is the container itself, which an error should say when nothing
+// answers. Otherwise it returns "".
+func KeptLoopback(server, setting string, h Host) string {
+	u, err := url.Parse(server)
+	if err != nil || setting != "off" || !isLoopback(u.Hostname()) || h.InContainer == nil || !h.InContainer() {
+		return ""
+	}
+	return server
+}
+
 func isLoopback(host string) bool {
 	if host == "localhost" {
 		return true

@@ -99,6 +99,11 @@ func CheckKubeconfigVisible(source, original, mapped string, getenv func(string)
 	if _, err := readFile(mapped); err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return nil // visible (other read errors are reported where it is loaded)
 	}
+	if !filepath.IsAbs(mapped) || mapped == containerWorkspace || strings.HasPrefix(mapped, containerWorkspace+"/") {
+		// In the workspace, which the runner mounts: the file is not there
+		// (yet), which is not a mount problem; loading it says so.
+		return nil
+	}
 	var why string
 	switch {
 	case strings.HasPrefix(mapped, containerRunnerTemp):

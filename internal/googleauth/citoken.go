@@ -43,39 +43,57 @@ func (s *ciTokenSupplier) SubjectToken(context.Context, externalaccount.Supplier
 	}
 	tok := strings.TrimSpace(raw)
 	s.d.Mask(tok)
-	exp, err := tokenExpiry(tok)
+	exp, iss, err := tokenExpiry(tok)
 	if err != nil {
 		return "", inputErrorf(field, "does not hold an OIDC ID token (a JWT): %v", err)
 	}
 	if !exp.IsZero() && !s.d.Now().Before(exp) {
-		return "", inputErrorf(field, "the OIDC ID token expired at %s: CI tokens are short-lived, so request it in the same job right before this step (GitLab: id_tokens; CircleCI: $CIRCLE_OIDC_TOKEN_V2 is fresh per job; Buildkite: buildkite-agent oidc request-token)", exp.UTC().Format(time.RFC3339))
+		return "", inputErrorf(field, "the OIDC ID token expired at %s: CI tokens are short-lived, so request it in the same job right before this step (%s)", exp.UTC().Format(time.RFC3339), freshTokenHint(iss))
 	}
 	return tok, nil
 }
 
-// tokenExpiry reads a JWT's exp without verifying it: STS verifies the
-// token; this only catches an expired one early. Zero means no exp.
-func tokenExpiry(tok string) (time.Time, error) {
+// freshTokenHint is how the CI that issued a token (by its iss, which
+// each CI documents) hands a job a fresh one; the list of them for an
+// issuer it does not know (self-managed GitLab, Jenkins, a cluster).
+func freshTokenHint(iss string) string {
+	switch {
+	case iss == "https://gitlab.com":
+		return "GitLab: declare it under the job's id_tokens:, which issues it when the job starts"
+	case strings.HasPrefix(iss, "https://oidc.circleci.com/"):
+		return "CircleCI: read $CIRCLE_OIDC_TOKEN_V2 in the job itself, not from a cache or workspace"
+	case iss == "https://agent.buildkite.com":
+		return "Buildkite: run buildkite-agent oidc request-token in the step, its tokens live five minutes"
+	}
+	return "GitLab: id_tokens; CircleCI: $CIRCLE_OIDC_TOKEN_V2 is fresh per job; Buildkite: buildkite-agent oidc request-token; Jenkins: bind the OIDC credential inside the step; Kubernetes: a projected ServiceAccount token file, which kubelet rotates"
+}
+
+// tokenExpiry reads a JWT's exp and iss without verifying them: STS
+// verifies the token; this only catches an expired one early. Zero means
+// no exp.
+func tokenExpiry(tok string) (time.Time, string, error) {
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
-		return time.Time{}, errors.New("not three dot-separated parts")
+		return time.Time{}, "", errors.New("not three dot-separated parts")
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
 	if err != nil {
-		return time.Time{}, errors.New("the payload is not base64url")
+		return time.Time{}, "", errors.New("the payload is not base64url")
 	}
 	var claims struct {
 		Exp json.Number `json:"exp"`
+		Iss any         `json:"iss"`
 	}
 	if err := json.Unmarshal(payload, &claims); err != nil {
-		return time.Time{}, errors.New("the payload is not a JSON object")
+		return time.Time{}, "", errors.New("the payload is not a JSON object")
 	}
+	iss, _ := claims.Iss.(string)
 	if claims.Exp == "" {
-		return time.Time{}, nil
+		return time.Time{}, iss, nil
 	}
 	secs, err := claims.Exp.Int64()
 	if err != nil {
-		return time.Time{}, fmt.Errorf("exp %q is not a number of seconds", claims.Exp)
+		return time.Time{}, "", fmt.Errorf("exp %q is not a number of seconds", claims.Exp)
 	}
-	return time.Unix(secs, 0), nil
+	return time.Unix(secs, 0), iss, nil
 }

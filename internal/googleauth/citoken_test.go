@@ -106,3 +106,23 @@ func TestCITokenStaleAtSTSBlamesTheClocks(t *testing.T) {
 		t.Fatalf("error %v, want the clock hint and not GitHub's", err)
 	}
 }
+
+// An expired token's error says how its own CI hands out a fresh one,
+// told by the iss each CI documents; an unknown issuer gets them all.
+func TestFreshTokenHintPerCI(t *testing.T) {
+	t.Parallel()
+	for iss, want := range map[string]string{
+		"https://gitlab.com":               "id_tokens:",
+		"https://oidc.circleci.com/org/1b": "$CIRCLE_OIDC_TOKEN_V2 in the job itself",
+		"https://agent.buildkite.com":      "buildkite-agent oidc request-token in the step",
+		"https://jenkins.example.com/oidc": "Jenkins: bind the OIDC credential",
+	} {
+		hint := freshTokenHint(iss)
+		if !strings.Contains(hint, want) {
+			t.Errorf("%s: hint %q lacks %q", iss, hint, want)
+		}
+		if iss != "https://jenkins.example.com/oidc" && strings.Contains(hint, ";") {
+			t.Errorf("%s: hint %q names other CIs too", iss, hint)
+		}
+	}
+}

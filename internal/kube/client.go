@@ -75,6 +75,10 @@ type Connection struct {
 	Source string
 	// Rewritten is set when a loopback server was redirected.
 	Rewritten string
+	// KeptLoopback, set by the caller, is the server when it is a loopback
+	// address kept as is inside a container (api_server_host: off): there
+	// it means the container itself, the first suspect when nothing answers.
+	KeptLoopback string
 }
 
 // Connect builds a client from the options.
@@ -90,6 +94,9 @@ func Connect(o ClientOptions) (*Connection, error) {
 			return nil, err
 		}
 		scrubExecEnv(rc.ExecProvider, o.Environ())
+		if err := makeNonDumpable(); err != nil {
+			return nil, fmt.Errorf("failed to make pullsecret non-dumpable before the exec credential plugin %q runs: %w", rc.ExecProvider.Command, err)
+		}
 	}
 	conn := &Connection{Namespace: ns, Source: source}
 	if o.Redirect != nil {
@@ -130,9 +137,9 @@ func loadConfig(o ClientOptions) (*rest.Config, string, string, error) {
 		}
 		cc, source = clientcmd.NewNonInteractiveClientConfig(*raw, o.Context, overrides, nil), "inline kubeconfig"
 	case o.Kubeconfig != "":
-		path := o.Kubeconfig
-		if _, err := os.Stat(path); err != nil {
-			return nil, "", "", fmt.Errorf("input \"kubeconfig\": %q cannot be read (%v); in a docker action, put it under $GITHUB_WORKSPACE or pass its content inline", path, err)
+		path, err := workspacePath(o.Kubeconfig, o.Getenv)
+		if err != nil {
+			return nil, "", "", err
 		}
 		maskCredentialFiles([]string{path}, o.Mask)
 		cc = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(&clientcmd.ClientConfigLoadingRules{ExplicitPath: path}, overrides)

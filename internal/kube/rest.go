@@ -24,6 +24,9 @@ import (
 type Client struct {
 	core rest.Interface
 	json rest.Interface
+	// budget holds the per-call limit (rc.Timeout): how long one call, its
+	// retries after connection errors included, may take.
+	budget *budget
 }
 
 var (
@@ -55,7 +58,11 @@ func NewClient(rc *rest.Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{core: core, json: json}, nil
+	limit := rc.Timeout
+	if limit <= 0 {
+		limit = DefaultRequestTimeout
+	}
+	return &Client{core: core, json: json, budget: newBudget(limit)}, nil
 }
 
 // JSON is a client that speaks JSON only, for requests by absolute path to
@@ -78,32 +85,42 @@ func restClientFor(rc *rest.Config, gv schema.GroupVersion, apiPath string) (*re
 
 // Namespaces is the cluster-scoped namespaces resource.
 func (c *Client) Namespaces() Resource[corev1.Namespace, corev1.NamespaceList] {
-	return Resource[corev1.Namespace, corev1.NamespaceList]{client: c.core, resource: "namespaces"}
+	return Resource[corev1.Namespace, corev1.NamespaceList]{client: c.core, resource: "namespaces", budget: c.budget}
 }
 
 // Secrets are the secrets of ns; "" means every namespace (List only).
 func (c *Client) Secrets(ns string) Resource[corev1.Secret, corev1.SecretList] {
-	return Resource[corev1.Secret, corev1.SecretList]{client: c.core, resource: "secrets", namespace: ns}
+	return Resource[corev1.Secret, corev1.SecretList]{client: c.core, resource: "secrets", namespace: ns, budget: c.budget}
 }
 
 // ServiceAccounts are the ServiceAccounts of ns; "" means every namespace
 // (List only).
 func (c *Client) ServiceAccounts(ns string) Resource[corev1.ServiceAccount, corev1.ServiceAccountList] {
-	return Resource[corev1.ServiceAccount, corev1.ServiceAccountList]{client: c.core, resource: "serviceaccounts", namespace: ns}
+	return Resource[corev1.ServiceAccount, corev1.ServiceAccountList]{client: c.core, resource: "serviceaccounts", namespace: ns, budget: c.budget}
 }
 
 // Resource is a typed view of one resource over a rest.Interface, with the
 // calls pullsecret makes. T and L are an object type and its list type
 // (e.g. corev1.Secret, corev1.SecretList); both must be registered in the
 // client's scheme.
+//
+// Each call is retried after a connection error within the per-call limit
+// when it is safe to repeat (see retry.go): reads always; Update because
+// the object carries its resourceVersion; Delete when it has
+// preconditions; Patch because every patch pullsecret sends is an apply of
+// a fixed configuration or carries the resourceVersion it was computed
+// from; Create (a POST) only when it never left.
 type Resource[T, L any] struct {
 	client    rest.Interface
 	resource  string
 	namespace string
+	budget    *budget
 }
 
+// request addresses the resource. client-go's own retries are off: retryCall
+// does them, within the client's budget (see retry.go).
 func (r Resource[T, L]) request(req *rest.Request) *rest.Request {
-	return req.NamespaceIfScoped(r.namespace, r.namespace != "").Resource(r.resource)
+	return req.NamespaceIfScoped(r.namespace, r.namespace != "").Resource(r.resource).MaxRetries(0)
 }
 
 // into decodes a response into a new T or L.
@@ -121,27 +138,42 @@ func into[O any](res rest.Result) (*O, error) {
 
 // Get reads one object.
 func (r Resource[T, L]) Get(ctx context.Context, name string) (*T, error) {
-	return into[T](r.request(r.client.Get()).Name(name).Do(ctx))
+	return retryCall(ctx, r.budget, read, func(ctx context.Context) (*T, error) {
+		return into[T](r.request(r.client.Get()).Name(name).Do(ctx))
+	})
 }
 
 // List lists objects (across namespaces when the Resource has none).
 func (r Resource[T, L]) List(ctx context.Context, opts metav1.ListOptions) (*L, error) {
-	return into[L](r.request(r.client.Get()).VersionedParams(&opts, parameterCodec).Do(ctx))
+	return retryCall(ctx, r.budget, read, func(ctx context.Context) (*L, error) {
+		return into[L](r.request(r.client.Get()).VersionedParams(&opts, parameterCodec).Do(ctx))
+	})
 }
 
 // Create creates obj.
 func (r Resource[T, L]) Create(ctx context.Context, obj *T, opts metav1.CreateOptions) (*T, error) {
-	return into[T](r.request(r.client.Post()).VersionedParams(&opts, parameterCodec).Body(any(obj).(runtime.Object)).Do(ctx))
+	return retryCall(ctx, r.budget, sentOnce, func(ctx context.Context) (*T, error) {
+		return into[T](r.request(r.client.Post()).VersionedParams(&opts, parameterCodec).Body(any(obj).(runtime.Object)).Do(ctx))
+	})
 }
 
 // Update replaces obj (conditional on its resourceVersion).
 func (r Resource[T, L]) Update(ctx context.Context, name string, obj *T, opts metav1.UpdateOptions) (*T, error) {
-	return into[T](r.request(r.client.Put()).Name(name).VersionedParams(&opts, parameterCodec).Body(any(obj).(runtime.Object)).Do(ctx))
+	kind := sentOnce
+	if m, ok := any(obj).(metav1.Object); ok && m.GetResourceVersion() != "" {
+		kind = conditionalWrite
+	}
+	return retryCall(ctx, r.budget, kind, func(ctx context.Context) (*T, error) {
+		return into[T](r.request(r.client.Put()).Name(name).VersionedParams(&opts, parameterCodec).Body(any(obj).(runtime.Object)).Do(ctx))
+	})
 }
 
-// Patch sends a patch of type pt; for server-side apply use Apply.
+// Patch sends a patch of type pt; for server-side apply use Apply. The
+// patch must be conditional (see Resource).
 func (r Resource[T, L]) Patch(ctx context.Context, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions) (*T, error) {
-	return into[T](r.request(r.client.Patch(pt)).Name(name).VersionedParams(&opts, parameterCodec).Body(data).Do(ctx))
+	return retryCall(ctx, r.budget, conditionalWrite, func(ctx context.Context) (*T, error) {
+		return into[T](r.request(r.client.Patch(pt)).Name(name).VersionedParams(&opts, parameterCodec).Body(data).Do(ctx))
+	})
 }
 
 // Apply sends a server-side apply configuration (JSON).
@@ -152,5 +184,12 @@ func (r Resource[T, L]) Apply(ctx context.Context, name string, config []byte, o
 
 // Delete deletes one object.
 func (r Resource[T, L]) Delete(ctx context.Context, name string, opts metav1.DeleteOptions) error {
-	return r.request(r.client.Delete()).Name(name).Body(&opts).Do(ctx).Error()
+	kind := sentOnce
+	if p := opts.Preconditions; p != nil && (p.UID != nil || p.ResourceVersion != nil) {
+		kind = conditionalWrite
+	}
+	_, err := retryCall(ctx, r.budget, kind, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, r.request(r.client.Delete()).Name(name).Body(&opts).Do(ctx).Error()
+	})
+	return err
 }

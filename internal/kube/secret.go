@@ -14,9 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/csaupgrade"
-	"k8s.io/client-go/util/retry"
 
 	"github.com/pullsecret/pullsecret/internal/labels"
 )
@@ -65,9 +63,14 @@ var ErrNotOurs = errors.New("secret is not managed by pullsecret")
 // over meanwhile is refused, not overwritten.
 func ApplySecret(ctx context.Context, c *Client, ns string, spec SecretSpec, existing *corev1.Secret) (SecretResult, error) {
 	secrets := c.Secrets(ns)
+	ctx, resent := trackResent(ctx)
+	intended := SecretUpdated
+	if existing == nil {
+		intended = SecretCreated
+	}
 	var result SecretResult
 	first := true
-	err := retry.RetryOnConflict(conflictBackoff, func() error {
+	err := onConflict(ctx, c.budget.limit, func(ctx context.Context) error {
 		if !first {
 			var err error
 			if existing, err = readSecret(ctx, c, ns, spec.Name); err != nil {
@@ -79,14 +82,13 @@ func ApplySecret(ctx context.Context, c *Client, ns string, spec SecretSpec, exi
 		result, err = applyOnce(ctx, secrets, ns, spec, existing)
 		return err
 	})
+	if err == nil && result == SecretUnchanged && resent.yes {
+		// A write whose answer was lost was sent again and found its
+		// change already made: it was ours.
+		result = intended
+	}
 	return result, err
 }
-
-// conflictBackoff bounds the re-reads when others keep writing the same
-// object (concurrent runs, a controller editing ServiceAccounts): growing,
-// jittered waits so two writers do not retry in lockstep, at most about
-// 5s in all before the namespace fails with the Conflict.
-var conflictBackoff = wait.Backoff{Steps: 9, Duration: 10 * time.Millisecond, Factor: 2, Jitter: 1}
 
 type secrets = Resource[corev1.Secret, corev1.SecretList]
 
@@ -214,14 +216,17 @@ func applyOptions(spec SecretSpec) metav1.ApplyOptions {
 // being cancelled, and if it fails the original is put back.
 func replaceSecret(ctx context.Context, secrets secrets, existing *corev1.Secret, spec SecretSpec) (SecretResult, error) {
 	uid, rv := existing.UID, existing.ResourceVersion
-	err := secrets.Delete(ctx, existing.Name, metav1.DeleteOptions{
+	dctx, resent := trackResent(ctx)
+	err := secrets.Delete(dctx, existing.Name, metav1.DeleteOptions{
 		Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv},
 		DryRun:        dryRunOpt(spec.DryRun),
 	})
-	if apierrors.IsNotFound(err) {
+	// NotFound after a delete whose answer was lost and was sent again:
+	// the first one deleted it.
+	if apierrors.IsNotFound(err) && !resent.yes {
 		return "", apierrors.NewConflict(corev1.Resource("secrets"), existing.Name, errors.New("deleted by someone else during replacement"))
 	}
-	if err != nil {
+	if err != nil && !apierrors.IsNotFound(err) {
 		return "", fmt.Errorf("failed to delete the secret of type %q to replace it: %w", existing.Type, err)
 	}
 	if spec.DryRun {

@@ -11,7 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/util/retry"
 )
 
 // AddPullSecret returns refs with name appended unless present. The list is
@@ -44,7 +43,8 @@ func UpdatePullSecrets(ctx context.Context, c *Client, sa *corev1.ServiceAccount
 	client := c.ServiceAccounts(sa.Namespace)
 	current := sa.DeepCopy()
 	changed := false
-	err := retry.RetryOnConflict(conflictBackoff, func() error {
+	ctx, resent := trackResent(ctx)
+	err := onConflict(ctx, c.budget.limit, func(ctx context.Context) error {
 		if current == nil {
 			fresh, err := client.Get(ctx, sa.Name)
 			if err != nil {
@@ -54,7 +54,9 @@ func UpdatePullSecrets(ctx context.Context, c *Client, sa *corev1.ServiceAccount
 		}
 		refs, ok := edit(current.ImagePullSecrets)
 		if !ok {
-			changed = false
+			// Already as wanted: if an update whose answer was lost was
+			// sent again, that update made it so.
+			changed = resent.yes
 			return nil
 		}
 		current.ImagePullSecrets = refs

@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/util/retry"
 )
 
 // DeleteSpec is the pull secret to tear down.
@@ -49,7 +48,8 @@ var errChanged = errors.New("the secret changed during teardown")
 func deleteInspected(ctx context.Context, c *Client, s *corev1.Secret, spec DeleteSpec) (SecretResult, error) {
 	secrets := c.Secrets(s.Namespace)
 	result := SecretDeleted
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	ctx, resent := trackResent(ctx)
+	err := onConflict(ctx, c.budget.limit, func(ctx context.Context) error {
 		uid, rv := s.UID, s.ResourceVersion
 		err := secrets.Delete(ctx, s.Name, metav1.DeleteOptions{
 			Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv},
@@ -73,6 +73,11 @@ func deleteInspected(ctx context.Context, c *Client, s *corev1.Secret, spec Dele
 		return err // Conflict: retry against the fresh object
 	})
 	if apierrors.IsNotFound(err) {
+		// Gone: deleted by someone else, or by our own delete whose
+		// answer was lost and which was sent again.
+		if resent.yes {
+			return SecretDeleted, nil
+		}
 		return SecretAbsent, nil
 	}
 	return result, err

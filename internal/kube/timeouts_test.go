@@ -68,7 +68,7 @@ func TestConnectBoundsStalledCalls(t *testing.T) {
 }
 
 // A server answering 429 "retry now" forever gets a bounded number of
-// attempts (client-go's one plus ten retries), then an error.
+// attempts (one plus ten retries, as client-go allowed), then an error.
 func TestConnectBoundsRetries(t *testing.T) {
 	t.Parallel()
 	var hits atomic.Int32

@@ -41,6 +41,9 @@ func newWriter(ctx context.Context, cfg *config.Config, d Deps) (*writer, error)
 	for _, w := range tok.Warnings {
 		r.Warningf("%s", w)
 	}
+	if strings.HasSuffix(tok.Method, "(authorized_user)") {
+		r.Warningf("the Google credential is a person's (Application Default Credentials of type authorized_user, as `gcloud auth application-default login` writes): the pull secret acts as %s with everything they may do, until it expires. Use a service account: workload_identity_provider with service_account, or its key.", tok.Principal)
+	}
 	user, pass, expiry := dockerconfig.UserAccessToken, tok.AccessToken, tok.Expiry
 	if cfg.CredentialMode == config.CredentialJSONKey {
 		user, pass, expiry = dockerconfig.UserJSONKey, string(cfg.CredentialsJSON), time.Time{}

@@ -35,7 +35,6 @@ func TestApplyWritesSecretAndPatchesServiceAccount(t *testing.T) {
 			cp := controlplanetest.Shared(t)
 			cs := clientFor(t, cp)
 			ns := controlplanetest.Namespace(t, cp)
-			waitDefaultSA(t, cs, ns)
 
 			r := runWith(t, cp.Kubeconfig(), withCreds(t, c, map[string]string{config.InNamespaces: ns}))
 			if r.err != nil {
@@ -192,7 +191,6 @@ func TestForeignSecretRefusedUnlessForced(t *testing.T) {
 			cp := controlplanetest.Shared(t)
 			cs := clientFor(t, cp)
 			ns := controlplanetest.Namespace(t, cp)
-			waitDefaultSA(t, cs, ns)
 			tc.secret.Name, tc.secret.Namespace = config.DefaultSecretName, ns
 			created, err := cs.CoreV1().Secrets(ns).Create(t.Context(), tc.secret, metav1.CreateOptions{})
 			if err != nil {
@@ -251,7 +249,7 @@ func TestCreateNamespaceWaitsForDefaultServiceAccount(t *testing.T) {
 	cs := clientFor(t, cp)
 	ns := freshName("preview")
 	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
-	r := runWith(t, cp.Kubeconfig(), withCreds(t, fakestack.WIF, map[string]string{config.InNamespaces: ns, config.InCreateNamespaces: "true"}))
+	r := runWith(t, cp.Kubeconfig(), withCreds(t, fakestack.WIF, map[string]string{config.InNamespaces: ns, config.InCreateNamespaces: "true", config.InWaitTimeout: controllerWait(t)}))
 	if r.err != nil {
 		t.Fatalf("%v\n%s", r.err, r.log)
 	}
@@ -287,7 +285,7 @@ func TestManyNamespacesOneMint(t *testing.T) {
 		t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
 	}
 	for _, ns := range names {
-		waitDefaultSA(t, cs, ns)
+		ensureDefaultSA(t, cs, ns)
 	}
 	r := runWith(t, cp.Kubeconfig(), withCreds(t, fakestack.KeyToken, map[string]string{config.InNamespaceSelector: "batch=" + label, config.InConcurrency: "6"}))
 	if r.err != nil {
@@ -320,9 +318,6 @@ func TestPartialFailureReportsEveryNamespace(t *testing.T) {
 	cp := controlplanetest.Shared(t)
 	cs := clientFor(t, cp)
 	good, bad1, bad2 := controlplanetest.Namespace(t, cp), controlplanetest.Namespace(t, cp), controlplanetest.Namespace(t, cp)
-	for _, ns := range []string{good, bad1, bad2} {
-		waitDefaultSA(t, cs, ns)
-	}
 	for _, ns := range []string{bad1, bad2} {
 		_, err := cs.CoreV1().Secrets(ns).Create(t.Context(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: config.DefaultSecretName}, Type: corev1.SecretTypeOpaque}, metav1.CreateOptions{})
 		if err != nil {
@@ -418,7 +413,7 @@ func TestNamespaceSelection(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
-		waitDefaultSA(t, cs, ns)
+		ensureDefaultSA(t, cs, ns)
 	}
 	r := runWith(t, cp.Kubeconfig(), withCreds(t, fakestack.KeyToken, map[string]string{
 		config.InNamespaces: prefix + "-*", config.InExcludeNamespaces: b, config.InServiceAccounts: "", config.InDryRun: "true",
@@ -458,7 +453,6 @@ func TestDryRunChangesNothing(t *testing.T) {
 	cp := controlplanetest.Shared(t)
 	cs := clientFor(t, cp)
 	ns := controlplanetest.Namespace(t, cp)
-	waitDefaultSA(t, cs, ns)
 	newNS := freshName("dry")
 	r := runWith(t, cp.Kubeconfig(), withCreds(t, fakestack.KeyToken, map[string]string{config.InNamespaces: ns + "," + newNS, config.InCreateNamespaces: "true", config.InDryRun: "true"}))
 	if r.err != nil {

@@ -5,6 +5,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
@@ -62,9 +64,16 @@ type churner struct {
 	nsLocks sync.Map // namespace -> *sync.Mutex
 }
 
-// run writes until ctx is done, one writer per namespace so every
-// ServiceAccount is under constant change, closing ready once every
-// ServiceAccount carries a churn entry.
+// churnWrites bounds the other writer: a writer that never pauses can,
+// on a machine slow enough, starve any optimistic writer forever; one that
+// stops lets the test prove what it means to, on any machine: every other
+// entry survives, and ours is there once.
+const churnWrites = 20
+
+// run writes churnWrites times per namespace (or until ctx is done), one
+// writer per namespace so every ServiceAccount is under change while the
+// run starts, closing ready once every ServiceAccount carries a churn
+// entry.
 func (c *churner) run(ctx context.Context, t *testing.T, ready chan<- struct{}) {
 	var first, all sync.WaitGroup
 	first.Add(len(c.names))
@@ -72,7 +81,7 @@ func (c *churner) run(ctx context.Context, t *testing.T, ready chan<- struct{}) 
 		all.Add(1)
 		go func() {
 			defer all.Done()
-			for round := 0; ctx.Err() == nil; round++ {
+			for round := 0; round < churnWrites && ctx.Err() == nil; round++ {
 				err := c.write(ns, fmt.Sprintf("churn-%d", round))
 				if round == 0 {
 					first.Done()
@@ -89,19 +98,24 @@ func (c *churner) run(ctx context.Context, t *testing.T, ready chan<- struct{}) 
 	all.Wait()
 }
 
-// write replaces the writer's previous entry in ns with next.
+// write replaces the writer's previous entry in ns with next, re-reading
+// on Conflict for as long as a run's per-call limit (it races the run too).
 func (c *churner) write(ns, next string) error {
 	l, _ := c.nsLocks.LoadOrStore(ns, &sync.Mutex{})
 	l.(*sync.Mutex).Lock()
 	defer l.(*sync.Mutex).Unlock()
-	err := retry.RetryOnConflict(wait.Backoff{Steps: 50, Duration: 5 * time.Millisecond, Factor: 1.2, Jitter: 0.5}, func() error {
-		sa, err := c.cs.CoreV1().ServiceAccounts(ns).Get(context.Background(), "app", metav1.GetOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), kube.DefaultRequestTimeout)
+	defer cancel()
+	err := retry.OnError(wait.Backoff{Steps: math.MaxInt32, Duration: 10 * time.Millisecond, Jitter: 1}, func(err error) bool {
+		return apierrors.IsConflict(err) && ctx.Err() == nil
+	}, func() error {
+		sa, err := c.cs.CoreV1().ServiceAccounts(ns).Get(ctx, "app", metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
 		refs, _ := kube.RemovePullSecret(sa.ImagePullSecrets, c.entry(ns))
 		sa.ImagePullSecrets, _ = kube.AddPullSecret(refs, next)
-		_, err = c.cs.CoreV1().ServiceAccounts(ns).Update(context.Background(), sa, metav1.UpdateOptions{FieldManager: "churner"})
+		_, err = c.cs.CoreV1().ServiceAccounts(ns).Update(ctx, sa, metav1.UpdateOptions{FieldManager: "churner"})
 		return err
 	})
 	if err != nil {
@@ -335,7 +349,5 @@ func assertNoDanglingReference(t *testing.T, cs kubernetes.Interface, ns string)
 // runDeps is runWith with Deps the test sets.
 func runDeps(t *testing.T, kubeconfig string, inputs map[string]string, d Deps) run {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	return runCtx(ctx, t, kubeconfig, inputs, d)
+	return runCtx(controlplanetest.Context(t), t, kubeconfig, inputs, d)
 }

@@ -3,7 +3,6 @@
 package runner
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -11,16 +10,18 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/pullsecret/pullsecret/internal/kube"
 	"github.com/pullsecret/pullsecret/internal/labels"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
+	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/faultproxy"
 )
 
@@ -47,27 +48,30 @@ func newFleet(t testing.TB, cp *controlplane.ControlPlane) fleet {
 	for i := range fleetSize {
 		f.names = append(f.names, fmt.Sprintf("%s-%03d", id, i))
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-	defer cancel()
+	ctx := controlplanetest.Context(t)
 	parallel(t, f.names, func(ns string) error {
 		_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"fleet": id}}}, metav1.CreateOptions{})
 		return err
 	})
-	// The ServiceAccount controller adds `default` asynchronously.
+	// The default ServiceAccount is created here, as the ServiceAccount
+	// controller would (see controlplanetest.DefaultServiceAccount), with
+	// the other team's entry; if the controller was first, the entry is
+	// added to its object.
 	parallel(t, f.names, func(ns string) error {
-		for {
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}, ImagePullSecrets: []corev1.LocalObjectReference{{Name: otherEntry}}}
+		_, err := cs.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{})
+		if !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+		return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 			sa, err := cs.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
-			if err == nil {
-				sa.ImagePullSecrets = append(sa.ImagePullSecrets, corev1.LocalObjectReference{Name: otherEntry})
-				_, err = cs.CoreV1().ServiceAccounts(ns).Update(ctx, sa, metav1.UpdateOptions{})
+			if err != nil {
 				return err
 			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("default ServiceAccount in %s: %w", ns, err)
-			case <-time.After(200 * time.Millisecond):
-			}
-		}
+			sa.ImagePullSecrets = append(sa.ImagePullSecrets, corev1.LocalObjectReference{Name: otherEntry})
+			_, err = cs.CoreV1().ServiceAccounts(ns).Update(ctx, sa, metav1.UpdateOptions{})
+			return err
+		})
 	})
 	return f
 }

@@ -9,16 +9,14 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/testing/actionbin"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/faultproxy"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
@@ -59,8 +57,7 @@ func TestSIGTERMMidRun(t *testing.T) {
 		config.InConcurrency:       "8",
 	})
 
-	guard, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
-	defer cancel()
+	guard := controlplanetest.Context(t)
 	cmd, outputs := binaryCommand(t, bin, inputs)
 	var stdout bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stdout
@@ -126,11 +123,18 @@ func TestSIGTERMMidRun(t *testing.T) {
 		len(f.names), len(p.Events()), len(succeeded), n.falseSuccesses, n.entriesLost, n.dangling, cut(headline, 140))
 }
 
+// restartLimit is the per-call limit of the restart test: the API server
+// is down for seconds when idle, longer on a busy machine; a run rides an
+// outage out for as long as its per-call limit (the product's default is
+// kube.DefaultRequestTimeout), so the test sets one that no restart here
+// outlasts.
+const restartLimit = 2 * time.Minute
+
 // TestAPIServerRestartMidRun restarts the real kube-apiserver (same port,
-// same etcd) while a run across a fleet is in progress. The run must end
-// on its own, fail exactly the namespaces it reports and name them, report
-// nothing the API server does not hold, and a second run must complete
-// every namespace.
+// same etcd) while a run across a fleet is in progress. The run's requests
+// meet closed connections and refused dials; every one of them is safe to
+// repeat, so the run must write every namespace, report nothing the API
+// server does not hold, and lose no one else's entry.
 func TestAPIServerRestartMidRun(t *testing.T) {
 	t.Parallel()
 	cp := controlplanetest.Start(t) // its own: the restart must not disturb other tests
@@ -139,11 +143,19 @@ func TestAPIServerRestartMidRun(t *testing.T) {
 
 	var restart sync.Once
 	restarted := make(chan error, 1)
+	var down time.Duration
 	guard, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	p, kc := startProxy(t, cp, faultproxy.Config{OnRequest: func(n int, _ faultproxy.Request) {
 		if n == 200 { // about 50 namespaces into the run
-			restart.Do(func() { go func() { restarted <- cp.RestartAPIServer(guard) }() })
+			restart.Do(func() {
+				go func() {
+					start := time.Now()
+					err := cp.RestartAPIServer(guard)
+					down = time.Since(start)
+					restarted <- err
+				}()
+			})
 		}
 	}})
 	secretName := freshName("restart")
@@ -151,7 +163,9 @@ func TestAPIServerRestartMidRun(t *testing.T) {
 		config.InNamespaceSelector: f.selector,
 		config.InSecretName:        secretName,
 	})
-	r := runCtx(guard, t, kc, inputs, Deps{KubeRequestTimeout: faultTimeout})
+	start := time.Now()
+	r := runCtx(guard, t, kc, inputs, Deps{KubeRequestTimeout: restartLimit})
+	took := time.Since(start)
 	if guard.Err() != nil {
 		t.Fatalf("the run did not end on its own; the hang guard stopped it: %v", r.err)
 	}
@@ -166,65 +180,37 @@ func TestAPIServerRestartMidRun(t *testing.T) {
 	if err := cp.Err(); err != nil {
 		t.Fatalf("control plane marked down by the restart: %v", err)
 	}
-	failed := failedIn(r.res)
-	if len(failed) == 0 {
-		t.Fatalf("no namespace failed: the restart did not hit the run (%d upstream errors)", len(p.Events()))
+	if len(p.Events()) == 0 {
+		t.Fatal("no request met the restart: the test proved nothing")
 	}
-	checkNamedFailures(t, r, failed)
-	// A namespace whose requests all reached the API server cannot have failed.
-	down := p.FaultedNamespaces(faultproxy.UpstreamFailed)
-	for ns := range failed {
-		if !down[ns] {
-			t.Errorf("%s failed without a request hitting the restart: %v", ns, r.res.Namespaces)
-		}
+	if r.err != nil {
+		t.Errorf("run across a restart failed: %v", r.err)
 	}
 	n := checkRealState(t, cs, f, secretName, r.res)
-	t.Logf("ROW API server restarted mid-run | namespaces %d | requests refused during restart %d (in %d namespaces) | failed %d, all named | false successes %d | entries lost %d | dangling refs %d",
-		len(f.names), len(p.Events()), len(down), len(failed), n.falseSuccesses, n.entriesLost, n.dangling)
-
-	again := runCtx(guard, t, kc, inputs, Deps{KubeRequestTimeout: faultTimeout})
-	if again.err != nil {
-		t.Fatalf("re-run after the restart: %v", again.err)
+	if got := len(r.res.Succeeded()); got != len(f.names) {
+		t.Errorf("written in %d namespaces of %d", got, len(f.names))
 	}
-	if diff := cmp.Diff(len(f.names), len(again.res.Succeeded())); diff != "" {
-		t.Errorf("re-run succeeded in (-want +got):\n%s", diff)
-	}
-	checkRealState(t, cs, f, secretName, again.res)
+	t.Logf("ROW API server restarted mid-run | namespaces %d | down %s | requests refused or cut %d (in %d namespaces) | written %d | run %s | false successes %d | entries lost %d | dangling refs %d",
+		len(f.names), down.Round(100*time.Millisecond), len(p.Events()), len(p.FaultedNamespaces(faultproxy.UpstreamFailed)), len(r.res.Succeeded()), took.Round(10*time.Millisecond), n.falseSuccesses, n.entriesLost, n.dangling)
 }
 
-// buildBinary builds the real pullsecret binary.
+// buildBinary builds the real pullsecret binary (once per test process).
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "pullsecret")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/pullsecret/pullsecret")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin, err := actionbin.Build()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }
 
-// binaryCommand prepares the binary as GitHub runs a docker action: every
-// input as INPUT_* (action.yml defaults filled in) plus the workflow
-// environment. It returns the command and its GITHUB_OUTPUT path.
+// binaryCommand prepares the binary as GitHub runs a docker action, with
+// the fake GitHub's workflow environment. It returns the command and its
+// GITHUB_OUTPUT path.
 func binaryCommand(t *testing.T, bin string, inputs map[string]string) (*exec.Cmd, string) {
 	t.Helper()
-	dir := t.TempDir()
-	outputs := filepath.Join(dir, "output")
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "GITHUB_OUTPUT=" + outputs, "GITHUB_STEP_SUMMARY=" + filepath.Join(dir, "summary")}
-	for _, in := range config.Inputs {
-		v := in.Default
-		if set, ok := inputs[in.Name]; ok {
-			v = set
-		}
-		env = append(env, config.EnvName(in.Name)+"="+v)
-	}
-	for k, v := range fakes(t).GitHubEnv("") {
-		env = append(env, k+"="+v)
-	}
-	cmd := exec.Command(bin)
-	cmd.Env = env
-	return cmd, outputs
+	cmd, files := actionbin.Command(context.Background(), bin, t.TempDir(), inputs, fakes(t).GitHubEnv(""))
+	return cmd, files.Outputs
 }
 
 func cut(s string, n int) string {

@@ -166,16 +166,17 @@ func denyDockerConfigSecrets(t *testing.T, cs kubernetes.Interface, ns string) {
 	// The policy reaches the admission plugin through an informer: wait
 	// until a dry-run create is refused.
 	probe := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "probe"}, Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{}}`)}}
-	deadline := time.Now().Add(30 * time.Second)
+	guard := controlplanetest.Context(t)
 	for {
-		_, err := cs.CoreV1().Secrets(ns).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		_, err := cs.CoreV1().Secrets(ns).Create(guard, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 		if apierrors.IsInvalid(err) || apierrors.IsForbidden(err) {
 			return
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("admission policy not enforced after 30s (last: %v)", err)
+		select {
+		case <-guard.Done():
+			t.Fatalf("admission policy never enforced before the test deadline (last: %v)", err)
+		case <-time.After(100 * time.Millisecond):
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 

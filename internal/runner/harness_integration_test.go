@@ -25,13 +25,18 @@ import (
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/httplog"
 	"github.com/pullsecret/pullsecret/internal/kube"
+	"github.com/pullsecret/pullsecret/internal/testing/actionbin"
 	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
 
-func TestMain(m *testing.M) { os.Exit(controlplanetest.Run(m)) }
+func TestMain(m *testing.M) {
+	code := controlplanetest.Run(m)
+	actionbin.Cleanup()
+	os.Exit(code)
+}
 
 var (
 	stackOnce sync.Once
@@ -61,9 +66,7 @@ type run struct {
 
 func runWith(t testing.TB, kubeconfig string, inputs map[string]string) run {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	return runCtx(ctx, t, kubeconfig, inputs, Deps{})
+	return runCtx(controlplanetest.Context(t), t, kubeconfig, inputs, Deps{})
 }
 
 // runCtx is runWith under the caller's context and with Deps fields the
@@ -232,17 +235,24 @@ func createSA(t *testing.T, cs kubernetes.Interface, ns, name string, pullSecret
 	}
 }
 
-// waitDefaultSA waits for the controller-made default ServiceAccount.
-func waitDefaultSA(t *testing.T, cs kubernetes.Interface, ns string) {
+// ensureDefaultSA gives a namespace the test created its default
+// ServiceAccount without waiting for the controller (see
+// controlplanetest.DefaultServiceAccount).
+func ensureDefaultSA(t testing.TB, cs kubernetes.Interface, ns string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if _, err := cs.CoreV1().ServiceAccounts(ns).Get(t.Context(), "default", metav1.GetOptions{}); err == nil {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
+	controlplanetest.DefaultServiceAccount(t, cs, ns)
+}
+
+// controllerWait is the wait_timeout for runs that wait on
+// kube-controller-manager (create_namespaces): the longest the input
+// accepts, or the time left before the test's deadline if shorter, so a
+// controller slowed by a busy machine delays the test instead of failing it.
+func controllerWait(t *testing.T) string {
+	d := 10 * time.Minute
+	if deadline, ok := controlplanetest.Context(t).Deadline(); ok {
+		d = min(d, time.Until(deadline))
 	}
-	t.Fatalf("default ServiceAccount never appeared in %s", ns)
+	return max(d, time.Second).Truncate(time.Second).String()
 }
 
 func foreignSecret(name string) *corev1.Secret {

@@ -133,7 +133,7 @@ func (m installerManifest) install(t *testing.T, cp *controlplane.ControlPlane, 
 // no service_account (the refresher is found and removed).
 func installerSteps(t *testing.T, cp *controlplane.ControlPlane, cs kubernetes.Interface, refreshNS string) []rbacStep {
 	named := controlplanetest.Namespace(t, cp)
-	waitDefaultSA(t, cs, named)
+	ensureDefaultSA(t, cs, named)
 	prefix := freshName("inst")
 	newNamespace(t, cs, prefix+"-1")
 	in := func(extra map[string]string) map[string]string {

@@ -159,7 +159,6 @@ func TestRBACNamespacedRoleInSeveralNamespacesFallsBack(t *testing.T) {
 	if _, err := cs.RbacV1().RoleBindings(second).Create(t.Context(), &binding, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitDefaultSA(t, cs, second)
 	both := first + "," + second
 	r := runWith(t, id.kubeconfig, withCreds(t, fakestack.KeyToken, map[string]string{config.InNamespaces: both}))
 	if r.err != nil {
@@ -193,12 +192,10 @@ func prepareClusterWide(t *testing.T, cp *controlplane.ControlPlane, cs kubernet
 	// The glob step takes over a hand-made secret of our name (force):
 	// get, delete, then create by server-side apply.
 	globbed := controlplanetest.Namespace(t, cp)
-	waitDefaultSA(t, cs, globbed)
 	if _, err := cs.CoreV1().Secrets(globbed).Create(ctx, foreignSecret(config.DefaultSecretName), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	selected := controlplanetest.Namespace(t, cp)
-	waitDefaultSA(t, cs, selected)
 	label := "pullsecret.dev/rbac-test"
 	nsObj, err := cs.CoreV1().Namespaces().Get(ctx, selected, metav1.GetOptions{})
 	if err != nil {
@@ -260,7 +257,6 @@ func prepareClusterWide(t *testing.T, cp *controlplane.ControlPlane, cs kubernet
 func prepareNamespaced(t *testing.T, cp *controlplane.ControlPlane, cs kubernetes.Interface) (map[string]string, []rbacStep, func(*testing.T, rbacIdentity)) {
 	ns := controlplanetest.Namespace(t, cp)
 	createSA(t, cs, ns, "app")
-	waitDefaultSA(t, cs, ns)
 	if _, err := cs.CoreV1().Secrets(ns).Create(t.Context(), foreignSecret(config.DefaultSecretName), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -574,7 +570,7 @@ func TestRBACSecretTypePolicy(t *testing.T) {
 		WithAnnotations(map[string]string{corev1.ServiceAccountNameKey: "app"})
 	// The API server loads a new policy asynchronously: wait until it denies.
 	const denial = "may only write secrets of type kubernetes.io/dockerconfigjson"
-	poll := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+	poll := wait.PollUntilContextCancel(controlplanetest.Context(t), 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		_, err := id.client.CoreV1().Secrets(ns).Apply(ctx, attack, metav1.ApplyOptions{FieldManager: "attacker", Force: true, DryRun: []string{metav1.DryRunAll}})
 		switch {
 		case err == nil:

@@ -70,7 +70,7 @@ func newNamespace(t *testing.T, cs kubernetes.Interface, name string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), name, metav1.DeleteOptions{}) })
-	waitDefaultSA(t, cs, name)
+	ensureDefaultSA(t, cs, name)
 	return name
 }
 
@@ -129,9 +129,9 @@ func TestRefresherAttackConfigMapEditor(t *testing.T) {
 	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), refreshNS, metav1.DeleteOptions{}) })
 	provider, _ := trustCluster(t, cp, refreshNS)
 	covered := controlplanetest.Namespace(t, cp)
-	waitDefaultSA(t, cs, covered)
+	ensureDefaultSA(t, cs, covered)
 	outside := controlplanetest.Namespace(t, cp)
-	waitDefaultSA(t, cs, outside)
+	ensureDefaultSA(t, cs, outside)
 	installRefresherFor(t, cp, refreshNS, covered, map[string]string{config.InRefreshWorkloadIdentityProvider: provider})
 
 	var hits atomic.Int32
@@ -196,8 +196,8 @@ func TestRefresherAttackSecondTeamTakeover(t *testing.T) {
 	refreshNS := freshName("ps-atk3")
 	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), refreshNS, metav1.DeleteOptions{}) })
 	nsA, nsB := controlplanetest.Namespace(t, cp), controlplanetest.Namespace(t, cp)
-	waitDefaultSA(t, cs, nsA)
-	waitDefaultSA(t, cs, nsB)
+	ensureDefaultSA(t, cs, nsA)
+	ensureDefaultSA(t, cs, nsB)
 	installRefresherFor(t, cp, refreshNS, nsA, nil)
 	teamB := withCreds(t, fakestack.KeyToken, map[string]string{config.InNamespaces: nsB, config.InRefresh: "true",
 		config.InRefreshImage: refresherImage, config.InRefreshNamespace: refreshNS, config.InServiceAccount: fakestack.KeySA,
@@ -224,7 +224,7 @@ func TestRefresherConcurrentInstallsKeepBoth(t *testing.T) {
 	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), refreshNS, metav1.DeleteOptions{}) })
 	nsA, nsB, nsC := controlplanetest.Namespace(t, cp), controlplanetest.Namespace(t, cp), controlplanetest.Namespace(t, cp)
 	for _, ns := range []string{nsA, nsB, nsC} {
-		waitDefaultSA(t, cs, ns)
+		ensureDefaultSA(t, cs, ns)
 	}
 	installRefresherFor(t, cp, refreshNS, nsA, nil)
 	name := refresherObjectName(fakestack.ImpersonatedSA, config.DefaultSecretName)
@@ -249,9 +249,7 @@ func TestRefresherConcurrentInstallsKeepBoth(t *testing.T) {
 	}
 	first := make(chan run)
 	go func() {
-		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-		defer cancel()
-		first <- runCtx(ctx, t, cp.Kubeconfig(), in(nsB), Deps{WrapTransport: hold})
+		first <- runCtx(controlplanetest.Context(t), t, cp.Kubeconfig(), in(nsB), Deps{WrapTransport: hold})
 	}()
 	// The first run is held now or soon; the second runs through.
 	second := runWith(t, cp.Kubeconfig(), in(nsC))
@@ -279,8 +277,8 @@ func TestRefresherTeardownRacingRunLeavesNoSecret(t *testing.T) {
 	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), refreshNS, metav1.DeleteOptions{}) })
 	provider, _ := trustCluster(t, cp, refreshNS)
 	gone, kept := controlplanetest.Namespace(t, cp), controlplanetest.Namespace(t, cp)
-	waitDefaultSA(t, cs, gone)
-	waitDefaultSA(t, cs, kept)
+	ensureDefaultSA(t, cs, gone)
+	ensureDefaultSA(t, cs, kept)
 	installRefresherFor(t, cp, refreshNS, gone, map[string]string{config.InRefreshWorkloadIdentityProvider: provider})
 	installRefresherFor(t, cp, refreshNS, kept, map[string]string{config.InRefreshWorkloadIdentityProvider: provider})
 
@@ -347,7 +345,7 @@ func TestRefresherStatusForeignSecretAndCancel(t *testing.T) {
 	}
 
 	// Cancelled while writing: the context ends at the first secret write.
-	ctx, cancel := context.WithCancel(t.Context())
+	ctx, cancel := context.WithCancel(controlplanetest.Context(t))
 	defer cancel()
 	cancelAtWrite := func(rt http.RoundTripper) http.RoundTripper {
 		return roundTripFunc(func(req *http.Request) (*http.Response, error) {

@@ -112,9 +112,7 @@ func refresherRun(t *testing.T, cp *controlplane.ControlPlane, refreshNS, tokenP
 // transports.
 func refresherRunWith(t *testing.T, cp *controlplane.ControlPlane, refreshNS, tokenPath string, wrap func(http.RoundTripper) http.RoundTripper) (string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	return refresherRunCtx(ctx, t, cp, refreshNS, tokenPath, wrap)
+	return refresherRunCtx(controlplanetest.Context(t), t, cp, refreshNS, tokenPath, wrap)
 }
 
 // refresherRunCtx is refresherRunWith under the caller's context.
@@ -211,7 +209,7 @@ func TestRefresherLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
-		waitDefaultSA(t, cs, ns)
+		ensureDefaultSA(t, cs, ns)
 	}
 	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), refreshNS, metav1.DeleteOptions{}) })
 
@@ -271,7 +269,7 @@ func TestRefresherLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), later, metav1.DeleteOptions{}) })
-	waitDefaultSA(t, cs, later)
+	ensureDefaultSA(t, cs, later)
 
 	credPath := kubeletToken(t, cs, refreshNS, t.TempDir())
 	log, err := refresherRun(t, cp, refreshNS, credPath)
@@ -352,7 +350,6 @@ func TestRefresherTeardownNarrowsCoverage(t *testing.T) {
 	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), refreshNS, metav1.DeleteOptions{}) })
 	a, b := controlplanetest.Namespace(t, cp), controlplanetest.Namespace(t, cp)
 	for _, ns := range []string{a, b} {
-		waitDefaultSA(t, cs, ns)
 		in := withCreds(t, fakestack.WIF, map[string]string{config.InNamespaces: ns, config.InRefresh: "true", config.InRefreshImage: refresherImage, config.InRefreshNamespace: refreshNS})
 		if r := runWith(t, cp.Kubeconfig(), in); r.err != nil {
 			t.Fatalf("install for %s: %v", ns, r.err)

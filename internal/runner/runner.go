@@ -107,6 +107,9 @@ func Run(ctx context.Context, cfg *config.Config, d Deps) (*Result, error) {
 	if cfg.AllowHTTPEndpoints {
 		r.Warningf("%s is set: Google endpoints may use plain http. This is for test rigs only; credentials cross the network unencrypted.", config.EnvAllowHTTPEndpoints)
 	}
+	for _, w := range cfg.Warnings() {
+		r.Warningf("%s", w)
+	}
 
 	conn, err := connect(cfg, d)
 	if err != nil {
@@ -277,6 +280,7 @@ func connect(cfg *config.Config, d Deps) (*kube.Connection, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to connect to the cluster: %w", err)
 	}
+	conn.KeptLoopback = container.KeptLoopback(conn.Config.Host, cfg.APIServerHost, host)
 	return conn, nil
 }
 
@@ -318,8 +322,12 @@ func resolveTargets(ctx context.Context, cfg *config.Config, conn *kube.Connecti
 // explainAPIError adds the fix for the failure docker actions hit most.
 func explainAPIError(conn *kube.Connection, err error) error {
 	var opErr *net.OpError
-	if conn.Rewritten != "" && errors.As(err, &opErr) {
+	switch {
+	case !errors.As(err, &opErr):
+	case conn.Rewritten != "":
 		return fmt.Errorf("cannot reach the API server through the host (%s): %w (for kind in the same job, see docs/TROUBLESHOOTING.md#loopback-api-server)", conn.Rewritten, err)
+	case conn.KeptLoopback != "":
+		return fmt.Errorf("cannot reach the API server at %s: %w. Input \"api_server_host\" is off, so inside this container that loopback address is the container itself, where no API server runs: set api_server_host to auto (the runner host) or to the host's address, or run the CLI in a run: step (see docs/TROUBLESHOOTING.md#loopback-api-server)", conn.KeptLoopback, err)
 	}
 	return err
 }

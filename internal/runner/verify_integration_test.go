@@ -85,7 +85,6 @@ func TestVerifyImageBeforeWriting(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ns := controlplanetest.Namespace(t, cp)
-			waitDefaultSA(t, cs, ns)
 			r := runCtx(t.Context(), t, cp.Kubeconfig(), withCreds(t, tc.cred, map[string]string{
 				config.InNamespaces: ns, config.InVerifyImage: tc.image,
 				config.InRegistries: config.DefaultRegistries + "," + host,

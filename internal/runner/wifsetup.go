@@ -49,3 +49,28 @@ func PrintWIFSetup(ctx context.Context, lookup config.Lookup, stdout io.Writer, 
 	_, err = io.WriteString(stdout, out)
 	return err
 }
+
+// PrintCIWIFSetup (`pullsecret --print-wif-setup --ci NAME`) prints the
+// gcloud commands for a provider trusting another CI's OIDC tokens of one
+// project, for workload_identity_provider and, when set, service_account.
+// It needs no cluster.
+func PrintCIWIFSetup(lookup config.Lookup, ci, project, issuer string, stdout io.Writer) error {
+	get := func(name string) string { v, _ := lookup(name); return v }
+	provider := get(config.InWorkloadIdentityProvider)
+	if provider == "" {
+		return fmt.Errorf("input %q: --print-wif-setup --ci needs the provider to create, e.g. projects/123456/locations/global/workloadIdentityPools/ci/providers/%s", config.InWorkloadIdentityProvider, ci)
+	}
+	if project == "" {
+		return fmt.Errorf("--ci-project: --print-wif-setup --ci %s needs the project the provider admits (GitLab GROUP/PROJECT, CircleCI ORG_ID/PROJECT_ID, Buildkite ORG_SLUG/PIPELINE_SLUG)", ci)
+	}
+	shape, err := refresher.NewCI(ci, project, issuer, provider)
+	if err != nil {
+		return err
+	}
+	out, err := refresher.CISetupCommands(shape, provider, get(config.InServiceAccount))
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(stdout, out)
+	return err
+}

@@ -108,13 +108,12 @@ func (o buildOptions) validate() error {
 	return nil
 }
 
-// pushTags are the tags a release moves: vX.Y.Z and vX (not for pre-releases).
+// pushTags are the tags the build pushes: vX.Y.Z only. The major tag vX is
+// what users follow, so the release workflow moves it (image and git) only
+// after the image is signed, its signature verified and an anonymous pull by
+// digest succeeded.
 func pushTags(version string) []string {
-	tags := []string{version}
-	if !strings.Contains(version, "-") {
-		tags = append(tags, strings.SplitN(version, ".", 2)[0])
-	}
-	return tags
+	return []string{version}
 }
 
 type artifacts struct {

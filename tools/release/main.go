@@ -123,18 +123,28 @@ func pinCmd(args []string) error {
 	fs := flag.NewFlagSet("pin", flag.ContinueOnError)
 	image := fs.String("image", "", "REPO@sha256:DIGEST the release runs")
 	version := fs.String("version", "", "release version")
+	cronjob := fs.String("cronjob", "", "also pin this deploy/cronjob.yaml to the image")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return fmt.Errorf("pin: want exactly one action.yml path")
 	}
-	path := fs.Arg(0)
+	if err := rewrite(fs.Arg(0), func(in []byte) ([]byte, error) { return pinActionYAML(in, *image, *version) }); err != nil {
+		return err
+	}
+	if *cronjob == "" {
+		return nil
+	}
+	return rewrite(*cronjob, func(in []byte) ([]byte, error) { return pinCronJob(in, *image, *version) })
+}
+
+func rewrite(path string, edit func([]byte) ([]byte, error)) error {
 	in, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	out, err := pinActionYAML(in, *image, *version)
+	out, err := edit(in)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}

@@ -43,3 +43,24 @@ func pinActionYAML(in []byte, image, version string) ([]byte, error) {
 `, version, image, image)
 	return b.Bytes(), nil
 }
+
+// cronJobImage is the container image line of deploy/cronjob.yaml.
+var cronJobImage = regexp.MustCompile(`(?m)^(\s+image:\s*)(\S+)\s*$`)
+
+// pinCronJob rewrites deploy/cronjob.yaml's one image line to the release
+// image by digest: a CronJob that follows a tag would run whatever the tag
+// points at next, unsigned and unverified, with the cluster's credentials.
+func pinCronJob(in []byte, image, version string) ([]byte, error) {
+	if !imageDigestRef.MatchString(image) {
+		return nil, fmt.Errorf("-image %q is not REPOSITORY@sha256:<64 hex>", image)
+	}
+	m := cronJobImage.FindAllSubmatchIndex(in, -1)
+	if len(m) != 1 {
+		return nil, fmt.Errorf("want exactly one image: line, found %d", len(m))
+	}
+	var b bytes.Buffer
+	b.Write(in[:m[0][4]])
+	fmt.Fprintf(&b, "%s # release %s, by digest", image, version)
+	b.Write(in[m[0][5]:])
+	return b.Bytes(), nil
+}

@@ -280,9 +280,10 @@ func TestPushAndPullByDigest(t *testing.T) {
 func TestPushTags(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string][]string{
-		"v1.2.3":      {"v1.2.3", "v1"},
-		"v0.4.0":      {"v0.4.0", "v0"},
-		"v2.0.0-rc.1": {"v2.0.0-rc.1"}, // a pre-release never moves v2
+		// v1 moves in the workflow, after signing and an anonymous pull.
+		"v1.2.3":      {"v1.2.3"},
+		"v0.4.0":      {"v0.4.0"},
+		"v2.0.0-rc.1": {"v2.0.0-rc.1"},
 	} {
 		if diff := cmp.Diff(want, pushTags(in)); diff != "" {
 			t.Errorf("pushTags(%q) (-want +got):\n%s", in, diff)
@@ -344,6 +345,45 @@ func TestPinActionYAML(t *testing.T) {
 		if _, err := pinActionYAML(in, bad, "v1.2.3"); err == nil {
 			t.Errorf("image %q accepted", bad)
 		}
+	}
+}
+
+// The release commit's deploy/cronjob.yaml runs the release image by
+// digest: main's file follows a tag, which could be re-pointed at an
+// unsigned image; only the image line changes.
+func TestPinCronJob(t *testing.T) {
+	t.Parallel()
+	in, err := os.ReadFile(filepath.Join("..", "..", "deploy", "cronjob.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	image := "ghcr.io/pullsecret/pullsecret@sha256:" + strings.Repeat("cd", 32)
+	out, err := pinCronJob(in, image, "v1.2.3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inLines, outLines := strings.Split(string(in), "\n"), strings.Split(string(out), "\n")
+	if len(inLines) != len(outLines) {
+		t.Fatalf("pinning changed the number of lines: %d -> %d", len(inLines), len(outLines))
+	}
+	changed := 0
+	for i := range inLines {
+		if inLines[i] == outLines[i] {
+			continue
+		}
+		changed++
+		if got := strings.TrimSpace(outLines[i]); got != "image: "+image+" # release v1.2.3, by digest" {
+			t.Errorf("line %d pinned as %q", i+1, got)
+		}
+	}
+	if changed != 1 {
+		t.Errorf("%d lines changed, want the image line only", changed)
+	}
+	if _, err := pinCronJob(in, "ghcr.io/pullsecret/pullsecret:v1", "v1.2.3"); err == nil {
+		t.Error("a tag was accepted as the pinned image")
+	}
+	if _, err := pinCronJob([]byte("kind: CronJob\n"), image, "v1.2.3"); err == nil {
+		t.Error("a file without an image line was accepted")
 	}
 }
 

@@ -42,7 +42,7 @@ const (
 // fakeGoogle serves tokeninfo for a few fixed tokens, the x509 metadata of
 // one key, and the fake-only checkPermission from a fixed table: the
 // principal behind each token, and the (resource, permission) pairs each
-// principal holds (inheritance and roles are internal/fakegoogle's business,
+// principal holds (inheritance and roles are internal/testing/fakegoogle's business,
 // tested there).
 func fakeGoogle(t *testing.T, keyID string, certPEM []byte) *httptest.Server {
 	tokens := map[string]string{

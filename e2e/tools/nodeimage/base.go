@@ -11,7 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pullsecret/pullsecret/e2e/tools/nodeimage/internal/buildcache"
+	"github.com/pullsecret/pullsecret/e2e/tools/nodeimage/internal/hostexec"
+	"github.com/pullsecret/pullsecret/internal/testing/buildcache"
 )
 
 //go:embed files
@@ -71,7 +72,7 @@ func (b *builder) debootstrap() (dir, key string, err error) {
 		return dir, k.Sum(), nil
 	}
 	if os.Geteuid() != 0 {
-		return "", "", buildcache.ErrNotRoot
+		return "", "", hostexec.ErrNotRoot
 	}
 	tmp := dir + ".tmp"
 	if err := os.RemoveAll(tmp); err != nil {
@@ -79,7 +80,7 @@ func (b *builder) debootstrap() (dir, key string, err error) {
 	}
 	start := time.Now()
 	fmt.Fprintf(os.Stderr, "debootstrap %s from %s (about a minute)\n", debianSuite, mirror)
-	if err := buildcache.Run("", "debootstrap", "--variant=minbase", "--include="+strings.Join(debianPackages, ","), debianSuite, tmp, mirror); err != nil {
+	if err := hostexec.Run("", "debootstrap", "--variant=minbase", "--include="+strings.Join(debianPackages, ","), debianSuite, tmp, mirror); err != nil {
 		return "", "", err
 	}
 	if err := os.RemoveAll(dir); err != nil {
@@ -96,7 +97,7 @@ func (b *builder) debootstrap() (dir, key string, err error) {
 // images/base Dockerfile does, with Debian's packages instead of kind's own
 // builds, plus the fixes this machine needs. Returns the image ID.
 func (b *builder) baseImage(image, rootfs, rootfsKey string, bins binaries) (string, error) {
-	kindFiles, err := buildcache.Output(b.self, "go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/kind")
+	kindFiles, err := hostexec.Output(b.self, "go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/kind")
 	if err != nil {
 		return "", err
 	}
@@ -121,13 +122,13 @@ func (b *builder) baseImage(image, rootfs, rootfsKey string, bins binaries) (str
 	}
 	stampPath := filepath.Join(b.kind, "base-image.stamp")
 	stamp := buildcache.ReadStamp(stampPath)
-	id := buildcache.ImageID(image)
+	id := hostexec.ImageID(image)
 	if !b.force && id != "" && stamp == k.Sum()+" "+id {
 		return id, nil
 	}
 
 	if os.Geteuid() != 0 {
-		return "", buildcache.ErrNotRoot
+		return "", hostexec.ErrNotRoot
 	}
 	work := filepath.Join(b.kind, "base-rootfs")
 	if err := os.RemoveAll(work); err != nil {
@@ -136,7 +137,7 @@ func (b *builder) baseImage(image, rootfs, rootfsKey string, bins binaries) (str
 	defer os.RemoveAll(work)
 	start := time.Now()
 	fmt.Fprintf(os.Stderr, "building %s\n", image)
-	if err := buildcache.Run("", "cp", "-a", rootfs, work); err != nil {
+	if err := hostexec.Run("", "cp", "-a", rootfs, work); err != nil {
 		return "", err
 	}
 	if err := customizeBase(work, kindFiles, bins); err != nil {
@@ -146,19 +147,19 @@ func (b *builder) baseImage(image, rootfs, rootfsKey string, bins binaries) (str
 	// Go-written layer would have to special-case; STOPSIGNAL cannot be set by
 	// import, hence the one-line docker build on top.
 	imported := image + "-rootfs"
-	if err := buildcache.Run("", "sh", "-c", `tar --numeric-owner --xattrs -C "$1" -c . | docker import --change 'ENV container=docker' --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' - "$2" >/dev/null`, "sh", work, imported); err != nil {
+	if err := hostexec.Run("", "sh", "-c", `tar --numeric-owner --xattrs -C "$1" -c . | docker import --change 'ENV container=docker' --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' - "$2" >/dev/null`, "sh", work, imported); err != nil {
 		return "", err
 	}
-	build := buildcache.Cmd("", "docker", "build", "-q", "-t", image, "-")
+	build := hostexec.Cmd("", "docker", "build", "-q", "-t", image, "-")
 	// SIGRTMIN+3 is systemd's clean-shutdown signal; the label marks the base
 	// and, through docker commit, the node image as ours (see PruneSuperseded).
-	build.Stdin = strings.NewReader("FROM " + imported + "\nSTOPSIGNAL SIGRTMIN+3\nLABEL " + buildcache.ImageLabel + "=kind-node\n")
+	build.Stdin = strings.NewReader("FROM " + imported + "\nSTOPSIGNAL SIGRTMIN+3\nLABEL " + hostexec.ImageLabel + "=kind-node\n")
 	build.Stdout = nil
 	if err := build.Run(); err != nil {
 		return "", fmt.Errorf("docker build %s: %w", image, err)
 	}
-	_, _ = buildcache.Output("", "docker", "rmi", imported) // only an intermediate tag; the layer stays, used by image
-	newID := buildcache.ImageID(image)
+	_, _ = hostexec.Output("", "docker", "rmi", imported) // only an intermediate tag; the layer stays, used by image
+	newID := hostexec.ImageID(image)
 	if newID == "" {
 		return "", fmt.Errorf("%s missing after build", image)
 	}
@@ -257,7 +258,7 @@ sed -i 's/OnBootSec=15min/OnBootSec=1min/' lib/systemd/system/systemd-tmpfiles-c
 rm -rf var/cache/apt/archives/*.deb var/lib/apt/lists/* var/log/*.log
 : > etc/machine-id
 `
-	if err := buildcache.Run("", "bash", "-c", script, "bash", r); err != nil {
+	if err := hostexec.Run("", "bash", "-c", script, "bash", r); err != nil {
 		return err
 	}
 	return writeCRIBaseSpec(r)
@@ -267,7 +268,7 @@ rm -rf var/cache/apt/archives/*.deb var/lib/apt/lists/* var/log/*.log
 // default spec, plus a createContainer hook that mounts the product files,
 // minus the default rlimits.
 func writeCRIBaseSpec(r string) error {
-	out, err := buildcache.Output("", "chroot", r, "/usr/bin/ctr", "oci", "spec")
+	out, err := hostexec.Output("", "chroot", r, "/usr/bin/ctr", "oci", "spec")
 	if err != nil {
 		return err
 	}

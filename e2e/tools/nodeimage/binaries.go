@@ -1,19 +1,19 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 
-	"github.com/pullsecret/pullsecret/e2e/tools/nodeimage/internal/buildcache"
+	"github.com/pullsecret/pullsecret/e2e/tools/nodeimage/internal/hostexec"
+	"github.com/pullsecret/pullsecret/internal/testing/buildcache"
 )
 
 // Versions of what the node image carries besides Kubernetes itself.
 const (
-	etcdImageTag    = "3.6.5-0" // kubeadm v1.34's etcd image tag; tools/etcdbin pins etcd v3.6.5
-	corednsVersion  = "v1.14.3" // the oldest CoreDNS on the module proxy
-	corednsImageTag = "v1.12.1" // what kubeadm v1.34 deploys; our v1.14.3 build is tagged so
+	etcdImageTag    = "3.6.5-0" // kubeadm v1.34's etcd image tag; tools/upstream/etcd pins etcd v3.6.5
+	corednsImageTag = "v1.12.1" // what kubeadm v1.34 deploys; our build (tools/upstream/coredns) is tagged so
 	pauseVersion    = "3.10.1"  // kubeadm v1.34's pause image
 )
 
@@ -37,39 +37,25 @@ func (b binaries) all() []string {
 }
 
 func (b *builder) binaries() (binaries, error) {
-	var bins binaries
-	// Kubernetes and etcd come from internal/testing/controlplane.EnsureBinaries (a
-	// root-module package, hence `go run` there): one cache, one set of flags.
-	// The environment is the caller's (not GoEnv's static one): this small
-	// command then compiles from the packages the integration tier already
-	// built, instead of client-go again; EnsureBinaries builds the Kubernetes
-	// binaries static whatever the environment.
-	c := buildcache.Cmd(b.repo, "go", "run", "./e2e/tools/k8sbinaries", "-all")
-	c.Env = append(os.Environ(), "GOTOOLCHAIN=local", "GOWORK=off")
-	c.Stdout = nil
-	out, err := c.Output()
-	if err != nil {
-		return bins, fmt.Errorf("go run ./e2e/tools/k8sbinaries -all: %w", err)
-	}
-	var k8s struct {
-		KubeDir, Etcd, KubernetesVersion string
-	}
-	if err := json.Unmarshal(out, &k8s); err != nil {
-		return bins, fmt.Errorf("k8sbinaries printed %q: %w", out, err)
-	}
-	if k8s.KubernetesVersion != kubernetesVersion {
-		return bins, fmt.Errorf("internal/testing/controlplane pins Kubernetes %s, the node image expects %s", k8s.KubernetesVersion, kubernetesVersion)
-	}
-	bins.kubeDir, bins.etcd = k8s.KubeDir, k8s.Etcd
-
+	// Kubernetes and etcd are the control-plane harness's build
+	// (internal/testing/controlplane, root module), handed in by the caller
+	// with -kube-dir and -etcd: one build, one cache, and no call back into
+	// the root module from here.
+	bins := binaries{kubeDir: b.kubeDir, etcd: b.etcd}
+	var err error
 	tools := filepath.Join(b.repo, "e2e", "tools")
-	if bins.coredns, err = buildcache.GoBinary(b.cache, "coredns-"+corednsVersion, filepath.Join(tools, "corednsbin"), ".", "coredns", "-s -w"); err != nil {
+	corednsModule := filepath.Join(b.repo, "tools", "upstream", "coredns")
+	corednsVersion, err := buildcache.RequiredVersion(corednsModule, "github.com/coredns/coredns")
+	if err != nil {
 		return bins, err
 	}
-	if bins.crictl, err = buildcache.GoBinary(b.cache, "crictl-e2e", b.self, "./crictl", "crictl", "-s -w"); err != nil {
+	if bins.coredns, err = goBinary(b.cache, "coredns-"+corednsVersion, corednsModule, ".", "coredns"); err != nil {
 		return bins, err
 	}
-	if bins.runcCapfix, err = buildcache.GoBinary(b.cache, "runc-capfix", filepath.Join(tools, "runc-capfix"), ".", "runc-capfix", "-s -w"); err != nil {
+	if bins.crictl, err = goBinary(b.cache, "crictl-e2e", b.self, "./crictl", "crictl"); err != nil {
+		return bins, err
+	}
+	if bins.runcCapfix, err = goBinary(b.cache, "runc-capfix", filepath.Join(tools, "runc-capfix"), ".", "runc-capfix"); err != nil {
 		return bins, err
 	}
 	if bins.pause, err = b.pause(); err != nil {
@@ -79,10 +65,10 @@ func (b *builder) binaries() (binaries, error) {
 }
 
 // pause compiles Kubernetes' own pause.c (from the k8s.io/kubernetes module
-// tools/kubebins already downloaded) statically: the sandbox image needs it
+// tools/upstream/kubernetes already downloaded) statically: the sandbox image needs it
 // and no registry can provide it.
 func (b *builder) pause() (string, error) {
-	modDir, err := buildcache.Output(filepath.Join(b.repo, "tools", "kubebins"), "go", "list", "-m", "-f", "{{.Dir}}", "k8s.io/kubernetes")
+	modDir, err := hostexec.Output(filepath.Join(b.repo, "tools", "upstream", "kubernetes"), "go", "list", "-m", "-f", "{{.Dir}}", "k8s.io/kubernetes")
 	if err != nil {
 		return "", err
 	}
@@ -91,17 +77,26 @@ func (b *builder) pause() (string, error) {
 	if err := key.File(src); err != nil {
 		return "", err
 	}
-	dir := filepath.Join(b.cache, "bin", "pause-"+pauseVersion)
+	dir := filepath.Join(b.cache, "build", "pause-"+pauseVersion)
 	out := filepath.Join(dir, "pause")
-	stamp := filepath.Join(dir, ".source")
+	stamp := filepath.Join(dir, ".stamp")
 	if _, err := os.Stat(out); err == nil && buildcache.ReadStamp(stamp) == key.Sum() {
 		return out, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	if err := buildcache.Run(dir, "gcc", "-Os", "-static", "-DVERSION=v"+pauseVersion, "-o", out, src); err != nil {
+	if err := hostexec.Run(dir, "gcc", "-Os", "-static", "-DVERSION=v"+pauseVersion, "-o", out, src); err != nil {
 		return "", fmt.Errorf("%w (needs gcc and libc6-dev: run e2e/hostsetup/setup.sh)", err)
 	}
 	return out, buildcache.WriteStamp(stamp, key.Sum())
+}
+
+// goBinary builds (or finds cached) the main package pkg of the module in
+// moduleDir as <cache>/build/<name>/<bin>, statically and -trimpath like
+// every cached build.
+func goBinary(cache, name, moduleDir, pkg, bin string) (string, error) {
+	t := buildcache.Target{Name: name, ModuleDir: moduleDir, LDFlags: "-s -w", Outputs: map[string]string{bin: pkg}}
+	dir, err := t.Ensure(context.Background(), cache, os.Stderr)
+	return filepath.Join(dir, bin), err
 }

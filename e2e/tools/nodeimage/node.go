@@ -14,8 +14,9 @@ import (
 	"sigs.k8s.io/kind/pkg/build/nodeimage"
 	kindcmd "sigs.k8s.io/kind/pkg/cmd"
 
-	"github.com/pullsecret/pullsecret/e2e/tools/nodeimage/internal/buildcache"
+	"github.com/pullsecret/pullsecret/e2e/tools/nodeimage/internal/hostexec"
 	"github.com/pullsecret/pullsecret/e2e/tools/nodeimage/internal/imagearchive"
+	"github.com/pullsecret/pullsecret/internal/testing/buildcache"
 )
 
 // Images kind v0.30's node-image build insists on having (it pulls any it
@@ -40,15 +41,15 @@ func (b *builder) nodeImage(image, baseImage, baseID, rootfs string, bins binari
 	if err := k.File("/bin/busybox"); err != nil {
 		return fmt.Errorf("%w (install busybox-static: run e2e/hostsetup/setup.sh)", err)
 	}
-	stampPath := filepath.Join(b.kind, "node-image-"+kubernetesVersion+".stamp")
-	id := buildcache.ImageID(image)
+	stampPath := filepath.Join(b.kind, "node-image-"+b.kubeVersion+".stamp")
+	id := hostexec.ImageID(image)
 	if !b.force && id != "" && buildcache.ReadStamp(stampPath) == k.Sum()+" "+id {
 		fmt.Fprintf(os.Stderr, "%s is up to date\n", image)
 		return nil
 	}
 
 	if os.Geteuid() != 0 {
-		return buildcache.ErrNotRoot // chroot into the rootfs for ldd
+		return hostexec.ErrNotRoot // chroot into the rootfs for ldd
 	}
 	work := filepath.Join(b.kind, "node-work")
 	if err := os.RemoveAll(work); err != nil {
@@ -79,11 +80,11 @@ func (b *builder) nodeImage(image, baseImage, baseID, rootfs string, bins binari
 	); err != nil {
 		return fmt.Errorf("kind build node-image: %w", err)
 	}
-	newID := buildcache.ImageID(image)
+	newID := hostexec.ImageID(image)
 	if newID == "" {
 		return fmt.Errorf("%s missing after build", image)
 	}
-	buildcache.PruneSuperseded() // the previous node and base images
+	hostexec.PruneSuperseded() // the previous node and base images
 	fmt.Fprintf(os.Stderr, "%s built in %s\n", image, time.Since(start).Round(time.Second))
 	return buildcache.WriteStamp(stampPath, k.Sum()+" "+newID)
 }
@@ -94,11 +95,11 @@ func (b *builder) nodeImage(image, baseImage, baseID, rootfs string, bins binari
 // kube-scheduler and kube-proxy. Those four are the only archives kind loads,
 // so every other image the node needs rides along in kube-proxy.tar.
 func (b *builder) writeKubernetesTarball(out, work, rootfs string, bins binaries) error {
-	images, err := componentImages(rootfs, bins)
+	images, err := b.componentImages(rootfs, bins)
 	if err != nil {
 		return err
 	}
-	if err := checkKubeadmImages(bins, images); err != nil {
+	if err := b.checkKubeadmImages(bins, images); err != nil {
 		return err
 	}
 	var archives []string
@@ -156,7 +157,7 @@ func (b *builder) writeKubernetesTarball(out, work, rootfs string, bins binaries
 		_, err = io.Copy(tw, sf)
 		return err
 	}
-	if err := add("version", "", []byte(kubernetesVersion+"\n")); err != nil {
+	if err := add("version", "", []byte(b.kubeVersion+"\n")); err != nil {
 		return err
 	}
 	for _, c := range []string{"kubeadm", "kubelet", "kubectl"} {
@@ -190,8 +191,8 @@ func isControlPlane(tag string) bool {
 
 // checkKubeadmImages fails early, with a clear message, if kubeadm wants an
 // image we do not provide (kind would try to pull it and fail obscurely).
-func checkKubeadmImages(bins binaries, images []imagearchive.Image) error {
-	out, err := buildcache.Output("", filepath.Join(bins.kubeDir, "kubeadm"), "config", "images", "list", "--kubernetes-version", kubernetesVersion)
+func (b *builder) checkKubeadmImages(bins binaries, images []imagearchive.Image) error {
+	out, err := hostexec.Output("", filepath.Join(bins.kubeDir, "kubeadm"), "config", "images", "list", "--kubernetes-version", b.kubeVersion)
 	if err != nil {
 		return err
 	}
@@ -201,7 +202,7 @@ func checkKubeadmImages(bins binaries, images []imagearchive.Image) error {
 	}
 	for _, want := range strings.Fields(out) {
 		if !slices.Contains(have, want) {
-			return fmt.Errorf("kubeadm %s needs image %s, which the node-image builder does not make (update node.go)", kubernetesVersion, want)
+			return fmt.Errorf("kubeadm %s needs image %s, which the node-image builder does not make (update node.go)", b.kubeVersion, want)
 		}
 	}
 	return nil
@@ -209,7 +210,7 @@ func checkKubeadmImages(bins binaries, images []imagearchive.Image) error {
 
 // componentImages describes every image the node carries. Each is a
 // minimal root (passwd, group, tmp, CA bundle) plus its binary.
-func componentImages(rootfs string, bins binaries) ([]imagearchive.Image, error) {
+func (b *builder) componentImages(rootfs string, bins binaries) ([]imagearchive.Image, error) {
 	k := func(c string) string { return filepath.Join(bins.kubeDir, c) }
 	skeleton := []imagearchive.Entry{
 		{Path: "etc/passwd", Data: []byte("root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n")},
@@ -241,10 +242,10 @@ func componentImages(rootfs string, bins binaries) ([]imagearchive.Image, error)
 		return []byte("#!/bin/sh\necho '" + what + " is a placeholder in the offline e2e node image (not built)'\nexec sleep 2147483647\n")
 	}
 	return []imagearchive.Image{
-		{Tags: []string{"registry.k8s.io/kube-apiserver:" + kubernetesVersion}, Entries: with(imagearchive.Entry{Path: "usr/local/bin/kube-apiserver", Src: k("kube-apiserver")})},
-		{Tags: []string{"registry.k8s.io/kube-controller-manager:" + kubernetesVersion}, Entries: with(imagearchive.Entry{Path: "usr/local/bin/kube-controller-manager", Src: k("kube-controller-manager")})},
-		{Tags: []string{"registry.k8s.io/kube-scheduler:" + kubernetesVersion}, Entries: with(imagearchive.Entry{Path: "usr/local/bin/kube-scheduler", Src: k("kube-scheduler")})},
-		{Tags: []string{"registry.k8s.io/kube-proxy:" + kubernetesVersion}, Entries: kubeProxy},
+		{Tags: []string{"registry.k8s.io/kube-apiserver:" + b.kubeVersion}, Entries: with(imagearchive.Entry{Path: "usr/local/bin/kube-apiserver", Src: k("kube-apiserver")})},
+		{Tags: []string{"registry.k8s.io/kube-controller-manager:" + b.kubeVersion}, Entries: with(imagearchive.Entry{Path: "usr/local/bin/kube-controller-manager", Src: k("kube-controller-manager")})},
+		{Tags: []string{"registry.k8s.io/kube-scheduler:" + b.kubeVersion}, Entries: with(imagearchive.Entry{Path: "usr/local/bin/kube-scheduler", Src: k("kube-scheduler")})},
+		{Tags: []string{"registry.k8s.io/kube-proxy:" + b.kubeVersion}, Entries: kubeProxy},
 		{Tags: []string{"registry.k8s.io/etcd:" + etcdImageTag}, Entries: with(
 			imagearchive.Entry{Path: "usr/local/bin/etcd", Src: bins.etcd},
 			imagearchive.Entry{Path: "var/lib/etcd", Dir: true, Mode: 0o700})},
@@ -277,7 +278,7 @@ func iptablesEntries(rootfs string) ([]imagearchive.Entry, error) {
 		need[strings.TrimPrefix(e, rootfs)] = true
 	}
 	for p := range snapshot(need) {
-		out, err := buildcache.Output("", "chroot", rootfs, "ldd", p)
+		out, err := hostexec.Output("", "chroot", rootfs, "ldd", p)
 		if err != nil {
 			return nil, err
 		}

@@ -48,3 +48,6 @@ complete -c pullsecret -l debug -d 'Log every HTTP request to Google and the API
 complete -c pullsecret -l version -d 'Print the version, commit and build date, then exit'
 complete -c pullsecret -l help -s h -d 'Print this help, then exit'
 complete -c pullsecret -l print-wif-setup -d 'Print the gcloud commands that let the in-cluster refresher (refresh: true) authenticate with this cluster\'s ServiceAccount tokens, then exit'
+complete -c pullsecret -l ci -x -a 'gitlab circleci buildkite' -d 'With --print-wif-setup: print the provider for another CI\'s OIDC tokens instead: gitlab, circleci or buildkite'
+complete -c pullsecret -l ci-project -x -d 'With --ci: the project the provider admits (GitLab GROUP/PROJECT, CircleCI ORG_ID/PROJECT_ID, Buildkite ORG_SLUG/PIPELINE_SLUG)'
+complete -c pullsecret -l ci-issuer -x -d 'With --ci gitlab: a self-managed GitLab\'s URL (default https://gitlab.com)'

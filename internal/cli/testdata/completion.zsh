@@ -53,6 +53,9 @@ _pullsecret() {
     '--version[Print the version, commit and build date, then exit]' \
     '(-h --help)'{-h,--help}'[Print this help, then exit]' \
     '--print-wif-setup[Print the gcloud commands that let the in-cluster refresher (refresh: true) authenticate with this cluster'\''s ServiceAccount tokens, then exit]' \
+    '--ci[With --print-wif-setup: print the provider for another CI'\''s OIDC tokens instead: gitlab, circleci or buildkite]:ci:(gitlab circleci buildkite)' \
+    '--ci-project[With --ci: the project the provider admits (GitLab GROUP/PROJECT, CircleCI ORG_ID/PROJECT_ID, Buildkite ORG_SLUG/PIPELINE_SLUG)]:ci-project: ' \
+    '--ci-issuer[With --ci gitlab: a self-managed GitLab'\''s URL (default https://gitlab.com)]:ci-issuer: ' \
     '1: :(completion)'
 }
 if [[ ${funcstack[1]} == _pullsecret ]]; then _pullsecret "$@"; fi

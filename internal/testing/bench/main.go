@@ -6,7 +6,10 @@
 //   - the kubectl loop (N <= -kubectl-max): per namespace
 //     `kubectl create secret docker-registry ... --dry-run=client -o yaml |
 //     kubectl apply -f -` and `kubectl patch serviceaccount default`;
-//   - pullsecret's first run (a secret name never written) and its re-run.
+//   - pullsecret's first run (a secret name never written) and its re-run;
+//   - the floor (./floor: blind writes, no client-side limiter, 64 in
+//     flight), first run and re-run, interleaved with pullsecret's so a
+//     busy machine slows both alike.
 //
 // API requests are counted at the API server from its audit log (by verb
 // and resource), peak RSS from the child's rusage, token mints at the fake
@@ -21,6 +24,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,6 +40,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/testing/actionbin"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
@@ -59,6 +64,7 @@ type row struct {
 	N                     int
 	Kubectl               *measure
 	First, Rerun          measure
+	Floor, FloorRerun     measure
 	FirstMints, RerunMint int
 }
 
@@ -79,11 +85,16 @@ func run(nList string, runs, kubectlMax int, outDir, concurrency string, check b
 	}
 	defer os.RemoveAll(work)
 
-	bin := filepath.Join(work, "pullsecret")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".")
+	bin, err := actionbin.Build()
+	if err != nil {
+		return err
+	}
+	defer actionbin.Cleanup()
+	floor := filepath.Join(work, "floor")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", floor, "./internal/testing/bench/floor")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
-		return fmt.Errorf("building pullsecret: %w", err)
+		return fmt.Errorf("building the floor client: %w", err)
 	}
 	bins, err := controlplane.EnsureBinaries(ctx, controlplane.BuildOptions{})
 	if err != nil {
@@ -149,22 +160,32 @@ rules:
 			}
 			r.Kubectl = &m
 		}
-		env, err := actionEnv(stack, cp.Kubeconfig(), label, concurrency)
+		inputs, err := actionInputs(stack, cp.Kubeconfig(), label, concurrency)
 		if err != nil {
 			return err
 		}
 		var firstMints, rerunMints []int
-		var reruns []measure
+		var reruns, floors, floorReruns []measure
 		first, err := median(runs, func(i int) (measure, error) {
+			fname := fmt.Sprintf("floor-%d-%d", n, i)
+			for _, into := range []*[]measure{&floors, &floorReruns} {
+				m, err := a.measure(func() (*os.ProcessState, time.Time, error) {
+					return runFloor(floor, cp.Kubeconfig(), "bench="+label, fname)
+				}, "floor/")
+				if err != nil {
+					return m, fmt.Errorf("floor: %w", err)
+				}
+				*into = append(*into, m)
+			}
 			name := fmt.Sprintf("bench-%d-%d", n, i)
 			mints := len(stack.Google.Issued())
-			m, err := a.measure(func() (*os.ProcessState, time.Time, error) { return runBinary(bin, env, name) }, "pullsecret/")
+			m, err := a.measure(func() (*os.ProcessState, time.Time, error) { return runBinary(bin, stack, inputs, name) }, "pullsecret/")
 			firstMints = append(firstMints, len(stack.Google.Issued())-mints)
 			if err != nil {
 				return m, err
 			}
 			mints = len(stack.Google.Issued())
-			re, err := a.measure(func() (*os.ProcessState, time.Time, error) { return runBinary(bin, env, name) }, "pullsecret/")
+			re, err := a.measure(func() (*os.ProcessState, time.Time, error) { return runBinary(bin, stack, inputs, name) }, "pullsecret/")
 			rerunMints = append(rerunMints, len(stack.Google.Issued())-mints)
 			reruns = append(reruns, re)
 			return m, err
@@ -173,9 +194,10 @@ rules:
 			return fmt.Errorf("pullsecret at N=%d: %w", n, err)
 		}
 		r.First, r.Rerun = first, medianOf(reruns)
+		r.Floor, r.FloorRerun = medianOf(floors), medianOf(floorReruns)
 		r.FirstMints, r.RerunMint = slices.Max(firstMints), slices.Max(rerunMints)
 		rows = append(rows, r)
-		fmt.Fprintf(os.Stderr, "bench: N=%d done: first %s, re-run %s\n", n, r.First.Wall, r.Rerun.Wall)
+		fmt.Fprintf(os.Stderr, "bench: N=%d done: first %s, re-run %s; floor %s, %s\n", n, r.First.Wall, r.Rerun.Wall, r.Floor.Wall, r.FloorRerun.Wall)
 	}
 	if err := write(outDir, rows, runs); err != nil {
 		return err
@@ -251,8 +273,8 @@ func fleet(ctx context.Context, cs kubernetes.Interface, n int) (string, error) 
 	}
 }
 
-// actionEnv is the environment of a docker action run with a key.
-func actionEnv(stack *fakestack.Stack, kubeconfig, label, concurrency string) ([]string, error) {
+// actionInputs are the inputs of a docker action run with a key.
+func actionInputs(stack *fakestack.Stack, kubeconfig, label, concurrency string) (map[string]string, error) {
 	inputs, err := stack.Inputs(fakestack.KeyToken, "")
 	if err != nil {
 		return nil, err
@@ -262,36 +284,37 @@ func actionEnv(stack *fakestack.Stack, kubeconfig, label, concurrency string) ([
 	if concurrency != "" {
 		inputs[config.InConcurrency] = concurrency
 	}
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir()}
-	for _, in := range config.Inputs {
-		v := in.Default
-		if set, ok := inputs[in.Name]; ok {
-			v = set
-		}
-		if in.Name != config.InSecretName {
-			env = append(env, config.EnvName(in.Name)+"="+v)
-		}
-	}
-	for k, v := range stack.GitHubEnv("") {
-		env = append(env, k+"="+v)
-	}
-	return env, nil
+	return inputs, nil
 }
 
-func runBinary(bin string, env []string, secretName string) (*os.ProcessState, time.Time, error) {
-	cmd := exec.Command(bin)
+// runBinary runs pullsecret as a docker action writing secretName.
+func runBinary(bin string, stack *fakestack.Stack, inputs map[string]string, secretName string) (*os.ProcessState, time.Time, error) {
 	dir, err := os.MkdirTemp("", "pullsecret-bench-run-")
 	if err != nil {
 		return nil, time.Time{}, err
 	}
 	defer os.RemoveAll(dir)
-	cmd.Env = append(slices.Clone(env), config.EnvName(config.InSecretName)+"="+secretName,
-		"GITHUB_OUTPUT="+filepath.Join(dir, "out"), "GITHUB_STEP_SUMMARY="+filepath.Join(dir, "summary"))
+	inputs = maps.Clone(inputs)
+	inputs[config.InSecretName] = secretName
+	cmd, _ := actionbin.Command(context.Background(), bin, dir, inputs, stack.GitHubEnv(""))
 	var log strings.Builder
 	cmd.Stdout, cmd.Stderr = &log, &log
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
 		return nil, start, fmt.Errorf("%w; output tail: %s", err, tail(log.String(), 1500))
+	}
+	return cmd.ProcessState, start, nil
+}
+
+// runFloor runs the floor client (see ./floor).
+func runFloor(bin, kubeconfig, selector, secretName string) (*os.ProcessState, time.Time, error) {
+	cmd := exec.Command(bin, kubeconfig, selector, secretName)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir()}
+	var log strings.Builder
+	cmd.Stdout, cmd.Stderr = &log, &log
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return nil, start, fmt.Errorf("%w: %s", err, tail(log.String(), 1500))
 	}
 	return cmd.ProcessState, start, nil
 }

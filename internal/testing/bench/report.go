@@ -21,8 +21,9 @@ func write(dir string, rows []row, runs int) error {
 	load, _ := os.ReadFile("/proc/loadavg")
 	fmt.Fprintf(&b, "# pullsecret benchmark\n\n%s, %d CPU (load average at the end: %s), local control plane (internal/testing/controlplane), median of %d runs; requests counted in the API server's audit log. Reproduce: `make bench`.\n\n",
 		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:3], " "), runs)
-	b.WriteString("| N | kubectl loop | pullsecret first run | re-run | × faster than kubectl (first) | requests first / re-run (per namespace) | kubectl requests (per namespace) | peak RSS first / re-run | token mints first / re-run | start → first request | pullsecret CPU first / re-run |\n")
-	b.WriteString("|---:|---:|---:|---:|---:|---|---|---|---|---|---|\n")
+	b.WriteString("The floor is a client with nothing pullsecret adds (blind writes, no client-side limiter, 64 in flight; internal/testing/bench/floor), run interleaved with pullsecret; × floor is pullsecret's time over the floor's.\n\n")
+	b.WriteString("| N | kubectl loop | pullsecret first run | re-run | floor first / re-run | × floor first / re-run | × faster than kubectl (first) | requests first / re-run (per namespace) | kubectl requests (per namespace) | peak RSS first / re-run | token mints first / re-run | start → first request | pullsecret CPU first / re-run |\n")
+	b.WriteString("|---:|---:|---:|---:|---|---|---:|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		kubectl, ratio, kreq := "—", "—", "—"
 		if r.Kubectl != nil {
@@ -30,8 +31,9 @@ func write(dir string, rows []row, runs int) error {
 			ratio = fmt.Sprintf("%.0f×", r.Kubectl.Wall.Seconds()/r.First.Wall.Seconds())
 			kreq = fmt.Sprintf("%d (%.1f)", r.Kubectl.Total, float64(r.Kubectl.Total)/float64(r.N))
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %d (%.2f) / %d (%.2f) | %s | %.0f / %.0f MB | %d / %d | %.0f ms | %s / %s |\n",
-			r.N, kubectl, secs(r.First.Wall), secs(r.Rerun.Wall), ratio,
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s / %s | %.2f / %.2f | %s | %d (%.2f) / %d (%.2f) | %s | %.0f / %.0f MB | %d / %d | %.0f ms | %s / %s |\n",
+			r.N, kubectl, secs(r.First.Wall), secs(r.Rerun.Wall), secs(r.Floor.Wall), secs(r.FloorRerun.Wall),
+			r.First.Wall.Seconds()/r.Floor.Wall.Seconds(), r.Rerun.Wall.Seconds()/r.FloorRerun.Wall.Seconds(), ratio,
 			r.First.Total, float64(r.First.Total)/float64(r.N), r.Rerun.Total, float64(r.Rerun.Total)/float64(r.N),
 			kreq, float64(r.First.RSSKB)/1024, float64(r.Rerun.RSSKB)/1024, r.FirstMints, r.RerunMint, r.First.FirstReqMS, secs(r.First.CPU), secs(r.Rerun.CPU))
 	}
@@ -67,6 +69,7 @@ func chart(rows []row) string {
 		{"kubectl loop", "#9e9e9e", func(r row) *measure { return r.Kubectl }},
 		{"pullsecret first run", "#1565c0", func(r row) *measure { return &r.First }},
 		{"pullsecret re-run", "#64b5f6", func(r row) *measure { return &r.Rerun }},
+		{"floor first run", "#ef6c00", func(r row) *measure { return &r.Floor }},
 	}
 	minS, maxS := 0.01, 1.0
 	for _, r := range rows {
@@ -107,7 +110,7 @@ func chart(rows []row) string {
 		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">N = %d</text>`+"\n", x0+bar*float64(len(series))/2, h-bottom+18, r.N)
 	}
 	for j, s := range series {
-		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="10" height="10" fill="%s"/><text x="%d" y="%d">%s</text>`+"\n", left+j*180, h-12, s.color, left+j*180+14, h-3, s.name)
+		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="10" height="10" fill="%s"/><text x="%d" y="%d">%s</text>`+"\n", left+j*142, h-12, s.color, left+j*142+14, h-3, s.name)
 	}
 	b.WriteString("</svg>\n")
 	return b.String()

@@ -8,16 +8,19 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/pullsecret/pullsecret/internal/testing/buildcache"
 )
 
-// Pinned versions. They must match tools/kubebins/go.mod and tools/etcdbin/go.mod; the cache
-// directory names use them, and a hash of those go.mod/go.sum files catches any other drift.
+// The pinned upstream modules (tools/upstream/README.md). Their go.mod is the one place each
+// version is written; the cache directory names and the version stamped into the Kubernetes
+// binaries are read from it.
 const (
-	KubernetesVersion = "v1.34.4"
-	EtcdVersion       = "v3.6.5"
+	kubernetesModule = "tools/upstream/kubernetes"
+	etcdModule       = "tools/upstream/etcd"
 )
 
-// Names of the Kubernetes commands tools/kubebins can build.
+// Names of the Kubernetes commands tools/upstream/kubernetes can build.
 const (
 	KubeAPIServer         = "kube-apiserver"
 	KubeControllerManager = "kube-controller-manager"
@@ -28,7 +31,7 @@ const (
 	Kubeadm               = "kubeadm"
 )
 
-// AllKubeCommands is every command tools/kubebins pins (what a kind node image needs).
+// AllKubeCommands is every command tools/upstream/kubernetes pins (what a kind node image needs).
 var AllKubeCommands = []string{KubeAPIServer, KubeControllerManager, Kubectl, KubeScheduler, KubeProxy, Kubelet, Kubeadm}
 
 // controlPlaneCommands are always built: Start runs the first two; kubectl is for humans and scripts.
@@ -36,10 +39,10 @@ var controlPlaneCommands = []string{KubeAPIServer, KubeControllerManager, Kubect
 
 // BuildOptions configures EnsureBinaries. The zero value is usable from inside the repository.
 type BuildOptions struct {
-	// CacheDir is the root of the binary cache; default $PULLSECRET_CACHE, else ~/.cache/pullsecret.
+	// CacheDir is the root of the build cache; default $PULLSECRET_CACHE, else ~/.cache/pullsecret.
 	CacheDir string
-	// SourceDir is the repository root holding tools/kubebins and tools/etcdbin; default: the
-	// nearest such directory at or above the working directory (tests run in their package dir).
+	// SourceDir is the repository root holding tools/upstream; default: the checkout at or
+	// above the working directory (tests run in their package dir).
 	SourceDir string
 	// Components lists extra Kubernetes commands (e.g. Kubelet) to build besides the control plane.
 	Components []string
@@ -47,7 +50,7 @@ type BuildOptions struct {
 	Log io.Writer
 }
 
-// Binaries holds absolute paths of built executables.
+// Binaries holds absolute paths of built executables and the versions they are.
 type Binaries struct {
 	Etcd                  string
 	KubeAPIServer         string
@@ -55,19 +58,22 @@ type Binaries struct {
 	Kubectl               string
 	// KubeDir holds every Kubernetes command built so far, named as the command (e.g. KubeDir/kubelet).
 	KubeDir string
+	// KubernetesVersion and EtcdVersion are the pinned versions (e.g. v1.34.4, v3.6.5).
+	KubernetesVersion, EtcdVersion string
 }
 
 // EnsureBinaries returns the pinned etcd and Kubernetes binaries, building them from the nested
-// modules on first use. Builds are serialized across processes with a lock file, so parallel test
-// packages wait for one build instead of racing. A cold build takes about 4.5 minutes on 2 cores (kube-apiserver, kube-controller-manager, kubectl and etcd).
+// modules on first use (internal/testing/buildcache: one build per input hash, serialized across
+// processes). A cold build takes about 4.5 minutes on 2 cores (kube-apiserver,
+// kube-controller-manager, kubectl and etcd).
 func EnsureBinaries(ctx context.Context, opts BuildOptions) (Binaries, error) {
-	cacheDir, err := resolveCacheDir(opts.CacheDir)
+	cacheDir, err := buildcache.Dir(opts.CacheDir)
 	if err != nil {
 		return Binaries{}, err
 	}
 	src := opts.SourceDir
 	if src == "" {
-		if src, err = findSourceDir(); err != nil {
+		if src, err = buildcache.RepoRoot(); err != nil {
 			return Binaries{}, err
 		}
 	}
@@ -80,12 +86,23 @@ func EnsureBinaries(ctx context.Context, opts BuildOptions) (Binaries, error) {
 			return Binaries{}, fmt.Errorf("unknown Kubernetes command %q (known: %s)", c, strings.Join(AllKubeCommands, ", "))
 		}
 	}
-	kube := kubeTarget(src, append(slices.Clone(controlPlaneCommands), opts.Components...))
-	kubeDir, err := kube.ensure(ctx, cacheDir, log)
+	kubeVersion, err := buildcache.RequiredVersion(filepath.Join(src, kubernetesModule), "k8s.io/kubernetes")
 	if err != nil {
 		return Binaries{}, err
 	}
-	etcdDir, err := etcdTarget(src).ensure(ctx, cacheDir, log)
+	etcdVersion, err := buildcache.RequiredVersion(filepath.Join(src, etcdModule), "go.etcd.io/etcd/server/v3")
+	if err != nil {
+		return Binaries{}, err
+	}
+	kube, err := kubeTarget(src, kubeVersion, append(slices.Clone(controlPlaneCommands), opts.Components...))
+	if err != nil {
+		return Binaries{}, err
+	}
+	kubeDir, err := kube.Ensure(ctx, cacheDir, log)
+	if err != nil {
+		return Binaries{}, err
+	}
+	etcdDir, err := etcdTarget(src, etcdVersion).Ensure(ctx, cacheDir, log)
 	if err != nil {
 		return Binaries{}, err
 	}
@@ -95,48 +112,24 @@ func EnsureBinaries(ctx context.Context, opts BuildOptions) (Binaries, error) {
 		KubeControllerManager: filepath.Join(kubeDir, KubeControllerManager),
 		Kubectl:               filepath.Join(kubeDir, Kubectl),
 		KubeDir:               kubeDir,
+		KubernetesVersion:     kubeVersion,
+		EtcdVersion:           etcdVersion,
 	}, nil
-}
-
-func resolveCacheDir(dir string) (string, error) {
-	if dir == "" {
-		dir = os.Getenv("PULLSECRET_CACHE")
-	}
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("no cache dir: set PULLSECRET_CACHE: %w", err)
-		}
-		dir = filepath.Join(home, ".cache", "pullsecret")
-	}
-	return filepath.Abs(dir)
-}
-
-// findSourceDir walks up from the working directory to the checkout holding the nested modules.
-func findSourceDir() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "tools", "kubebins", "go.mod")); err == nil {
-			return dir, nil
-		}
-		if filepath.Dir(dir) == dir {
-			return "", fmt.Errorf("no tools/kubebins/go.mod at or above %s: run from the pullsecret checkout or set BuildOptions.SourceDir", wd)
-		}
-	}
 }
 
 // versionLDFlags stamps the version kubeadm and kind check (an unstamped build says v0.0.0-master).
 // buildDate is fixed so that rebuilding the same sources gives the same bytes.
-func versionLDFlags() string {
+func versionLDFlags(version string) (string, error) {
+	parts := strings.SplitN(strings.TrimPrefix(version, "v"), ".", 3)
+	if len(parts) != 3 {
+		return "", fmt.Errorf("pinned Kubernetes version %q is not vMAJOR.MINOR.PATCH", version)
+	}
 	flags := []string{"-s", "-w"}
 	for _, pkg := range []string{"k8s.io/client-go/pkg/version", "k8s.io/component-base/version"} {
 		for _, kv := range []string{
-			"gitVersion=" + KubernetesVersion,
-			"gitMajor=1",
-			"gitMinor=34",
+			"gitVersion=" + version,
+			"gitMajor=" + parts[0],
+			"gitMinor=" + parts[1],
 			"gitCommit=0000000000000000000000000000000000000000",
 			"gitTreeState=clean",
 			"buildDate=2026-01-01T00:00:00Z",
@@ -144,27 +137,31 @@ func versionLDFlags() string {
 			flags = append(flags, "-X", pkg+"."+kv)
 		}
 	}
-	return strings.Join(flags, " ")
+	return strings.Join(flags, " "), nil
 }
 
-func kubeTarget(src string, commands []string) target {
-	t := target{
-		name:      "k8s-" + KubernetesVersion,
-		moduleDir: filepath.Join(src, "tools", "kubebins"),
-		ldflags:   versionLDFlags(),
-		outputs:   map[string]string{},
+func kubeTarget(src, version string, commands []string) (buildcache.Target, error) {
+	ldflags, err := versionLDFlags(version)
+	if err != nil {
+		return buildcache.Target{}, err
+	}
+	t := buildcache.Target{
+		Name:      "kubernetes-" + version,
+		ModuleDir: filepath.Join(src, kubernetesModule),
+		LDFlags:   ldflags,
+		Outputs:   map[string]string{},
 	}
 	for _, c := range commands {
-		t.outputs[c] = "k8s.io/kubernetes/cmd/" + c
+		t.Outputs[c] = "k8s.io/kubernetes/cmd/" + c
 	}
-	return t
+	return t, nil
 }
 
-func etcdTarget(src string) target {
-	return target{
-		name:      "etcd-" + EtcdVersion,
-		moduleDir: filepath.Join(src, "tools", "etcdbin"),
-		ldflags:   "-s -w",
-		outputs:   map[string]string{"etcd": "."},
+func etcdTarget(src, version string) buildcache.Target {
+	return buildcache.Target{
+		Name:      "etcd-" + version,
+		ModuleDir: filepath.Join(src, etcdModule),
+		LDFlags:   "-s -w",
+		Outputs:   map[string]string{"etcd": "."},
 	}
 }

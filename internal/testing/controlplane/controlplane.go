@@ -2,7 +2,7 @@
 // kube-controller-manager as local processes on loopback) so pullsecret's Kubernetes behaviour is
 // tested against the real API server, RBAC and controllers rather than client-go's fake.
 //
-// Binaries are built from pinned nested modules (tools/kubebins, tools/etcdbin) and cached; see
+// Binaries are built from pinned nested modules (tools/upstream/kubernetes, tools/upstream/etcd) and cached; see
 // EnsureBinaries. Linux only (process groups, Pdeathsig, flock).
 package controlplane
 

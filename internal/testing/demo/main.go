@@ -26,9 +26,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -38,6 +36,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/testing/actionbin"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
@@ -85,10 +84,11 @@ func realMain(ctx context.Context) error {
 	fmt.Printf("   Google %s, GitHub OIDC %s\n", stack.GoogleURL, stack.GitHubURL)
 
 	step("Building pullsecret")
-	bin := filepath.Join(work, "pullsecret")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s", err, out)
+	bin, err := actionbin.Build()
+	if err != nil {
+		return err
 	}
+	defer actionbin.Cleanup()
 
 	const ns = "preview-pr-42"
 	inputs, err := stack.Inputs(fakestack.WIF, "")
@@ -131,22 +131,11 @@ func realMain(ctx context.Context) error {
 // file commands, and ::add-mask:: honoured (masked values are replaced
 // before a line is shown, and the mask commands themselves are not shown).
 func runAction(ctx context.Context, bin, work string, inputs, extra map[string]string) (outputs, summary string, err error) {
-	out, sum := filepath.Join(work, "output"), filepath.Join(work, "summary")
+	cmd, files := actionbin.Command(ctx, bin, work, inputs, extra)
+	cmd.Env = append(cmd.Env, "GITHUB_ACTIONS=true")
+	out, sum := files.Outputs, files.Summary
 	_ = os.WriteFile(out, nil, 0o600)
 	_ = os.WriteFile(sum, nil, 0o600)
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + work, "GITHUB_ACTIONS=true", "GITHUB_OUTPUT=" + out, "GITHUB_STEP_SUMMARY=" + sum}
-	for _, in := range config.Inputs {
-		v, ok := inputs[in.Name]
-		if !ok {
-			v = in.Default
-		}
-		env = append(env, config.EnvName(in.Name)+"="+v)
-	}
-	for k, v := range extra {
-		env = append(env, k+"="+v)
-	}
-	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = env
 	var raw bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &raw, &raw
 	runErr := cmd.Run()

@@ -87,7 +87,8 @@ func memberMatches(member string, tok IssuedToken) bool {
 	return ok && tok.Attributes[name] == value
 }
 
-// evalMapping evaluates a concatenation of assertion.CLAIM terms and quoted
+// evalMapping evaluates a concatenation of assertion.CLAIM (or
+// assertion['CLAIM']) terms and quoted
 // literals; a missing claim makes the whole value empty, as CEL's error
 // does on Google.
 func evalMapping(expr string, claims map[string]any) string {
@@ -98,7 +99,7 @@ func evalMapping(expr string, claims map[string]any) string {
 			b.WriteString(term[1 : len(term)-1])
 			continue
 		}
-		v, _ := claims[strings.TrimPrefix(term, "assertion.")].(string)
+		v := claimOf(term, claims)
 		if v == "" {
 			return ""
 		}

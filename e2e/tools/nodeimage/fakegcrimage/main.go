@@ -14,14 +14,16 @@
 package main
 
 import (
+	"context"
 	"debug/elf"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 
-	"github.com/pullsecret/pullsecret/e2e/tools/nodeimage/internal/buildcache"
+	"github.com/pullsecret/pullsecret/e2e/tools/nodeimage/internal/hostexec"
 	"github.com/pullsecret/pullsecret/e2e/tools/nodeimage/internal/imagearchive"
+	"github.com/pullsecret/pullsecret/internal/testing/buildcache"
 )
 
 const busyboxPath = "/bin/busybox"
@@ -41,17 +43,17 @@ func build(image string) error {
 	if err != nil {
 		return err
 	}
-	cache, err := buildcache.Dir()
+	cache, err := buildcache.Dir("")
 	if err != nil {
 		return err
 	}
-	unlock, err := buildcache.Lock(filepath.Join(cache, "images", "fakegcr.lock"))
+	unlock, err := buildcache.Lock(context.Background(), filepath.Join(cache, "images", "fakegcr.lock"), os.Stderr)
 	if err != nil {
 		return err
 	}
 	defer unlock()
 
-	bin, err := buildcache.GoBinary(cache, "fakegcr", filepath.Join(repo, "e2e", "tools", "fakegcr"), ".", "fakegcr", "-s -w")
+	bin, err := goBinary(cache, "fakegcr", filepath.Join(repo, "e2e", "tools", "fakegcr"), ".", "fakegcr")
 	if err != nil {
 		return err
 	}
@@ -72,7 +74,7 @@ func build(image string) error {
 		}
 	}
 	stampPath := filepath.Join(cache, "images", "fakegcr.stamp")
-	id := buildcache.ImageID(image)
+	id := hostexec.ImageID(image)
 	if id != "" && buildcache.ReadStamp(stampPath) == k.Sum()+" "+id {
 		return nil
 	}
@@ -89,7 +91,7 @@ func build(image string) error {
 			{Path: "tmp", Dir: true, Mode: 0o1777},
 		},
 		Env:        []string{"PATH=/bin"},
-		Labels:     map[string]string{buildcache.ImageLabel: "fakegcr"},
+		Labels:     map[string]string{hostexec.ImageLabel: "fakegcr"},
 		Entrypoint: []string{"/fakegcr"},
 		Cmd:        []string{"-addr", ":5000", "-seed", "e2e-proj/private/app:v1,e2e-proj/app:v1"},
 	}
@@ -110,16 +112,16 @@ func build(image string) error {
 	if err != nil {
 		return err
 	}
-	load := buildcache.Cmd("", "docker", "load", "-q", "-i", archive)
+	load := hostexec.Cmd("", "docker", "load", "-q", "-i", archive)
 	load.Stdout = nil
 	if err := load.Run(); err != nil {
 		return fmt.Errorf("docker load: %w", err)
 	}
-	newID := buildcache.ImageID(image)
+	newID := hostexec.ImageID(image)
 	if newID == "" {
 		return fmt.Errorf("%s missing after docker load", image)
 	}
-	buildcache.PruneSuperseded() // the previous build
+	hostexec.PruneSuperseded() // the previous build
 	return buildcache.WriteStamp(stampPath, k.Sum()+" "+newID)
 }
 
@@ -136,4 +138,12 @@ func requireStatic(path string) error {
 		}
 	}
 	return nil
+}
+
+// goBinary builds (or finds cached) the main package pkg of the module in
+// moduleDir as <cache>/build/<name>/<bin>.
+func goBinary(cache, name, moduleDir, pkg, bin string) (string, error) {
+	t := buildcache.Target{Name: name, ModuleDir: moduleDir, LDFlags: "-s -w", Outputs: map[string]string{bin: pkg}}
+	dir, err := t.Ensure(context.Background(), cache, os.Stderr)
+	return filepath.Join(dir, bin), err
 }

@@ -17,6 +17,7 @@ package controlplanetest
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"regexp"
@@ -25,8 +26,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane"
@@ -45,7 +46,16 @@ var shared *controlplane.ControlPlane
 // build`) or raise -timeout when the cache is cold.
 func Run(m *testing.M) int {
 	start := time.Now()
-	cp, err := controlplane.Start(context.Background(), options())
+	opts := options()
+	// The start waits for events (etcd healthy, /readyz, the first ServiceAccount); its hang guard
+	// is the binary's -timeout, not a budget a busy machine could overrun.
+	flag.Parse()
+	if f := flag.Lookup("test.timeout"); f != nil {
+		if d, ok := f.Value.(flag.Getter).Get().(time.Duration); ok && d > 0 {
+			opts.StartTimeout = d
+		}
+	}
+	cp, err := controlplane.Start(context.Background(), opts)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "FAIL: controlplanetest: no control plane for the integration tests:\n%v\n", err)
 		return 1
@@ -81,7 +91,12 @@ func Shared(t testing.TB) *controlplane.ControlPlane {
 // Shared: each control plane costs a few seconds and ~300 MB.
 func Start(t testing.TB) *controlplane.ControlPlane {
 	t.Helper()
-	cp, err := controlplane.Start(context.Background(), options())
+	opts := options()
+	ctx := Context(t)
+	if deadline, ok := ctx.Deadline(); ok {
+		opts.StartTimeout = time.Until(deadline) // bounded by the binary's deadline, not a budget
+	}
+	cp, err := controlplane.Start(ctx, opts)
 	if err != nil {
 		t.Fatalf("starting a control plane: %v", err)
 	}
@@ -113,19 +128,25 @@ func saveLogs(cp *controlplane.ControlPlane) {
 
 var notDNSLabel = regexp.MustCompile(`[^a-z0-9-]+`)
 
-// Namespace creates a namespace for the test (named after it) and deletes it at cleanup, so
-// tests sharing a control plane do not see each other's objects.
+// Namespace creates a namespace for the test (named after it) with its `default` ServiceAccount,
+// and deletes it at cleanup, so tests sharing a control plane do not see each other's objects.
 func Namespace(t testing.TB, cp *controlplane.ControlPlane) string {
 	t.Helper()
-	cs, err := kubernetes.NewForConfig(cp.RESTConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ns := BareNamespace(t, cp)
+	DefaultServiceAccount(t, clientset(t, cp), ns)
+	return ns
+}
+
+// BareNamespace is Namespace without the `default` ServiceAccount, for tests about the controller
+// that adds it.
+func BareNamespace(t testing.TB, cp *controlplane.ControlPlane) string {
+	t.Helper()
+	cs := clientset(t, cp)
 	prefix := strings.Trim(notDNSLabel.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
 	if len(prefix) > 40 {
 		prefix = strings.TrimRight(prefix[:40], "-")
 	}
-	ns, err := cs.CoreV1().Namespaces().Create(context.Background(),
+	ns, err := cs.CoreV1().Namespaces().Create(Context(t),
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix + "-"}}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("creating a namespace for %s: %v", t.Name(), err)
@@ -136,15 +157,30 @@ func Namespace(t testing.TB, cp *controlplane.ControlPlane) string {
 			t.Errorf("deleting namespace %s: %v", ns.Name, err)
 		}
 	})
-	// kube-controller-manager adds the default ServiceAccount a moment
-	// later; a test that ran before it appeared would see a namespace no
-	// real cluster hands out (and `service_accounts: "*"` would miss it).
-	err = wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		_, err := cs.CoreV1().ServiceAccounts(ns.Name).Get(ctx, "default", metav1.GetOptions{})
-		return err == nil, nil
-	})
-	if err != nil {
-		t.Fatalf("namespace %s: default ServiceAccount did not appear: %v", ns.Name, err)
-	}
 	return ns.Name
+}
+
+// DefaultServiceAccount gives namespace ns the `default` ServiceAccount every namespace of a real
+// cluster has: a test that ran before it appeared would see a namespace no real cluster hands out
+// (and `service_accounts: "*"` would miss it). It creates the object exactly as
+// kube-controller-manager's serviceaccount controller does (a bare name) rather than waiting for
+// that controller: on a busy machine its single worker can lag minutes behind the hundreds of
+// namespaces other tests create, and how busy the machine is must not decide a test. The
+// controller finds it present and leaves it alone; if the controller was first, that is the same
+// object.
+func DefaultServiceAccount(t testing.TB, cs kubernetes.Interface, ns string) {
+	t.Helper()
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}
+	if _, err := cs.CoreV1().ServiceAccounts(ns).Create(Context(t), sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatalf("namespace %s: creating the default ServiceAccount: %v", ns, err)
+	}
+}
+
+func clientset(t testing.TB, cp *controlplane.ControlPlane) kubernetes.Interface {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(cp.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
 }
