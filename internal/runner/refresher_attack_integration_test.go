@@ -102,9 +102,9 @@ func TestRefresherAttackServiceAccountTokenSecret(t *testing.T) {
 					WithType(corev1.SecretTypeServiceAccountToken).
 					WithAnnotations(map[string]string{corev1.ServiceAccountNameKey: "default"})
 				// Admission policies load asynchronously: a refusal may
-				// take a moment to appear, an acceptance is final only
-				// once the poll gives up.
-				err := wait.PollUntilContextTimeout(t.Context(), 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+				// take a moment to appear (longer on a busy machine), so an
+				// acceptance is final only at the test's deadline.
+				err := wait.PollUntilContextCancel(controlplanetest.Context(t), 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 					_, err := as.CoreV1().Secrets(ns).Apply(ctx, attack, metav1.ApplyOptions{FieldManager: "attacker", Force: true, DryRun: []string{metav1.DryRunAll}})
 					return err != nil, nil
 				})

@@ -45,7 +45,8 @@ type Deps struct {
 	IDToken    googleauth.IDTokenFetcher
 	HTTPClient *http.Client
 	Now        func() time.Time
-	// Host probes the machine for the loopback redirect (nil: real probes).
+	// Host probes the machine for the loopback redirect; its nil fields
+	// fall back to the real probes (container.Host.WithDefaults).
 	container.Host
 	Version string
 	// KubeRequestTimeout bounds each API call, retries included; zero
