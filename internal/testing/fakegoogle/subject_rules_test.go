@@ -32,7 +32,11 @@ func TestSubjectTokenRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jwks, _ := json.Marshal(fakejwt.JWKS{Keys: []fakejwt.JWK{fakejwt.NewECJWK("ec1", &ec.PublicKey), fakejwt.NewJWK("rsa1", &rsaKey.PublicKey)}})
+	ecJWK, err := fakejwt.NewECJWK("ec1", &ec.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks, _ := json.Marshal(fakejwt.JWKS{Keys: []fakejwt.JWK{ecJWK, fakejwt.NewJWK("rsa1", &rsaKey.PublicKey)}})
 	g, err := New(Config{})
 	if err != nil {
 		t.Fatal(err)

@@ -20,10 +20,15 @@ const AlgES256 = "ES256"
 
 // NewECJWK encodes a P-256 key as an ES256 signing JWK (RFC 7518 section
 // 6.2.1: x and y as 32-byte big-endian base64url).
-func NewECJWK(kid string, pub *ecdsa.PublicKey) JWK {
+func NewECJWK(kid string, pub *ecdsa.PublicKey) (JWK, error) {
+	// Bytes is the uncompressed point: 0x04 || X || Y (SEC 1 section 2.3.3).
+	point, err := pub.Bytes()
+	if err != nil || len(point) != 65 {
+		return JWK{}, fmt.Errorf("fakejwt: not a P-256 public key: %v", err)
+	}
 	return JWK{Kty: "EC", Alg: AlgES256, Use: "sig", Kid: kid, Crv: "P-256",
-		X: b64.EncodeToString(pub.X.FillBytes(make([]byte, 32))),
-		Y: b64.EncodeToString(pub.Y.FillBytes(make([]byte, 32)))}
+		X: b64.EncodeToString(point[1:33]),
+		Y: b64.EncodeToString(point[33:])}, nil
 }
 
 // Key decodes an RSA or P-256 JWK.
@@ -40,9 +45,9 @@ func (k JWK) Key() (crypto.PublicKey, error) {
 		if errX != nil || errY != nil || len(x) != 32 || len(y) != 32 {
 			return nil, errors.New("fakejwt: JWK has a bad EC point")
 		}
-		pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}
-		// ECDH validates the point: a JWK's must be checked before use.
-		if _, err := pub.ECDH(); err != nil {
+		// The parser validates the point: a JWK's must be checked before use.
+		pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+		if err != nil {
 			return nil, errors.New("fakejwt: JWK point is not on P-256")
 		}
 		return pub, nil
