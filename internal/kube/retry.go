@@ -128,6 +128,21 @@ func retryCall[O any](ctx context.Context, bu *budget, r repeat, call func(conte
 // server that answers "retry now" forever is not retried forever.
 const maxAsked = 10
 
+// MaxAttempts is the most requests one call can send within limit: the
+// first, the connection-error retries whose shortest waits (half of each
+// backoff step) fit in limit, and the retries a server asks for. It is a
+// property of the policy, not of the machine, so tests can hold the
+// retries to it on any machine.
+func MaxAttempts(limit time.Duration) int {
+	n, spent, w := 1, time.Duration(0), connectionBackoff.initial
+	for spent+w/2 < limit {
+		spent += w / 2
+		n++
+		w = min(2*w, connectionBackoff.max)
+	}
+	return n + maxAsked
+}
+
 // serverDelay reports a refusal the server asks to be retried, and after
 // how long: a 429 (never acted on) for any request; for requests safe to
 // repeat, a 503 (an API server shutting down answers one, asking for a

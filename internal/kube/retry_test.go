@@ -184,3 +184,16 @@ func TestConnectionErrorClassifies(t *testing.T) {
 		}
 	}
 }
+
+func TestMaxAttemptsBoundsRetries(t *testing.T) {
+	t.Parallel()
+	// 30 s: five doubling waits (25+50+100+200+400 ms at their shortest),
+	// then 500 ms each, plus the ten a server may ask for.
+	if got, want := MaxAttempts(30*time.Second), 1+5+58+maxAsked; got != want {
+		t.Errorf("MaxAttempts(30s) = %d, want %d", got, want)
+	}
+	// A limit shorter than the first wait leaves the first attempt alone.
+	if got, want := MaxAttempts(time.Millisecond), 1+maxAsked; got != want {
+		t.Errorf("MaxAttempts(1ms) = %d, want %d", got, want)
+	}
+}

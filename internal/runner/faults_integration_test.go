@@ -19,10 +19,10 @@ import (
 // real run has; a shorter limit made calls the proxy never touched fail.
 const faultTimeout = kube.DefaultRequestTimeout
 
-// maxAttemptsPerCall bounds one call's attempts: one plus ten retries the
-// server asks for (429, 503), or, after connection errors, the growing waits
-// (up to 1 s) that fit in faultTimeout.
-const maxAttemptsPerCall = 11
+// maxAttemptsPerCall bounds one call's attempts by the retry policy within
+// faultTimeout (kube.MaxAttempts), never by how fast this machine is: the
+// retries after connection errors last as long as the per-call limit.
+var maxAttemptsPerCall = kube.MaxAttempts(faultTimeout)
 
 // callsPerNamespace is what an apply costs with one ServiceAccount: apply
 // the secret, update the ServiceAccount (both are read by LISTs across the
