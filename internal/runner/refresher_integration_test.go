@@ -120,6 +120,7 @@ func refresherRunCtx(ctx context.Context, t *testing.T, cp *controlplane.Control
 	t.Helper()
 	cs := clientFor(t, cp)
 	id := tokenIdentity(t, cp, cs, refreshNS, pullerRefresher)
+	waitPolicyAdmits(ctx, t, cs, id.client, refreshNS, pullerRefresher)
 	a := parseRefresherArgs(t, refresherArgs(t, cs, refreshNS, pullerRefresher))
 	if tokenPath != "" {
 		a.TokenFile = tokenPath
