@@ -70,8 +70,14 @@ func build(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "controlplane: binaries ready in %s\n", time.Since(start).Round(time.Millisecond))
 	fmt.Printf("etcd=%s\n", bins.Etcd)
+	// One line per command: "all" names the default ones again, and a
+	// caller reading NAME= lines must get one path per name.
+	printed := map[string]bool{}
 	for _, c := range append([]string{controlplane.KubeAPIServer, controlplane.KubeControllerManager, controlplane.Kubectl}, opts.Components...) {
-		fmt.Printf("%s=%s\n", c, filepath.Join(bins.KubeDir, c))
+		if !printed[c] {
+			printed[c] = true
+			fmt.Printf("%s=%s\n", c, filepath.Join(bins.KubeDir, c))
+		}
 	}
 	return nil
 }
