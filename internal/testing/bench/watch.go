@@ -52,6 +52,7 @@ type watchOptions struct {
 	tokenLifetime time.Duration
 	asAdmin       bool
 	skipFailover  bool
+	controllerBin string
 }
 
 // watchFlags declares bench -watch's own flags.
@@ -62,6 +63,7 @@ func watchFlags() *watchOptions {
 	flag.DurationVar(&w.tokenLifetime, "watch-token-lifetime", 2*time.Minute, "with -watch: token_lifetime of the installed refresher (it refreshes at half of it, so a window sees refreshes)")
 	flag.BoolVar(&w.asAdmin, "watch-as-admin", false, "with -watch: run the controller with the admin kubeconfig instead of its ServiceAccount's")
 	flag.BoolVar(&w.skipFailover, "watch-skip-failover", false, "with -watch: skip the leader failover measurement")
+	flag.StringVar(&w.controllerBin, "watch-controller-bin", "", "with -watch: run the controller from this binary (e.g. another build, to compare) instead of the one the bench builds")
 	return w
 }
 
@@ -105,7 +107,7 @@ func runWatch(o *watchOptions) error {
 	if err != nil {
 		return err
 	}
-	if _, err := e.lease.waitHolder(ctx, a.id, time.Time{}); err != nil {
+	if _, err := e.lease.waitHolder(ctx, a, time.Time{}); err != nil {
 		return e.failed(err, a)
 	}
 	if err := e.waitCovered(ctx, []string{seedNamespace}); err != nil {

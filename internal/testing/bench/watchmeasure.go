@@ -155,7 +155,7 @@ func (e *watchEnv) failover(ctx context.Context, a, b *controller) (failoverResu
 		return f, err
 	}
 	e.covered = append(e.covered, ns)
-	taken, err := e.lease.waitHolder(ctx, b.id, kill)
+	taken, err := e.lease.waitHolder(ctx, b, kill)
 	if err != nil {
 		return f, err
 	}

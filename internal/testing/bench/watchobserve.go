@@ -109,9 +109,10 @@ func (l *leaseWatch) saw(obj any) {
 	}
 }
 
-// waitHolder waits until the Lease is held by id (as seen after since)
+// waitHolder waits until the Lease is held by c (as seen after since)
 // and returns when that was first seen.
-func (l *leaseWatch) waitHolder(ctx context.Context, id string, since time.Time) (time.Time, error) {
+func (l *leaseWatch) waitHolder(ctx context.Context, c *controller, since time.Time) (time.Time, error) {
+	id := c.id
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	for {
@@ -127,6 +128,9 @@ func (l *leaseWatch) waitHolder(ctx context.Context, id string, since time.Time)
 			last = l.holders[n-1]
 		}
 		l.mu.Unlock()
+		if err := c.running(); err != nil {
+			return time.Time{}, err
+		}
 		select {
 		case <-ctx.Done():
 			return time.Time{}, fmt.Errorf("the Lease was not taken by %s (last holder %q since %s)", id, last.holder, last.at.Format(time.RFC3339))

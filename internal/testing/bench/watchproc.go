@@ -39,7 +39,11 @@ func (e *watchEnv) startController(_ context.Context, id string) (*controller, e
 	if err != nil {
 		return nil, err
 	}
-	c.cmd = exec.Command(e.bin, "refresh", "--watch", "--config-map", refreshNamespace+"/"+e.name,
+	bin := e.bin
+	if e.opts.controllerBin != "" {
+		bin = e.opts.controllerBin
+	}
+	c.cmd = exec.Command(bin, "refresh", "--watch", "--config-map", refreshNamespace+"/"+e.name,
 		"--kubeconfig", e.kubeconfig, "--metrics-address", c.metrics)
 	c.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.work, "POD_NAME=" + id}
 	c.cmd.Stdout, c.cmd.Stderr = log, log

@@ -182,7 +182,7 @@ func (e *watchEnv) scale(ctx context.Context, n int, window time.Duration) (memo
 	}
 	defer func() { _ = c.stop() }()
 	m := memoryResult{covered: len(e.covered)}
-	leading, err := e.lease.waitHolder(ctx, c.id, c.started)
+	leading, err := e.lease.waitHolder(ctx, c, c.started)
 	if err != nil {
 		return m, steadyResult{}, e.failed(err, c)
 	}
