@@ -4,9 +4,10 @@
 // docker action with refresh: true, refresh_mode: watch and a namespaces
 // glob, against the real local control plane, with a refresh_image that
 // no kubelet runs. The controller then runs out of cluster as a child
-// process (`pullsecret refresh --watch --config-map NS/NAME --kubeconfig
-// PATH`), as the refresher's ServiceAccount (a kubeconfig holding a token
-// the bench requested for it, so its RBAC and admission policy apply), on
+// process with the arguments of the Deployment's pod plus --kubeconfig
+// PATH (`pullsecret refresh --config-map NS/NAME … --watch`), as the
+// refresher's ServiceAccount (a kubeconfig holding a token the bench
+// requested for it, so its RBAC and admission policy apply), on
 // the GKE flavour of the identity (no refresh_workload_identity_provider:
 // the fake metadata server, whose endpoint the installer fixed in the
 // refresher's arguments). It measures:

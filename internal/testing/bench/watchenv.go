@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,8 +46,9 @@ type watchEnv struct {
 	cp                  *controlplane.ControlPlane
 	stack               *fakestack.Stack
 	cs                  kubernetes.Interface
-	name, user          string // the refresher's object name and API user
-	kubeconfig          string // the controllers'
+	name, user          string   // the refresher's object name and API user
+	kubeconfig          string   // the controllers'
+	args                []string // the controllers' (the Deployment's pod's)
 	arrivals            *arrivals
 	lease               *leaseWatch
 	covered             []string // namespaces the bench created (all covered)
@@ -153,8 +155,15 @@ func (e *watchEnv) install(ctx context.Context) error {
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("the install run failed: %w; output tail: %s", err, tail(log.String(), 3000))
 	}
-	if _, err := e.cs.AppsV1().Deployments(refreshNamespace).Get(ctx, e.name, metav1.GetOptions{}); err != nil {
-		progress("WARNING: the install run installed no Deployment %s/%s (is refresh_mode: watch on this tree?): %v", refreshNamespace, e.name, err)
+	e.args = []string{"refresh", "--watch", "--config-map", refreshNamespace + "/" + e.name}
+	dep, err := e.cs.AppsV1().Deployments(refreshNamespace).Get(ctx, e.name, metav1.GetOptions{})
+	switch {
+	case err != nil:
+		progress("WARNING: the install run installed no Deployment %s/%s (is refresh_mode: watch on this tree?): %v; the controller gets only --config-map", refreshNamespace, e.name, err)
+	case len(dep.Spec.Template.Spec.Containers) == 0:
+		return fmt.Errorf("the refresher's Deployment has no container")
+	default:
+		e.args = podArgs(dep.Spec.Template.Spec.Containers[0])
 	}
 	if e.opts.asAdmin {
 		e.kubeconfig = e.cp.Kubeconfig()
@@ -162,6 +171,20 @@ func (e *watchEnv) install(ctx context.Context) error {
 	}
 	e.kubeconfig, err = e.serviceAccountKubeconfig(ctx)
 	return err
+}
+
+// podArgs are the command line the Deployment's pod runs (without the
+// executable), so that the controller runs exactly as in the cluster; the
+// bench adds --kubeconfig and its own --metrics-address after them.
+func podArgs(c corev1.Container) []string {
+	args := slices.Clone(c.Args)
+	if len(c.Command) > 1 { // the arguments may start in the command
+		args = append(slices.Clone(c.Command[1:]), args...)
+	}
+	if !slices.Contains(args, "--watch") {
+		args = append(args, "--watch")
+	}
+	return args
 }
 
 // refreshInterval is the largest refresh_interval the installer accepts

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,9 +18,9 @@ import (
 )
 
 // controller is one watching refresher, run out of cluster as a child
-// process: `pullsecret refresh --watch --config-map NS/NAME --kubeconfig
-// PATH --metrics-address ADDR`, leader election on (the default), its
-// Lease identity POD_NAME=id.
+// process with its pod's arguments (`refresh --config-map NS/NAME …
+// --watch`) and `--kubeconfig PATH --metrics-address ADDR`, leader
+// election on (the default), its Lease identity POD_NAME=id.
 type controller struct {
 	id, logPath, metrics string
 	cmd                  *exec.Cmd
@@ -43,8 +44,7 @@ func (e *watchEnv) startController(_ context.Context, id string) (*controller, e
 	if e.opts.controllerBin != "" {
 		bin = e.opts.controllerBin
 	}
-	c.cmd = exec.Command(bin, "refresh", "--watch", "--config-map", refreshNamespace+"/"+e.name,
-		"--kubeconfig", e.kubeconfig, "--metrics-address", c.metrics)
+	c.cmd = exec.Command(bin, append(slices.Clone(e.args), "--kubeconfig", e.kubeconfig, "--metrics-address", c.metrics)...)
 	c.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.work, "POD_NAME=" + id}
 	c.cmd.Stdout, c.cmd.Stderr = log, log
 	c.started = time.Now()
