@@ -1,9 +1,12 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 func TestPercentile(t *testing.T) {
@@ -137,6 +140,23 @@ func TestRefreshInterval(t *testing.T) {
 	for lifetime, want := range map[time.Duration]string{time.Minute: "1m", 2 * time.Minute: "1m", time.Hour: "30m", 10 * time.Minute: "5m"} {
 		if got := refreshInterval(lifetime); got != want {
 			t.Errorf("refreshInterval(%s) = %s, want %s", lifetime, got, want)
+		}
+	}
+}
+
+func TestPodArgs(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		c    corev1.Container
+		want []string
+	}{
+		{"args", corev1.Container{Command: []string{"/pullsecret"}, Args: []string{"refresh", "--config-map", "ns/x", "--watch"}}, []string{"refresh", "--config-map", "ns/x", "--watch"}},
+		{"no --watch yet", corev1.Container{Args: []string{"refresh", "--config-map", "ns/x"}}, []string{"refresh", "--config-map", "ns/x", "--watch"}},
+		{"in the command", corev1.Container{Command: []string{"/pullsecret", "refresh"}, Args: []string{"--config-map", "ns/x", "--watch"}}, []string{"refresh", "--config-map", "ns/x", "--watch"}},
+	} {
+		if got := podArgs(tc.c); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: podArgs = %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }
