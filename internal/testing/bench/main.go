@@ -372,13 +372,15 @@ type auditEvent struct {
 	User      struct {
 		Username string `json:"username"`
 	} `json:"user"`
-	ObjectRef *struct {
-		Resource    string `json:"resource"`
-		Subresource string `json:"subresource"`
-		Namespace   string `json:"namespace"`
-		Name        string `json:"name"`
-	} `json:"objectRef"`
-	Received time.Time `json:"requestReceivedTimestamp"`
+	ObjectRef *auditObject `json:"objectRef"`
+	Received  time.Time    `json:"requestReceivedTimestamp"`
+}
+
+type auditObject struct {
+	Resource    string `json:"resource"`
+	Subresource string `json:"subresource"`
+	Namespace   string `json:"namespace"`
+	Name        string `json:"name"`
 }
 
 func (a *auditReader) measure(do func() (*os.ProcessState, time.Time, error), agent string) (measure, error) {

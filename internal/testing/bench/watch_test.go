@@ -48,12 +48,7 @@ func TestProcMemory(t *testing.T) {
 
 func auditLine(verb, stage, resource, sub, ns string) auditEvent {
 	e := auditEvent{Verb: verb, Stage: stage}
-	e.ObjectRef = &struct {
-		Resource    string `json:"resource"`
-		Subresource string `json:"subresource"`
-		Namespace   string `json:"namespace"`
-		Name        string `json:"name"`
-	}{Resource: resource, Subresource: sub, Namespace: ns}
+	e.ObjectRef = &auditObject{Resource: resource, Subresource: sub, Namespace: ns}
 	return e
 }
 
@@ -77,6 +72,9 @@ func TestClassify(t *testing.T) {
 		{auditLine("create", "ResponseComplete", "serviceaccounts", "token", "pullsecret"), classWrite, "create serviceaccounts/token", true},
 	} {
 		class, key := classify(tc.ev)
+		if classOf(key) != class {
+			t.Errorf("classOf(%q) = %q, classify said %q", key, classOf(key), class)
+		}
 		if class != tc.class || key != tc.key || counted(tc.ev) != tc.countedOnce {
 			t.Errorf("%s %s/%s at %s: classify = %q %q, counted %v; want %q %q, %v", tc.ev.Verb, tc.ev.ObjectRef.Resource, tc.ev.ObjectRef.Subresource, tc.ev.Stage,
 				class, key, counted(tc.ev), tc.class, tc.key, tc.countedOnce)

@@ -95,6 +95,10 @@ func (r *watchResults) write(dir string) error {
 		for _, m := range r.memory {
 			fmt.Fprintf(&b, "| %d | %s | %s | %.0f MB | %.0f / %.0f MB |\n", m.covered, secs(m.leading), secs(m.catchUp), mb(m.hwmKB), mb(m.rssKB), mb(m.rssMaxKB))
 		}
+		b.WriteString("\nThe controller's requests from its start until every new namespace was covered:\n\n")
+		for _, m := range r.memory {
+			fmt.Fprintf(&b, "- %d covered: %d requests: %s\n", m.covered, total(m.catchUpRequests), byVerb(m.catchUpRequests))
+		}
 	}
 
 	if len(r.steady) > 0 {

@@ -70,26 +70,39 @@ func (e *watchEnv) steady(ctx context.Context, label string, covered int, window
 	if err != nil {
 		return steadyResult{}, err
 	}
-	s := steadyResult{label: label, covered: covered, window: time.Since(start), byClass: map[string]int{}, byKey: map[string]int{}, mints: e.mints() - mints}
-	for _, ev := range events {
-		if !e.isController(ev) || !counted(ev) {
-			continue
-		}
-		class, key := classify(ev)
-		s.byClass[class]++
-		s.byKey[key]++
-		if class == classWrite {
-			switch ev.ObjectRef.Resource {
-			case "secrets":
-				s.secretW++
-			case "serviceaccounts":
-				s.saWrites++
-			}
-		}
+	s := steadyResult{label: label, covered: covered, window: time.Since(start), byClass: map[string]int{}, mints: e.mints() - mints}
+	s.byKey = e.count(events)
+	for key, n := range s.byKey {
+		s.byClass[classOf(key)] += n
 	}
+	s.secretW, s.saWrites = s.writes("secrets"), s.writes("serviceaccounts")
 	progress("steady state (%s, %d namespaces): %d requests in %s, %d refresh(es), %d secret / %d ServiceAccount writes",
 		label, covered, total(s.byClass), secs(s.window), s.mints, s.secretW, s.saWrites)
 	return s, nil
+}
+
+// count counts the controller's requests among events by "verb
+// resource".
+func (e *watchEnv) count(events []auditEvent) map[string]int {
+	out := map[string]int{}
+	for _, ev := range events {
+		if e.isController(ev) && counted(ev) {
+			_, key := classify(ev)
+			out[key]++
+		}
+	}
+	return out
+}
+
+// writes counts the window's writes of resource.
+func (s steadyResult) writes(resource string) int {
+	n := 0
+	for key, c := range s.byKey {
+		if _, res, _ := strings.Cut(key, " "); res == resource && classOf(key) == classWrite {
+			n += c
+		}
+	}
+	return n
 }
 
 // isController picks the watching refresher's requests: its
@@ -113,6 +126,19 @@ func counted(ev auditEvent) bool {
 		return ev.Stage == "ResponseStarted"
 	}
 	return ev.Stage == "ResponseComplete"
+}
+
+// classOf is classify's class of a "verb resource" key.
+func classOf(key string) string {
+	verb, res, _ := strings.Cut(key, " ")
+	res, _, _ = strings.Cut(res, " (")
+	ev := auditEvent{Verb: verb}
+	ev.ObjectRef = &auditObject{Resource: res}
+	if r, sub, ok := strings.Cut(res, "/"); ok {
+		ev.ObjectRef.Resource, ev.ObjectRef.Subresource = r, sub
+	}
+	class, _ := classify(ev)
+	return class
 }
 
 // classify sorts a request: watches, lists, the Lease (leader election),
@@ -159,6 +185,9 @@ type memoryResult struct {
 	catchUp      time.Duration // start → every new namespace covered
 	hwmKB, rssKB int64         // peak, and steady resident set (median of the window's samples)
 	rssMaxKB     int64         // largest VmRSS sample in the window
+	// catchUpRequests are the controller's requests from its start until
+	// every new namespace was covered, "verb resource" → count.
+	catchUpRequests map[string]int
 }
 
 // scale creates n namespaces while no controller runs, starts one, and
@@ -176,6 +205,10 @@ func (e *watchEnv) scale(ctx context.Context, n int, window time.Duration) (memo
 		return memoryResult{}, steadyResult{}, err
 	}
 	progress("N=%d: %d namespaces created, %d covered in all; starting a controller", n, n, len(e.covered))
+	audit := &auditReader{path: e.auditLog}
+	if _, err := audit.events(); err != nil { // skip what came before
+		return memoryResult{}, steadyResult{}, err
+	}
 	c, err := e.startController(ctx, fmt.Sprintf("bench-n%d", n))
 	if err != nil {
 		return memoryResult{}, steadyResult{}, err
@@ -196,6 +229,11 @@ func (e *watchEnv) scale(ctx context.Context, n int, window time.Duration) (memo
 		last = maxTime(last, maxTime(secret, ref))
 	}
 	m.catchUp = last.Sub(c.started)
+	events, err := audit.events()
+	if err != nil {
+		return m, steadyResult{}, err
+	}
+	m.catchUpRequests = e.count(events)
 	var mu sync.Mutex
 	var samples []time.Duration // KB as Duration, to reuse percentile
 	sample := func() {
