@@ -374,6 +374,9 @@ type auditEvent struct {
 	} `json:"user"`
 	ObjectRef *auditObject `json:"objectRef"`
 	Received  time.Time    `json:"requestReceivedTimestamp"`
+	Response  *struct {
+		Code int `json:"code"`
+	} `json:"responseStatus"`
 }
 
 type auditObject struct {

@@ -20,9 +20,9 @@
 //     leader, until the other holds the Lease and until a namespace
 //     created right after the signal is covered;
 //   - steady-state API requests (audit log, by the controller's user) over
-//     a window, extrapolated to an hour, by kind: watches, lists, Lease,
-//     writes, status; and the writes of one refresh (token mints at the
-//     fake Google mark the refreshes);
+//     whole refresh cycles (token mint to token mint at the fake Google),
+//     extrapolated to an hour, by kind: watches, lists, Lease, writes,
+//     status; and the writes of one refresh;
 //   - memory (peak VmHWM and steady VmRSS from /proc) of one controller
 //     started cold on N covered namespaces, and how long it took to cover
 //     them.
@@ -49,7 +49,7 @@ type watchOptions struct {
 	out           string
 	check         bool
 	latencyN      int
-	window        time.Duration
+	cycles        int
 	tokenLifetime time.Duration
 	asAdmin       bool
 	skipFailover  bool
@@ -60,7 +60,7 @@ type watchOptions struct {
 func watchFlags() *watchOptions {
 	w := &watchOptions{}
 	flag.IntVar(&w.latencyN, "watch-latency-n", 100, "with -watch: namespaces created at once, and then one at a time, for event → covered")
-	flag.DurationVar(&w.window, "watch-window", 120*time.Second, "with -watch: steady-state window the API requests are counted over")
+	flag.IntVar(&w.cycles, "watch-cycles", 2, "with -watch: refresh cycles (token mint to token mint) the steady-state API requests are counted over")
 	flag.DurationVar(&w.tokenLifetime, "watch-token-lifetime", 2*time.Minute, "with -watch: token_lifetime of the installed refresher (it refreshes at half of it, so a window sees refreshes)")
 	flag.BoolVar(&w.asAdmin, "watch-as-admin", false, "with -watch: run the controller with the admin kubeconfig instead of its ServiceAccount's")
 	flag.BoolVar(&w.skipFailover, "watch-skip-failover", false, "with -watch: skip the leader failover measurement")
@@ -134,7 +134,7 @@ func runWatch(o *watchOptions) error {
 		if err := e.waitFollowing(ctx, b); err != nil {
 			return e.failed(err, a, b)
 		}
-		st, err := e.steady(ctx, "2 replicas", len(e.covered), o.window)
+		st, err := e.steady(ctx, "2 replicas", len(e.covered), o.cycles)
 		if err != nil {
 			return e.failed(err, a, b)
 		}
@@ -153,7 +153,7 @@ func runWatch(o *watchOptions) error {
 	}
 
 	for _, n := range scales {
-		m, st, err := e.scale(ctx, n, o.window)
+		m, st, err := e.scale(ctx, n, o.cycles)
 		if err != nil {
 			return err
 		}

@@ -80,6 +80,13 @@ func TestClassify(t *testing.T) {
 				class, key, counted(tc.ev), tc.class, tc.key, tc.countedOnce)
 		}
 	}
+	conflict := auditLine("update", "ResponseComplete", "serviceaccounts", "", "a")
+	conflict.Response = &struct {
+		Code int `json:"code"`
+	}{Code: 409}
+	if class, key := classify(conflict); class != classWrite || key != "update serviceaccounts (409)" || classOf(key) != classWrite {
+		t.Errorf("a conflict: classify = %q %q", class, key)
+	}
 	if counted(auditEvent{Verb: "get", Stage: "ResponseComplete"}) {
 		t.Error("a request without an object (discovery) was counted")
 	}

@@ -112,7 +112,7 @@ func maxTime(a, b time.Time) time.Time {
 // metrics say it is no leader (or, when it serves no metrics, a few Lease
 // retry periods).
 func (e *watchEnv) waitFollowing(ctx context.Context, c *controller) error {
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if err := c.running(); err != nil {
 			return err
@@ -183,12 +183,15 @@ func (e *watchEnv) failover(ctx context.Context, a, b *controller) (failoverResu
 }
 
 // mints counts the access tokens minted so far for the secrets.
-func (e *watchEnv) mints() int {
-	n := 0
+func (e *watchEnv) mints() int { return len(e.minted()) }
+
+// minted are the times those tokens were minted, oldest first.
+func (e *watchEnv) minted() []time.Time {
+	var out []time.Time
 	for _, t := range e.stack.Google.Issued() {
 		if t.Kind == fakegoogle.KindImpersonated {
-			n++
+			out = append(out, t.IssuedAt)
 		}
 	}
-	return n
+	return out
 }

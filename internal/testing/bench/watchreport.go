@@ -90,7 +90,7 @@ func (r *watchResults) write(dir string) error {
 	}
 
 	if len(r.memory) > 0 {
-		b.WriteString("\n## Memory\n\nOne controller started cold with the namespaces already there (all but those of the earlier measurements not yet written); VmHWM is the peak over catch-up and the steady window (refreshes included), VmRSS the window's median and largest sample. Target < 100 MB.\n\n")
+		b.WriteString("\n## Memory\n\nOne controller started cold with the namespaces already there (all but those of the earlier measurements not yet written); VmHWM is the peak over catch-up and the steady-state cycles (refreshes included), VmRSS those cycles's median and largest sample. Target < 100 MB.\n\n")
 		b.WriteString("| covered namespaces | start → leading | start → all new covered | peak (VmHWM) | steady VmRSS median / max |\n|---:|---:|---:|---:|---|\n")
 		for _, m := range r.memory {
 			fmt.Fprintf(&b, "| %d | %s | %s | %.0f MB | %.0f / %.0f MB |\n", m.covered, secs(m.leading), secs(m.catchUp), mb(m.hwmKB), mb(m.rssKB), mb(m.rssMaxKB))
@@ -102,12 +102,12 @@ func (r *watchResults) write(dir string) error {
 	}
 
 	if len(r.steady) > 0 {
-		fmt.Fprintf(&b, "\n## API requests at steady state\n\nThe controllers' requests over the window, extrapolated to an hour. A refresh (one token mint) comes every half token_lifetime (%s here); \"at the default\" projects the non-refresh requests plus 2 refreshes an hour (token_lifetime 1h).\n\n", r.opts.tokenLifetime/2)
+		fmt.Fprintf(&b, "\n## API requests at steady state\n\nThe controllers' requests over whole refresh cycles (from a token mint to the next, by the requests' receive time), extrapolated to an hour. A refresh (one token mint, then its writes) comes every half token_lifetime (%s here); \"at the default\" projects the non-refresh requests plus 2 refreshes an hour (token_lifetime 1h). Watches are long-lived: a window sees only those that ended and were re-opened in it (client-go re-opens each after 5–10 min).\n\n", r.opts.tokenLifetime/2)
 		b.WriteString("| replicas | covered | window |")
 		for _, c := range requestClasses {
 			fmt.Fprintf(&b, " %s/h |", c)
 		}
-		b.WriteString(" total/h | refreshes in window | secret writes per refresh | ServiceAccount writes | at the default, /h |\n|---|---:|---:|")
+		b.WriteString(" total/h | refreshes | secret writes per refresh | ServiceAccount writes | at the default, /h |\n|---|---:|---:|")
 		b.WriteString(strings.Repeat("---:|", len(requestClasses)))
 		b.WriteString("---:|---:|---:|---:|---:|\n")
 		for _, s := range r.steady {

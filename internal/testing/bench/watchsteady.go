@@ -37,8 +37,8 @@ func (s steadyResult) perHour(n int) float64 {
 	return float64(n) * float64(time.Hour) / float64(s.window)
 }
 
-// writesPerRefresh is the secret writes per token mint (NaN-free: 0
-// without a refresh).
+// writesPerRefresh is the secret writes per refresh (token mint; 0
+// without one).
 func (s steadyResult) writesPerRefresh() float64 {
 	if s.mints == 0 {
 		return 0
@@ -46,39 +46,71 @@ func (s steadyResult) writesPerRefresh() float64 {
 	return float64(s.secretW) / float64(s.mints)
 }
 
-// steady lets the controller(s) settle, then counts their requests over
-// window; sample (if any) runs once a second meanwhile.
-func (e *watchEnv) steady(ctx context.Context, label string, covered int, window time.Duration, sample ...func()) (steadyResult, error) {
-	time.Sleep(5 * time.Second) // the writes that led here end
+// steady counts the controllers' requests over whole refresh cycles:
+// from one token mint to the cycles-th next (a refresh mints once, then
+// writes), by the requests' receive time, so a window holds exactly
+// cycles refreshes and none straddles its edges. sample (if any) runs
+// once a second meanwhile.
+func (e *watchEnv) steady(ctx context.Context, label string, covered, cycles int, sample ...func()) (steadyResult, error) {
 	a := &auditReader{path: e.auditLog}
 	if _, err := a.events(); err != nil { // skip what came before
 		return steadyResult{}, err
 	}
-	mints := e.mints()
-	start := time.Now()
-	for time.Since(start) < window {
-		select {
-		case <-ctx.Done():
-			return steadyResult{}, ctx.Err()
-		case <-time.After(time.Second):
-		}
-		for _, f := range sample {
-			f()
-		}
+	limit := time.Duration(cycles+2)*e.opts.tokenLifetime/2 + 5*time.Minute
+	n0 := e.mints()
+	from, err := e.nextMint(ctx, n0, limit, sample)
+	if err != nil {
+		return steadyResult{}, err
 	}
+	to, err := e.nextMint(ctx, n0+cycles, limit, sample)
+	if err != nil {
+		return steadyResult{}, err
+	}
+	time.Sleep(time.Second) // the audit log holds every request received before the mint
 	events, err := a.events()
 	if err != nil {
 		return steadyResult{}, err
 	}
-	s := steadyResult{label: label, covered: covered, window: time.Since(start), byClass: map[string]int{}, mints: e.mints() - mints}
-	s.byKey = e.count(events)
+	var in []auditEvent
+	for _, ev := range events {
+		if !ev.Received.Before(from) && ev.Received.Before(to) {
+			in = append(in, ev)
+		}
+	}
+	s := steadyResult{label: label, covered: covered, window: to.Sub(from), byClass: map[string]int{}, mints: cycles}
+	s.byKey = e.count(in)
 	for key, n := range s.byKey {
 		s.byClass[classOf(key)] += n
 	}
 	s.secretW, s.saWrites = s.writes("secrets"), s.writes("serviceaccounts")
-	progress("steady state (%s, %d namespaces): %d requests in %s, %d refresh(es), %d secret / %d ServiceAccount writes",
+	progress("steady state (%s, %d namespaces): %d requests in %s (%d refresh(es)), %d secret / %d ServiceAccount writes",
 		label, covered, total(s.byClass), secs(s.window), s.mints, s.secretW, s.saWrites)
 	return s, nil
+}
+
+// nextMint waits until more than seen tokens were minted and returns
+// when the one after the first seen was.
+func (e *watchEnv) nextMint(ctx context.Context, seen int, limit time.Duration, sample []func()) (time.Time, error) {
+	deadline := time.Now().Add(limit)
+	for tick := time.Now(); ; {
+		if issued := e.minted(); len(issued) > seen {
+			return issued[seen], nil
+		}
+		if time.Now().After(deadline) {
+			return time.Time{}, fmt.Errorf("no refresh (token mint) within %s: %d minted so far", limit, seen)
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Since(tick) >= time.Second {
+			tick = time.Now()
+			for _, f := range sample {
+				f()
+			}
+		}
+	}
 }
 
 // count counts the controller's requests among events by "verb
@@ -131,7 +163,7 @@ func counted(ev auditEvent) bool {
 // classOf is classify's class of a "verb resource" key.
 func classOf(key string) string {
 	verb, res, _ := strings.Cut(key, " ")
-	res, _, _ = strings.Cut(res, " (")
+	res, _, _ = strings.Cut(res, " (") // (all namespaces), (409)
 	ev := auditEvent{Verb: verb}
 	ev.ObjectRef = &auditObject{Resource: res}
 	if r, sub, ok := strings.Cut(res, "/"); ok {
@@ -152,6 +184,9 @@ func classify(ev auditEvent) (class, key string) {
 	key = ev.Verb + " " + res
 	if ev.ObjectRef.Namespace == "" && (ev.Verb == "list" || ev.Verb == "watch") {
 		key += " (all namespaces)"
+	}
+	if ev.Response != nil && ev.Response.Code >= 300 {
+		key += fmt.Sprintf(" (%d)", ev.Response.Code)
 	}
 	write := ev.Verb == "create" || ev.Verb == "update" || ev.Verb == "patch" || ev.Verb == "delete"
 	switch {
@@ -193,7 +228,7 @@ type memoryResult struct {
 // scale creates n namespaces while no controller runs, starts one, and
 // measures how long it takes to cover them, its memory, and its requests
 // at steady state.
-func (e *watchEnv) scale(ctx context.Context, n int, window time.Duration) (memoryResult, steadyResult, error) {
+func (e *watchEnv) scale(ctx context.Context, n, cycles int) (memoryResult, steadyResult, error) {
 	names := make([]string, n)
 	for i := range names {
 		names[i] = fmt.Sprintf("bench-n%d-%05d", n, i)
@@ -244,7 +279,7 @@ func (e *watchEnv) scale(ctx context.Context, n int, window time.Duration) (memo
 			mu.Unlock()
 		}
 	}
-	st, err := e.steady(ctx, "1 replica", m.covered, window, sample)
+	st, err := e.steady(ctx, "1 replica", m.covered, cycles, sample)
 	if err != nil {
 		return m, st, e.failed(err, c)
 	}
