@@ -42,11 +42,13 @@ _pullsecret() {
     '--concurrency[Namespaces processed at once (each costs 1-2 requests; measured in bench/results)]:concurrency: ' \
     '--wait-timeout[How long to wait for a new namespace'\''s ServiceAccounts to appear]:wait-timeout: ' \
     '--refresh[Also install or update an in-cluster refresher (a CronJob running this image, keyless) that keeps this run'\''s secret fresh in the same namespace selection until it is removed; namespaces that appear later and match a glob or selector are covered at the next refresh]' \
-    '--refresh-interval[How often the refresher runs: at most half of '\''token_lifetime'\'', and a whole number of minutes that divides an hour ('\''1m'\'' … '\''30m'\'') or of hours that divides a day ('\''1h'\'' … '\''12h'\'')]:refresh-interval: ' \
+    '--refresh-interval[How often the refresher runs ('\''refresh_mode: cron'\''): at most half of '\''token_lifetime'\'', and a whole number of minutes that divides an hour ('\''1m'\'' … '\''30m'\'') or of hours that divides a day ('\''1h'\'' … '\''12h'\'')]:refresh-interval: ' \
     '--refresh-namespace[Namespace of the refresher'\''s objects (ServiceAccount, RBAC, ConfigMap, CronJob), dedicated to refreshers: created (and labelled) if missing; an existing namespace pullsecret did not create is refused (see '\''refresh_namespace_adopt'\''), and so is one this run covers]:refresh-namespace: ' \
     '--refresh-namespace-adopt[Install the refresher into an existing '\''refresh_namespace'\'' that pullsecret did not create (it must still be dedicated: its admins hold the puller'\''s credential)]' \
     '--refresh-image[Image the refresher runs, by digest ('\''REPOSITORY@sha256:…'\'')]:refresh-image: ' \
     '--refresh-workload-identity-provider[Workload Identity provider that trusts the cluster'\''s ServiceAccount token issuer ('\''pullsecret --print-wif-setup'\'' prints the '\''gcloud'\'' commands that create it)]:refresh-workload-identity-provider: ' \
+    '--refresh-mode[How the refresher runs]:refresh-mode:(cron watch)' \
+    '--refresh-recover-pods[With '\''refresh_mode: watch'\'': delete a pod stuck in '\''ErrImagePull'\''/'\''ImagePullBackOff'\'' in a covered namespace when it pulls from '\''registries'\'', its ServiceAccount now references the secret but the pod (whose '\''imagePullSecrets'\'' were filled at creation) lacks it, and a controller owns it, so the controller recreates it with the secret; an Event on the owner says so]' \
     '--credentials-json-file[Read the service-account key (raw JSON or base64) from this file, or from standard input with '\''-'\'']:file:_files' \
     '(-o --output)'{-o,--output}'[Result format on standard output: '\''text'\'' (a table, then name=value lines) or '\''json'\'' (one object, see docs/cli.md)]:output:(text json)' \
     '--debug[Log every HTTP request to Google and the API server: method, host and path, status and duration (never bodies, headers or query strings)]' \
