@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,6 +48,10 @@ type Installed struct {
 	Name     string
 	Identity Identity
 	Coverage Coverage
+	// Mode and RecoverPods are the installed Settings' (Mode "" for a
+	// refresher installed before refresh_mode existed: cron).
+	Mode        string
+	RecoverPods bool
 	// Version is the ClusterRole's resourceVersion, the precondition of
 	// every change.
 	Version string
@@ -69,7 +74,15 @@ func InstalledFrom(cr *rbacv1.ClusterRole, name string) (*Installed, error) {
 			return nil, fmt.Errorf("the refresher's ClusterRole %s has an invalid %s annotation: %w", cr.Name, key, err)
 		}
 	}
+	in.Mode, in.RecoverPods = cr.Annotations[labels.RefreshMode], cr.Annotations[labels.RecoverPods] == "true"
 	return in, nil
+}
+
+// Keep returns s with the installed refresher's mode, for a teardown
+// that narrows it (it knows the identity, not the other settings).
+func (in *Installed) Keep(s Settings) Settings {
+	s.Mode, s.RecoverPods = in.Mode, in.RecoverPods
+	return s
 }
 
 // InstalledIn returns the refreshers among crs (the ClusterRoles labelled
@@ -110,7 +123,8 @@ func Recorded(s Settings) ([]kube.Object, error) {
 	}
 	for _, o := range objs {
 		if cr, ok := o.Body.(*rbacv1.ClusterRole); ok {
-			cr.Annotations = map[string]string{labels.Coverage: string(cov), labels.Identity: string(id)}
+			cr.Annotations = map[string]string{labels.Coverage: string(cov), labels.Identity: string(id),
+				labels.RefreshMode: s.ModeName(), labels.RecoverPods: strconv.FormatBool(s.RecoverPods)}
 		}
 	}
 	return objs, nil
@@ -146,9 +160,10 @@ func Stale(s Settings, old Coverage) []kube.Object {
 
 // RemovalOrder is objs in the order an uninstall deletes them: the
 // ClusterRole (the record; deleted with a precondition) first, then the
-// CronJob, every permission, and the rest.
+// workload (CronJob or Deployment, its PodDisruptionBudget and Lease),
+// every permission, and the rest.
 func RemovalOrder(objs []kube.Object) []kube.Object {
-	order := []string{"ClusterRole", "CronJob", "RoleBinding", "ClusterRoleBinding", "Role", "ConfigMap", "ValidatingAdmissionPolicyBinding", "ValidatingAdmissionPolicy", "ServiceAccount"}
+	order := []string{"ClusterRole", "CronJob", "Deployment", "PodDisruptionBudget", "Lease", "RoleBinding", "ClusterRoleBinding", "Role", "ConfigMap", "ValidatingAdmissionPolicyBinding", "ValidatingAdmissionPolicy", "ServiceAccount"}
 	var out []kube.Object
 	for _, k := range order {
 		for _, o := range objs {
