@@ -175,6 +175,27 @@ func RemovalOrder(objs []kube.Object) []kube.Object {
 	return out
 }
 
+// Removal is every object of s's refresher in RemovalOrder: what Render
+// makes, the other mode's workload (Retired), and the Lease its pods
+// create, so an uninstall leaves nothing whatever mode it ran in.
+func Removal(s Settings) ([]kube.Object, error) {
+	objs, err := Render(s)
+	if err != nil {
+		return nil, err
+	}
+	objs = append(objs, Retired(s)...)
+	if s.Watch() {
+		objs = append(objs, s.Lease())
+	}
+	return RemovalOrder(objs), nil
+}
+
+// Workload reports whether o runs the refresher (or belongs to what does):
+// an install deletes the other mode's before it applies its own.
+func Workload(o kube.Object) bool {
+	return o.Kind == "CronJob" || o.Kind == "Deployment" || o.Kind == "PodDisruptionBudget"
+}
+
 func boolInt(b bool) int {
 	if b {
 		return 1

@@ -128,9 +128,12 @@ func (m installerManifest) install(t *testing.T, cp *controlplane.ControlPlane, 
 }
 
 // installerSteps are the refresher's life cycle as CI drives it: named
-// coverage, a glob added (the per-namespace Roles give way), the glob torn
-// down (they come back), the last namespace torn down by a run that names
-// no service_account (the refresher is found and removed).
+// coverage (a CronJob), a glob added by a run that switches to the
+// watching refresher recovering pods (the per-namespace Roles give way,
+// the Deployment replaces the CronJob), the glob torn down (the Roles come
+// back, with the watch and pod rules), the last namespace torn down by a
+// run that names no service_account (the refresher is found and removed,
+// its Lease too).
 func installerSteps(t *testing.T, cp *controlplane.ControlPlane, cs kubernetes.Interface, refreshNS string) []rbacStep {
 	named := controlplanetest.Namespace(t, cp)
 	ensureDefaultSA(t, cs, named)
@@ -141,7 +144,8 @@ func installerSteps(t *testing.T, cp *controlplane.ControlPlane, cs kubernetes.I
 	}
 	return []rbacStep{
 		{name: "install, named coverage", inputs: in(map[string]string{config.InNamespaces: named})},
-		{name: "add a glob", inputs: in(map[string]string{config.InNamespaces: prefix + "-*"})},
+		{name: "add a glob, watching and recovering pods", inputs: in(map[string]string{config.InNamespaces: prefix + "-*",
+			config.InRefreshMode: config.RefreshWatch, config.InRefreshRecoverPods: "true"})},
 		{name: "tear the glob down", inputs: map[string]string{config.InNamespaces: prefix + "-*", config.InMode: "delete", config.InRefresh: "true",
 			config.InRefreshNamespace: refreshNS, config.InServiceAccount: fakestack.ImpersonatedSA}},
 		{name: "tear the last namespace down, no service_account", inputs: map[string]string{config.InNamespaces: named, config.InMode: "delete",

@@ -97,24 +97,33 @@ func coveredErr(name string) error {
 	return fmt.Errorf("input %q: namespace %q is covered by this run's namespaces; the refresher's namespace must be outside what it writes to", config.InRefreshNamespace, name)
 }
 
+// installed is what an install did: the objects applied, the other
+// mode's workload it deleted, and the coverage granted.
+type installed struct {
+	applied, retired []kube.Object
+	coverage         refresher.Coverage
+}
+
 // installRefresher merges s's coverage into the installed refresher of the
-// same identity (or creates it) and applies every object. Objects changed
-// by someone else are reported, not reverted (kube.ErrFieldConflict).
-func installRefresher(ctx context.Context, c *kube.Client, s refresher.Settings, dryRun bool) ([]kube.Object, refresher.Coverage, error) {
+// same identity (or creates it) and applies every object; the mode (cron
+// or watch) and pod recovery are s's. Objects changed by someone else are
+// reported, not reverted (kube.ErrFieldConflict).
+func installRefresher(ctx context.Context, c *kube.Client, s refresher.Settings, dryRun bool) (installed, error) {
 	created, err := c.CreateLabelledNamespace(ctx, s.Namespace, refresher.NamespaceLabels(), dryRun)
 	if err != nil {
-		return nil, refresher.Coverage{}, fmt.Errorf("failed to create namespace %q for the refresher: %w", s.Namespace, err)
+		return installed{}, fmt.Errorf("failed to create namespace %q for the refresher: %w", s.Namespace, err)
 	}
 	if created && dryRun {
 		// Nothing can be validated inside a namespace a dry run did not
 		// really create.
 		objs, err := refresher.Render(s)
-		return objs, s.Coverage, err
+		return installed{applied: objs, coverage: s.Coverage}, err
 	}
+	var retired []kube.Object
 	for range replans {
 		inst, err := readRefresher(ctx, c, s.Namespace, s.Name())
 		if err != nil {
-			return nil, refresher.Coverage{}, err
+			return installed{}, err
 		}
 		merged := s
 		var old refresher.Coverage
@@ -124,32 +133,34 @@ func installRefresher(ctx context.Context, c *kube.Client, s refresher.Settings,
 		}
 		objs, err := refresher.Recorded(merged)
 		if err != nil {
-			return nil, refresher.Coverage{}, err
+			return installed{}, err
 		}
-		version, err := writeRefresher(ctx, c, objs, merged.Namespace, inst, dryRun)
+		version, gone, err := writeRefresher(ctx, c, objs, refresher.Retired(merged), merged.Namespace, inst, dryRun)
+		retired = append(retired, gone...)
 		if lostRace(err) {
 			continue
 		}
 		if err != nil {
-			return nil, refresher.Coverage{}, err
+			return installed{}, err
 		}
 		if err := deleteObjects(ctx, c, refresher.Stale(merged, old), dryRun); err != nil {
-			return nil, refresher.Coverage{}, err
+			return installed{}, err
 		}
+		done := installed{applied: objs, retired: retired, coverage: merged.Coverage}
 		if dryRun {
-			return objs, merged.Coverage, nil
+			return done, nil
 		}
 		// Done unless another install wrote after ours: then its objects
 		// may reflect an older plan, so plan again from its record.
 		now, err := readRefresher(ctx, c, s.Namespace, s.Name())
 		if err != nil {
-			return nil, refresher.Coverage{}, err
+			return installed{}, err
 		}
 		if now != nil && now.Version == version {
-			return objs, merged.Coverage, nil
+			return done, nil
 		}
 	}
-	return nil, refresher.Coverage{}, fmt.Errorf("the refresher %s/%s kept changing under this run (%d attempts); run again", s.Namespace, s.Name(), replans)
+	return installed{}, fmt.Errorf("the refresher %s/%s kept changing under this run (%d attempts); run again", s.Namespace, s.Name(), replans)
 }
 
 // narrowRefresher removes a teardown run's namespaces from the refresher of
@@ -171,13 +182,15 @@ func narrowRefresher(ctx context.Context, c *kube.Client, s refresher.Settings, 
 			}
 			return refresher.Coverage{}, removed, err
 		}
-		narrowed := s
+		// Rewritten in the mode it was installed in: its watch and pod
+		// rules follow the coverage too.
+		narrowed := inst.Keep(s)
 		narrowed.Coverage = rest
 		objs, err := refresher.Recorded(narrowed)
 		if err != nil {
 			return refresher.Coverage{}, nil, err
 		}
-		_, err = writeRefresher(ctx, c, refresher.CoverageObjects(objs), s.Namespace, inst, dryRun)
+		_, _, err = writeRefresher(ctx, c, refresher.CoverageObjects(objs), nil, s.Namespace, inst, dryRun)
 		if lostRace(err) {
 			continue
 		}
@@ -198,8 +211,10 @@ func lostRace(err error) bool {
 // writeRefresher applies objs, the ClusterRole first with inst's version
 // as precondition (created when there is no inst), and returns the
 // ClusterRole's new version. A named namespace that does not exist (yet)
-// gets no Role.
-func writeRefresher(ctx context.Context, c *kube.Client, objs []kube.Object, refreshNS string, inst *refresher.Installed, dryRun bool) (string, error) {
+// gets no Role. Right before the workload it deletes retired (the other
+// mode's workload), so that a refresher never runs as both a CronJob and
+// a Deployment, and returns those it deleted.
+func writeRefresher(ctx context.Context, c *kube.Client, objs, retired []kube.Object, refreshNS string, inst *refresher.Installed, dryRun bool) (string, []kube.Object, error) {
 	var version string
 	for _, o := range objs {
 		cr, ok := o.Body.(*rbacv1.ClusterRole)
@@ -217,7 +232,7 @@ func writeRefresher(ctx context.Context, c *kube.Client, objs []kube.Object, ref
 				cr.ResourceVersion = ""
 			}
 		case len(inst.Strangers) > 0:
-			return "", fmt.Errorf("%w: %s was changed by %s; pullsecret does not revert it. Undo the change, or delete the object and run again",
+			return "", nil, fmt.Errorf("%w: %s was changed by %s; pullsecret does not revert it. Undo the change, or delete the object and run again",
 				kube.ErrFieldConflict, o, strings.Join(inst.Strangers, ", "))
 		default:
 			// Forced (its creation was an Update by the same manager), so
@@ -228,34 +243,48 @@ func writeRefresher(ctx context.Context, c *kube.Client, objs []kube.Object, ref
 			cr.ResourceVersion = ""
 		}
 		if err != nil {
-			return "", fmt.Errorf("failed to write %s: %w", o, err)
+			return "", nil, fmt.Errorf("failed to write %s: %w", o, err)
 		}
 	}
+	var gone []kube.Object
 	for _, o := range objs {
 		if o.Kind == "ClusterRole" {
 			continue
+		}
+		if refresher.Workload(o) {
+			for _, r := range retired {
+				deleted, err := c.DeleteObject(ctx, r, dryRun)
+				if err != nil {
+					return "", gone, err
+				}
+				if deleted {
+					gone = append(gone, r)
+				}
+			}
+			retired = nil
 		}
 		if _, err := c.ApplyOwned(ctx, o, refresher.FieldManager, false, dryRun); err != nil {
 			if apierrors.IsNotFound(err) && o.Namespace != refreshNS && o.Namespace != "" {
 				continue
 			}
-			return "", fmt.Errorf("failed to apply %s: %w", o, err)
+			return "", gone, fmt.Errorf("failed to apply %s: %w", o, err)
 		}
 	}
-	return version, nil
+	return version, gone, nil
 }
 
 // uninstallRefresher deletes the refresher: the ClusterRole first, at the
 // version it was read (a Conflict means another run added coverage), then
-// the CronJob, every permission and the rest, and refresh_namespace when
+// the workload (CronJob, or Deployment, PodDisruptionBudget and Lease,
+// whichever exist), every permission and the rest, and refresh_namespace when
 // the installer created it and no other refresher lives there.
 func uninstallRefresher(ctx context.Context, c *kube.Client, s refresher.Settings, inst *refresher.Installed, dryRun bool) ([]kube.Object, error) {
+	s = inst.Keep(s)
 	s.Coverage = inst.Coverage
-	objs, err := refresher.Render(s)
+	ordered, err := refresher.Removal(s)
 	if err != nil {
 		return nil, err
 	}
-	ordered := refresher.RemovalOrder(objs)
 	if err := c.DeleteObjectAt(ctx, ordered[0], inst.Version, dryRun); err != nil && !apierrors.IsNotFound(err) {
 		return nil, err
 	}
