@@ -59,7 +59,9 @@ func TestRefresherWatchAttackReadsOtherSecrets(t *testing.T) {
 			installRefresherFor(t, cp, refreshNS, coverage, map[string]string{config.InRefreshMode: config.RefreshWatch, config.InRefreshRecoverPods: "true"})
 			as := impersonate(t, cp, saUser(refreshNS, pullerRefresher))
 			ctx := t.Context()
-			byName := func(name string) metav1.ListOptions { return metav1.ListOptions{FieldSelector: "metadata.name=" + name} }
+			byName := func(name string) metav1.ListOptions {
+				return metav1.ListOptions{FieldSelector: "metadata.name=" + name}
+			}
 			for _, ns := range []string{metav1.NamespaceAll, covered} {
 				for what, opts := range map[string]metav1.ListOptions{"every secret": {}, "another name": byName("other-secret")} {
 					if _, err := as.CoreV1().Secrets(ns).List(ctx, opts); !apierrors.IsForbidden(err) {
@@ -152,7 +154,9 @@ func stuckPod(t *testing.T, cs kubernetes.Interface, ns string, owned, stuck boo
 		}
 		yes := true
 		pod.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "ConfigMap", Name: owner.Name, UID: owner.UID, Controller: &yes}}
-		t.Cleanup(func() { _ = cs.CoreV1().ConfigMaps(ns).Delete(context.Background(), owner.Name, metav1.DeleteOptions{}) })
+		t.Cleanup(func() {
+			_ = cs.CoreV1().ConfigMaps(ns).Delete(context.Background(), owner.Name, metav1.DeleteOptions{})
+		})
 	}
 	pod, err := cs.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
