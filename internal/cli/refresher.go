@@ -26,7 +26,7 @@ multi-document YAML: the objects the action installs with refresh: true
 CronJob or, with --refresh-mode watch, the Deployment), for Argo CD, Flux or
 kubectl apply from Git. It reads no cluster and needs no credentials; the
 coverage is --namespaces and --namespace-selector (there is no context's
-namespace to fall back on). See docs/refresher.md#install-from-git-argo-cd-flux.
+namespace to fall back on). See docs/recipes.md#install-from-git-argo-cd-flux.
 
 Usage:
   pullsecret refresher render [input flags]
