@@ -229,6 +229,24 @@ func TestRefresherWatchAttackDeletesPods(t *testing.T) {
 			if _, err := as.CoreV1().Pods(covered).List(t.Context(), metav1.ListOptions{}); (err == nil) != tc.recover {
 				t.Errorf("recover pods %v: listing pods in %s: %v", tc.recover, covered, err)
 			}
+			// Events: on its failures in refresh_namespace, on recovered
+			// pods' owners in covered namespaces, nowhere else.
+			event := func(ns string) func(context.Context) error {
+				return func(ctx context.Context) error {
+					ev := &corev1.Event{ObjectMeta: metav1.ObjectMeta{GenerateName: "attack-", Namespace: ns},
+						InvolvedObject: corev1.ObjectReference{Kind: "ConfigMap", Namespace: ns, Name: "x"}, Reason: "Attack", Message: "m", Type: corev1.EventTypeWarning}
+					_, err := as.CoreV1().Events(ns).Create(ctx, ev, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+					return err
+				}
+			}
+			if !refusedEventually(t, wait, event(uncovered)) {
+				t.Errorf("the refresher's identity may create Events in uncovered %s", uncovered)
+			}
+			for ns, want := range map[string]bool{refreshNS: true, covered: tc.recover} {
+				if err := event(ns)(t.Context()); (err == nil) != want {
+					t.Errorf("recover pods %v: an Event in %s: %v", tc.recover, ns, err)
+				}
+			}
 		})
 	}
 }
