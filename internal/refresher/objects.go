@@ -12,6 +12,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/kube"
 	"github.com/pullsecret/pullsecret/internal/labels"
 )
@@ -77,6 +78,9 @@ func InstalledFrom(cr *rbacv1.ClusterRole, name string) (*Installed, error) {
 	in.Mode, in.RecoverPods = cr.Annotations[labels.RefreshMode], cr.Annotations[labels.RecoverPods] == "true"
 	return in, nil
 }
+
+// Watch reports whether the installed refresher is the watching one.
+func (in *Installed) Watch() bool { return in.Mode == config.RefreshWatch }
 
 // Keep returns s with the installed refresher's mode, for a teardown
 // that narrows it (it knows the identity, not the other settings).

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -194,5 +195,53 @@ func TestRBACRefreshInstaller(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// cronOnly is the manifest as it was before refresh_mode: watch, as
+// clusters that applied it still have it: no watch verbs, no Deployment,
+// PodDisruptionBudget, Lease or pod rules.
+func (m installerManifest) cronOnly() installerManifest {
+	keep := func(rules []rbacv1.PolicyRule) []rbacv1.PolicyRule {
+		var out []rbacv1.PolicyRule
+		for _, r := range rules {
+			r = *r.DeepCopy()
+			if slices.ContainsFunc(r.Resources, func(res string) bool {
+				return res == "deployments" || res == "poddisruptionbudgets" || res == "leases" || res == "pods"
+			}) {
+				continue
+			}
+			r.Verbs = slices.DeleteFunc(r.Verbs, func(v string) bool { return v == "watch" || (v == "list" && slices.Contains(r.Resources, "configmaps")) })
+			if len(r.Verbs) > 0 {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	m.clusterRole = *m.clusterRole.DeepCopy()
+	m.role = *m.role.DeepCopy()
+	m.clusterRole.Rules, m.role.Rules = keep(m.clusterRole.Rules), keep(m.role.Rules)
+	m.clusterRules = len(m.clusterRole.Rules)
+	return m
+}
+
+// A cluster whose installer holds the manifest from before the watching
+// refresher keeps installing, narrowing and removing cron refreshers: an
+// install or teardown in cron mode needs no permission on the watch
+// mode's objects (it deletes them only when the record says they exist).
+func TestRBACRefreshInstallerCronOnly(t *testing.T) {
+	t.Parallel()
+	cp := controlplanetest.Shared(t)
+	cs := clientFor(t, cp)
+	m := loadInstallerManifest(t).cronOnly()
+	refreshNS := freshName("ps-inst")
+	id := m.install(t, cp, cs, refreshNS, nil)
+	steps := installerSteps(t, cp, cs, refreshNS)
+	steps[1].inputs = mergeInputs(steps[1].inputs, map[string]string{config.InRefreshMode: config.RefreshCron, config.InRefreshRecoverPods: "false"})
+	if i, r := runSteps(t, id, steps); r.err != nil {
+		t.Fatalf("step %q with the cron-only installer manifest failed: %v\n%s", steps[i].name, r.err, r.log)
+	}
+	if left := refresherObjects(t, cs, refreshNS); len(left) != 0 {
+		t.Errorf("teardown left %v", left)
 	}
 }

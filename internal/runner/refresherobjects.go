@@ -135,7 +135,11 @@ func installRefresher(ctx context.Context, c *kube.Client, s refresher.Settings,
 		if err != nil {
 			return installed{}, err
 		}
-		version, gone, err := writeRefresher(ctx, c, objs, refresher.Retired(merged), merged.Namespace, inst, dryRun)
+		// The other mode's workload must go when the record says it was
+		// installed; otherwise it is only looked for, so an installer
+		// that never ran the other mode needs no permission on it.
+		switched := inst != nil && inst.Watch() != merged.Watch()
+		version, gone, err := writeRefresher(ctx, c, objs, retirement{objs: refresher.Retired(merged), required: switched}, merged.Namespace, inst, dryRun)
 		retired = append(retired, gone...)
 		if lostRace(err) {
 			continue
@@ -190,7 +194,7 @@ func narrowRefresher(ctx context.Context, c *kube.Client, s refresher.Settings, 
 		if err != nil {
 			return refresher.Coverage{}, nil, err
 		}
-		_, _, err = writeRefresher(ctx, c, refresher.CoverageObjects(objs), nil, s.Namespace, inst, dryRun)
+		_, _, err = writeRefresher(ctx, c, refresher.CoverageObjects(objs), retirement{}, s.Namespace, inst, dryRun)
 		if lostRace(err) {
 			continue
 		}
@@ -208,13 +212,40 @@ func lostRace(err error) bool {
 	return (apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)) && !errors.Is(err, kube.ErrFieldConflict)
 }
 
+// retirement is the other mode's workload an install deletes.
+type retirement struct {
+	objs []kube.Object
+	// required: the record says the refresher ran in the other mode.
+	// Otherwise the objects should not exist, and a refusal to delete
+	// them (an installer RBAC from before refresh_mode) is no error.
+	required bool
+}
+
+// delete deletes r's objects and returns those that existed.
+func (r retirement) delete(ctx context.Context, c *kube.Client, dryRun bool) ([]kube.Object, error) {
+	var gone []kube.Object
+	for _, o := range r.objs {
+		deleted, err := c.DeleteObject(ctx, o, dryRun)
+		if apierrors.IsForbidden(err) && !r.required {
+			continue
+		}
+		if err != nil {
+			return gone, err
+		}
+		if deleted {
+			gone = append(gone, o)
+		}
+	}
+	return gone, nil
+}
+
 // writeRefresher applies objs, the ClusterRole first with inst's version
 // as precondition (created when there is no inst), and returns the
 // ClusterRole's new version. A named namespace that does not exist (yet)
-// gets no Role. Right before the workload it deletes retired (the other
-// mode's workload), so that a refresher never runs as both a CronJob and
-// a Deployment, and returns those it deleted.
-func writeRefresher(ctx context.Context, c *kube.Client, objs, retired []kube.Object, refreshNS string, inst *refresher.Installed, dryRun bool) (string, []kube.Object, error) {
+// gets no Role. Right before the workload it deletes the retired one (the
+// other mode's), so that a refresher never runs as both a CronJob and a
+// Deployment, and returns those it deleted.
+func writeRefresher(ctx context.Context, c *kube.Client, objs []kube.Object, retired retirement, refreshNS string, inst *refresher.Installed, dryRun bool) (string, []kube.Object, error) {
 	var version string
 	for _, o := range objs {
 		cr, ok := o.Body.(*rbacv1.ClusterRole)
@@ -251,17 +282,12 @@ func writeRefresher(ctx context.Context, c *kube.Client, objs, retired []kube.Ob
 		if o.Kind == "ClusterRole" {
 			continue
 		}
-		if refresher.Workload(o) {
-			for _, r := range retired {
-				deleted, err := c.DeleteObject(ctx, r, dryRun)
-				if err != nil {
-					return "", gone, err
-				}
-				if deleted {
-					gone = append(gone, r)
-				}
+		if refresher.Workload(o) && retired.objs != nil {
+			var err error
+			if gone, err = retired.delete(ctx, c, dryRun); err != nil {
+				return "", gone, err
 			}
-			retired = nil
+			retired.objs = nil
 		}
 		if _, err := c.ApplyOwned(ctx, o, refresher.FieldManager, false, dryRun); err != nil {
 			if apierrors.IsNotFound(err) && o.Namespace != refreshNS && o.Namespace != "" {
@@ -289,8 +315,17 @@ func uninstallRefresher(ctx context.Context, c *kube.Client, s refresher.Setting
 		return nil, err
 	}
 	removed := []kube.Object{ordered[0]}
+	other := map[string]bool{}
+	for _, o := range refresher.Retired(s) {
+		other[o.Path()] = true
+	}
 	for _, o := range ordered[1:] {
 		deleted, err := c.DeleteObject(ctx, o, dryRun)
+		if apierrors.IsForbidden(err) && other[o.Path()] {
+			// The other mode's workload, which the record says never ran:
+			// an installer RBAC from before refresh_mode may not see it.
+			continue
+		}
 		if err != nil {
 			return removed, err
 		}
