@@ -211,7 +211,9 @@ func (m installerManifest) cronOnly() installerManifest {
 			}) {
 				continue
 			}
-			r.Verbs = slices.DeleteFunc(r.Verbs, func(v string) bool { return v == "watch" || (v == "list" && slices.Contains(r.Resources, "configmaps")) })
+			r.Verbs = slices.DeleteFunc(r.Verbs, func(v string) bool {
+				return v == "watch" || (v == "list" && slices.Contains(r.Resources, "configmaps"))
+			})
 			if len(r.Verbs) > 0 {
 				out = append(out, r)
 			}
