@@ -3,18 +3,30 @@
 package runner
 
 import (
+	"bytes"
 	"context"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kwait "k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/pullsecret/pullsecret/internal/actions"
 	"github.com/pullsecret/pullsecret/internal/config"
+	"github.com/pullsecret/pullsecret/internal/container"
 	"github.com/pullsecret/pullsecret/internal/refresher"
+	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
@@ -152,4 +164,148 @@ func leaseFor(ns, name, holder string) *coordinationv1.Lease {
 	seconds := int32(15)
 	return &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 		Spec: coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &seconds}}
+}
+
+// The watching controller, run as the refresher's own ServiceAccount with
+// the arguments of the Deployment the action installed, lives within the
+// rendered RBAC and admission policy: it gets ready (every watch listed),
+// takes its Lease, covers its namespaces (with a glob, one created after
+// it started), and the API server refuses it nothing.
+func TestWatchingRefresherLivesWithinItsRBAC(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{"named", "glob"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			watchWithinRBAC(t, kind == "glob")
+		})
+	}
+}
+
+func watchWithinRBAC(t *testing.T, glob bool) {
+	cp := controlplanetest.Shared(t)
+	cs := clientFor(t, cp)
+	refreshNS := freshName("ps-wrbac")
+	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), refreshNS, metav1.DeleteOptions{}) })
+	provider, _ := trustCluster(t, cp, refreshNS)
+	prefix := freshName("wr")
+	first := newNamespace(t, cs, prefix+"-1")
+	coverage := first
+	if glob {
+		coverage = prefix + "-*"
+	}
+	installRefresherFor(t, cp, refreshNS, coverage, map[string]string{config.InRefreshMode: config.RefreshWatch,
+		config.InRefreshWorkloadIdentityProvider: provider})
+
+	dep, err := cs.AppsV1().Deployments(refreshNS).Get(t.Context(), pullerRefresher, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := dep.Spec.Template.Spec
+	args := pod.Containers[0].Args
+	a := parseRefresherArgs(t, args[:slices.Index(args, "--watch")])
+	proj := pod.Volumes[0].Projected.Sources[0].ServiceAccountToken
+	tr, err := cs.CoreV1().ServiceAccounts(refreshNS).CreateToken(t.Context(), pullerRefresher, &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{Audiences: []string{proj.Audience}, ExpirationSeconds: proj.ExpirationSeconds},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.TokenFile = filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(a.TokenFile, []byte(tr.Status.Token), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	id := tokenIdentity(t, cp, cs, refreshNS, pullerRefresher)
+	// /readyz answers once every watch has listed: a watch its RBAC
+	// refuses never does.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	health := ln.Addr().String()
+	ln.Close()
+	a.Watch = &WatchArgs{Kubeconfig: id.kubeconfig, LeaderElect: true, MetricsAddress: health}
+
+	ctx, cancel := context.WithCancel(controlplanetest.Context(t))
+	defer cancel()
+	getenv := check.Getenv(map[string]string{"POD_NAME": "replica-a"})
+	var out bytes.Buffer
+	// Every request the API server refuses (RBAC or admission), watches'
+	// included, whose errors go to client-go's log rather than ours.
+	refused := &refusals{}
+	done := make(chan error, 1)
+	go func() {
+		done <- RunWatchingRefresher(ctx, a, Deps{Reporter: actions.New(getenv, &out, &out), Getenv: getenv,
+			Host: container.Host{InContainer: func() bool { return false }}, Version: "test", WrapTransport: refused.wrap})
+	}()
+	want := []string{first}
+	if glob {
+		want = append(want, newNamespace(t, cs, prefix+"-2"))
+	}
+	covered := func(ctx context.Context) (bool, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+health+"/readyz", nil)
+		if err != nil {
+			return false, err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false, nil
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return false, nil
+		}
+		for _, ns := range want {
+			if _, err := cs.CoreV1().Secrets(ns).Get(ctx, config.DefaultSecretName, metav1.GetOptions{}); err != nil {
+				return false, nil
+			}
+		}
+		lease, err := cs.CoordinationV1().Leases(refreshNS).Get(ctx, pullerRefresher, metav1.GetOptions{})
+		return err == nil && lease.Spec.HolderIdentity != nil && *lease.Spec.HolderIdentity == "replica-a", nil
+	}
+	waitErr := kwait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, covered)
+	cancel()
+	runErr := <-done
+	log := out.String()
+	if waitErr != nil {
+		t.Errorf("the watching refresher did not get ready (its watches listed), cover %v and hold its Lease", want)
+	}
+	if runErr != nil {
+		t.Errorf("watching refresher: %v", runErr)
+	}
+	if r := refused.list(); len(r) > 0 || strings.Contains(strings.ToLower(log), "forbidden") {
+		t.Errorf("the API server refused the watching refresher %q", r)
+	}
+	for _, tok := range fakes(t).Google.Issued() {
+		if strings.Contains(log, tok.Token) {
+			t.Errorf("the watching refresher logged a %s token", tok.Kind)
+		}
+	}
+	if t.Failed() {
+		t.Logf("refresher log:\n%s", log)
+	}
+}
+
+// refusals records the requests answered 403 (method and path, never a
+// header or body).
+type refusals struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (r *refusals) wrap(rt http.RoundTripper) http.RoundTripper {
+	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		resp, err := rt.RoundTrip(req)
+		if err == nil && resp.StatusCode == http.StatusForbidden {
+			r.mu.Lock()
+			r.got = append(r.got, req.Method+" "+req.URL.Path+"?"+req.URL.Query().Get("fieldSelector"))
+			r.mu.Unlock()
+		}
+		return resp, err
+	})
+}
+
+func (r *refusals) list() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.got)
 }
