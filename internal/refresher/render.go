@@ -1,10 +1,10 @@
 // Package refresher installs, updates and removes the in-cluster refresher
 // (refresh: true): a CronJob (refresh_mode: cron) or a Deployment that
-// watches the cluster (refresh_mode: watch) running pullsecret's own image,
-// by digest, that rewrites the pull secrets before their token expires, authenticating to
-// Google with nothing stored in the cluster — a projected ServiceAccount
-// token exchanged at STS (Workload Identity Federation), or the GKE metadata
-// server.
+// watches the cluster (refresh_mode: watch) running pullsecret's own
+// image, by digest, that rewrites the pull secrets before their token
+// expires, authenticating to Google with nothing stored in the cluster — a
+// projected ServiceAccount token exchanged at STS (Workload Identity
+// Federation), or the GKE metadata server.
 //
 // Render builds the objects (pure, golden-tested); package kube sends them,
 // in the order runner decides.
