@@ -25,6 +25,7 @@ import (
 // labels, version, actions, sakey                  |                                 |
 // googleauth                                       | sakey (it takes its own Input)  | config, runner, cli
 // refresher                                        | (anything below runner)         | runner, cli
+// podrecovery                                      | kube, labels, refresher         | runner, cli, watcher, metrics
 // every package but main                           |                                 | cli
 // main (the shipped binary)                        |                                 | internal/testing/...
 const depModule = "github.com/pullsecret/pullsecret"
@@ -43,6 +44,9 @@ var layerRules = []layerRule{
 		"internal/labels", "internal/version", "internal/actions", "internal/sakey"}, allowed: []string{}},
 	{pkgs: []string{"internal/googleauth"}, allowed: []string{"internal/sakey"}},
 	{pkgs: []string{"internal/refresher"}, forbidden: []string{"internal/runner", "internal/cli"}},
+	// podrecovery is consumed by the watcher through its PodRecoverer
+	// interface; it never reaches the watcher, the wiring or the metrics.
+	{pkgs: []string{"internal/podrecovery"}, forbidden: []string{"internal/runner", "internal/cli", "internal/watcher", "internal/metrics"}},
 	{pkgs: []string{""}, forbidden: []string{"internal/testing"}},
 }
 
