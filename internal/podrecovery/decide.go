@@ -64,6 +64,7 @@ const (
 	WhyNotStuck    = "no container is waiting with ErrImagePull or ImagePullBackOff"
 	WhyNotOurHost  = "no stuck image is on one of the registries"
 	WhyNoReference = "its ServiceAccount does not reference the pull secret"
+	WhyOwnSecrets  = "it names pull secrets its ServiceAccount does not, so a new pod would not get the ServiceAccount's either"
 	WhyBare        = "no controller owns it"
 	WhyRecover     = "stuck on one of the registries before its ServiceAccount referenced the pull secret"
 )
@@ -78,7 +79,9 @@ const DefaultServiceAccount = "default"
 // imagePullSecrets lacks secretName, a container or init container waits
 // with ErrImagePull or ImagePullBackOff on an image whose host is one of
 // registries (matched as kubelet matches a pull secret's keys), its
-// ServiceAccount references secretName, and a controller owns it.
+// ServiceAccount references secretName (and every pull secret the pod
+// names, else the pod's list came from its template and a new pod would
+// lack the secret too), and a controller owns it.
 func Decide(pod *corev1.Pod, secretName string, registries []string, sa func(name string) *corev1.ServiceAccount) Decision {
 	if pod.DeletionTimestamp != nil {
 		return Decision{Why: WhyDeleting}
@@ -94,9 +97,20 @@ func Decide(pod *corev1.Pod, secretName string, registries []string, sa func(nam
 	if d.ServiceAccount == "" {
 		d.ServiceAccount = DefaultServiceAccount
 	}
-	if acct := sa(d.ServiceAccount); acct == nil || !references(acct.ImagePullSecrets, secretName) {
+	acct := sa(d.ServiceAccount)
+	if acct == nil || !references(acct.ImagePullSecrets, secretName) {
 		d.Why = WhyNoReference
 		return d
+	}
+	// The admission plugin copies the ServiceAccount's imagePullSecrets
+	// only into a pod that names none. A pod naming one its ServiceAccount
+	// lacks got its list from its template: its replacement would be stuck
+	// the same way, so deleting it only churns.
+	for _, ref := range pod.Spec.ImagePullSecrets {
+		if !references(acct.ImagePullSecrets, ref.Name) {
+			d.Why = WhyOwnSecrets
+			return d
+		}
 	}
 	if d.Owner = metav1.GetControllerOf(pod); d.Owner == nil {
 		d.Action, d.Why = Report, WhyBare

@@ -89,6 +89,12 @@ func TestDecide(t *testing.T) {
 			func() Decision { d := stuckOn(recover); d.Why, d.ServiceAccount = WhyNoReference, "plain"; return d }()},
 		{"ServiceAccount absent or unreadable", func(p *corev1.Pod) { p.Spec.ServiceAccountName = "gone" },
 			func() Decision { d := stuckOn(recover); d.Why, d.ServiceAccount = WhyNoReference, "gone"; return d }()},
+		{"pull secrets from the template, not the ServiceAccount", func(p *corev1.Pod) {
+			p.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: "team-registry"}}
+		}, func() Decision { d := stuckOn(recover); d.Why = WhyOwnSecrets; return d }()},
+		{"pull secrets copied from the ServiceAccount before the reference", func(p *corev1.Pod) {
+			p.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: "other"}}
+		}, recover},
 		{"bare pod: report only", func(p *corev1.Pod) { p.OwnerReferences = nil },
 			func() Decision { d := recover; d.Action, d.Why, d.Owner = Report, WhyBare, nil; return d }()},
 		{"owner that is not the controller: report only", func(p *corev1.Pod) {

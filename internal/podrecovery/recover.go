@@ -22,10 +22,8 @@ const (
 	// mistake deletes at most this many pods a minute.
 	DefaultPerMinute = 10
 	// DefaultOwnerWindow is how long an owner whose pods were deleted is
-	// left alone. A recreated pod qualifies again only when the reference
-	// does not reach it (its template sets its own imagePullSecrets, so the
-	// admission plugin adds none): the window keeps that owner from being
-	// churned.
+	// left alone: should its new pods be stuck again for a reason Decide
+	// cannot see, the window keeps that owner from being churned.
 	DefaultOwnerWindow = 10 * time.Minute
 	// DefaultReportEvery is how often the same bare pod is reported again.
 	DefaultReportEvery = time.Hour
