@@ -5,12 +5,16 @@ package runner
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,7 +27,6 @@ import (
 	"github.com/pullsecret/pullsecret/internal/podrecovery"
 	"github.com/pullsecret/pullsecret/internal/testing/check"
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
-	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
 
 // lockedLog is a log the watching refresher writes from its goroutines
@@ -75,34 +78,26 @@ func stuckPodIn(t *testing.T, cs kubernetes.Interface, ns, name string, owner *m
 }
 
 // A pod stuck before the reference existed, in a namespace created after
-// the install, is deleted once the watching refresher (--recover-pods)
-// has added the reference, with an Event on its owner; a bare pod stuck
-// the same way is kept and reported.
+// the install, is deleted once the watching refresher — installed with
+// refresh_mode: watch and refresh_recover_pods, run as its own
+// ServiceAccount with its Deployment's arguments — has added the
+// reference, with an Event on its owner; a bare pod stuck the same way is
+// kept and reported. The API server refuses it nothing.
 func TestWatchingRefresherRecoversStuckPod(t *testing.T) {
 	t.Parallel()
 	cp := controlplanetest.Shared(t)
 	cs := clientFor(t, cp)
 	ctx := controlplanetest.Context(t)
-	refreshNS := freshName("ps-refresh")
-	provider, _ := trustCluster(t, cp, refreshNS)
+	refreshNS := freshName("ps-recover")
 	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), refreshNS, metav1.DeleteOptions{}) })
+	provider, _ := trustCluster(t, cp, refreshNS)
 	prefix := freshName("rp")
-	inputs := withCreds(t, fakestack.WIF, map[string]string{
-		config.InNamespaces: prefix + "-*", config.InRefresh: "true", config.InRefreshImage: refresherImage,
-		config.InRefreshWorkloadIdentityProvider: provider, config.InRefreshNamespace: refreshNS,
-	})
-	if r := runWith(t, cp.Kubeconfig(), inputs); r.err != nil {
-		t.Fatalf("install run: %v\n%s", r.err, r.log)
-	}
+	installRefresherFor(t, cp, refreshNS, prefix+"-*", map[string]string{config.InRefreshMode: config.RefreshWatch,
+		config.InRefreshRecoverPods: "true", config.InRefreshWorkloadIdentityProvider: provider})
 
 	// A namespace the glob covers, created after the install: its pods
 	// are admitted while the default ServiceAccount has no reference.
-	ns := prefix + "-1"
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
-	ensureDefaultSA(t, cs, ns)
+	ns := newNamespace(t, cs, prefix+"-1")
 	labels := map[string]string{"app": "web"}
 	rs, err := cs.AppsV1().ReplicaSets(ns).Create(ctx, &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "web"},
 		Spec: appsv1.ReplicaSetSpec{Replicas: new(int32), Selector: &metav1.LabelSelector{MatchLabels: labels},
@@ -116,21 +111,44 @@ func TestWatchingRefresherRecoversStuckPod(t *testing.T) {
 	stuck := stuckPodIn(t, cs, ns, "web-stuck", &metav1.OwnerReference{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: rs.Name, UID: rs.UID, Controller: &yes})
 	bare := stuckPodIn(t, cs, ns, "bare-stuck", nil)
 
-	a := parseRefresherArgs(t, refresherArgs(t, cs, refreshNS, pullerRefresher))
-	a.TokenFile = kubeletToken(t, cs, refreshNS, t.TempDir())
-	a.Watch = &WatchArgs{Kubeconfig: cp.Kubeconfig(), RecoverPods: true}
+	dep, err := cs.AppsV1().Deployments(refreshNS).Get(ctx, pullerRefresher, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := dep.Spec.Template.Spec.Containers[0].Args
+	if !slices.Contains(args, "--recover-pods") {
+		t.Fatalf("the Deployment's arguments %q lack --recover-pods", args)
+	}
+	a := parseRefresherArgs(t, args[:slices.Index(args, "--watch")])
+	proj := dep.Spec.Template.Spec.Volumes[0].Projected.Sources[0].ServiceAccountToken
+	tr, err := cs.CoreV1().ServiceAccounts(refreshNS).CreateToken(ctx, pullerRefresher, &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{Audiences: []string{proj.Audience}, ExpirationSeconds: proj.ExpirationSeconds},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.TokenFile = filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(a.TokenFile, []byte(tr.Status.Token), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	id := tokenIdentity(t, cp, cs, refreshNS, pullerRefresher)
+	a.Watch = &WatchArgs{Kubeconfig: id.kubeconfig, RecoverPods: true, LeaderElect: true}
 	getenv := check.Getenv(map[string]string{"POD_NAME": "recover-0"})
 	log := &lockedLog{}
+	refused := &refusals{}
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
 		done <- RunWatchingRefresher(runCtx, a, Deps{Reporter: actions.New(getenv, log, log), Getenv: getenv,
-			Host: container.Host{InContainer: func() bool { return false }}, Version: "test"})
+			Host: container.Host{InContainer: func() bool { return false }}, Version: "test", WrapTransport: refused.wrap})
 	}()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("the watching refresher ended with %v\n%s", err, log)
+		}
+		if r := refused.list(); len(r) > 0 {
+			t.Errorf("the API server refused the watching refresher %q", r)
 		}
 		assertNoSecrets(t, run{log: log.String()})
 	}()
@@ -142,7 +160,7 @@ func TestWatchingRefresherRecoversStuckPod(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the stuck pod of the ReplicaSet was not deleted: %v\n%s", err, log)
 	}
-	if sa := getSA(t, cs, ns, "default"); !strings.Contains(strings.Join(pullSecretNames(sa), ","), config.DefaultSecretName) {
+	if sa := getSA(t, cs, ns, "default"); !slices.Contains(pullSecretNames(sa), config.DefaultSecretName) {
 		t.Errorf("deleted the pod, but the ServiceAccount does not reference the secret: %v", pullSecretNames(sa))
 	}
 	events := func(uid string) []corev1.Event {
