@@ -123,29 +123,38 @@ func Decide(pod *corev1.Pod, secretName string, registries []string, sa func(nam
 // stuckOnRegistry finds the first container or init container waiting to
 // pull an image from one of registries.
 func stuckOnRegistry(pod *corev1.Pod, registries []string) (Decision, bool) {
-	images := map[string]string{}
-	for _, c := range slices.Concat(pod.Spec.InitContainers, pod.Spec.Containers) {
-		images[c.Name] = c.Image
-	}
 	why := WhyNotStuck
-	for _, s := range slices.Concat(pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses) {
-		w := s.State.Waiting
-		if w == nil || (w.Reason != ReasonErrImagePull && w.Reason != ReasonImagePullBackOff) {
-			continue
+	for _, statuses := range [][]corev1.ContainerStatus{pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses} {
+		for _, s := range statuses {
+			w := s.State.Waiting
+			if w == nil || (w.Reason != ReasonErrImagePull && w.Reason != ReasonImagePullBackOff) {
+				continue
+			}
+			image := specImage(pod, s)
+			host := ImageHost(image)
+			if slices.ContainsFunc(registries, func(p string) bool { return registry.HostMatches(p, host) }) {
+				return Decision{Container: s.Name, Image: image, Host: host, Reason: w.Reason}, true
+			}
+			why = WhyNotOurHost
 		}
-		// The spec's image is what the kubelet pulls; the status may hold
-		// a normalised or resolved form.
-		image := images[s.Name]
-		if image == "" {
-			image = s.Image
-		}
-		host := ImageHost(image)
-		if slices.ContainsFunc(registries, func(p string) bool { return registry.HostMatches(p, host) }) {
-			return Decision{Container: s.Name, Image: image, Host: host, Reason: w.Reason}, true
-		}
-		why = WhyNotOurHost
 	}
 	return Decision{Why: why}, false
+}
+
+// specImage is the image the kubelet pulls for a container status: the
+// spec's (the status may hold a normalised or resolved form).
+func specImage(pod *corev1.Pod, s corev1.ContainerStatus) string {
+	for _, c := range pod.Spec.InitContainers {
+		if c.Name == s.Name {
+			return c.Image
+		}
+	}
+	for _, c := range pod.Spec.Containers {
+		if c.Name == s.Name {
+			return c.Image
+		}
+	}
+	return s.Image
 }
 
 // ImageHost is the registry host of an image reference as the container
