@@ -47,9 +47,14 @@ func RunWatchingRefresher(ctx context.Context, a *RefresherArgs, d Deps) error {
 		return err
 	}
 	if a.Provider != "" {
-		if d, err = projectedTokenOutOfCluster(ctx, conn.Client, a, d); err != nil {
+		tokenFile, cleanup, err := projectedTokenOutOfCluster(ctx, conn.Client, a, d)
+		if err != nil {
 			return err
 		}
+		defer cleanup()
+		copied := *a
+		copied.TokenFile = tokenFile
+		a = &copied
 	}
 	watches, err := kube.NewWatches(conn.Config)
 	if err != nil {
@@ -145,24 +150,24 @@ type watchWriter struct {
 	w atomic.Pointer[writer]
 }
 
-func (ww *watchWriter) Mint(ctx context.Context) (expiry time.Time, err error) {
+func (ww *watchWriter) Mint(ctx context.Context) (time.Time, time.Duration, error) {
 	cfg, err := config.Load(func(n string) (string, bool) { v, ok := ww.a.Fixed[n]; return v, ok },
 		config.SkipMissingNamespaces(), config.SkipForeignSecrets(), config.AllowHTTPEndpoints(testrig.Getenv(ww.d.Getenv, config.EnvAllowHTTPEndpoints) == "true"))
 	if err != nil {
-		return time.Time{}, fmt.Errorf("the refresher %s/%s has invalid settings:\n%w", ww.a.Namespace, ww.a.Name, err)
+		return time.Time{}, 0, fmt.Errorf("the refresher %s/%s has invalid settings:\n%w", ww.a.Namespace, ww.a.Name, err)
 	}
 	d := ww.d
 	if ww.a.Provider != "" {
 		if d, err = withGeneratedCredentials(d, ww.a, cfg); err != nil {
-			return time.Time{}, err
+			return time.Time{}, 0, err
 		}
 	}
 	w, err := newWriter(ctx, cfg, d)
 	if err != nil {
-		return time.Time{}, err
+		return time.Time{}, 0, err
 	}
 	ww.w.Store(w)
-	return w.expiry, nil
+	return w.expiry, cfg.TokenLifetime, nil
 }
 
 func (ww *watchWriter) Current(s *corev1.Secret) bool {
@@ -175,7 +180,14 @@ func (ww *watchWriter) Write(ctx context.Context, ns string, st *kube.State) (wa
 	if w == nil {
 		return watcher.Written{}, errors.New("no token minted yet")
 	}
-	nr := w.applyIn(ctx, ww.c, kube.Target{Name: ns, Matched: true}, st)
+	t := kube.Target{Name: ns, Matched: true}
+	var nr NamespaceResult
+	if ww.Current(st.Secret) {
+		// Only references are missing: no secret write.
+		nr = w.referenceIn(ctx, ww.c, st, NamespaceResult{Namespace: ns, Secret: kube.SecretUnchanged, matched: true})
+	} else {
+		nr = w.applyIn(ctx, ww.c, t, st)
+	}
 	out := watcher.Written{Secret: nr.Secret, Patched: nr.Patched, Skipped: nr.Skipped}
 	if errors.Is(nr.Err, kube.ErrNotOurs) {
 		// As a cron run: never a retry storm over a secret pullsecret

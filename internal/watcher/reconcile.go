@@ -105,12 +105,17 @@ func (c *Controller) report(ns string, w Written) {
 		c.cfg.Warnf("%s: %s", ns, w.Skipped)
 		return
 	}
+	wroteSecret := false
 	switch w.Secret {
 	case kube.SecretCreated, kube.SecretUpdated, kube.SecretReplaced:
+		wroteSecret = true
 		c.obs.Wrote(KindSecret, 1)
 	}
 	if len(w.Patched) > 0 {
 		c.obs.Wrote(KindServiceAccount, len(w.Patched))
+	}
+	if !wroteSecret && len(w.Patched) == 0 {
+		return
 	}
 	c.cfg.Infof("%s: secret %q %s; referenced by ServiceAccount(s) %q", ns, c.cfg.SecretName, w.Secret, w.Patched)
 }

@@ -44,7 +44,7 @@ func (c *Controller) leadWhile(ctx context.Context) {
 			return
 		}
 		start := c.cfg.Now()
-		expiry, err := c.cfg.Writer.Mint(ctx)
+		expiry, lifetime, err := c.cfg.Writer.Mint(ctx)
 		if ctx.Err() != nil {
 			return
 		}
@@ -57,9 +57,15 @@ func (c *Controller) leadWhile(ctx context.Context) {
 			continue
 		}
 		backoff = backoffBase
-		interval := defaultInterval
-		if !expiry.IsZero() {
+		// Half of the lifetime from when Google issued the token
+		// (expiry - lifetime), not from when this replica asked.
+		interval, next := defaultInterval, start.Add(defaultInterval)
+		switch {
+		case !expiry.IsZero() && lifetime > 0:
+			interval, next = lifetime/2, expiry.Add(-lifetime/2)
+		case !expiry.IsZero():
 			interval = expiry.Sub(start) / 2
+			next = start.Add(interval)
 		}
 		c.mu.Lock()
 		c.minted, c.expiry = true, expiry
@@ -67,7 +73,7 @@ func (c *Controller) leadWhile(ctx context.Context) {
 		c.obs.TokenMinted(expiry)
 		c.obs.Interval(interval)
 		c.refreshAll(ctx, expiry)
-		if !sleep(ctx, time.Until(start.Add(interval))) {
+		if !sleep(ctx, next.Sub(c.cfg.Now())) {
 			return
 		}
 	}

@@ -29,8 +29,9 @@ import (
 // Writer mints the token and writes namespaces with it.
 type Writer interface {
 	// Mint mints one token, the one later Writes use, and returns its
-	// expiry. It is the controller's only call to Google.
-	Mint(ctx context.Context) (expiry time.Time, err error)
+	// expiry and the lifetime it was asked for (token_lifetime; zero:
+	// unknown). It is the controller's only call to Google.
+	Mint(ctx context.Context) (expiry time.Time, lifetime time.Duration, err error)
 	// Current reports whether secret already holds the current token's
 	// pull secret.
 	Current(secret *corev1.Secret) bool
