@@ -56,7 +56,9 @@ func grantWatchRBAC(t *testing.T, cs kubernetes.Interface, refreshNS string, ser
 	if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cs.RbacV1().ClusterRoleBindings().Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = cs.RbacV1().ClusterRoleBindings().Delete(context.Background(), name, metav1.DeleteOptions{})
+	})
 	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: []rbacv1.PolicyRule{
 		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"create"}},
 		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{pullerRefresher}, Verbs: []string{"get", "update"}},
@@ -176,6 +178,20 @@ func refresherMints(t *testing.T, refreshNS string) []string {
 		}
 	}
 	return out
+}
+
+// pollClient is an admin client for polls: client-go's default limit
+// (5 requests per second) would make a poll, not the controller, the
+// slowest part of what a test measures.
+func pollClient(t *testing.T, cp *controlplane.ControlPlane) kubernetes.Interface {
+	t.Helper()
+	rc := cp.RESTConfig()
+	rc.QPS, rc.Burst = 500, 1000
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
 }
 
 type syncBuffer struct {

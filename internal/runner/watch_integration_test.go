@@ -27,7 +27,7 @@ import (
 // RBAC, and returns its namespace and the projected token file.
 func installWatched(t *testing.T, cp *controlplane.ControlPlane, extra map[string]string) (refreshNS, tokenPath string) {
 	t.Helper()
-	cs := clientFor(t, cp)
+	cs := pollClient(t, cp)
 	refreshNS = freshName("ps-watch")
 	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), refreshNS, metav1.DeleteOptions{}) })
 	provider := extra[config.InRefreshWorkloadIdentityProvider]
@@ -68,7 +68,7 @@ func holdsRefresherToken(t *testing.T, ctx context.Context, cs kubernetes.Interf
 func TestWatchCoversAndRepairs(t *testing.T) {
 	t.Parallel()
 	cp := controlplanetest.Shared(t)
-	cs := clientFor(t, cp)
+	cs := pollClient(t, cp)
 	prefix := freshName("pw")
 	first := newNamespace(t, cs, prefix+"-1")
 	createSA(t, cs, first, "builder")
@@ -158,7 +158,7 @@ func TestWatchCoversAndRepairs(t *testing.T) {
 func TestWatchRefreshesAtHalfLifetime(t *testing.T) {
 	t.Parallel()
 	cp := controlplanetest.Shared(t)
-	cs := clientFor(t, cp)
+	cs := pollClient(t, cp)
 	prefix := freshName("pwr")
 	a, b := newNamespace(t, cs, prefix+"-a"), newNamespace(t, cs, prefix+"-b")
 	refreshNS, tokenPath := installWatched(t, cp, map[string]string{config.InNamespaces: prefix + "-*"})
@@ -201,7 +201,7 @@ func TestWatchRefreshesAtHalfLifetime(t *testing.T) {
 func TestWatchBacksOffWhenGoogleFails(t *testing.T) {
 	t.Parallel()
 	cp := controlplanetest.Shared(t)
-	cs := clientFor(t, cp)
+	cs := pollClient(t, cp)
 	prefix := freshName("pwf")
 	newNamespace(t, cs, prefix+"-a")
 	// A provider Google does not know: every token exchange is refused.
@@ -249,7 +249,7 @@ func TestWatchBacksOffWhenGoogleFails(t *testing.T) {
 func TestWatchLeaderElection(t *testing.T) {
 	t.Parallel()
 	cp := controlplanetest.Shared(t)
-	cs := clientFor(t, cp)
+	cs := pollClient(t, cp)
 	prefix := freshName("pwl")
 	refreshNS, tokenPath := installWatched(t, cp, map[string]string{config.InNamespaces: prefix + "-*"})
 	replicas := map[string]*watchRun{
@@ -292,7 +292,7 @@ func TestWatchLeaderElection(t *testing.T) {
 func TestWatchOutOfClusterFromInstalledArgs(t *testing.T) {
 	t.Parallel()
 	cp := controlplanetest.Shared(t)
-	cs := clientFor(t, cp)
+	cs := pollClient(t, cp)
 	prefix := freshName("pwo")
 	ns := newNamespace(t, cs, prefix+"-a")
 	refreshNS, _ := installWatched(t, cp, map[string]string{config.InNamespaces: prefix + "-*"})
