@@ -78,7 +78,7 @@ type Informer struct {
 func (w *Watches) Inform(ctx context.Context, spec WatchSpec, resync time.Duration, changed func(namespace string)) (*Informer, error) {
 	example, ok := examples[spec.Resource]
 	if !ok {
-		return nil, fmt.Errorf("cannot watch %q", spec.Resource)
+		panic("kube: no informer for " + spec.Resource) // a programming error
 	}
 	lw := cache.NewFilteredListWatchFromClient(w.core, spec.Resource, spec.Namespace, func(o *metav1.ListOptions) {
 		if spec.Name != "" {

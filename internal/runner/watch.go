@@ -178,7 +178,8 @@ func (ww *watchWriter) Current(s *corev1.Secret) bool {
 func (ww *watchWriter) Write(ctx context.Context, ns string, st *kube.State) (watcher.Written, error) {
 	w := ww.w.Load()
 	if w == nil {
-		return watcher.Written{}, errors.New("no token minted yet")
+		// The controller writes only after its first mint.
+		return watcher.Written{Skipped: "no token yet"}, nil
 	}
 	t := kube.Target{Name: ns, Matched: true}
 	var nr NamespaceResult

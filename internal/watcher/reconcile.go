@@ -33,7 +33,7 @@ func (c *Controller) work() {
 		}
 		err := c.reconcile(*ctx, ns)
 		switch {
-		case err == nil || errors.Is(err, errNoToken):
+		case err == nil:
 			c.queue.Forget(ns)
 		case (*ctx).Err() != nil:
 			c.queue.Forget(ns)
@@ -73,7 +73,9 @@ func (c *Controller) reconcile(ctx context.Context, ns string) error {
 	minted := c.minted
 	c.mu.Unlock()
 	if !minted {
-		return errNoToken
+		// The leader's first refresh, right after its mint, writes every
+		// covered namespace.
+		return nil
 	}
 	st := c.state(ns, *cov)
 	if c.cfg.Writer.Current(st.Secret) && !slices.ContainsFunc(st.ServiceAccounts, c.lacksReference) {

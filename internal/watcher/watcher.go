@@ -11,7 +11,6 @@ package watcher
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -200,6 +199,3 @@ func (c *Controller) Run(ctx context.Context) error {
 	wg.Wait()
 	return err2
 }
-
-// errNoToken: nothing is written before this leadership's first mint.
-var errNoToken = errors.New("no token minted yet")
