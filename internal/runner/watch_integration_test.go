@@ -133,6 +133,9 @@ func TestWatchCoversAndRepairs(t *testing.T) {
 		return err == nil && got.ResourceVersion != removed.ResourceVersion && contains(pullSecretNames(got), config.DefaultSecretName)
 	}, w)
 	t.Logf("reference removed → restored: %s", time.Since(start))
+	if strings.Contains(w.log.String(), "cannot watch") {
+		t.Errorf("a watch went beyond the watch mode's RBAC:\n%s", w.log)
+	}
 
 	// One mint served every namespace (token_lifetime 1h: no refresh yet).
 	mints := refresherMints(t, refreshNS)
@@ -309,5 +312,55 @@ func TestWatchOutOfClusterFromInstalledArgs(t *testing.T) {
 	}, w)
 	if !strings.Contains(w.log.String(), "TokenRequest API") {
 		t.Errorf("the run did not say where its token came from:\n%s", w.log)
+	}
+}
+
+// Named coverage: the controller watches only the named namespaces (each
+// namespace's secret and ServiceAccounts by name, within per-namespace
+// RBAC), repairs there, and follows the ConfigMap when an install adds a
+// namespace.
+func TestWatchNamedCoverage(t *testing.T) {
+	t.Parallel()
+	cp := controlplanetest.Shared(t)
+	cs := pollClient(t, cp)
+	refreshNS := freshName("ps-watchn")
+	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), refreshNS, metav1.DeleteOptions{}) })
+	provider, _ := trustCluster(t, cp, refreshNS)
+	a, c := controlplanetest.Namespace(t, cp), controlplanetest.Namespace(t, cp)
+	install := func(ns string) {
+		in := withCreds(t, fakestack.WIF, map[string]string{config.InNamespaces: ns, config.InRefresh: "true", config.InRefreshImage: refresherImage,
+			config.InRefreshWorkloadIdentityProvider: provider, config.InRefreshNamespace: refreshNS})
+		if r := runWith(t, cp.Kubeconfig(), in); r.err != nil {
+			t.Fatalf("install run for %s: %v\n%s", ns, r.err, r.log)
+		}
+	}
+	install(a)
+	grantNamedWatchRBAC(t, cs, refreshNS, "a", []string{a}, []string{"default"})
+	w := startWatcher(t, cp, refreshNS, kubeletToken(t, cs, refreshNS, t.TempDir()), "replica-a")
+	until(t, "the named namespace holds the refresher's token", func(ctx context.Context) bool {
+		return holdsRefresherToken(t, ctx, cs, a, refreshNS) && covered(ctx, cs, a, "default")
+	}, w)
+	old := getSecret(t, cs, a, config.DefaultSecretName)
+	if err := cs.CoreV1().Secrets(a).Delete(t.Context(), config.DefaultSecretName, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	until(t, "a deleted secret is restored", func(ctx context.Context) bool {
+		s, err := cs.CoreV1().Secrets(a).Get(ctx, config.DefaultSecretName, metav1.GetOptions{})
+		return err == nil && s.UID != old.UID
+	}, w)
+
+	// An install adds namespace c: the ConfigMap's coverage grows, and
+	// the controller watches c too (the install itself wrote c with the
+	// CI's token; the controller rewrites it with its own).
+	grantNamedWatchRBAC(t, cs, refreshNS, "c", []string{c}, []string{"default"})
+	install(c)
+	until(t, "a namespace added to the coverage holds the refresher's token", func(ctx context.Context) bool {
+		return holdsRefresherToken(t, ctx, cs, c, refreshNS) && covered(ctx, cs, c, "default")
+	}, w)
+	if n := len(refresherMints(t, refreshNS)); n != 1 {
+		t.Errorf("%d mints, want 1 for both namespaces", n)
+	}
+	if strings.Contains(w.log.String(), "cannot watch") {
+		t.Errorf("a watch went beyond the named coverage's RBAC:\n%s", w.log)
 	}
 }

@@ -37,6 +37,11 @@ func (c *Controller) work() {
 			c.queue.Forget(ns)
 		case (*ctx).Err() != nil:
 			c.queue.Forget(ns)
+		case errors.As(err, new(notListed)):
+			// A watch just started (it lists, then the namespace is
+			// looked at again), or cannot list (its warnings say why; a
+			// refresh reports the namespace failed): not a new failure.
+			c.queue.AddRateLimited(ns)
 		default:
 			c.fail(*ctx, ReasonKubernetes, fmt.Errorf("%s: %w", ns, err))
 			c.queue.AddRateLimited(ns)
@@ -62,8 +67,11 @@ func (c *Controller) reconcile(ctx context.Context, ns string) error {
 	unlock := c.lockNamespace(ns)
 	defer unlock()
 	cov := c.coverage()
-	if cov == nil || !c.allSynced() {
+	if cov == nil {
 		return nil
+	}
+	if !c.syncedFor(ns) {
+		return notListed(ns)
 	}
 	obj := c.namespace(ns)
 	if obj == nil || !live(obj) || !cov.Covers(ns, obj.Labels) {
@@ -135,6 +143,13 @@ func (c *Controller) recover(ctx context.Context, ns string) {
 	if err != nil && ctx.Err() == nil {
 		c.cfg.Warnf("%s: failed to recover stuck pods: %v", ns, err)
 	}
+}
+
+// notListed: a watch namespace notListed needs has not listed.
+type notListed string
+
+func (ns notListed) Error() string {
+	return fmt.Sprintf("the watches of namespace %q have not listed yet, so nothing is written there; the warnings that start with cannot watch say why", string(ns))
 }
 
 // errNoLongerCovered: the ConfigMap no longer covers the namespace.

@@ -79,13 +79,19 @@ func (c *Controller) leadWhile(ctx context.Context) {
 	}
 }
 
-// waitReady waits until the coverage is usable and every watch listed.
+// waitReady waits until the coverage is usable and every watch listed,
+// or readyWait passed: a watch that cannot list (a namespace's RBAC is
+// missing) then fails that namespace, not every other.
 func (c *Controller) waitReady(ctx context.Context) bool {
+	deadline := time.Now().Add(readyWait)
 	err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(context.Context) (bool, error) {
-		return c.coverage() != nil && c.allSynced(), nil
+		return c.coverage() != nil && (c.allSynced() || time.Now().After(deadline)), nil
 	})
 	return err == nil
 }
+
+// readyWait bounds the wait for the watches' first lists.
+const readyWait = 30 * time.Second
 
 func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
