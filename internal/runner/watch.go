@@ -79,7 +79,7 @@ func RunWatchingRefresher(ctx context.Context, a *RefresherArgs, d Deps) error {
 		LeaderElect: w.LeaderElect, Identity: identity(d.Getenv),
 		Observer: obs, Recoverer: rec,
 		Infof: d.Reporter.Infof, Warnf: d.Reporter.Warningf, Redact: func(s string) string { return redact(d, s) },
-		Now: d.Now,
+		Now: d.Now, Workers: workers(a),
 	})
 	if w.MetricsAddress != "" {
 		stop, err := serveHealth(ctx, w.MetricsAddress, c, metrics)
@@ -197,4 +197,13 @@ func (ww *watchWriter) Write(ctx context.Context, ns string, st *kube.State) (wa
 		return out, nil
 	}
 	return out, nr.Err
+}
+
+// workers is how many namespaces the controller writes at once: the
+// installed concurrency (a refresh writes every namespace), 4 when unset.
+func workers(a *RefresherArgs) int {
+	if n, err := strconv.Atoi(a.Fixed[config.InConcurrency]); err == nil && n > 0 {
+		return n
+	}
+	return 4
 }
