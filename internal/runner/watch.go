@@ -82,11 +82,12 @@ func RunWatchingRefresher(ctx context.Context, a *RefresherArgs, d Deps) error {
 		Now: d.Now, Workers: workers(a),
 	})
 	if w.MetricsAddress != "" {
-		stop, err := serveHealth(ctx, w.MetricsAddress, c, metrics)
+		bound, stop, err := serveHealth(ctx, w.MetricsAddress, c, metrics)
 		if err != nil {
 			return err
 		}
 		defer stop()
+		d.Reporter.Infof("Serving /healthz, /readyz and /metrics on %s", bound)
 	}
 	d.Reporter.Infof("Watching refresher %s/%s (secret %q) on %s", a.Namespace, a.Name, secretName, conn.Config.Host)
 	return c.Run(ctx)

@@ -4,6 +4,7 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -280,10 +282,12 @@ func TestWatchLeaderElection(t *testing.T) {
 		t.Errorf("want only the leader %s to lead and write:\n%s\n----\n%s", leader, replicas[leader].log, replicas[follower].log)
 	}
 
+	start := time.Now()
 	replicas[leader].stop(t)
 	until(t, "the other replica takes over", func(ctx context.Context) bool {
 		return strings.Contains(replicas[follower].log.String(), "Leading:")
 	}, replicas[follower])
+	t.Logf("leader stopped → the other leads: %s", time.Since(start))
 	two := newNamespace(t, cs, prefix+"-2")
 	until(t, "the new leader covers a new namespace", func(ctx context.Context) bool { return covered(ctx, cs, two, "default") && wrote(follower, two) }, replicas[follower])
 }
@@ -363,4 +367,37 @@ func TestWatchNamedCoverage(t *testing.T) {
 	if strings.Contains(w.log.String(), "cannot watch") {
 		t.Errorf("a watch went beyond the named coverage's RBAC:\n%s", w.log)
 	}
+
+	// Teardown of c (its secret deleted after c left the ConfigMap): the
+	// controller, re-reading the coverage before it writes, does not
+	// restore it; once it saw the narrowed coverage it never will.
+	r := runWith(t, cp.Kubeconfig(), map[string]string{config.InNamespaces: c, config.InMode: "delete", config.InRefresh: "true", config.InRefreshNamespace: refreshNS})
+	if r.err != nil {
+		t.Fatalf("teardown of %s: %v\n%s", c, r.err, r.log)
+	}
+	until(t, "the controller follows the narrowed coverage", func(context.Context) bool {
+		return strings.Contains(w.log.String(), fmt.Sprintf("Coverage: namespaces [%q]", a))
+	}, w)
+	if _, err := cs.CoreV1().Secrets(c).Get(t.Context(), config.DefaultSecretName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the secret in torn-down %s is there again (err %v):\n%s", c, err, w.log)
+	}
+}
+
+// service_accounts "*": any ServiceAccount created later is referenced.
+func TestWatchEveryServiceAccount(t *testing.T) {
+	t.Parallel()
+	cp := controlplanetest.Shared(t)
+	cs := pollClient(t, cp)
+	prefix := freshName("pwe")
+	ns := newNamespace(t, cs, prefix+"-a")
+	refreshNS, tokenPath := installWatched(t, cp, map[string]string{config.InNamespaces: prefix + "-*", config.InServiceAccounts: "*"})
+	w := startWatcher(t, cp, refreshNS, tokenPath, "replica-a")
+	until(t, "the namespace holds the refresher's token", func(ctx context.Context) bool {
+		return holdsRefresherToken(t, ctx, cs, ns, refreshNS) && covered(ctx, cs, ns, "default")
+	}, w)
+	name := freshName("app")
+	start := time.Now()
+	createSA(t, cs, ns, name)
+	until(t, "a new ServiceAccount is referenced", func(ctx context.Context) bool { return covered(ctx, cs, ns, name) }, w)
+	t.Logf("ServiceAccount created → reference (service_accounts *): %s", time.Since(start))
 }

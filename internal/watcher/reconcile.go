@@ -31,7 +31,7 @@ func (c *Controller) work() {
 			c.queue.Done(ns)
 			continue
 		}
-		err := c.reconcile(*ctx, ns)
+		err := c.reconcile(*ctx, ns, false)
 		switch {
 		case err == nil:
 			c.queue.Forget(ns)
@@ -62,8 +62,8 @@ func (c *Controller) leading() *context.Context {
 // is not there: the secret with the current token, referenced by the
 // covered ServiceAccounts that exist (one created later is referenced
 // when it appears). It writes only what differs, after re-reading the
-// coverage.
-func (c *Controller) reconcile(ctx context.Context, ns string) error {
+// coverage (in a refresh cycle, a re-read of the last second serves).
+func (c *Controller) reconcile(ctx context.Context, ns string, cycle bool) error {
 	unlock := c.lockNamespace(ns)
 	defer unlock()
 	cov := c.coverage()
@@ -89,7 +89,7 @@ func (c *Controller) reconcile(ctx context.Context, ns string) error {
 	if c.cfg.Writer.Current(st.Secret) && !slices.ContainsFunc(st.ServiceAccounts, c.lacksReference) {
 		return nil
 	}
-	if err := c.stillCovered(ctx, ns, obj.Labels); err != nil {
+	if err := c.stillCovered(ctx, ns, obj.Labels, cycle); err != nil {
 		if errors.Is(err, errNoLongerCovered) {
 			return nil
 		}
@@ -158,13 +158,12 @@ var errNoLongerCovered = errors.New("no longer covered")
 // stillCovered re-reads the coverage right before a namespace is written
 // (as a cron run does): a teardown that just removed the namespace from
 // the ConfigMap is honoured even when this controller's poll has not seen
-// it yet. One read serves the writes of the next second (a refresh cycle
-// writes every namespace at once); the namespace's labels are the
-// watch's.
-func (c *Controller) stillCovered(ctx context.Context, ns string, labels map[string]string) error {
+// it yet. In a refresh cycle (every namespace at once) one read serves
+// the writes of the next second; the namespace's labels are the watch's.
+func (c *Controller) stillCovered(ctx context.Context, ns string, labels map[string]string, cycle bool) error {
 	c.recheckMu.Lock()
 	defer c.recheckMu.Unlock()
-	if c.recheck == nil || c.cfg.Now().Sub(c.recheckAt) > time.Second {
+	if !cycle || c.recheck == nil || c.cfg.Now().Sub(c.recheckAt) > time.Second {
 		cm, err := c.cfg.Client.ConfigMap(ctx, c.cfg.Namespace, c.cfg.Name)
 		if err != nil {
 			return fmt.Errorf("failed to re-read the refresher's ConfigMap %s/%s: %w", c.cfg.Namespace, c.cfg.Name, err)

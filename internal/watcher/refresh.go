@@ -118,7 +118,7 @@ func (c *Controller) refreshAll(ctx context.Context, expiry time.Time) {
 	for range min(c.cfg.Workers, max(len(nss), 1)) {
 		wg.Go(func() {
 			for ns := range work {
-				if err := c.reconcile(ctx, ns); err != nil && ctx.Err() == nil {
+				if err := c.reconcile(ctx, ns, true); err != nil && ctx.Err() == nil {
 					mu.Lock()
 					errs = append(errs, fmt.Errorf("%s: %w", ns, err))
 					mu.Unlock()
