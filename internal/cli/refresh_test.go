@@ -27,7 +27,7 @@ func TestParseRefreshArgsWatch(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			a, err := parseRefreshArgs(tc.args, io.Discard)
+			a, _, err := parseRefreshArgs(tc.args, io.Discard)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -44,7 +44,7 @@ func TestParseRefreshArgsWatch(t *testing.T) {
 // The watch flags mean nothing to a one-shot run: refused, naming them.
 func TestParseRefreshArgsWatchFlagsNeedWatch(t *testing.T) {
 	t.Parallel()
-	_, err := parseRefreshArgs([]string{"--config-map", testConfigMap, "--kubeconfig", "/k", "--recover-pods"}, io.Discard)
+	_, _, err := parseRefreshArgs([]string{"--config-map", testConfigMap, "--kubeconfig", "/k", "--recover-pods"}, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "--kubeconfig, --recover-pods only with --watch") {
 		t.Errorf("err = %v, want the flags named", err)
 	}

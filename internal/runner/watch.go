@@ -46,7 +46,7 @@ func RunWatchingRefresher(ctx context.Context, a *RefresherArgs, d Deps) error {
 	if err != nil {
 		return err
 	}
-	if a.Provider != "" {
+	if a.Provider != "" && len(a.Credentials) == 0 {
 		tokenFile, cleanup, err := projectedTokenOutOfCluster(ctx, conn.Client, a, d)
 		if err != nil {
 			return err
@@ -152,13 +152,21 @@ type watchWriter struct {
 }
 
 func (ww *watchWriter) Mint(ctx context.Context) (time.Time, time.Duration, error) {
-	cfg, err := config.Load(func(n string) (string, bool) { v, ok := ww.a.Fixed[n]; return v, ok },
+	inputs := map[string]string{}
+	for k, v := range ww.a.Fixed {
+		inputs[k] = v
+	}
+	for k, v := range ww.a.Credentials {
+		inputs[k] = v
+	}
+	cfg, err := config.Load(func(n string) (string, bool) { v, ok := inputs[n]; return v, ok },
 		config.SkipMissingNamespaces(), config.SkipForeignSecrets(), config.AllowHTTPEndpoints(testrig.Getenv(ww.d.Getenv, config.EnvAllowHTTPEndpoints) == "true"))
 	if err != nil {
 		return time.Time{}, 0, fmt.Errorf("the refresher %s/%s has invalid settings:\n%w", ww.a.Namespace, ww.a.Name, err)
 	}
 	d := ww.d
-	if ww.a.Provider != "" {
+	MaskInputs(cfg, d.Reporter)
+	if ww.a.Provider != "" && len(ww.a.Credentials) == 0 {
 		if d, err = withGeneratedCredentials(d, ww.a, cfg); err != nil {
 			return time.Time{}, 0, err
 		}

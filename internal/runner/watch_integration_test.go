@@ -401,3 +401,35 @@ func TestWatchEveryServiceAccount(t *testing.T) {
 	until(t, "a new ServiceAccount is referenced", func(ctx context.Context) bool { return covered(ctx, cs, ns, name) }, w)
 	t.Logf("ServiceAccount created → reference (service_accounts *): %s", time.Since(start))
 }
+
+// Out of cluster with the usual key flag (--credentials-json-file): the
+// controller mints with the key instead of the installed identity, and
+// the key never reaches its output.
+func TestWatchOutOfClusterWithKey(t *testing.T) {
+	t.Parallel()
+	cp := controlplanetest.Shared(t)
+	cs := pollClient(t, cp)
+	prefix := freshName("pwk")
+	ns := newNamespace(t, cs, prefix+"-a")
+	refreshNS, _ := installWatched(t, cp, map[string]string{config.InNamespaces: prefix + "-*"})
+	a := &RefresherArgs{Namespace: refreshNS, Name: pullerRefresher, Watch: &WatchArgs{Kubeconfig: cp.Kubeconfig()}}
+	args, err := InstalledRefresherArgs(t.Context(), a, Deps{Host: hostOutside()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := parseRefresherArgs(t, args)
+	got.Watch, got.TokenFile = a.Watch, filepath.Join(t.TempDir(), "absent")
+	got.Credentials = map[string]string{config.InCredentialsJSON: string(fakes(t).Key)}
+	w := startWatcherWith(t, got, "dev-laptop")
+	until(t, "the namespace holds a token of the key's account", func(ctx context.Context) bool {
+		s, err := cs.CoreV1().Secrets(ns).Get(ctx, config.DefaultSecretName, metav1.GetOptions{})
+		if err != nil {
+			return false
+		}
+		issued, ok := fakes(t).Google.Lookup(passwordOf(t, s))
+		return ok && issued.Email == fakestack.KeySA && covered(ctx, cs, ns, "default")
+	}, w)
+	if strings.Contains(w.log.String(), "TokenRequest API") {
+		t.Errorf("requested a ServiceAccount token although a key was given:\n%s", w.log)
+	}
+}
