@@ -433,3 +433,40 @@ func TestWatchOutOfClusterWithKey(t *testing.T) {
 		t.Errorf("requested a ServiceAccount token although a key was given:\n%s", w.log)
 	}
 }
+
+// A ConfigMap edited beyond its coverage keys (registries injected): the
+// controller refuses the coverage and records why, as a cron run does,
+// until the key is removed.
+func TestWatchRefusesBadConfigMap(t *testing.T) {
+	t.Parallel()
+	cp := controlplanetest.Shared(t)
+	cs := pollClient(t, cp)
+	prefix := freshName("pwc")
+	ns := newNamespace(t, cs, prefix+"-a")
+	refreshNS, tokenPath := installWatched(t, cp, map[string]string{config.InNamespaces: prefix + "-*"})
+	w := startWatcher(t, cp, refreshNS, tokenPath, "replica-a")
+	until(t, "the namespace holds the refresher's token", func(ctx context.Context) bool {
+		return holdsRefresherToken(t, ctx, cs, ns, refreshNS)
+	}, w)
+	cm, err := cs.CoreV1().ConfigMaps(refreshNS).Get(t.Context(), pullerRefresher, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	injectConfigMap(cm, map[string]string{config.InRegistries: "evil.example.com"})
+	if _, err := cs.CoreV1().ConfigMaps(refreshNS).Update(t.Context(), cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	until(t, "the refused ConfigMap is recorded", func(ctx context.Context) bool {
+		cm, err := cs.CoreV1().ConfigMaps(refreshNS).Get(ctx, pullerRefresher, metav1.GetOptions{})
+		return err == nil && strings.Contains(cm.Annotations[labels.LastResult], `unknown key "registries"`)
+	}, w)
+	events, err := cs.CoreV1().Events(refreshNS).List(t.Context(), metav1.ListOptions{FieldSelector: "reason=RefreshFailed"})
+	if err != nil || len(events.Items) == 0 {
+		t.Errorf("no RefreshFailed Event for the refused ConfigMap: %v", err)
+	}
+	for _, s := range []string{"evil.example.com"} {
+		if sec := getSecret(t, cs, ns, config.DefaultSecretName); strings.Contains(string(sec.Data[corev1.DockerConfigJsonKey]), s) {
+			t.Errorf("the injected registry reached the secret")
+		}
+	}
+}

@@ -69,7 +69,10 @@ func (c *Controller) setCoverage(ctx context.Context, cm *corev1.ConfigMap) {
 			cov = &got
 		}
 	}
-	c.cov = cov
+	c.cov, c.covErr = cov, nil
+	if covErr != nil {
+		c.covErr = fmt.Errorf("the refresher's ConfigMap %s/%s: %w", c.cfg.Namespace, c.cfg.Name, covErr)
+	}
 	specs := map[kube.WatchSpec]bool{}
 	if cov != nil {
 		for _, s := range plan(*cov, c.cfg.SecretName) {
@@ -97,7 +100,7 @@ func (c *Controller) setCoverage(ctx context.Context, cm *corev1.ConfigMap) {
 	}
 	c.mu.Unlock()
 	if covErr != nil {
-		c.fail(ctx, ReasonConfig, fmt.Errorf("the refresher's ConfigMap %s/%s: %w", c.cfg.Namespace, c.cfg.Name, covErr))
+		c.fail(ctx, ReasonConfig, c.coverageErr())
 		return
 	}
 	if cov != nil {
@@ -296,4 +299,10 @@ func (c *Controller) Ready() bool { return c.coverage() != nil && c.allSynced() 
 // unknown.
 func (c *Controller) watchFailed(s kube.WatchSpec, err error) {
 	c.cfg.Warnf("cannot watch %s (retrying): %v", s, err)
+}
+
+func (c *Controller) coverageErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.covErr
 }

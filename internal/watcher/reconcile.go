@@ -100,6 +100,9 @@ func (c *Controller) reconcile(ctx context.Context, ns string, cycle bool) error
 		return err
 	}
 	c.report(ns, w)
+	if w.Secret == kube.SecretCreated {
+		c.obs.NamespacesCovered(len(c.covered()))
+	}
 	if len(w.Patched) > 0 {
 		c.recover(ctx, ns)
 	}

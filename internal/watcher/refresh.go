@@ -79,10 +79,17 @@ func (c *Controller) leadWhile(ctx context.Context) {
 	}
 }
 
-// waitReady waits until the coverage is usable and every watch listed,
+// waitReady records a coverage that is not usable (a bad ConfigMap) when
+// this replica starts to lead, then waits until the coverage is usable and every watch listed,
 // or readyWait passed: a watch that cannot list (a namespace's RBAC is
 // missing) then fails that namespace, not every other.
 func (c *Controller) waitReady(ctx context.Context) bool {
+	c.mu.Lock()
+	covErr := c.covErr
+	c.mu.Unlock()
+	if covErr != nil {
+		c.fail(ctx, ReasonConfig, covErr)
+	}
 	deadline := time.Now().Add(readyWait)
 	err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(context.Context) (bool, error) {
 		return c.coverage() != nil && (c.allSynced() || time.Now().After(deadline)), nil
@@ -162,8 +169,8 @@ func (c *Controller) succeed(ctx context.Context, n int, expiry time.Time) {
 
 // fail reports a failure: always to the Observer and the log; on the
 // ConfigMap (status and a RefreshFailed Event) when leading, and at most
-// once per 10 s, or per recordEvery for the same message, so a failure
-// that persists is recorded without flooding the API server.
+// once per recordAtMost, or per recordEvery for the same message, so a
+// failure that persists is recorded without flooding the API server.
 func (c *Controller) fail(ctx context.Context, reason string, err error) {
 	c.obs.RefreshFailed(reason)
 	msg := c.cfg.Redact(err.Error())
@@ -177,7 +184,7 @@ func (c *Controller) fail(ctx context.Context, reason string, err error) {
 	now := c.cfg.Now().UTC()
 	c.mu.Lock()
 	since := now.Sub(c.lastFailureAt)
-	if (msg == c.lastFailure && since < recordEvery) || since < 10*time.Second {
+	if (msg == c.lastFailure && since < recordEvery) || since < recordAtMost {
 		c.mu.Unlock()
 		return
 	}

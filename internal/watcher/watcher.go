@@ -88,9 +88,10 @@ type Config struct {
 // doubling to 5 min; a failed mint likewise. The same failure is recorded
 // (Event and status) at most once per recordEvery.
 const (
-	backoffBase = time.Second
-	backoffMax  = 5 * time.Minute
-	recordEvery = 5 * time.Minute
+	backoffBase  = time.Second
+	backoffMax   = 5 * time.Minute
+	recordEvery  = 5 * time.Minute
+	recordAtMost = 30 * time.Second
 )
 
 // Controller is a running watching refresher.
@@ -103,6 +104,7 @@ type Controller struct {
 	cov      *refresher.Coverage // nil: none usable (ConfigMap gone or invalid)
 	covData  map[string]string
 	covRead  bool
+	covErr   error // why the ConfigMap's coverage is not usable
 	cm       *corev1.ConfigMap
 	watching map[kube.WatchSpec]*kube.Informer
 	// minted is set once a token was minted in this leadership term.
