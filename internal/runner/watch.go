@@ -74,7 +74,7 @@ func RunWatchingRefresher(ctx context.Context, a *RefresherArgs, d Deps) error {
 	}
 	c := watcher.New(watcher.Config{
 		Namespace: a.Namespace, Name: a.Name, SecretName: secretName,
-		Client: conn.Client, Watches: watches, REST: conn.Config,
+		Client: conn.Client, Watches: watches,
 		Writer:      &watchWriter{a: a, d: d, c: conn.Client},
 		LeaderElect: w.LeaderElect, Identity: identity(d.Getenv),
 		Observer: obs, Recoverer: rec,

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -469,4 +470,40 @@ func TestWatchRefusesBadConfigMap(t *testing.T) {
 			t.Errorf("the injected registry reached the secret")
 		}
 	}
+}
+
+// A leader that died without releasing the Lease (its node went away) is
+// replaced once its claim has not been renewed for the lease duration:
+// until then the replica only watches.
+func TestWatchTakesOverAnAbandonedLease(t *testing.T) {
+	t.Parallel()
+	cp := controlplanetest.Shared(t)
+	cs := pollClient(t, cp)
+	prefix := freshName("pwa")
+	ns := newNamespace(t, cs, prefix+"-a")
+	refreshNS, tokenPath := installWatched(t, cp, map[string]string{config.InNamespaces: prefix + "-*"})
+	ghost, secs, now := "replica-gone", int32(15), metav1.NewMicroTime(time.Now())
+	if _, err := cs.CoordinationV1().Leases(refreshNS).Create(t.Context(), &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{Name: pullerRefresher},
+		Spec:       coordinationv1.LeaseSpec{HolderIdentity: &ghost, LeaseDurationSeconds: &secs, AcquireTime: &now, RenewTime: &now},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	w := startWatcher(t, cp, refreshNS, tokenPath, "replica-a")
+	until(t, "the replica takes the abandoned Lease and writes", func(ctx context.Context) bool {
+		return holdsRefresherToken(t, ctx, cs, ns, refreshNS)
+	}, w)
+	took := time.Since(start)
+	l, err := cs.CoordinationV1().Leases(refreshNS).Get(t.Context(), pullerRefresher, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity != "replica-a" || l.Spec.LeaseTransitions == nil || *l.Spec.LeaseTransitions != 1 {
+		t.Errorf("Lease after the takeover: holder %v, transitions %v", l.Spec.HolderIdentity, l.Spec.LeaseTransitions)
+	}
+	if took < 15*time.Second {
+		t.Errorf("took the Lease after %s, before the abandoned claim's 15 s ran out", took)
+	}
+	t.Logf("abandoned Lease taken over after %s", took)
 }

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/pullsecret/pullsecret/internal/kube"
@@ -59,9 +58,7 @@ type Config struct {
 
 	Client  *kube.Client
 	Watches *kube.Watches
-	// REST is the cluster's configuration, for the Lease.
-	REST   *rest.Config
-	Writer Writer
+	Writer  Writer
 
 	// LeaderElect runs the Lease election; without it this replica leads.
 	LeaderElect bool
@@ -184,7 +181,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	wg.Go(func() { c.pollCoverage(ctx) })
 	var err2 error
 	if c.cfg.LeaderElect {
-		err2 = kube.Elect(ctx, c.cfg.REST, kube.Election{
+		err2 = kube.Elect(ctx, c.cfg.Client, kube.Election{
 			Namespace: c.cfg.Namespace, Name: c.cfg.Name, Identity: c.cfg.Identity,
 			Lead: c.leadWhile, Leading: c.obs.Leading,
 		})
