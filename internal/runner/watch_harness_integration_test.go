@@ -7,15 +7,17 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
@@ -28,104 +30,6 @@ import (
 	"github.com/pullsecret/pullsecret/internal/testing/controlplane/controlplanetest"
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
-
-// grantWatchRBAC adds to an installed cron refresher's permissions what
-// the watch mode adds (the watch-mode RBAC of the design, for glob or
-// selector coverage): watching namespaces, its one secret name and its
-// ServiceAccounts, and its Lease. Every watch the controller opens must
-// live within it.
-func grantWatchRBAC(t *testing.T, cs kubernetes.Interface, refreshNS string, serviceAccounts []string) {
-	t.Helper()
-	ctx := t.Context()
-	name := pullerRefresher + "-watch." + refreshNS
-	subjects := []rbacv1.Subject{{Kind: "ServiceAccount", Name: pullerRefresher, Namespace: refreshNS}}
-	saRule := rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, Verbs: []string{"get", "list", "watch", "update"}}
-	if !contains(serviceAccounts, "*") {
-		saRule.ResourceNames = serviceAccounts
-	}
-	cr := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: []rbacv1.PolicyRule{
-		{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get", "list", "watch"}},
-		{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{config.DefaultSecretName}, Verbs: []string{"list", "watch", "create", "patch"}},
-		saRule,
-	}}
-	if _, err := cs.RbacV1().ClusterRoles().Create(ctx, cr, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cs.RbacV1().ClusterRoles().Delete(context.Background(), name, metav1.DeleteOptions{}) })
-	crb := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name}, Subjects: subjects,
-		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name}}
-	if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cs.RbacV1().ClusterRoleBindings().Delete(context.Background(), name, metav1.DeleteOptions{})
-	})
-	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: []rbacv1.PolicyRule{
-		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"create"}},
-		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{pullerRefresher}, Verbs: []string{"get", "update"}},
-	}}
-	if _, err := cs.RbacV1().Roles(refreshNS).Create(ctx, role, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name}, Subjects: subjects,
-		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name}}
-	if _, err := cs.RbacV1().RoleBindings(refreshNS).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// grantNamedWatchRBAC is grantWatchRBAC for named coverage: the watch
-// verbs only in each named namespace (secrets and ServiceAccounts by
-// name) and on those namespaces by name, as the per-namespace Roles of
-// named coverage grant. suffix names this grant's objects.
-func grantNamedWatchRBAC(t *testing.T, cs kubernetes.Interface, refreshNS, suffix string, namespaces, serviceAccounts []string) {
-	t.Helper()
-	ctx := t.Context()
-	name := pullerRefresher + "-watch-" + suffix + "." + refreshNS
-	subjects := []rbacv1.Subject{{Kind: "ServiceAccount", Name: pullerRefresher, Namespace: refreshNS}}
-	cr := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: []rbacv1.PolicyRule{
-		{APIGroups: []string{""}, Resources: []string{"namespaces"}, ResourceNames: namespaces, Verbs: []string{"get", "list", "watch"}},
-	}}
-	if _, err := cs.RbacV1().ClusterRoles().Create(ctx, cr, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cs.RbacV1().ClusterRoles().Delete(context.Background(), name, metav1.DeleteOptions{}) })
-	crb := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name}, Subjects: subjects,
-		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name}}
-	if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cs.RbacV1().ClusterRoleBindings().Delete(context.Background(), name, metav1.DeleteOptions{})
-	})
-	for _, ns := range namespaces {
-		role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{config.DefaultSecretName}, Verbs: []string{"list", "watch"}},
-			{APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, ResourceNames: serviceAccounts, Verbs: []string{"get", "list", "watch"}},
-		}}
-		if _, err := cs.RbacV1().Roles(ns).Create(ctx, role, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name}, Subjects: subjects,
-			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name}}
-		if _, err := cs.RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	leaseRole := pullerRefresher + "-lease"
-	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: leaseRole}, Rules: []rbacv1.PolicyRule{
-		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"create"}},
-		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{pullerRefresher}, Verbs: []string{"get", "update"}},
-	}}
-	if _, err := cs.RbacV1().Roles(refreshNS).Create(ctx, role, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: leaseRole}, Subjects: subjects,
-		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: leaseRole}}
-	if _, err := cs.RbacV1().RoleBindings(refreshNS).Create(ctx, rb, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-}
 
 // watchRun is one watching refresher running in the background.
 type watchRun struct {
@@ -151,7 +55,11 @@ func watcherArgs(t *testing.T, cp *controlplane.ControlPlane, refreshNS, tokenPa
 	t.Helper()
 	cs := clientFor(t, cp)
 	id := tokenIdentity(t, cp, cs, refreshNS, pullerRefresher)
-	a := parseRefresherArgs(t, refresherArgs(t, cs, refreshNS, pullerRefresher))
+	dep, err := cs.AppsV1().Deployments(refreshNS).Get(t.Context(), pullerRefresher, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := parseRefresherArgs(t, withoutWatchFlags(dep.Spec.Template.Spec.Containers[0].Args))
 	a.TokenFile = tokenPath
 	a.Watch = &WatchArgs{Kubeconfig: id.kubeconfig, LeaderElect: true}
 	return a
@@ -279,3 +187,34 @@ func passwordOf(t *testing.T, s *corev1.Secret) string {
 }
 
 func hostOutside() container.Host { return container.Host{InContainer: func() bool { return false }} }
+
+// withoutWatchFlags are a watching refresher's arguments up to --watch
+// (what parseRefresherArgs reads; the test sets the watch flags itself).
+func withoutWatchFlags(args []string) []string {
+	if i := slices.Index(args, "--watch"); i >= 0 {
+		return args[:i]
+	}
+	return args
+}
+
+// deploymentToken does what kubelet does for the Deployment's projected
+// volume (as kubeletToken for the CronJob's) and returns the file.
+func deploymentToken(t *testing.T, cs kubernetes.Interface, refreshNS, dir string) string {
+	t.Helper()
+	dep, err := cs.AppsV1().Deployments(refreshNS).Get(t.Context(), pullerRefresher, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proj := dep.Spec.Template.Spec.Volumes[0].Projected.Sources[0].ServiceAccountToken
+	tr, err := cs.CoreV1().ServiceAccounts(refreshNS).CreateToken(t.Context(), pullerRefresher, &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{Audiences: []string{proj.Audience}, ExpirationSeconds: proj.ExpirationSeconds},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "token")
+	if err := os.WriteFile(path, []byte(tr.Status.Token), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

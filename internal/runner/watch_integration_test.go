@@ -25,12 +25,14 @@ import (
 	"github.com/pullsecret/pullsecret/internal/testing/fakestack"
 )
 
-// installWatched installs a refresher (glob or selector coverage, inputs
-// extra) with a provider the fake trusts, grants it the watch mode's
-// RBAC, and returns its namespace and the projected token file.
+// installWatched installs a watching refresher (refresh_mode: watch;
+// glob or selector coverage, inputs extra) with a provider the fake
+// trusts, and returns its namespace and the projected token file its pods
+// would have. Every test runs the controller as the refresher's own
+// ServiceAccount: its watches live within the rendered RBAC.
 func installWatched(t *testing.T, cp *controlplane.ControlPlane, extra map[string]string) (refreshNS, tokenPath string) {
 	t.Helper()
-	cs := pollClient(t, cp)
+	cs := clientFor(t, cp)
 	refreshNS = freshName("ps-watch")
 	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), refreshNS, metav1.DeleteOptions{}) })
 	provider := extra[config.InRefreshWorkloadIdentityProvider]
@@ -38,19 +40,14 @@ func installWatched(t *testing.T, cp *controlplane.ControlPlane, extra map[strin
 		provider, _ = trustCluster(t, cp, refreshNS)
 	}
 	in := withCreds(t, fakestack.WIF, map[string]string{config.InRefresh: "true", config.InRefreshImage: refresherImage,
-		config.InRefreshWorkloadIdentityProvider: provider, config.InRefreshNamespace: refreshNS})
+		config.InRefreshWorkloadIdentityProvider: provider, config.InRefreshNamespace: refreshNS, config.InRefreshMode: config.RefreshWatch})
 	for k, v := range extra {
 		in[k] = v
 	}
 	if r := runWith(t, cp.Kubeconfig(), in); r.err != nil {
 		t.Fatalf("install run: %v\n%s", r.err, r.log)
 	}
-	sas := config.SplitList(in[config.InServiceAccounts])
-	if len(sas) == 0 {
-		sas = []string{"default"}
-	}
-	grantWatchRBAC(t, cs, refreshNS, sas)
-	return refreshNS, kubeletToken(t, cs, refreshNS, t.TempDir())
+	return refreshNS, deploymentToken(t, cs, refreshNS, t.TempDir())
 }
 
 // holdsRefresherToken reports whether ns's secret holds a token minted
@@ -309,7 +306,7 @@ func TestWatchOutOfClusterFromInstalledArgs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := parseRefresherArgs(t, args)
+	got := parseRefresherArgs(t, withoutWatchFlags(args))
 	got.Watch, got.TokenFile = a.Watch, filepath.Join(t.TempDir(), "absent")
 	w := startWatcherWith(t, got, "dev-laptop")
 	until(t, "the namespace holds the refresher's token", func(ctx context.Context) bool {
@@ -334,14 +331,13 @@ func TestWatchNamedCoverage(t *testing.T) {
 	a, c := controlplanetest.Namespace(t, cp), controlplanetest.Namespace(t, cp)
 	install := func(ns string) {
 		in := withCreds(t, fakestack.WIF, map[string]string{config.InNamespaces: ns, config.InRefresh: "true", config.InRefreshImage: refresherImage,
-			config.InRefreshWorkloadIdentityProvider: provider, config.InRefreshNamespace: refreshNS})
+			config.InRefreshWorkloadIdentityProvider: provider, config.InRefreshNamespace: refreshNS, config.InRefreshMode: config.RefreshWatch})
 		if r := runWith(t, cp.Kubeconfig(), in); r.err != nil {
 			t.Fatalf("install run for %s: %v\n%s", ns, r.err, r.log)
 		}
 	}
 	install(a)
-	grantNamedWatchRBAC(t, cs, refreshNS, "a", []string{a}, []string{"default"})
-	w := startWatcher(t, cp, refreshNS, kubeletToken(t, cs, refreshNS, t.TempDir()), "replica-a")
+	w := startWatcher(t, cp, refreshNS, deploymentToken(t, cs, refreshNS, t.TempDir()), "replica-a")
 	until(t, "the named namespace holds the refresher's token", func(ctx context.Context) bool {
 		return holdsRefresherToken(t, ctx, cs, a, refreshNS) && covered(ctx, cs, a, "default")
 	}, w)
@@ -357,7 +353,6 @@ func TestWatchNamedCoverage(t *testing.T) {
 	// An install adds namespace c: the ConfigMap's coverage grows, and
 	// the controller watches c too (the install itself wrote c with the
 	// CI's token; the controller rewrites it with its own).
-	grantNamedWatchRBAC(t, cs, refreshNS, "c", []string{c}, []string{"default"})
 	install(c)
 	until(t, "a namespace added to the coverage holds the refresher's token", func(ctx context.Context) bool {
 		return holdsRefresherToken(t, ctx, cs, c, refreshNS) && covered(ctx, cs, c, "default")
@@ -418,7 +413,7 @@ func TestWatchOutOfClusterWithKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := parseRefresherArgs(t, args)
+	got := parseRefresherArgs(t, withoutWatchFlags(args))
 	got.Watch, got.TokenFile = a.Watch, filepath.Join(t.TempDir(), "absent")
 	got.Credentials = map[string]string{config.InCredentialsJSON: string(fakes(t).Key)}
 	w := startWatcherWith(t, got, "dev-laptop")
