@@ -47,7 +47,7 @@ type Election struct {
 // Elect takes part in the election until ctx ends: it leads whenever it
 // holds the Lease, and stands again after losing it. On ctx's end it
 // releases the Lease, so another replica takes over at once.
-func Elect(ctx context.Context, c *Client, e Election) error {
+func Elect(ctx context.Context, c *Client, e Election) {
 	if e.Now == nil {
 		e.Now = time.Now
 	}
@@ -57,7 +57,7 @@ func Elect(ctx context.Context, c *Client, e Election) error {
 	l := &lease{c: c, e: e}
 	for {
 		if !l.acquire(ctx) {
-			return nil
+			return
 		}
 		e.Leading(true)
 		lctx, cancel := context.WithCancel(ctx)
@@ -72,7 +72,7 @@ func Elect(ctx context.Context, c *Client, e Election) error {
 		e.Leading(false)
 		if ctx.Err() != nil {
 			l.release()
-			return nil
+			return
 		}
 	}
 }

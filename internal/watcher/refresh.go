@@ -57,18 +57,9 @@ func (c *Controller) leadWhile(ctx context.Context) {
 			continue
 		}
 		backoff = backoffBase
-		// Half of the lifetime from when Google issued the token
-		// (expiry - lifetime), not from when this replica asked.
-		interval, next := defaultInterval, start.Add(defaultInterval)
-		switch {
-		case !expiry.IsZero() && lifetime > 0:
-			interval, next = lifetime/2, expiry.Add(-lifetime/2)
-		case !expiry.IsZero():
-			interval = expiry.Sub(start) / 2
-			next = start.Add(interval)
-		}
+		interval, next := schedule(start, expiry, lifetime)
 		c.mu.Lock()
-		c.minted, c.expiry = true, expiry
+		c.minted = true
 		c.mu.Unlock()
 		c.obs.TokenMinted(expiry)
 		c.obs.Interval(interval)
@@ -77,6 +68,31 @@ func (c *Controller) leadWhile(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// minInterval is the shortest time between two mints, whatever the token
+// says: never a hot loop, even on a token that came expired.
+const minInterval = 10 * time.Second
+
+// schedule is when to mint again after a mint that started at start and
+// got a token until expiry, asked for lifetime: when half of the lifetime
+// has passed since Google issued it (expiry - lifetime, not when this
+// replica asked). A token whose life is not the one asked for (the GKE
+// metadata server's own, which token_lifetime does not govern) is
+// refreshed when half of what was left at the mint has passed.
+func schedule(start, expiry time.Time, lifetime time.Duration) (interval time.Duration, next time.Time) {
+	switch left := expiry.Sub(start); {
+	case expiry.IsZero():
+		interval, next = defaultInterval, start.Add(defaultInterval)
+	case lifetime > 0 && (left-lifetime).Abs() < time.Minute:
+		interval, next = lifetime/2, expiry.Add(-lifetime/2)
+	default:
+		interval, next = left/2, start.Add(left/2)
+	}
+	if next.Before(start.Add(minInterval)) {
+		next = start.Add(minInterval)
+	}
+	return max(interval, minInterval), next
 }
 
 // waitReady records a coverage that is not usable (a bad ConfigMap) when

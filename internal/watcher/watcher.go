@@ -106,7 +106,6 @@ type Controller struct {
 	watching map[kube.WatchSpec]*kube.Informer
 	// minted is set once a token was minted in this leadership term.
 	minted bool
-	expiry time.Time
 	// last success and failure recorded on the ConfigMap
 	lastSuccess, lastExpiry string
 	lastFailure             string
@@ -179,9 +178,8 @@ func (c *Controller) Run(ctx context.Context) error {
 		wg.Go(func() { c.work() })
 	}
 	wg.Go(func() { c.pollCoverage(ctx) })
-	var err2 error
 	if c.cfg.LeaderElect {
-		err2 = kube.Elect(ctx, c.cfg.Client, kube.Election{
+		kube.Elect(ctx, c.cfg.Client, kube.Election{
 			Namespace: c.cfg.Namespace, Name: c.cfg.Name, Identity: c.cfg.Identity,
 			Lead: c.leadWhile, Leading: c.obs.Leading,
 		})
@@ -190,11 +188,8 @@ func (c *Controller) Run(ctx context.Context) error {
 		c.leadWhile(ctx)
 		c.obs.Leading(false)
 	}
-	if err2 == nil {
-		<-ctx.Done()
-	}
 	cancel()
 	c.queue.ShutDown()
 	wg.Wait()
-	return err2
+	return nil
 }
