@@ -90,7 +90,7 @@ func (r *watchResults) write(dir string) error {
 	}
 
 	if len(r.memory) > 0 {
-		b.WriteString("\n## Memory\n\nOne controller started cold with the namespaces already there (all but those of the earlier measurements not yet written); VmHWM is the peak over catch-up and the steady-state cycles (refreshes included), VmRSS those cycles's median and largest sample. Target < 100 MB.\n\n")
+		b.WriteString("\n## Memory\n\nOne controller started cold with the namespaces already there (all but those of the earlier measurements not yet written); VmHWM is the peak over catch-up and the steady-state cycles (refreshes included), VmRSS the median and largest of once-a-second samples over those cycles. Target < 100 MB.\n\n")
 		b.WriteString("| covered namespaces | start → leading | start → all new covered | peak (VmHWM) | steady VmRSS median / max |\n|---:|---:|---:|---:|---|\n")
 		for _, m := range r.memory {
 			fmt.Fprintf(&b, "| %d | %s | %s | %.0f MB | %.0f / %.0f MB |\n", m.covered, secs(m.leading), secs(m.catchUp), mb(m.hwmKB), mb(m.rssKB), mb(m.rssMaxKB))
