@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 
@@ -21,7 +22,8 @@ import (
 
 // StatusInput is what `pullsecret status` reads.
 type StatusInput struct {
-	// Kubeconfig, Context and APIServerHost reach the cluster, as in a run.
+	// Kubeconfig, Context and APIServerHost reach the cluster, as in a
+	// run ("" APIServerHost: auto).
 	Kubeconfig, Context, APIServerHost string
 	// SecretName is the pull secret reported on.
 	SecretName string
@@ -94,6 +96,9 @@ type RefresherStatus struct {
 // when a refresher covers a selector) cluster-wide.
 func ReadStatus(ctx context.Context, in StatusInput, d Deps) (*Status, error) {
 	d.defaults()
+	if in.APIServerHost == "" {
+		in.APIServerHost = "auto"
+	}
 	conn, err := connect(&config.Config{Kubeconfig: in.Kubeconfig, Context: in.Context, APIServerHost: in.APIServerHost, Concurrency: 1}, d)
 	if err != nil {
 		return nil, Classify(ErrBadInput, err)
@@ -113,6 +118,9 @@ func ReadStatus(ctx context.Context, in StatusInput, d Deps) (*Status, error) {
 }
 
 func statusError(conn *kube.Connection, err error) error {
+	if apierrors.IsForbidden(err) {
+		err = fmt.Errorf("%w; pullsecret status needs to list, across namespaces, secrets (their metadata), ServiceAccounts, ConfigMaps, CronJobs and Deployments (namespaces too when a refresher covers a selector): run it as a cluster reader, or narrow the refreshers with --refresh-namespace", err)
+	}
 	return Classify(clusterKind(err), fmt.Errorf("pullsecret status cannot read the cluster at %s: %w", conn.Config.Host, explainAPIError(conn, err)))
 }
 
