@@ -1,8 +1,9 @@
 // Package metrics is the watching refresher's Prometheus metrics: what it
 // did (tokens minted, refreshes, writes, recovered pods) as gauges and
 // counters on a registry of its own (never the process-global one, so a
-// library's metrics never leak in and tests never share state), served
-// with health endpoints by Handler.
+// library's metrics never leak in and tests never share state), served by
+// Handler (the watching refresher mounts it at /metrics beside its health
+// endpoints).
 //
 // Every label value is one of a fixed set (reason, kind) or fixed at
 // construction (the refresher's object name): nothing a run reads or mints
@@ -15,7 +16,6 @@ package metrics
 import (
 	"net/http"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -77,7 +77,6 @@ type Metrics struct {
 	recovered   prometheus.Counter
 	interval    prometheus.Gauge
 	leader      prometheus.Gauge
-	ready       atomic.Bool
 }
 
 // New returns Metrics on a registry of their own, with the Go runtime's
@@ -169,24 +168,10 @@ func (m *Metrics) Leading(leading bool) {
 // Interval records the time between refreshes.
 func (m *Metrics) Interval(d time.Duration) { m.interval.Set(d.Seconds()) }
 
-// SetReady says whether the refresher is ready (its caches are synced):
-// /readyz answers 503 until it is.
-func (m *Metrics) SetReady(ready bool) { m.ready.Store(ready) }
-
-// Handler serves /metrics (the registry, in any format Prometheus
-// negotiates), /healthz (the process answers) and /readyz (SetReady).
+// Handler serves the registry (/metrics), in any format Prometheus
+// negotiates.
 func (m *Metrics) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !m.ready.Load() {
-			http.Error(w, "not ready: caches not synced yet", http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	return mux
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
 // unix is t in seconds since the epoch, with sub-second precision; the

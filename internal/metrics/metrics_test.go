@@ -142,33 +142,16 @@ func TestHandler(t *testing.T) {
 	m.NamespacesCovered(4)
 	srv := httptest.NewServer(m.Handler())
 	t.Cleanup(srv.Close)
-	get := func(path string) (int, string) {
-		t.Helper()
-		resp, err := srv.Client().Get(srv.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp.StatusCode, string(b)
+	resp, err := srv.Client().Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if code, body := get("/metrics"); code != http.StatusOK || !strings.Contains(body, "\npullsecret_namespaces_covered 4\n") || !strings.Contains(body, "\ngo_goroutines ") {
-		t.Errorf("GET /metrics = %d, want 200 with pullsecret_namespaces_covered 4 and go_goroutines:\n%s", code, body)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if code, _ := get("/healthz"); code != http.StatusOK {
-		t.Errorf("GET /healthz = %d, want 200", code)
-	}
-	if code, _ := get("/readyz"); code != http.StatusServiceUnavailable {
-		t.Errorf("GET /readyz before SetReady = %d, want 503", code)
-	}
-	m.SetReady(true)
-	if code, _ := get("/readyz"); code != http.StatusOK {
-		t.Errorf("GET /readyz after SetReady(true) = %d, want 200", code)
-	}
-	if code, _ := get("/"); code != http.StatusNotFound {
-		t.Errorf("GET / = %d, want 404", code)
+	if body := string(b); resp.StatusCode != http.StatusOK || !strings.Contains(body, "\npullsecret_namespaces_covered 4\n") || !strings.Contains(body, "\ngo_goroutines ") {
+		t.Errorf("GET /metrics = %d, want 200 with pullsecret_namespaces_covered 4 and go_goroutines:\n%s", resp.StatusCode, body)
 	}
 }
