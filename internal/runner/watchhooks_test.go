@@ -8,6 +8,10 @@ import (
 	"github.com/pullsecret/pullsecret/internal/watcher"
 )
 
+// *metrics.Metrics has the controller's Observer method set (metrics is a
+// leaf and cannot say so itself).
+var _ watcher.Observer = (*metrics.Metrics)(nil)
+
 // The Observer is internal/metrics, and the reasons and kinds the
 // controller reports are label values the metrics keep (anything else
 // would be counted as "other" or dropped).
