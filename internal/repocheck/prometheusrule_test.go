@@ -56,8 +56,8 @@ var metricName = regexp.MustCompile(`\bpullsecret_[a-z0-9_]+\b`)
 // and PodMonitor from drifting: every pullsecret_ metric an alert names is
 // one the metrics package registers, the two alerts the docs promise
 // exist, and the PodMonitor selects the refresher's pods by the labels
-// they carry and the port that serves /metrics. (promtool cannot run
-// offline here; this is a structural check.)
+// they carry and the port that serves /metrics. (tools/promrule parses
+// the expressions with Prometheus's own parser.)
 func TestPrometheusRuleUsesRegisteredMetrics(t *testing.T) {
 	t.Parallel()
 	raw, err := os.ReadFile(promRuleFile)
