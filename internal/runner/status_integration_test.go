@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,12 +64,21 @@ func TestStatus(t *testing.T) {
 		t.Fatalf("CI run: %v\n%s", r.err, r.log)
 	}
 
+	var requests atomic.Int64
 	st, err := ReadStatus(controlplanetest.Context(t), StatusInput{
 		Kubeconfig: cp.Kubeconfig(), SecretName: config.DefaultSecretName,
 		ServiceAccounts: []string{"default", "builder"}, RefreshNamespace: refreshNS,
-	}, Deps{Getenv: check.Getenv(nil)})
+	}, Deps{Getenv: check.Getenv(nil), WrapTransport: func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) { requests.Add(1); return rt.RoundTrip(r) })
+	}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Lists only, whatever the number of namespaces: the refreshers'
+	// ConfigMaps, CronJobs and Deployments, the secrets, and one per
+	// chosen ServiceAccount name.
+	if got := requests.Load(); got != 6 {
+		t.Errorf("status sent %d requests, want 6 lists", got)
 	}
 	// The shared control plane holds other tests' secrets: keep ours.
 	var ours []SecretStatus
