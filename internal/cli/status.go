@@ -93,10 +93,12 @@ func statusCommand(ctx context.Context, e Env) int {
 }
 
 // statusInput reads the inputs (flags, else INPUT_* variables, else
-// defaults). refresh_namespace limits the refreshers only when given.
+// defaults; empty is unset, as GitHub passes unset inputs, but for
+// service_accounts, where empty means none). refresh_namespace limits the
+// refreshers only when given.
 func statusInput(lookup config.Lookup) runner.StatusInput {
 	get := func(name string) string {
-		if v, ok := lookup(name); ok {
+		if v, ok := lookup(name); ok && (v != "" || name == config.InServiceAccounts) {
 			return v
 		}
 		for _, in := range config.Inputs {

@@ -8,6 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/refresher"
 	"github.com/pullsecret/pullsecret/internal/runner"
 	"github.com/pullsecret/pullsecret/internal/testing/check"
@@ -89,4 +93,30 @@ func TestStatusRefusesOtherFlags(t *testing.T) {
 			t.Errorf("exit %d, stdout %q", code, stdout)
 		}
 	})
+}
+
+func TestStatusInput(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want runner.StatusInput
+	}{
+		{"defaults", nil, runner.StatusInput{APIServerHost: "auto", SecretName: config.DefaultSecretName, ServiceAccounts: []string{"default"}}},
+		{"empty inputs are unset, but for service_accounts", map[string]string{"INPUT_SECRET_NAME": "", "INPUT_SERVICE_ACCOUNTS": "", "INPUT_REFRESH_NAMESPACE": ""},
+			runner.StatusInput{APIServerHost: "auto", SecretName: config.DefaultSecretName}},
+		{"given", map[string]string{"INPUT_SECRET_NAME": "other", "INPUT_SERVICE_ACCOUNTS": "a, b", "INPUT_REFRESH_NAMESPACE": "refreshers", "INPUT_CONTEXT": "kind"},
+			runner.StatusInput{APIServerHost: "auto", Context: "kind", SecretName: "other", ServiceAccounts: []string{"a", "b"}, RefreshNamespace: "refreshers"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			fs, lookup, _ := newFlagSet(check.Lookup(tc.env))
+			if err := fs.Parse(nil); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, statusInput(lookup), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("statusInput (-want +got):\n%s", diff)
+			}
+		})
+	}
 }
