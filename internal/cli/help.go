@@ -34,6 +34,7 @@ Usage:
   pullsecret [flags]
   pullsecret status [--output json]     (what the cluster holds; status --help)
   pullsecret completion bash|zsh|fish
+  pullsecret refresher render [flags]   # the refresher's manifests, for GitOps
 
 Examples:
   # Write the secret into every preview namespace with a key kept out of argv
