@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/pullsecret/pullsecret/internal/config"
@@ -16,10 +18,6 @@ import (
 )
 
 const promRuleFile = "deploy/prometheusrule.yaml"
-
-// metricsPortName is the refresher Deployment's container port that
-// serves /metrics (refresh_mode: watch).
-const metricsPortName = "metrics"
 
 type monitoringDoc struct {
 	APIVersion string `json:"apiVersion"`
@@ -125,20 +123,61 @@ func TestPrometheusRuleUsesRegisteredMetrics(t *testing.T) {
 	if !ok {
 		t.Fatalf("%s has no PodMonitor", promRuleFile)
 	}
-	podLabels := refresher.Labels("any")
-	delete(podLabels, labels.Instance)
+	// The pods of a rendered watch-mode refresher: their labels and the
+	// container port the PodMonitor names.
+	deployment := renderedDeployment(t)
+	podLabels := deployment.Spec.Template.Labels
+	if !slices.ContainsFunc(deployment.Spec.Template.Spec.Containers[0].Ports, func(p corev1.ContainerPort) bool {
+		return p.Name == refresher.MetricsPortName
+	}) {
+		t.Errorf("the rendered Deployment has no container port named %q", refresher.MetricsPortName)
+	}
 	if len(mon.Spec.Selector.MatchLabels) == 0 {
 		t.Errorf("%s: the PodMonitor selects no labels", promRuleFile)
 	}
 	for k, v := range mon.Spec.Selector.MatchLabels {
+		if k == labels.Instance {
+			t.Errorf("%s: the PodMonitor selects one refresher (%s); it must scrape every one", promRuleFile, k)
+		}
 		if podLabels[k] != v {
-			t.Errorf("%s: the PodMonitor selects %s=%s; every refresher's pods carry %v", promRuleFile, k, v, podLabels)
+			t.Errorf("%s: the PodMonitor selects %s=%s; a refresher's pods carry %v", promRuleFile, k, v, podLabels)
 		}
 	}
 	if !slices.Equal(mon.Spec.NamespaceSelector.MatchNames, []string{config.DefaultRefreshNamespace}) {
 		t.Errorf("%s: the PodMonitor scrapes namespaces %v, want [%s]", promRuleFile, mon.Spec.NamespaceSelector.MatchNames, config.DefaultRefreshNamespace)
 	}
-	if len(mon.Spec.PodMetricsEndpoints) != 1 || mon.Spec.PodMetricsEndpoints[0].Port != metricsPortName || mon.Spec.PodMetricsEndpoints[0].Path != "/metrics" {
-		t.Errorf("%s: the PodMonitor scrapes %+v, want port %q path /metrics", promRuleFile, mon.Spec.PodMetricsEndpoints, metricsPortName)
+	if len(mon.Spec.PodMetricsEndpoints) != 1 || mon.Spec.PodMetricsEndpoints[0].Port != refresher.MetricsPortName || mon.Spec.PodMetricsEndpoints[0].Path != "/metrics" {
+		t.Errorf("%s: the PodMonitor scrapes %+v, want port %q path /metrics", promRuleFile, mon.Spec.PodMetricsEndpoints, refresher.MetricsPortName)
 	}
+}
+
+// renderedDeployment is the Deployment the installer renders for a
+// watch-mode refresher.
+func renderedDeployment(t *testing.T) *appsv1.Deployment {
+	t.Helper()
+	cfg, err := config.Load(func(name string) (string, bool) {
+		v, ok := map[string]string{config.InRefresh: "true", config.InRefreshMode: config.RefreshWatch, config.InNamespaces: "preview-*",
+			config.InServiceAccount: "puller@my-project.iam.gserviceaccount.com", config.InAccessToken: "ya29.unused",
+			config.InRefreshImage: "ghcr.io/pullsecret/pullsecret@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		}[name]
+		return v, ok
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := refresher.NewSettings(cfg, cfg.Namespaces)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := refresher.Render(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if d, ok := o.Body.(*appsv1.Deployment); ok {
+			return d
+		}
+	}
+	t.Fatal("a watch-mode refresher renders no Deployment")
+	return nil
 }
