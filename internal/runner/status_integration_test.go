@@ -14,7 +14,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -129,19 +128,10 @@ func TestStatus(t *testing.T) {
 		}
 	}
 
-	// Switched to watch mode: a Deployment of the same name (what the
-	// installer renders for refresh_mode: watch) is the mode.
-	cj, err := cs.BatchV1().CronJobs(refreshNS).Get(t.Context(), pullerRefresher, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pod := cj.Spec.JobTemplate.Spec.Template
-	pod.Spec.RestartPolicy = corev1.RestartPolicyAlways
-	pod.Spec.Containers[0].Args = append(pod.Spec.Containers[0].Args, "--watch", "--metrics-address", ":9090")
-	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: pullerRefresher, Namespace: refreshNS, Labels: refresher.Labels(pullerRefresher)},
-		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: refresher.Labels(pullerRefresher)}, Template: pod}}
-	if _, err := cs.AppsV1().Deployments(refreshNS).Create(t.Context(), dep, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
+	// Switched to watch mode by a later run: its Deployment is the mode.
+	inputs[config.InRefreshMode] = config.RefreshWatch
+	if r := runWith(t, cp.Kubeconfig(), inputs); r.err != nil {
+		t.Fatalf("switch to watch mode: %v\n%s", r.err, r.log)
 	}
 	watching, err := ReadStatus(controlplanetest.Context(t), StatusInput{Kubeconfig: cp.Kubeconfig(), SecretName: config.DefaultSecretName,
 		ServiceAccounts: []string{"default"}, RefreshNamespace: refreshNS}, Deps{Getenv: check.Getenv(nil)})
