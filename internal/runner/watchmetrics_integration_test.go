@@ -31,9 +31,10 @@ import (
 // developer's: an admin kubeconfig) serves /metrics whose gauges follow
 // what it does: it leads, mints (token expiry ahead, interval at most half
 // of token_lifetime), covers the namespace; a namespace created later
-// moves writes_total at once and namespaces_covered by the next refresh
-// (token_lifetime 2m: a minute); the secret it writes names it as the
-// writer; nothing scraped is secret.
+// moves namespaces_covered and writes_total; the next refresh
+// (token_lifetime 2m: a minute later) moves the last success and the
+// token expiry; the secret it writes names it as the writer; nothing
+// scraped is secret.
 func TestWatchingRefresherMetrics(t *testing.T) {
 	t.Parallel()
 	cp := controlplanetest.Shared(t)
@@ -129,11 +130,12 @@ func TestWatchingRefresherMetrics(t *testing.T) {
 
 	later := prefix + "-2"
 	newNamespace(later)
-	waitFor("the namespace created later written", func(s scrape) bool {
-		return s[secretWrites] >= first[secretWrites]+1 && s[saWrites] >= first[saWrites]+1
+	waitFor("the namespace created later written and counted", func(s scrape) bool {
+		return s[series(metrics.NamespacesCovered, "")] == 2 && s[secretWrites] >= first[secretWrites]+1 && s[saWrites] >= first[saWrites]+1
 	})
-	waitFor("the namespace created later counted by a refresh", func(s scrape) bool {
-		return s[series(metrics.NamespacesCovered, "")] == 2 && s[series(metrics.LastSuccess, "")] > first[series(metrics.LastSuccess, "")]
+	waitFor("the next refresh (half of token_lifetime)", func(s scrape) bool {
+		return s[series(metrics.LastSuccess, "")] > first[series(metrics.LastSuccess, "")] &&
+			s[series(metrics.TokenExpiry, "")] > first[series(metrics.TokenExpiry, "")] && s[series(metrics.NamespacesCovered, "")] == 2
 	})
 	if got := getSecret(t, cs, later, config.DefaultSecretName).Annotations[labels.WrittenBy]; got != RefresherWriter(refreshNS, pullerRefresher) {
 		t.Errorf("the secret the watching refresher wrote names %q as its writer, want %q", got, RefresherWriter(refreshNS, pullerRefresher))
