@@ -68,9 +68,6 @@ func RunWatchingRefresher(ctx context.Context, a *RefresherArgs, d Deps) error {
 	var rec watcher.PodRecoverer
 	if w.RecoverPods {
 		rec = podRecoverer(RecoverOptions{Client: conn.Client, SecretName: secretName, Registries: config.SplitList(a.Fixed[config.InRegistries]), Reporter: d.Reporter, Now: d.Now})
-		if rec == nil {
-			d.Reporter.Warningf("--recover-pods: stuck-pod recovery is not part of this build; pods are not recovered")
-		}
 	}
 	c := watcher.New(watcher.Config{
 		Namespace: a.Namespace, Name: a.Name, SecretName: secretName,
