@@ -111,7 +111,9 @@ func TestRefresherWatchAttackReadsOtherConfigMaps(t *testing.T) {
 	}
 	as := impersonate(t, cp, saUser(refreshNS, pullerRefresher))
 	ctx := t.Context()
-	byName := func(name string) metav1.ListOptions { return metav1.ListOptions{FieldSelector: "metadata.name=" + name} }
+	byName := func(name string) metav1.ListOptions {
+		return metav1.ListOptions{FieldSelector: "metadata.name=" + name}
+	}
 	attempts := map[string]metav1.ListOptions{"every ConfigMap": {}, "another refresher's": byName(other), "an unrelated one": byName("unrelated")}
 	for _, ns := range []string{refreshNS, metav1.NamespaceAll} {
 		for what, opts := range attempts {
