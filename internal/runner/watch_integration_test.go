@@ -612,3 +612,48 @@ func TestWatchStopsWhenItsConfigMapIsDeleted(t *testing.T) {
 		}
 	}
 }
+
+// A refresher whose Role predates the watch on its ConfigMap (no list or
+// watch on it) says so once and falls back to re-reading it: it still
+// covers its namespaces, and sees the ConfigMap deleted.
+func TestWatchFallsBackToReadingItsConfigMap(t *testing.T) {
+	t.Parallel()
+	cp := controlplanetest.Shared(t)
+	cs := pollClient(t, cp)
+	prefix := freshName("pwf")
+	first := newNamespace(t, cs, prefix+"-1")
+	refreshNS, tokenPath := installWatched(t, cp, map[string]string{config.InNamespaces: prefix + "-*"})
+	roles, err := cs.RbacV1().Roles(refreshNS).List(t.Context(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropped := false
+	for _, role := range roles.Items {
+		for i, r := range role.Rules {
+			if slices.Contains(r.Resources, "configmaps") {
+				role.Rules[i].Verbs = slices.DeleteFunc(r.Verbs, func(v string) bool { return v == "list" || v == "watch" })
+				dropped = true
+			}
+		}
+		if _, err := cs.RbacV1().Roles(refreshNS).Update(t.Context(), &role, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !dropped {
+		t.Fatalf("no Role in %s grants anything on ConfigMaps", refreshNS)
+	}
+	w := startWatcher(t, cp, refreshNS, tokenPath, "replica-a")
+	until(t, "the installed namespace holds the refresher's token", func(ctx context.Context) bool {
+		return holdsRefresherToken(t, ctx, cs, first, refreshNS) && covered(ctx, cs, first, "default")
+	}, w)
+	warning := fmt.Sprintf("cannot watch the refresher's ConfigMap %s/%s (re-reading it every 30s while it cannot)", refreshNS, pullerRefresher)
+	until(t, "the controller says it cannot watch its ConfigMap", func(context.Context) bool { return strings.Contains(w.log.String(), warning) }, w)
+	if err := cs.CoreV1().ConfigMaps(refreshNS).Delete(t.Context(), pullerRefresher, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	gone := fmt.Sprintf("the refresher's ConfigMap %s/%s is gone", refreshNS, pullerRefresher)
+	until(t, "the controller, re-reading, sees its ConfigMap deleted", func(context.Context) bool { return strings.Contains(w.log.String(), gone) }, w)
+	if n := strings.Count(w.log.String(), "cannot watch the refresher's ConfigMap"); n != 1 {
+		t.Errorf("the fallback was logged %d times, want once:\n%s", n, w.log)
+	}
+}
