@@ -105,6 +105,9 @@ func Main(ctx context.Context, e Env) int {
 	if len(e.Args) > 0 && e.Args[0] == RefreshCommand {
 		return refreshCommand(ctx, e)
 	}
+	if len(e.Args) > 0 && e.Args[0] == RefresherCommand {
+		return refresherCommand(e)
+	}
 	fs, lookup, o := newFlagSet(e.LookupEnv)
 	if err := fs.Parse(e.Args); err != nil {
 		return usageError(e.Stderr, err)

@@ -33,6 +33,7 @@ imagePullSecrets (keeping everyone else's entries).
 Usage:
   pullsecret [flags]
   pullsecret completion bash|zsh|fish
+  pullsecret refresher render [flags]   # the refresher's manifests, for GitOps
 
 Examples:
   # Write the secret into every preview namespace with a key kept out of argv

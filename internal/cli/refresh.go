@@ -16,7 +16,9 @@ import (
 
 // RefreshCommand is the argument that selects Job mode:
 // `pullsecret refresh --config-map NAMESPACE/NAME --service-account SA
-// [--provider P] --set NAME=VALUE…`, what the refresher's CronJob runs.
+// [--provider P] --set NAME=VALUE…`, what the refresher's CronJob runs;
+// with --watch, the watching refresher (its Deployment, or out of cluster
+// `--kubeconfig PATH`).
 const RefreshCommand = "refresh"
 
 // refreshCommand is Job mode, what the in-cluster refresher's CronJob runs.
@@ -39,9 +41,34 @@ func refresh(ctx context.Context, args []string, stderr io.Writer, d runner.Deps
 	if err != nil {
 		return err
 	}
-	return runner.RunRefresher(ctx, a, d)
+	if a.Watch == nil {
+		return runner.RunRefresher(ctx, a, d)
+	}
+	if a.ServiceAccount == "" && a.Provider == "" && len(a.Fixed) == 0 {
+		// `refresh --watch --config-map NS/NAME --kubeconfig PATH`: the
+		// installed refresher's own arguments, parsed as its pod would.
+		installed, err := runner.InstalledRefresherArgs(ctx, a, d)
+		if err != nil {
+			return err
+		}
+		if len(installed) > 0 && installed[0] == RefreshCommand {
+			installed = installed[1:]
+		}
+		got, err := parseRefreshArgs(installed, stderr)
+		if err != nil {
+			return fmt.Errorf("the installed refresher %s/%s's arguments: %w", a.Namespace, a.Name, err)
+		}
+		if got.Namespace != a.Namespace || got.Name != a.Name {
+			return fmt.Errorf("the installed refresher %s/%s's arguments name ConfigMap %s/%s", a.Namespace, a.Name, got.Namespace, got.Name)
+		}
+		got.TokenFile, got.Watch = a.TokenFile, a.Watch
+		a = got
+	}
+	return runner.RunWatchingRefresher(ctx, a, d)
 }
 
+// parseRefreshArgs parses the refresh command's flags (a.Watch is nil
+// without --watch).
 func parseRefreshArgs(args []string, stderr io.Writer) (*runner.RefresherArgs, error) {
 	fs := flag.NewFlagSet("pullsecret refresh", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -58,6 +85,12 @@ func parseRefreshArgs(args []string, stderr io.Writer) (*runner.RefresherArgs, e
 		a.Fixed[k] = v
 		return nil
 	})
+	watch := fs.Bool("watch", false, "run the watching refresher (a controller) instead of one refresh")
+	var w runner.WatchArgs
+	fs.StringVar(&w.Kubeconfig, "kubeconfig", "", "with --watch: the cluster's kubeconfig, out of cluster (default: in-cluster, else $KUBECONFIG)")
+	fs.BoolVar(&w.RecoverPods, "recover-pods", false, "with --watch: delete pods stuck in ImagePullBackOff for lack of the secret, so their owner recreates them")
+	fs.StringVar(&w.MetricsAddress, "metrics-address", "", "with --watch: serve /metrics, /healthz and /readyz on this address (e.g. :9090)")
+	fs.BoolVar(&w.LeaderElect, "leader-elect", true, "with --watch: elect one writer among the replicas with a Lease")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -66,5 +99,18 @@ func parseRefreshArgs(args []string, stderr io.Writer) (*runner.RefresherArgs, e
 	if !ok || a.Namespace == "" || !strings.HasPrefix(a.Name, refresher.Name+"-") {
 		return nil, fmt.Errorf("pullsecret refresh: --config-map must be NAMESPACE/%s-…, not %q", refresher.Name, *ref)
 	}
+	if !*watch {
+		var set []string
+		fs.Visit(func(f *flag.Flag) {
+			if slices.Contains([]string{"kubeconfig", "recover-pods", "metrics-address", "leader-elect"}, f.Name) {
+				set = append(set, "--"+f.Name)
+			}
+		})
+		if len(set) > 0 {
+			return nil, fmt.Errorf("pullsecret refresh: %s only with --watch", strings.Join(set, ", "))
+		}
+		return a, nil
+	}
+	a.Watch = &w
 	return a, nil
 }

@@ -82,6 +82,8 @@ type Config struct {
 	RefreshNamespaceAdopt           bool
 	RefreshImage                    string
 	RefreshWorkloadIdentityProvider string
+	RefreshMode                     string // RefreshCron or RefreshWatch
+	RefreshRecoverPods              bool
 
 	// SkipMissingNamespaces drops named namespaces that no longer exist
 	// instead of failing: the refresher's runs set it, since a preview

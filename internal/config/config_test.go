@@ -38,6 +38,7 @@ func TestLoadDefaults(t *testing.T) {
 		WaitTimeout:            time.Minute,
 		RefreshInterval:        30 * time.Minute,
 		RefreshNamespace:       DefaultRefreshNamespace,
+		RefreshMode:            RefreshCron,
 	}
 	// AllowUnexported: releaseImage (set only by WithReleaseImage) is compared too.
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(Config{})); diff != "" {

@@ -60,6 +60,7 @@ func GroupOf(input string) string {
 var enumerations = map[string][]string{
 	InCredentialMode: {string(CredentialAccessToken), string(CredentialJSONKey)},
 	InMode:           {string(ModeApply), string(ModeDelete)},
+	InRefreshMode:    {RefreshCron, RefreshWatch},
 	InAPIServerHost:  {"auto", "off"},
 }
 

@@ -63,6 +63,8 @@ const (
 	InRefreshNamespaceAdopt           = "refresh_namespace_adopt"
 	InRefreshImage                    = "refresh_image"
 	InRefreshWorkloadIdentityProvider = "refresh_workload_identity_provider"
+	InRefreshMode                     = "refresh_mode"
+	InRefreshRecoverPods              = "refresh_recover_pods"
 
 	InVerifyImage = "verify_image"
 )
@@ -81,6 +83,16 @@ const (
 	DefaultExcludeNamespaces = "kube-system,kube-public,kube-node-lease"
 	DefaultRegistries        = "gcr.io,*.gcr.io,*-docker.pkg.dev,docker.*.rep.pkg.dev"
 	DefaultRefreshNamespace  = "pullsecret-system"
+	DefaultRefreshInterval   = "30m"
+)
+
+// Values of refresh_mode.
+const (
+	// RefreshCron runs the refresher as a CronJob every refresh_interval.
+	RefreshCron = "cron"
+	// RefreshWatch runs it as a Deployment that watches the cluster and
+	// refreshes at half of token_lifetime.
+	RefreshWatch = "watch"
 )
 
 // Inputs is every input, in the order action.yml and the README list them.
@@ -117,12 +129,14 @@ var Inputs = []Input{
 	{Name: InForce, Default: "false", Description: "Take over an existing secret of that name that pullsecret does not manage, or that has another type."},
 	{Name: InConcurrency, Default: "32", Description: "Namespaces processed at once (each costs 1-2 requests; measured in bench/results)."},
 	{Name: InWaitTimeout, Default: "60s", Description: "How long to wait for a new namespace's ServiceAccounts to appear."},
-	{Name: InRefresh, Default: "false", Description: "Also install or update an in-cluster refresher (a CronJob running this image, keyless) that keeps this run's secret fresh in the same namespace selection until it is removed; namespaces that appear later and match a glob or selector are covered at the next refresh. Needs `service_account`, which the refresher impersonates. With `mode: delete`, removes this run's namespaces from its coverage and the refresher itself when none remain."},
-	{Name: InRefreshInterval, Default: "30m", Description: "How often the refresher runs: at most half of `token_lifetime`, and a whole number of minutes that divides an hour (`1m` … `30m`) or of hours that divides a day (`1h` … `12h`)."},
-	{Name: InRefreshNamespace, Default: DefaultRefreshNamespace, Description: "Namespace of the refresher's objects (ServiceAccount, RBAC, ConfigMap, CronJob), dedicated to refreshers: created (and labelled) if missing; an existing namespace pullsecret did not create is refused (see `refresh_namespace_adopt`), and so is one this run covers. Whoever administers it holds the puller's credential. Each (`service_account`, `secret_name`) gets its own refresher there."},
+	{Name: InRefresh, Default: "false", Description: "Also install or update an in-cluster refresher (a CronJob running this image, keyless, or a Deployment with `refresh_mode: watch`) that keeps this run's secret fresh in the same namespace selection until it is removed; namespaces that appear later and match a glob or selector are covered at the next refresh (within seconds with `refresh_mode: watch`). Needs `service_account`, which the refresher impersonates. With `mode: delete`, removes this run's namespaces from its coverage and the refresher itself when none remain."},
+	{Name: InRefreshInterval, Default: DefaultRefreshInterval, Description: "How often the refresher runs (`refresh_mode: cron`): at most half of `token_lifetime`, and a whole number of minutes that divides an hour (`1m` … `30m`) or of hours that divides a day (`1h` … `12h`). Not used with `refresh_mode: watch`, which refreshes at half of `token_lifetime` (a value other than the default is then ignored with a warning)."},
+	{Name: InRefreshNamespace, Default: DefaultRefreshNamespace, Description: "Namespace of the refresher's objects (ServiceAccount, RBAC, ConfigMap, CronJob or Deployment), dedicated to refreshers: created (and labelled) if missing; an existing namespace pullsecret did not create is refused (see `refresh_namespace_adopt`), and so is one this run covers. Whoever administers it holds the puller's credential. Each (`service_account`, `secret_name`) gets its own refresher there."},
 	{Name: InRefreshNamespaceAdopt, Default: "false", Description: "Install the refresher into an existing `refresh_namespace` that pullsecret did not create (it must still be dedicated: its admins hold the puller's credential)."},
 	{Name: InRefreshImage, Description: "Image the refresher runs, by digest (`REPOSITORY@sha256:…`). Default: the image of the release that runs (a release's `action.yml` passes it, a released CLI has it stamped; never taken from the environment); a build from source has none and needs this input."},
 	{Name: InRefreshWorkloadIdentityProvider, Description: "Workload Identity provider that trusts the cluster's ServiceAccount token issuer (`pullsecret --print-wif-setup` prints the `gcloud` commands that create it). The refresher exchanges a projected ServiceAccount token there and impersonates `service_account`. Empty: the refresher uses the metadata server (GKE with Workload Identity Federation for GKE)."},
+	{Name: InRefreshMode, Default: RefreshCron, Description: "How the refresher runs. `cron`: a CronJob every `refresh_interval`; namespaces that appear later are covered at the next run. `watch`: a Deployment (2 replicas, one leader through a `coordination.k8s.io` Lease) that watches namespaces, ServiceAccounts and its secrets, covers a new or newly labelled namespace and a new ServiceAccount within seconds, restores a deleted secret or reference, refreshes at half of `token_lifetime` and serves Prometheus metrics on port 9090. Same keyless identity and narrowed RBAC (plus `watch`, by name where Kubernetes allows). Switching modes on a later run replaces the one workload with the other. Only with `refresh: true`."},
+	{Name: InRefreshRecoverPods, Default: "false", Description: "With `refresh_mode: watch`: delete a pod stuck in `ErrImagePull`/`ImagePullBackOff` in a covered namespace when it pulls from `registries`, its ServiceAccount now references the secret but the pod (whose `imagePullSecrets` were filled at creation) lacks it, and a controller owns it, so the controller recreates it with the secret; an Event on the owner says so. Bare pods are only reported. Grants the refresher pod list and delete in covered namespaces, bounded by its admission policy to such stuck, controller-owned pods. Only with `refresh: true`."},
 }
 
 // Outputs of the action, in action.yml order.

@@ -98,6 +98,7 @@ func Load(lookup Lookup, opts ...Option) (*Config, error) {
 		RefreshNamespace:                get(InRefreshNamespace),
 		RefreshImage:                    get(InRefreshImage),
 		RefreshWorkloadIdentityProvider: strings.TrimPrefix(get(InRefreshWorkloadIdentityProvider), "//iam.googleapis.com/"),
+		RefreshMode:                     strings.ToLower(strings.TrimSpace(get(InRefreshMode))),
 	}
 	// service_accounts may be deliberately empty ("patch none"), which get()
 	// would turn back into the default.
@@ -124,7 +125,7 @@ func Load(lookup Lookup, opts ...Option) (*Config, error) {
 	for _, b := range []struct {
 		name string
 		dst  *bool
-	}{{InCreateNamespaces, &c.CreateNamespaces}, {InDryRun, &c.DryRun}, {InForce, &c.Force}, {InRefresh, &c.Refresh}, {InRefreshNamespaceAdopt, &c.RefreshNamespaceAdopt}} {
+	}{{InCreateNamespaces, &c.CreateNamespaces}, {InDryRun, &c.DryRun}, {InForce, &c.Force}, {InRefresh, &c.Refresh}, {InRefreshNamespaceAdopt, &c.RefreshNamespaceAdopt}, {InRefreshRecoverPods, &c.RefreshRecoverPods}} {
 		if *b.dst, err = parseBool(b.name, get(b.name)); err != nil {
 			errs = append(errs, err)
 		}

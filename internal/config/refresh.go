@@ -50,17 +50,34 @@ func (c *Config) RefreshSchedule() (string, error) {
 // validateRefresh checks the refresher's inputs. Delete mode only needs
 // refresh_namespace: it removes what apply installed.
 func (c *Config) validateRefresh() error {
-	if !c.Refresh {
-		return nil
-	}
 	var errs []error
+	if c.RefreshMode != RefreshCron && c.RefreshMode != RefreshWatch {
+		errs = append(errs, errorf(InRefreshMode, "%q is not a refresh mode; use %s (a CronJob every %s) or %s (a Deployment that watches the cluster)", c.RefreshMode, RefreshCron, InRefreshInterval, RefreshWatch))
+	}
+	if !c.Refresh {
+		// Asked for a refresher without installing one: say so rather
+		// than ignore it.
+		if c.RefreshMode == RefreshWatch {
+			errs = append(errs, errorf(InRefreshMode, "is only used with %s: true (it chooses how the refresher runs)", InRefresh))
+		}
+		if c.RefreshRecoverPods {
+			errs = append(errs, errorf(InRefreshRecoverPods, "is only used with %s: true and %s: %s (the watching refresher recovers the pods)", InRefresh, InRefreshMode, RefreshWatch))
+		}
+		return errors.Join(errs...)
+	}
 	for _, msg := range validation.IsDNS1123Label(c.RefreshNamespace) {
 		errs = append(errs, errorf(InRefreshNamespace, "%q is not a valid namespace name: %s", c.RefreshNamespace, msg))
 	}
 	if c.Mode != ModeApply {
 		return errors.Join(errs...)
 	}
-	if _, err := c.RefreshSchedule(); err != nil {
+	if c.RefreshRecoverPods && c.RefreshMode == RefreshCron {
+		errs = append(errs, errorf(InRefreshRecoverPods, "is only used with %s: %s: a CronJob's run cannot notice a stuck pod in time; set %s: %s, or remove %s", InRefreshMode, RefreshWatch, InRefreshMode, RefreshWatch, InRefreshRecoverPods))
+	}
+	if c.RefreshMode == RefreshWatch {
+		// refresh_interval is not used: the watching refresher refreshes
+		// at half of token_lifetime (Warnings says so when it was set).
+	} else if _, err := c.RefreshSchedule(); err != nil {
 		errs = append(errs, err)
 	} else if c.RefreshInterval > c.TokenLifetime/2 {
 		errs = append(errs, errorf(InRefreshInterval, "%s is more than half of %s (%s): a pod that starts just before a refresh would find an expired token", c.RefreshInterval, InTokenLifetime, c.TokenLifetime))

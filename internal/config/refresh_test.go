@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -149,6 +150,31 @@ func TestRefreshRejects(t *testing.T) {
 			inputs: map[string]string{InAccessToken: "", InCredentialsJSON: testKey, InCredentialMode: "json_key"},
 			want:   []string{`input "refresh"`, "json_key"},
 		},
+		{
+			name:   "unknown mode",
+			inputs: map[string]string{InRefreshMode: "daemon"},
+			want:   []string{`input "refresh_mode"`, `"daemon" is not a refresh mode`, "cron", "watch"},
+		},
+		{
+			name:   "watch without refresh",
+			inputs: map[string]string{InRefresh: "false", InRefreshMode: "watch"},
+			want:   []string{`input "refresh_mode": is only used with refresh: true`},
+		},
+		{
+			name:   "recover pods without refresh",
+			inputs: map[string]string{InRefresh: "", InRefreshRecoverPods: "true"},
+			want:   []string{`input "refresh_recover_pods": is only used with refresh: true`},
+		},
+		{
+			name:   "recover pods with cron",
+			inputs: map[string]string{InRefreshRecoverPods: "true"},
+			want:   []string{`input "refresh_recover_pods": is only used with refresh_mode: watch`},
+		},
+		{
+			name:   "recover pods not a boolean",
+			inputs: map[string]string{InRefreshMode: "watch", InRefreshRecoverPods: "sometimes"},
+			want:   []string{`input "refresh_recover_pods"`, "not a boolean"},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -236,5 +262,37 @@ func TestRefreshGKEWithoutServiceAccountAccepted(t *testing.T) {
 	t.Parallel()
 	if _, err := load(refreshInputs(map[string]string{InServiceAccount: ""})); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Watch mode refreshes at half of token_lifetime: refresh_interval is not
+// checked (a CronJob schedule it will never have), and a value other than
+// the default is reported as ignored, not refused.
+func TestRefreshModeWatch(t *testing.T) {
+	t.Parallel()
+	c, err := load(refreshInputs(map[string]string{InRefreshMode: "Watch", InRefreshRecoverPods: "true", InRefreshInterval: "7m"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := []any{c.RefreshMode, c.RefreshRecoverPods}; !cmp.Equal(got, []any{RefreshWatch, true}) {
+		t.Errorf("mode, recover pods = %v", got)
+	}
+	if w := c.Warnings(); len(w) != 1 || check.ErrDiff(errors.New(w[0]), `input "refresh_interval" (7m0s) is not used with refresh_mode: watch`, "half of token_lifetime (30m0s)") != "" {
+		t.Errorf("warnings %q", w)
+	}
+	for _, in := range []map[string]string{
+		refreshInputs(map[string]string{InRefreshMode: "watch"}), // default interval: nothing to say
+		refreshInputs(map[string]string{InRefreshInterval: "15m"}),
+		{InRefreshMode: "cron", InRefreshRecoverPods: "false", InAccessToken: "ya29.x"}, // the defaults an action passes
+		{InRefresh: "true", InMode: "delete", InRefreshMode: "watch", InRefreshRecoverPods: "true", InRefreshInterval: "7m"},
+	} {
+		c, err := load(in)
+		if err != nil {
+			t.Errorf("%v: %v", in, err)
+			continue
+		}
+		if w := c.Warnings(); len(w) != 0 {
+			t.Errorf("%v: warnings %q", in, w)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 )
 
 // readOnlyScopes are the scopes a pull secret may carry without a warning:
@@ -35,6 +36,10 @@ func (c *Config) Warnings() []string {
 				InScopes, strings.Join(broad, ", "), plural(len(broad), "that scope", "those scopes"), DefaultScope))
 		}
 	}
+	if c.Refresh && c.Mode == ModeApply && c.RefreshMode == RefreshWatch && c.RefreshInterval != defaultRefreshInterval {
+		out = append(out, fmt.Sprintf("input %q (%s) is not used with %s: %s: the watching refresher refreshes at half of %s (%s).",
+			InRefreshInterval, c.RefreshInterval, InRefreshMode, RefreshWatch, InTokenLifetime, c.TokenLifetime/2))
+	}
 	for _, e := range []struct{ name, value string }{
 		{InSTSEndpoint, c.STSEndpoint},
 		{InIAMCredentialsEndpoint, c.IAMCredentialsEndpoint},
@@ -53,6 +58,10 @@ func (c *Config) Warnings() []string {
 	}
 	return out
 }
+
+// defaultRefreshInterval is DefaultRefreshInterval parsed: a docker action
+// always receives the default, so only another value was chosen.
+var defaultRefreshInterval, _ = time.ParseDuration(DefaultRefreshInterval)
 
 func plural(n int, one, many string) string {
 	if n == 1 {

@@ -54,4 +54,9 @@ const (
 	// Identity, beside it, is the refresher's service_account and
 	// secret_name, so a teardown that names no service_account finds it.
 	Identity = "pullsecret.dev/identity"
+	// RefreshMode, beside them, is how the refresher runs (refresh_mode:
+	// cron or watch), and RecoverPods whether it recovers stuck pods
+	// ("true"): a teardown that narrows the coverage keeps both.
+	RefreshMode = "pullsecret.dev/refresh-mode"
+	RecoverPods = "pullsecret.dev/recover-pods"
 )

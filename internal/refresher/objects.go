@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/kube"
 	"github.com/pullsecret/pullsecret/internal/labels"
 )
@@ -47,6 +49,10 @@ type Installed struct {
 	Name     string
 	Identity Identity
 	Coverage Coverage
+	// Mode and RecoverPods are the installed Settings' (Mode "" for a
+	// refresher installed before refresh_mode existed: cron).
+	Mode        string
+	RecoverPods bool
 	// Version is the ClusterRole's resourceVersion, the precondition of
 	// every change.
 	Version string
@@ -69,7 +75,18 @@ func InstalledFrom(cr *rbacv1.ClusterRole, name string) (*Installed, error) {
 			return nil, fmt.Errorf("the refresher's ClusterRole %s has an invalid %s annotation: %w", cr.Name, key, err)
 		}
 	}
+	in.Mode, in.RecoverPods = cr.Annotations[labels.RefreshMode], cr.Annotations[labels.RecoverPods] == "true"
 	return in, nil
+}
+
+// Watch reports whether the installed refresher is the watching one.
+func (in *Installed) Watch() bool { return in.Mode == config.RefreshWatch }
+
+// Keep returns s with the installed refresher's mode, for a teardown
+// that narrows it (it knows the identity, not the other settings).
+func (in *Installed) Keep(s Settings) Settings {
+	s.Mode, s.RecoverPods = in.Mode, in.RecoverPods
+	return s
 }
 
 // InstalledIn returns the refreshers among crs (the ClusterRoles labelled
@@ -110,7 +127,8 @@ func Recorded(s Settings) ([]kube.Object, error) {
 	}
 	for _, o := range objs {
 		if cr, ok := o.Body.(*rbacv1.ClusterRole); ok {
-			cr.Annotations = map[string]string{labels.Coverage: string(cov), labels.Identity: string(id)}
+			cr.Annotations = map[string]string{labels.Coverage: string(cov), labels.Identity: string(id),
+				labels.RefreshMode: s.ModeName(), labels.RecoverPods: strconv.FormatBool(s.RecoverPods)}
 		}
 	}
 	return objs, nil
@@ -146,9 +164,10 @@ func Stale(s Settings, old Coverage) []kube.Object {
 
 // RemovalOrder is objs in the order an uninstall deletes them: the
 // ClusterRole (the record; deleted with a precondition) first, then the
-// CronJob, every permission, and the rest.
+// workload (CronJob or Deployment, its PodDisruptionBudget and Lease),
+// every permission, and the rest.
 func RemovalOrder(objs []kube.Object) []kube.Object {
-	order := []string{"ClusterRole", "CronJob", "RoleBinding", "ClusterRoleBinding", "Role", "ConfigMap", "ValidatingAdmissionPolicyBinding", "ValidatingAdmissionPolicy", "ServiceAccount"}
+	order := []string{"ClusterRole", "CronJob", "Deployment", "PodDisruptionBudget", "Lease", "RoleBinding", "ClusterRoleBinding", "Role", "ConfigMap", "ValidatingAdmissionPolicyBinding", "ValidatingAdmissionPolicy", "ServiceAccount"}
 	var out []kube.Object
 	for _, k := range order {
 		for _, o := range objs {
@@ -158,6 +177,27 @@ func RemovalOrder(objs []kube.Object) []kube.Object {
 		}
 	}
 	return out
+}
+
+// Removal is every object of s's refresher in RemovalOrder: what Render
+// makes, the other mode's workload (Retired), and the Lease its pods
+// create, so an uninstall leaves nothing whatever mode it ran in.
+func Removal(s Settings) ([]kube.Object, error) {
+	objs, err := Render(s)
+	if err != nil {
+		return nil, err
+	}
+	objs = append(objs, Retired(s)...)
+	if s.Watch() {
+		objs = append(objs, s.Lease())
+	}
+	return RemovalOrder(objs), nil
+}
+
+// Workload reports whether o runs the refresher (or belongs to what does):
+// an install deletes the other mode's before it applies its own.
+func Workload(o kube.Object) bool {
+	return o.Kind == "CronJob" || o.Kind == "Deployment" || o.Kind == "PodDisruptionBudget"
 }
 
 func boolInt(b bool) int {

@@ -33,26 +33,52 @@ func (s Settings) admissionPolicy() (*admissionregistrationv1.ValidatingAdmissio
 	fail := admissionregistrationv1.Fail
 	outer := s.OuterName()
 	onSecrets := "request.resource.resource != 'secrets' || "
+	rules := []admissionregistrationv1.NamedRuleWithOperations{
+		rule([]string{""}, []string{"secrets", "serviceaccounts"}, admissionregistrationv1.Create, admissionregistrationv1.Update),
+	}
+	validations := []admissionregistrationv1.Validation{
+		{Expression: onSecrets + "object.type == " + strconv.Quote(string(corev1.SecretTypeDockerConfigJson)),
+			Message: "the pullsecret refresher may only write secrets of type kubernetes.io/dockerconfigjson"},
+		{Expression: onSecrets + "object.metadata.name == " + strconv.Quote(s.SecretName),
+			Message: "the pullsecret refresher may only write its own secret name"},
+		{Expression: onSecrets + "!has(object.metadata.annotations) || !(" + strconv.Quote(corev1.ServiceAccountNameKey) + " in object.metadata.annotations)",
+			Message: "the pullsecret refresher may not write a secret naming a ServiceAccount (" + corev1.ServiceAccountNameKey + ")"},
+	}
+	// Outside the coverage: only its own Lease, and its Events in
+	// refresh_namespace.
+	var own []string
+	if s.Watch() {
+		// RBAC cannot narrow a create by name: without this, the identity
+		// could create another refresher's Lease before it does.
+		rules = append(rules, rule([]string{coordinationGroup}, []string{"leases"}, admissionregistrationv1.Create, admissionregistrationv1.Update))
+		validations = append(validations, admissionregistrationv1.Validation{
+			Expression: "request.resource.resource != 'leases' || (request.namespace == " + strconv.Quote(s.Namespace) + " && object.metadata.name == " + strconv.Quote(s.Name()) + ")",
+			Message:    "the pullsecret refresher may only hold its own Lease",
+		})
+		own = append(own, "request.resource.resource == 'leases'")
+	}
+	if s.RecoverPods {
+		rules = append(rules,
+			rule([]string{""}, []string{"pods"}, admissionregistrationv1.Delete),
+			rule([]string{""}, []string{"events"}, admissionregistrationv1.Create))
+		validations = append(validations, admissionregistrationv1.Validation{
+			Expression: "request.resource.resource != 'pods' || (" + stuckControllerPod + ")",
+			Message:    "the pullsecret refresher may only delete a pod that a controller owns and that is stuck in ErrImagePull or ImagePullBackOff",
+		})
+		own = append(own, "(request.resource.resource == 'events' && request.namespace == "+strconv.Quote(s.Namespace)+")")
+	}
+	if len(own) > 0 {
+		covered = strings.Join(own, " || ") + " || (" + covered + ")"
+	}
+	validations = append(validations, admissionregistrationv1.Validation{
+		Expression: covered, Message: "the pullsecret refresher may only write in the namespaces it covers"})
 	spec := admissionregistrationv1.ValidatingAdmissionPolicySpec{
-		FailurePolicy: &fail,
-		MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
-			RuleWithOperations: admissionregistrationv1.RuleWithOperations{
-				Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
-				Rule:       admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"secrets", "serviceaccounts"}},
-			},
-		}}},
+		FailurePolicy:    &fail,
+		MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: rules},
 		MatchConditions: []admissionregistrationv1.MatchCondition{{
 			Name: "refresher-identity", Expression: "request.userInfo.username == " + strconv.Quote(s.Username()),
 		}},
-		Validations: []admissionregistrationv1.Validation{
-			{Expression: onSecrets + "object.type == " + strconv.Quote(string(corev1.SecretTypeDockerConfigJson)),
-				Message: "the pullsecret refresher may only write secrets of type kubernetes.io/dockerconfigjson"},
-			{Expression: onSecrets + "object.metadata.name == " + strconv.Quote(s.SecretName),
-				Message: "the pullsecret refresher may only write its own secret name"},
-			{Expression: onSecrets + "!has(object.metadata.annotations) || !(" + strconv.Quote(corev1.ServiceAccountNameKey) + " in object.metadata.annotations)",
-				Message: "the pullsecret refresher may not write a secret naming a ServiceAccount (" + corev1.ServiceAccountNameKey + ")"},
-			{Expression: covered, Message: "the pullsecret refresher may only write in the namespaces it covers"},
-		},
+		Validations: validations,
 	}
 	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{
 		TypeMeta: metav1.TypeMeta{APIVersion: admissionAPI, Kind: "ValidatingAdmissionPolicy"}, ObjectMeta: s.meta("", outer), Spec: spec,
@@ -65,6 +91,25 @@ func (s Settings) admissionPolicy() (*admissionregistrationv1.ValidatingAdmissio
 		},
 	}
 	return policy, binding, nil
+}
+
+// stuckControllerPod holds of the pod being deleted (oldObject) that a
+// controller owns it (its owner recreates it) and that a container or
+// init container waits on an image pull, the only pods pod recovery
+// deletes.
+var stuckControllerPod = func() string {
+	waiting := func(field string) string {
+		return "(has(oldObject.status." + field + ") && oldObject.status." + field + ".exists(c, has(c.state) && has(c.state.waiting) && " +
+			"has(c.state.waiting.reason) && c.state.waiting.reason in [\"ErrImagePull\", \"ImagePullBackOff\"]))"
+	}
+	return "has(oldObject.metadata.ownerReferences) && oldObject.metadata.ownerReferences.exists(r, has(r.controller) && r.controller) && " +
+		"has(oldObject.status) && (" + waiting("containerStatuses") + " || " + waiting("initContainerStatuses") + ")"
+}()
+
+func rule(groups, resources []string, ops ...admissionregistrationv1.OperationType) admissionregistrationv1.NamedRuleWithOperations {
+	return admissionregistrationv1.NamedRuleWithOperations{RuleWithOperations: admissionregistrationv1.RuleWithOperations{
+		Operations: ops, Rule: admissionregistrationv1.Rule{APIGroups: groups, APIVersions: []string{"v1"}, Resources: resources},
+	}}
 }
 
 // CoverageExpression is c as a CEL condition on request.namespace (and

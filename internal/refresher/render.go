@@ -1,9 +1,10 @@
 // Package refresher installs, updates and removes the in-cluster refresher
-// (refresh: true): a CronJob running pullsecret's own image, by digest, that
-// rewrites the pull secrets before their token expires, authenticating to
-// Google with nothing stored in the cluster — a projected ServiceAccount
-// token exchanged at STS (Workload Identity Federation), or the GKE metadata
-// server.
+// (refresh: true): a CronJob (refresh_mode: cron) or a Deployment that
+// watches the cluster (refresh_mode: watch) running pullsecret's own
+// image, by digest, that rewrites the pull secrets before their token
+// expires, authenticating to Google with nothing stored in the cluster — a
+// projected ServiceAccount token exchanged at STS (Workload Identity
+// Federation), or the GKE metadata server.
 //
 // Render builds the objects (pure, golden-tested); package kube sends them,
 // in the order runner decides.
@@ -128,8 +129,15 @@ func CoverageFrom(data map[string]string) (Coverage, error) {
 type Settings struct {
 	Namespace string // refresh_namespace
 	Image     string // by digest
-	Schedule  string
-	Interval  time.Duration
+	// Mode is refresh_mode: config.RefreshCron (also when empty) or
+	// config.RefreshWatch.
+	Mode string
+	// RecoverPods (watch mode only) grants deleting stuck pods.
+	RecoverPods bool
+	Schedule    string // cron mode
+	// Interval is refresh_interval, or in watch mode half of
+	// token_lifetime.
+	Interval time.Duration
 
 	// Provider is refresh_workload_identity_provider; empty means the GKE
 	// metadata server.
@@ -159,6 +167,17 @@ type Settings struct {
 func ObjectName(serviceAccount, secretName string) string {
 	sum := sha256.Sum256([]byte(serviceAccount + "\n" + secretName))
 	return Name + "-" + hex.EncodeToString(sum[:])[:10]
+}
+
+// Watch reports whether the refresher is the watching Deployment.
+func (s Settings) Watch() bool { return s.Mode == config.RefreshWatch }
+
+// ModeName is refresh_mode's value: cron or watch.
+func (s Settings) ModeName() string {
+	if s.Watch() {
+		return config.RefreshWatch
+	}
+	return config.RefreshCron
 }
 
 // Name is the refresher's name in refresh_namespace.
@@ -198,7 +217,9 @@ const rbacAPI = "rbac.authorization.k8s.io/v1"
 
 // Render returns the refresher's objects in apply order: the admission
 // policy that bounds its identity first, then identity and permissions,
-// the ConfigMap, and the CronJob last, so that it never runs without them.
+// the ConfigMap, and the workload last (the CronJob, or in watch mode the
+// PodDisruptionBudget and the Deployment), so that it never runs without
+// them.
 func Render(s Settings) ([]Object, error) {
 	ns, name, outer := s.Namespace, s.Name(), s.OuterName()
 	policy, binding, err := s.admissionPolicy()
@@ -228,22 +249,15 @@ func Render(s Settings) ([]Object, error) {
 	objs = append(objs,
 		obj(rbacAPI, "Role", "roles", ns, name, &rbacv1.Role{
 			TypeMeta: metav1.TypeMeta{APIVersion: rbacAPI, Kind: "Role"}, ObjectMeta: s.meta(ns, name),
-			Rules: []rbacv1.PolicyRule{
-				// Its own coverage, and the status it records on it.
-				{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{name}, Verbs: []string{"get", "patch"}},
-				// Events on failure. A create carries no name in its URL,
-				// so resourceNames cannot narrow it.
-				{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create"}},
-			},
+			Rules: s.ownRules(),
 		}),
 		obj(rbacAPI, "RoleBinding", "rolebindings", ns, name, &rbacv1.RoleBinding{
 			TypeMeta: metav1.TypeMeta{APIVersion: rbacAPI, Kind: "RoleBinding"}, ObjectMeta: s.meta(ns, name),
 			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name}, Subjects: subjects,
 		}),
 		obj("v1", "ConfigMap", "configmaps", ns, name, s.ConfigMap()),
-		obj("batch/v1", "CronJob", "cronjobs", ns, name, cronJob(s)),
 	)
-	return objs, nil
+	return append(objs, s.workload()...), nil
 }
 
 // ConfigMap holds the coverage, nothing else.
@@ -277,32 +291,77 @@ func (s Settings) CoveredNamespaceObjects() []Object {
 
 // clusterRules: reading the covered namespaces (by name when they are
 // named), and for glob or selector coverage the write rules cluster-wide,
-// bounded to the coverage by the admission policy.
+// bounded to the coverage by the admission policy. The watching refresher
+// also watches them: a list or watch with a metadata.name field selector
+// is authorized as that name, so named namespaces stay narrowed.
 func (s Settings) clusterRules() []rbacv1.PolicyRule {
-	nsRule := rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get", "list"}}
+	nsRule := rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: s.verbs("get", "list")}
 	if s.Coverage.NamesOnly() {
-		nsRule.Verbs, nsRule.ResourceNames = []string{"get"}, slices.Sorted(slices.Values(s.Coverage.Namespaces))
+		nsRule.Verbs, nsRule.ResourceNames = s.verbs("get"), slices.Sorted(slices.Values(s.Coverage.Namespaces))
+		if s.Watch() {
+			nsRule.Verbs = []string{"get", "list", "watch"}
+		}
 		return []rbacv1.PolicyRule{nsRule}
 	}
 	return append([]rbacv1.PolicyRule{nsRule}, s.writeRules()...)
 }
 
+// verbs are the read verbs, with watch added for the watching refresher.
+func (s Settings) verbs(read ...string) []string {
+	if s.Watch() {
+		return append(read, "watch")
+	}
+	return read
+}
+
 // writeRules grant what a refresher run does in a namespace and nothing
 // more: it never deletes secrets and reads only the pull secret by name
-// (list: the ownership check reads it with a metadata.name field selector,
-// which RBAC authorizes by that name; create and patch: server-side
-// apply). Named ServiceAccounts are narrowed by name too.
+// (list, and watch for the watching refresher: with a metadata.name field
+// selector, which RBAC authorizes by that name; create and patch:
+// server-side apply). Named ServiceAccounts are narrowed by name too.
+// With refresh_recover_pods, listing and deleting pods and Events on their
+// owners; the admission policy bounds the deletes to stuck,
+// controller-owned pods in covered namespaces.
 func (s Settings) writeRules() []rbacv1.PolicyRule {
+	secretVerbs := []string{"list", "create", "patch"}
+	if s.Watch() {
+		secretVerbs = []string{"list", "watch", "create", "patch"}
+	}
 	rules := []rbacv1.PolicyRule{
-		{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{s.SecretName}, Verbs: []string{"list", "create", "patch"}},
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{s.SecretName}, Verbs: secretVerbs},
 	}
 	sas := s.Coverage.ServiceAccounts
 	if len(sas) > 0 {
 		saRule := rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, Verbs: []string{"get", "list", "update"}}
+		if s.Watch() {
+			saRule.Verbs = []string{"get", "list", "watch", "update"}
+		}
 		if !slices.Contains(sas, "*") {
 			saRule.ResourceNames = slices.Sorted(slices.Values(sas))
 		}
 		rules = append(rules, saRule)
+	}
+	if s.RecoverPods {
+		rules = append(rules,
+			rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list", "delete"}},
+			rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create"}})
+	}
+	return rules
+}
+
+// ownRules are the refresher's permissions in refresh_namespace: its own
+// coverage (the watching refresher re-reads it, no watch) and the status
+// it records on it, Events on failure, and for the watching refresher its
+// leader election Lease. A create carries no name in its URL, so resourceNames
+// cannot narrow the Event's or the Lease's (the admission policy holds
+// the Lease to its name).
+func (s Settings) ownRules() []rbacv1.PolicyRule {
+	name := s.Name()
+	rules := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{name}, Verbs: []string{"get", "patch"}}, {APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create"}}}
+	if s.Watch() {
+		rules = append(rules,
+			rbacv1.PolicyRule{APIGroups: []string{coordinationGroup}, Resources: []string{"leases"}, Verbs: []string{"create"}},
+			rbacv1.PolicyRule{APIGroups: []string{coordinationGroup}, Resources: []string{"leases"}, ResourceNames: []string{name}, Verbs: []string{"get", "update"}})
 	}
 	return rules
 }
@@ -347,26 +406,12 @@ func cronJob(s Settings) *batchv1.CronJob {
 	deadline := int64(min(600, s.Interval/time.Second))
 	starting := deadline
 	backoff, history, failed := int32(2), int32(1), int32(3)
-	yes, no := true, false
-	uid := int64(nonRootUID)
-	expiration := int64(TokenExpirationSeconds)
-	mode := int32(0o444)
 	name := s.Name()
-
-	var volumes []corev1.Volume
-	var mounts []corev1.VolumeMount
-	var env []corev1.EnvVar
-	if testrig.Enabled && s.AllowHTTPEndpoints {
-		env = append(env, corev1.EnvVar{Name: config.EnvAllowHTTPEndpoints, Value: "true"})
-	}
-	if s.Provider != "" {
-		volumes = append(volumes, corev1.Volume{Name: "google-token", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
-			DefaultMode: &mode,
-			Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{
-				Audience: ProjectedTokenAudience(s.Provider), ExpirationSeconds: &expiration, Path: "token",
-			}}},
-		}}})
-		mounts = append(mounts, corev1.VolumeMount{Name: "google-token", MountPath: TokenDir, ReadOnly: true})
+	p := s.pod()
+	p.container.Args = s.Args()
+	p.container.Resources = corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("32Mi")},
+		Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
 	}
 	return &batchv1.CronJob{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "batch/v1", Kind: "CronJob"},
@@ -384,33 +429,61 @@ func cronJob(s Settings) *batchv1.CronJob {
 					ActiveDeadlineSeconds: &deadline,
 					Template: corev1.PodTemplateSpec{
 						ObjectMeta: metav1.ObjectMeta{Labels: Labels(name)},
-						Spec: corev1.PodSpec{
-							ServiceAccountName: name,
-							RestartPolicy:      corev1.RestartPolicyOnFailure,
-							SecurityContext: &corev1.PodSecurityContext{
-								RunAsNonRoot: &yes, RunAsUser: &uid, RunAsGroup: &uid,
-								SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-							},
-							Containers: []corev1.Container{{
-								Name:  "pullsecret",
-								Image: s.Image,
-								Args:  s.Args(),
-								Env:   env,
-								SecurityContext: &corev1.SecurityContext{
-									AllowPrivilegeEscalation: &no, ReadOnlyRootFilesystem: &yes,
-									Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-								},
-								Resources: corev1.ResourceRequirements{
-									Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("32Mi")},
-									Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
-								},
-								VolumeMounts: mounts,
-							}},
-							Volumes: volumes,
-						},
+						Spec:       p.spec(corev1.RestartPolicyOnFailure),
 					},
 				},
 			},
 		},
+	}
+}
+
+// podParts are what the CronJob's and the Deployment's pods share: Pod
+// Security "restricted", a read-only root filesystem, the refresher's
+// ServiceAccount and its projected token for Google.
+type podParts struct {
+	s         Settings
+	container corev1.Container
+	volumes   []corev1.Volume
+}
+
+func (s Settings) pod() *podParts {
+	yes, no := true, false
+	expiration := int64(TokenExpirationSeconds)
+	mode := int32(0o444)
+	p := &podParts{s: s, container: corev1.Container{
+		Name:  "pullsecret",
+		Image: s.Image,
+		SecurityContext: &corev1.SecurityContext{
+			AllowPrivilegeEscalation: &no, ReadOnlyRootFilesystem: &yes,
+			Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		},
+	}}
+	if testrig.Enabled && s.AllowHTTPEndpoints {
+		p.container.Env = append(p.container.Env, corev1.EnvVar{Name: config.EnvAllowHTTPEndpoints, Value: "true"})
+	}
+	if s.Provider != "" {
+		p.volumes = append(p.volumes, corev1.Volume{Name: "google-token", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+			DefaultMode: &mode,
+			Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{
+				Audience: ProjectedTokenAudience(s.Provider), ExpirationSeconds: &expiration, Path: "token",
+			}}},
+		}}})
+		p.container.VolumeMounts = append(p.container.VolumeMounts, corev1.VolumeMount{Name: "google-token", MountPath: TokenDir, ReadOnly: true})
+	}
+	return p
+}
+
+func (p *podParts) spec(restart corev1.RestartPolicy) corev1.PodSpec {
+	yes := true
+	uid := int64(nonRootUID)
+	return corev1.PodSpec{
+		ServiceAccountName: p.s.Name(),
+		RestartPolicy:      restart,
+		SecurityContext: &corev1.PodSecurityContext{
+			RunAsNonRoot: &yes, RunAsUser: &uid, RunAsGroup: &uid,
+			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		},
+		Containers: []corev1.Container{p.container},
+		Volumes:    p.volumes,
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -71,6 +73,12 @@ func TestRenderGolden(t *testing.T) {
 		// Workload Identity Federation for GKE without a Google service
 		// account: no iam.gke.io annotation, the pod's own principal.
 		"gke-direct": {config.InRefreshWorkloadIdentityProvider: "", config.InServiceAccount: ""},
+		// The watching refresher, recovering pods: a Deployment and its
+		// PodDisruptionBudget instead of the CronJob, watch verbs, the
+		// Lease, pod deletes bounded by the admission policy.
+		"watch-glob": {config.InRefreshMode: "watch", config.InRefreshRecoverPods: "true", config.InNamespaceSelector: "team in (web,api)", config.InServiceAccounts: "*"},
+		"watch-named": {config.InRefreshMode: "watch", config.InRefreshRecoverPods: "true", config.InNamespaces: "team-a,team-b",
+			config.InServiceAccounts: "default,builder", config.InTokenLifetime: "2h"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -264,5 +272,63 @@ func TestGlobRegexpAgreesWithPathMatch(t *testing.T) {
 				t.Errorf("pattern %q, name %q: regexp %s says %v, path.Match %v", p, n, re, !want, want)
 			}
 		}
+	}
+}
+
+// Watch mode: watch verbs by name where the coverage names them, the
+// Lease by name, and pod rules only with refresh_recover_pods. Without it
+// nothing grants or admits a pod delete.
+func TestWatchRules(t *testing.T) {
+	t.Parallel()
+	kinds := func(objs []Object) []string {
+		var out []string
+		for _, o := range objs {
+			out = append(out, o.Kind)
+		}
+		return out
+	}
+	for _, recover := range []bool{false, true} {
+		s := testSettings(t, map[string]string{config.InRefreshMode: "watch", config.InRefreshRecoverPods: strconv.FormatBool(recover),
+			config.InNamespaces: "b,a", config.InServiceAccounts: "default", config.InSecretName: "s"})
+		want := []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{"s"}, Verbs: []string{"list", "watch", "create", "patch"}},
+			{APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, ResourceNames: []string{"default"}, Verbs: []string{"get", "list", "watch", "update"}},
+		}
+		if recover {
+			want = append(want, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list", "delete"}},
+				rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create"}})
+		}
+		if d := cmp.Diff(want, s.CoveredNamespaceObjects()[0].Body.(*rbacv1.Role).Rules); d != "" {
+			t.Errorf("recover=%v: Role in a (-want +got):\n%s", recover, d)
+		}
+		ns := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"namespaces"}, ResourceNames: []string{"a", "b"}, Verbs: []string{"get", "list", "watch"}}}
+		if d := cmp.Diff(ns, s.clusterRules()); d != "" {
+			t.Errorf("recover=%v: cluster rules (-want +got):\n%s", recover, d)
+		}
+		policy, _, err := s.admissionPolicy()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var resources []string
+		for _, r := range policy.Spec.MatchConstraints.ResourceRules {
+			resources = append(resources, r.Resources...)
+		}
+		if got := slices.Contains(resources, "pods"); got != recover {
+			t.Errorf("recover=%v: the policy matches pod deletes: %v", recover, got)
+		}
+		objs, err := Render(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := kinds(objs[len(objs)-2:]); !cmp.Equal(got, []string{"PodDisruptionBudget", "Deployment"}) || slices.Contains(kinds(objs), "CronJob") {
+			t.Errorf("watch mode renders %v", kinds(objs))
+		}
+		if got := kinds(Retired(s)); !cmp.Equal(got, []string{"CronJob"}) {
+			t.Errorf("watch mode retires %v, want the CronJob", got)
+		}
+	}
+	cron := testSettings(t, nil)
+	if got := kinds(Retired(cron)); !cmp.Equal(got, []string{"PodDisruptionBudget", "Deployment", "Lease"}) {
+		t.Errorf("cron mode retires %v", got)
 	}
 }

@@ -14,15 +14,25 @@ import (
 // context's namespace when it named none). Credentials are never carried
 // over: the refresher has its own.
 func NewSettings(cfg *config.Config, coverage []string) (Settings, error) {
-	schedule, err := cfg.RefreshSchedule()
-	if err != nil {
-		return Settings{}, err
+	mode, schedule, interval := cfg.RefreshMode, "", cfg.RefreshInterval
+	if mode == config.RefreshWatch {
+		// The watching refresher refreshes at half of token_lifetime;
+		// refresh_interval is not used.
+		interval = cfg.TokenLifetime / 2
+	} else {
+		mode = config.RefreshCron
+		var err error
+		if schedule, err = cfg.RefreshSchedule(); err != nil {
+			return Settings{}, err
+		}
 	}
 	return Settings{
 		Namespace:              cfg.RefreshNamespace,
 		Image:                  cfg.EffectiveRefreshImage(),
+		Mode:                   mode,
+		RecoverPods:            mode == config.RefreshWatch && cfg.RefreshRecoverPods,
 		Schedule:               schedule,
-		Interval:               cfg.RefreshInterval,
+		Interval:               interval,
 		Provider:               cfg.RefreshWorkloadIdentityProvider,
 		ServiceAccount:         cfg.ServiceAccount,
 		SecretName:             cfg.SecretName,

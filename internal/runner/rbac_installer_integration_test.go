@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -128,9 +129,12 @@ func (m installerManifest) install(t *testing.T, cp *controlplane.ControlPlane, 
 }
 
 // installerSteps are the refresher's life cycle as CI drives it: named
-// coverage, a glob added (the per-namespace Roles give way), the glob torn
-// down (they come back), the last namespace torn down by a run that names
-// no service_account (the refresher is found and removed).
+// coverage (a CronJob), a glob added by a run that switches to the
+// watching refresher recovering pods (the per-namespace Roles give way,
+// the Deployment replaces the CronJob), the glob torn down (the Roles come
+// back, with the watch and pod rules), the last namespace torn down by a
+// run that names no service_account (the refresher is found and removed,
+// its Lease too).
 func installerSteps(t *testing.T, cp *controlplane.ControlPlane, cs kubernetes.Interface, refreshNS string) []rbacStep {
 	named := controlplanetest.Namespace(t, cp)
 	ensureDefaultSA(t, cs, named)
@@ -141,7 +145,8 @@ func installerSteps(t *testing.T, cp *controlplane.ControlPlane, cs kubernetes.I
 	}
 	return []rbacStep{
 		{name: "install, named coverage", inputs: in(map[string]string{config.InNamespaces: named})},
-		{name: "add a glob", inputs: in(map[string]string{config.InNamespaces: prefix + "-*"})},
+		{name: "add a glob, watching and recovering pods", inputs: in(map[string]string{config.InNamespaces: prefix + "-*",
+			config.InRefreshMode: config.RefreshWatch, config.InRefreshRecoverPods: "true"})},
 		{name: "tear the glob down", inputs: map[string]string{config.InNamespaces: prefix + "-*", config.InMode: "delete", config.InRefresh: "true",
 			config.InRefreshNamespace: refreshNS, config.InServiceAccount: fakestack.ImpersonatedSA}},
 		{name: "tear the last namespace down, no service_account", inputs: map[string]string{config.InNamespaces: named, config.InMode: "delete",
@@ -190,5 +195,55 @@ func TestRBACRefreshInstaller(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// cronOnly is the manifest as it was before refresh_mode: watch, as
+// clusters that applied it still have it: no watch verbs, no Deployment,
+// PodDisruptionBudget, Lease or pod rules.
+func (m installerManifest) cronOnly() installerManifest {
+	keep := func(rules []rbacv1.PolicyRule) []rbacv1.PolicyRule {
+		var out []rbacv1.PolicyRule
+		for _, r := range rules {
+			r = *r.DeepCopy()
+			if slices.ContainsFunc(r.Resources, func(res string) bool {
+				return res == "deployments" || res == "poddisruptionbudgets" || res == "leases" || res == "pods"
+			}) {
+				continue
+			}
+			r.Verbs = slices.DeleteFunc(r.Verbs, func(v string) bool {
+				return v == "watch" || (v == "list" && slices.Contains(r.Resources, "configmaps"))
+			})
+			if len(r.Verbs) > 0 {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	m.clusterRole = *m.clusterRole.DeepCopy()
+	m.role = *m.role.DeepCopy()
+	m.clusterRole.Rules, m.role.Rules = keep(m.clusterRole.Rules), keep(m.role.Rules)
+	m.clusterRules = len(m.clusterRole.Rules)
+	return m
+}
+
+// A cluster whose installer holds the manifest from before the watching
+// refresher keeps installing, narrowing and removing cron refreshers: an
+// install or teardown in cron mode needs no permission on the watch
+// mode's objects (it deletes them only when the record says they exist).
+func TestRBACRefreshInstallerCronOnly(t *testing.T) {
+	t.Parallel()
+	cp := controlplanetest.Shared(t)
+	cs := clientFor(t, cp)
+	m := loadInstallerManifest(t).cronOnly()
+	refreshNS := freshName("ps-inst")
+	id := m.install(t, cp, cs, refreshNS, nil)
+	steps := installerSteps(t, cp, cs, refreshNS)
+	steps[1].inputs = mergeInputs(steps[1].inputs, map[string]string{config.InRefreshMode: config.RefreshCron, config.InRefreshRecoverPods: "false"})
+	if i, r := runSteps(t, id, steps); r.err != nil {
+		t.Fatalf("step %q with the cron-only installer manifest failed: %v\n%s", steps[i].name, r.err, r.log)
+	}
+	if left := refresherObjects(t, cs, refreshNS); len(left) != 0 {
+		t.Errorf("teardown left %v", left)
 	}
 }

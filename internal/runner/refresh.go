@@ -75,19 +75,22 @@ func (p *refreshPlan) carryOut(ctx context.Context, r Reporter, res *Result) err
 	r.Group("In-cluster refresher in namespace " + ns)
 	defer r.EndGroup()
 	if p.cfg.Mode == config.ModeApply {
-		objs, cov, err := installRefresher(ctx, p.c, p.settings, p.cfg.DryRun)
+		done, err := installRefresher(ctx, p.c, p.settings, p.cfg.DryRun)
 		if err != nil {
 			return fmt.Errorf("failed to install the refresher in namespace %q: %w", ns, err)
 		}
-		for _, o := range objs {
+		for _, o := range done.retired {
+			r.Infof("%sdeleted: %s (refresh_mode is now %s)", would, o, p.settings.ModeName())
+		}
+		for _, o := range done.applied {
 			r.Infof("%sapplied: %s", would, o)
 		}
 		how := "the metadata server (GKE)"
 		if p.settings.Provider != "" {
 			how = "Workload Identity provider `" + p.settings.Provider + "`"
 		}
-		res.Refresher = fmt.Sprintf("%sinstalled in `%s` as `%s` — every %s (`%s`), image `%s`, authenticating as `%s` through %s; covers %s.",
-			would, ns, p.settings.Name(), p.cfg.RefreshInterval, p.settings.Schedule, p.settings.Image, p.settings.ServiceAccount, how, describeCoverage(cov))
+		res.Refresher = fmt.Sprintf("%sinstalled in `%s` as `%s` — %s, image `%s`, authenticating as `%s` through %s; covers %s.",
+			would, ns, p.settings.Name(), describeMode(p.settings, p.cfg), p.settings.Image, p.settings.ServiceAccount, how, describeCoverage(done.coverage))
 		r.Infof("Refresher %s", res.Refresher)
 		return nil
 	}
@@ -119,6 +122,19 @@ func (p *refreshPlan) carryOut(ctx context.Context, r Reporter, res *Result) err
 	res.Refresher = strings.Join(said, "; ") + "."
 	r.Infof("Refresher %s", res.Refresher)
 	return errors.Join(errs...)
+}
+
+// describeMode says how the refresher runs: refresh_mode and its rhythm.
+func describeMode(s refresher.Settings, cfg *config.Config) string {
+	if !s.Watch() {
+		return fmt.Sprintf("mode `cron`: every %s (`%s`)", cfg.RefreshInterval, s.Schedule)
+	}
+	recover := "stuck pods are not recovered"
+	if s.RecoverPods {
+		recover = "recovering stuck pods"
+	}
+	return fmt.Sprintf("mode `watch`: a Deployment of %d replicas covering new namespaces and ServiceAccounts as they appear, refreshing every %s (half of `%s`), %s",
+		refresher.Replicas, s.Interval, config.InTokenLifetime, recover)
 }
 
 func describeCoverage(c refresher.Coverage) string {

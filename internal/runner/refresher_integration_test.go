@@ -188,6 +188,18 @@ func refresherObjects(t *testing.T, cs kubernetes.Interface, ns string) objectVe
 	check("ConfigMap", cm, err)
 	cj, err := cs.BatchV1().CronJobs(ns).Get(ctx, name, metav1.GetOptions{})
 	check("CronJob", cj, err)
+	dep, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+	check("Deployment", dep, err)
+	pdb, err := cs.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, name, metav1.GetOptions{})
+	check("PodDisruptionBudget", pdb, err)
+	// The Lease is the watching refresher's pods' (leader election), not
+	// labelled by the installer.
+	switch lease, err := cs.CoordinationV1().Leases(ns).Get(ctx, name, metav1.GetOptions{}); {
+	case err == nil:
+		v["Lease"] = lease.ResourceVersion
+	case !apierrors.IsNotFound(err):
+		t.Fatalf("Lease: %v", err)
+	}
 	return v
 }
 

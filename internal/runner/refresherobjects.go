@@ -97,24 +97,33 @@ func coveredErr(name string) error {
 	return fmt.Errorf("input %q: namespace %q is covered by this run's namespaces; the refresher's namespace must be outside what it writes to", config.InRefreshNamespace, name)
 }
 
+// installed is what an install did: the objects applied, the other
+// mode's workload it deleted, and the coverage granted.
+type installed struct {
+	applied, retired []kube.Object
+	coverage         refresher.Coverage
+}
+
 // installRefresher merges s's coverage into the installed refresher of the
-// same identity (or creates it) and applies every object. Objects changed
-// by someone else are reported, not reverted (kube.ErrFieldConflict).
-func installRefresher(ctx context.Context, c *kube.Client, s refresher.Settings, dryRun bool) ([]kube.Object, refresher.Coverage, error) {
+// same identity (or creates it) and applies every object; the mode (cron
+// or watch) and pod recovery are s's. Objects changed by someone else are
+// reported, not reverted (kube.ErrFieldConflict).
+func installRefresher(ctx context.Context, c *kube.Client, s refresher.Settings, dryRun bool) (installed, error) {
 	created, err := c.CreateLabelledNamespace(ctx, s.Namespace, refresher.NamespaceLabels(), dryRun)
 	if err != nil {
-		return nil, refresher.Coverage{}, fmt.Errorf("failed to create namespace %q for the refresher: %w", s.Namespace, err)
+		return installed{}, fmt.Errorf("failed to create namespace %q for the refresher: %w", s.Namespace, err)
 	}
 	if created && dryRun {
 		// Nothing can be validated inside a namespace a dry run did not
 		// really create.
 		objs, err := refresher.Render(s)
-		return objs, s.Coverage, err
+		return installed{applied: objs, coverage: s.Coverage}, err
 	}
+	var retired []kube.Object
 	for range replans {
 		inst, err := readRefresher(ctx, c, s.Namespace, s.Name())
 		if err != nil {
-			return nil, refresher.Coverage{}, err
+			return installed{}, err
 		}
 		merged := s
 		var old refresher.Coverage
@@ -124,32 +133,38 @@ func installRefresher(ctx context.Context, c *kube.Client, s refresher.Settings,
 		}
 		objs, err := refresher.Recorded(merged)
 		if err != nil {
-			return nil, refresher.Coverage{}, err
+			return installed{}, err
 		}
-		version, err := writeRefresher(ctx, c, objs, merged.Namespace, inst, dryRun)
+		// The other mode's workload must go when the record says it was
+		// installed; otherwise it is only looked for, so an installer
+		// that never ran the other mode needs no permission on it.
+		switched := inst != nil && inst.Watch() != merged.Watch()
+		version, gone, err := writeRefresher(ctx, c, objs, retirement{objs: refresher.Retired(merged), required: switched}, merged.Namespace, inst, dryRun)
+		retired = append(retired, gone...)
 		if lostRace(err) {
 			continue
 		}
 		if err != nil {
-			return nil, refresher.Coverage{}, err
+			return installed{}, err
 		}
 		if err := deleteObjects(ctx, c, refresher.Stale(merged, old), dryRun); err != nil {
-			return nil, refresher.Coverage{}, err
+			return installed{}, err
 		}
+		done := installed{applied: objs, retired: retired, coverage: merged.Coverage}
 		if dryRun {
-			return objs, merged.Coverage, nil
+			return done, nil
 		}
 		// Done unless another install wrote after ours: then its objects
 		// may reflect an older plan, so plan again from its record.
 		now, err := readRefresher(ctx, c, s.Namespace, s.Name())
 		if err != nil {
-			return nil, refresher.Coverage{}, err
+			return installed{}, err
 		}
 		if now != nil && now.Version == version {
-			return objs, merged.Coverage, nil
+			return done, nil
 		}
 	}
-	return nil, refresher.Coverage{}, fmt.Errorf("the refresher %s/%s kept changing under this run (%d attempts); run again", s.Namespace, s.Name(), replans)
+	return installed{}, fmt.Errorf("the refresher %s/%s kept changing under this run (%d attempts); run again", s.Namespace, s.Name(), replans)
 }
 
 // narrowRefresher removes a teardown run's namespaces from the refresher of
@@ -171,13 +186,15 @@ func narrowRefresher(ctx context.Context, c *kube.Client, s refresher.Settings, 
 			}
 			return refresher.Coverage{}, removed, err
 		}
-		narrowed := s
+		// Rewritten in the mode it was installed in: its watch and pod
+		// rules follow the coverage too.
+		narrowed := inst.Keep(s)
 		narrowed.Coverage = rest
 		objs, err := refresher.Recorded(narrowed)
 		if err != nil {
 			return refresher.Coverage{}, nil, err
 		}
-		_, err = writeRefresher(ctx, c, refresher.CoverageObjects(objs), s.Namespace, inst, dryRun)
+		_, _, err = writeRefresher(ctx, c, refresher.CoverageObjects(objs), retirement{}, s.Namespace, inst, dryRun)
 		if lostRace(err) {
 			continue
 		}
@@ -195,11 +212,40 @@ func lostRace(err error) bool {
 	return (apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)) && !errors.Is(err, kube.ErrFieldConflict)
 }
 
+// retirement is the other mode's workload an install deletes.
+type retirement struct {
+	objs []kube.Object
+	// required: the record says the refresher ran in the other mode.
+	// Otherwise the objects should not exist, and a refusal to delete
+	// them (an installer RBAC from before refresh_mode) is no error.
+	required bool
+}
+
+// delete deletes r's objects and returns those that existed.
+func (r retirement) delete(ctx context.Context, c *kube.Client, dryRun bool) ([]kube.Object, error) {
+	var gone []kube.Object
+	for _, o := range r.objs {
+		deleted, err := c.DeleteObject(ctx, o, dryRun)
+		if apierrors.IsForbidden(err) && !r.required {
+			continue
+		}
+		if err != nil {
+			return gone, err
+		}
+		if deleted {
+			gone = append(gone, o)
+		}
+	}
+	return gone, nil
+}
+
 // writeRefresher applies objs, the ClusterRole first with inst's version
 // as precondition (created when there is no inst), and returns the
 // ClusterRole's new version. A named namespace that does not exist (yet)
-// gets no Role.
-func writeRefresher(ctx context.Context, c *kube.Client, objs []kube.Object, refreshNS string, inst *refresher.Installed, dryRun bool) (string, error) {
+// gets no Role. Right before the workload it deletes the retired one (the
+// other mode's), so that a refresher never runs as both a CronJob and a
+// Deployment, and returns those it deleted.
+func writeRefresher(ctx context.Context, c *kube.Client, objs []kube.Object, retired retirement, refreshNS string, inst *refresher.Installed, dryRun bool) (string, []kube.Object, error) {
 	var version string
 	for _, o := range objs {
 		cr, ok := o.Body.(*rbacv1.ClusterRole)
@@ -217,7 +263,7 @@ func writeRefresher(ctx context.Context, c *kube.Client, objs []kube.Object, ref
 				cr.ResourceVersion = ""
 			}
 		case len(inst.Strangers) > 0:
-			return "", fmt.Errorf("%w: %s was changed by %s; pullsecret does not revert it. Undo the change, or delete the object and run again",
+			return "", nil, fmt.Errorf("%w: %s was changed by %s; pullsecret does not revert it. Undo the change, or delete the object and run again",
 				kube.ErrFieldConflict, o, strings.Join(inst.Strangers, ", "))
 		default:
 			// Forced (its creation was an Update by the same manager), so
@@ -228,40 +274,58 @@ func writeRefresher(ctx context.Context, c *kube.Client, objs []kube.Object, ref
 			cr.ResourceVersion = ""
 		}
 		if err != nil {
-			return "", fmt.Errorf("failed to write %s: %w", o, err)
+			return "", nil, fmt.Errorf("failed to write %s: %w", o, err)
 		}
 	}
+	var gone []kube.Object
 	for _, o := range objs {
 		if o.Kind == "ClusterRole" {
 			continue
+		}
+		if refresher.Workload(o) && retired.objs != nil {
+			var err error
+			if gone, err = retired.delete(ctx, c, dryRun); err != nil {
+				return "", gone, err
+			}
+			retired.objs = nil
 		}
 		if _, err := c.ApplyOwned(ctx, o, refresher.FieldManager, false, dryRun); err != nil {
 			if apierrors.IsNotFound(err) && o.Namespace != refreshNS && o.Namespace != "" {
 				continue
 			}
-			return "", fmt.Errorf("failed to apply %s: %w", o, err)
+			return "", gone, fmt.Errorf("failed to apply %s: %w", o, err)
 		}
 	}
-	return version, nil
+	return version, gone, nil
 }
 
 // uninstallRefresher deletes the refresher: the ClusterRole first, at the
 // version it was read (a Conflict means another run added coverage), then
-// the CronJob, every permission and the rest, and refresh_namespace when
+// the workload (CronJob, or Deployment, PodDisruptionBudget and Lease,
+// whichever exist), every permission and the rest, and refresh_namespace when
 // the installer created it and no other refresher lives there.
 func uninstallRefresher(ctx context.Context, c *kube.Client, s refresher.Settings, inst *refresher.Installed, dryRun bool) ([]kube.Object, error) {
+	s = inst.Keep(s)
 	s.Coverage = inst.Coverage
-	objs, err := refresher.Render(s)
+	ordered, err := refresher.Removal(s)
 	if err != nil {
 		return nil, err
 	}
-	ordered := refresher.RemovalOrder(objs)
 	if err := c.DeleteObjectAt(ctx, ordered[0], inst.Version, dryRun); err != nil && !apierrors.IsNotFound(err) {
 		return nil, err
 	}
 	removed := []kube.Object{ordered[0]}
+	other := map[string]bool{}
+	for _, o := range refresher.Retired(s) {
+		other[o.Path()] = true
+	}
 	for _, o := range ordered[1:] {
 		deleted, err := c.DeleteObject(ctx, o, dryRun)
+		if apierrors.IsForbidden(err) && other[o.Path()] {
+			// The other mode's workload, which the record says never ran:
+			// an installer RBAC from before refresh_mode may not see it.
+			continue
+		}
 		if err != nil {
 			return removed, err
 		}

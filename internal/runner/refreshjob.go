@@ -33,6 +33,9 @@ type RefresherArgs struct {
 	TokenFile string
 	// Fixed are refresher.FixedInputs' values.
 	Fixed map[string]string
+	// Watch, when set, runs the watching refresher (refresh --watch):
+	// RunWatchingRefresher.
+	Watch *WatchArgs
 }
 
 // RunRefresher is one refresher run: identity, endpoints and registries

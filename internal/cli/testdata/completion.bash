@@ -11,6 +11,7 @@ _pullsecret() {
         --credential-mode) COMPREPLY=($(compgen -W "access_token json_key" -- "$cur")); return ;;
         --api-server-host) COMPREPLY=($(compgen -W "auto off" -- "$cur")); return ;;
         --mode) COMPREPLY=($(compgen -W "apply delete" -- "$cur")); return ;;
+        --refresh-mode) COMPREPLY=($(compgen -W "cron watch" -- "$cur")); return ;;
         --output|-o) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
         --ci) COMPREPLY=($(compgen -W "gitlab circleci buildkite" -- "$cur")); return ;;
         --kubeconfig|--credentials-json-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -20,6 +21,6 @@ _pullsecret() {
         COMPREPLY=($(compgen -W completion -- "$cur"))
         return
     fi
-    COMPREPLY=($(compgen -W "--workload-identity-provider --service-account --audience --oidc-token-file --oidc-token-env --credentials-json --access-token --token-lifetime --scopes --credential-mode --sts-endpoint --iam-credentials-endpoint --oauth-token-endpoint --metadata-endpoint --kubeconfig --context --api-server-host --namespaces --namespace-selector --exclude-namespaces --create-namespaces --secret-name --secret-labels --secret-annotations --service-accounts --registries --verify-image --mode --dry-run --force --concurrency --wait-timeout --refresh --refresh-interval --refresh-namespace --refresh-namespace-adopt --refresh-image --refresh-workload-identity-provider --credentials-json-file --output -o --debug --version --help -h --print-wif-setup --ci --ci-project --ci-issuer" -- "$cur"))
+    COMPREPLY=($(compgen -W "--workload-identity-provider --service-account --audience --oidc-token-file --oidc-token-env --credentials-json --access-token --token-lifetime --scopes --credential-mode --sts-endpoint --iam-credentials-endpoint --oauth-token-endpoint --metadata-endpoint --kubeconfig --context --api-server-host --namespaces --namespace-selector --exclude-namespaces --create-namespaces --secret-name --secret-labels --secret-annotations --service-accounts --registries --verify-image --mode --dry-run --force --concurrency --wait-timeout --refresh --refresh-interval --refresh-namespace --refresh-namespace-adopt --refresh-image --refresh-workload-identity-provider --refresh-mode --refresh-recover-pods --credentials-json-file --output -o --debug --version --help -h --print-wif-setup --ci --ci-project --ci-issuer" -- "$cur"))
 }
 complete -F _pullsecret pullsecret

@@ -1,0 +1,142 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+)
+
+// Watches are the watching refresher's informers: each lists and watches
+// one resource, in one namespace or across the cluster, optionally one
+// object name (a metadata.name field selector, which RBAC authorizes as
+// that resource name: a refresher may watch its one secret name across
+// the cluster and nothing else).
+type Watches struct {
+	core rest.Interface
+}
+
+// NewWatches builds the informers' client from rc. A watch is a
+// long-lived response, so it has no client timeout (rc's per-call limit
+// would cut every watch); the API server ends each watch after the
+// timeoutSeconds the reflector asks for, and the reflector resumes it.
+func NewWatches(rc *rest.Config) (*Watches, error) {
+	c := rest.CopyConfig(rc)
+	c.Timeout = 0
+	core, err := restClientFor(c, corev1.SchemeGroupVersion, "/api")
+	if err != nil {
+		return nil, fmt.Errorf("failed to build the watch client: %w", err)
+	}
+	return &Watches{core: core}, nil
+}
+
+// WatchSpec says what one informer lists and watches.
+type WatchSpec struct {
+	// Resource is "namespaces", "secrets" or "serviceaccounts".
+	Resource string
+	// Namespace is "" for every namespace (always for namespaces).
+	Namespace string
+	// Name, when set, narrows the watch to objects of that name.
+	Name string
+}
+
+func (s WatchSpec) String() string {
+	out := s.Resource
+	if s.Namespace != "" {
+		out += " in " + s.Namespace
+	}
+	if s.Name != "" {
+		out += " named " + s.Name
+	}
+	return out
+}
+
+var examples = map[string]func() runtime.Object{
+	"namespaces":      func() runtime.Object { return &corev1.Namespace{} },
+	"secrets":         func() runtime.Object { return &corev1.Secret{} },
+	"serviceaccounts": func() runtime.Object { return &corev1.ServiceAccount{} },
+}
+
+// Informer is one running list/watch with its cache.
+type Informer struct {
+	Spec   WatchSpec
+	inf    cache.SharedIndexInformer
+	cancel context.CancelFunc
+}
+
+// Inform starts an informer for spec. changed is called with the object's
+// namespace (its name, for a namespace) on every add, update and delete,
+// and again every resync period (0: never): the caller reconciles that
+// namespace. It stops with ctx or Stop.
+func (w *Watches) Inform(ctx context.Context, spec WatchSpec, resync time.Duration, changed func(namespace string)) (*Informer, error) {
+	example, ok := examples[spec.Resource]
+	if !ok {
+		return nil, fmt.Errorf("cannot watch %q", spec.Resource)
+	}
+	lw := cache.NewFilteredListWatchFromClient(w.core, spec.Resource, spec.Namespace, func(o *metav1.ListOptions) {
+		if spec.Name != "" {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", spec.Name).String()
+		}
+	})
+	inf := cache.NewSharedIndexInformer(lw, example(), resync, cache.Indexers{})
+	key := func(obj any) {
+		if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = t.Obj
+		}
+		m, err := meta.Accessor(obj)
+		if err != nil {
+			return
+		}
+		if spec.Resource == "namespaces" {
+			changed(m.GetName())
+		} else {
+			changed(m.GetNamespace())
+		}
+	}
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { key(obj) },
+		UpdateFunc: func(_, obj any) { key(obj) },
+		DeleteFunc: key,
+	}); err != nil {
+		return nil, fmt.Errorf("failed to watch %s: %w", spec, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	go inf.RunWithContext(ctx)
+	return &Informer{Spec: spec, inf: inf, cancel: cancel}, nil
+}
+
+// Synced reports whether the informer's first list arrived.
+func (i *Informer) Synced() bool { return i.inf.HasSynced() }
+
+// Stop ends the informer's watch.
+func (i *Informer) Stop() { i.cancel() }
+
+// Get returns the cached object namespace/name (name alone for a
+// namespace), or nil.
+func (i *Informer) Get(namespace, name string) runtime.Object {
+	key := name
+	if namespace != "" {
+		key = namespace + "/" + name
+	}
+	obj, ok, err := i.inf.GetStore().GetByKey(key)
+	if err != nil || !ok {
+		return nil
+	}
+	return obj.(runtime.Object)
+}
+
+// List returns every cached object.
+func (i *Informer) List() []runtime.Object {
+	var out []runtime.Object
+	for _, o := range i.inf.GetStore().List() {
+		out = append(out, o.(runtime.Object))
+	}
+	return out
+}
