@@ -72,8 +72,8 @@ func watchingRefresherOnKind(t *testing.T) {
 		config.InNamespaces: prefix + "-*", config.InRefresh: "true", config.InRefreshImage: image,
 		config.InRefreshWorkloadIdentityProvider: provider, config.InRefreshNamespace: refreshNS,
 		config.InRefreshNamespaceAdopt: "true",
-		"refresh_mode":                 "watch",
-		"refresh_recover_pods":         "true",
+		config.InRefreshMode:           config.RefreshWatch,
+		config.InRefreshRecoverPods:    "true",
 		// The watching refresher refreshes at half of it: every minute.
 		config.InTokenLifetime: "2m",
 	}
