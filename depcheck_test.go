@@ -15,7 +15,7 @@ import (
 // every package of this module, so an import that breaks a layer fails
 // here, naming the package and what it reached.
 //
-//	flow:    main → cli → runner → {googleauth, refresher, kube, registry, dockerconfig, container} → leaves
+//	flow:    main → cli → runner → {googleauth, watcher, refresher, kube, registry, dockerconfig, container} → leaves
 //	leaves:  version, labels (keys only), actions, httplog, container, dockerconfig, registry, sakey
 //
 // Package                                          | may import (internal)           | must never reach
@@ -25,6 +25,8 @@ import (
 // labels, version, actions, sakey                  |                                 |
 // googleauth                                       | sakey (it takes its own Input)  | config, runner, cli
 // refresher                                        | (anything below runner)         | runner, cli
+// watcher                                          | kube, labels, refresher, config | runner, cli, googleauth
+// podrecovery                                      | kube, labels, refresher         | runner, cli, watcher, metrics
 // every package but main                           |                                 | cli
 // main (the shipped binary)                        |                                 | internal/testing/...
 const depModule = "github.com/pullsecret/pullsecret"
@@ -43,6 +45,13 @@ var layerRules = []layerRule{
 		"internal/labels", "internal/version", "internal/actions", "internal/sakey"}, allowed: []string{}},
 	{pkgs: []string{"internal/googleauth"}, allowed: []string{"internal/sakey"}},
 	{pkgs: []string{"internal/refresher"}, forbidden: []string{"internal/runner", "internal/cli"}},
+	// The controller decides; kube sends, and the Writer it is given
+	// (runner's) mints and writes: it never calls Google itself.
+	{pkgs: []string{"internal/watcher"}, allowed: []string{"internal/kube", "internal/labels", "internal/refresher",
+		"internal/config", "internal/testrig", "internal/registry", "internal/sakey", "internal/version"}},
+	// podrecovery is consumed by the watcher through its PodRecoverer
+	// interface; it never reaches the watcher, the wiring or the metrics.
+	{pkgs: []string{"internal/podrecovery"}, forbidden: []string{"internal/runner", "internal/cli", "internal/watcher", "internal/metrics"}},
 	{pkgs: []string{""}, forbidden: []string{"internal/testing"}},
 }
 

@@ -61,6 +61,9 @@ type options struct {
 	releaseImage string
 	// ci, ciProject and ciIssuer select --print-wif-setup's CI provider.
 	ci, ciProject, ciIssuer string
+	// credentialProvider selects --print-wif-setup's kubelet credential
+	// provider setup.
+	credentialProvider bool
 }
 
 // FlagReleaseImage is the hidden flag through which a release's action.yml
@@ -87,9 +90,10 @@ func newFlagSet(lookupEnv func(string) (string, bool)) (*pflag.FlagSet, config.L
 	fs.StringVar(&o.ci, "ci", "", "With --print-wif-setup: print the provider for another CI's OIDC tokens instead: gitlab, circleci or buildkite.")
 	fs.StringVar(&o.ciProject, "ci-project", "", "With --ci: the project the provider admits (GitLab GROUP/PROJECT, CircleCI ORG_ID/PROJECT_ID, Buildkite ORG_SLUG/PIPELINE_SLUG).")
 	fs.StringVar(&o.ciIssuer, "ci-issuer", "", "With --ci gitlab: a self-managed GitLab's URL (default https://gitlab.com).")
+	fs.BoolVar(&o.credentialProvider, "credential-provider", false, "With --print-wif-setup: print the kubelet credential provider setup instead (Kubernetes 1.34+ nodes you configure pull with the pods' own ServiceAccount tokens, no pull secret): the provider, the CredentialProviderConfig for registries, the nodes' RBAC.")
 	fs.StringVar(&o.releaseImage, FlagReleaseImage, "", "The image this release runs from, by digest (set by the release's action.yml).")
 	_ = fs.MarkHidden(FlagReleaseImage)
-	for _, name := range []string{"output", "debug", "version", "help", "print-wif-setup", "ci", "ci-project", "ci-issuer"} {
+	for _, name := range []string{"output", "debug", "version", "help", "print-wif-setup", "ci", "ci-project", "ci-issuer", "credential-provider"} {
 		_ = fs.SetAnnotation(name, config.AnnotationGroup, []string{groupOutput})
 	}
 	_ = fs.SetAnnotation("output", config.AnnotationValues, []string{OutputText, OutputJSON})
@@ -122,6 +126,10 @@ func Main(ctx context.Context, e Env) int {
 		return usageError(e.Stderr, fmt.Errorf("--output %q: must be %s or %s", o.output, OutputText, OutputJSON))
 	case o.version:
 		return writeVersion(e.Stdout, e.Build.Resolve(), o.output)
+	case o.credentialProvider && !o.printWIFSetup:
+		return usageError(e.Stderr, errors.New("--credential-provider: only with --print-wif-setup"))
+	case o.printWIFSetup && o.credentialProvider && o.ci != "":
+		return usageError(e.Stderr, errors.New("--credential-provider and --ci: choose one; --ci prints a provider for another CI's tokens"))
 	case o.printWIFSetup && o.ci != "":
 		if err := runner.PrintCIWIFSetup(lookup, o.ci, o.ciProject, o.ciIssuer, e.Stdout); err != nil {
 			return usageError(e.Stderr, err)
@@ -131,7 +139,11 @@ func Main(ctx context.Context, e Env) int {
 		rep := actions.New(e.Getenv, e.Stderr, e.Stdout)
 		d := e.Deps
 		d.Reporter, d.Version = rep, e.Build.Resolve().Version
-		if err := runner.PrintWIFSetup(ctx, lookup, e.Stdout, d); err != nil {
+		print := runner.PrintWIFSetup
+		if o.credentialProvider {
+			print = runner.PrintCredentialProviderSetup
+		}
+		if err := print(ctx, lookup, e.Stdout, d); err != nil {
 			rep.Errorf("%s", err)
 			return ExitCode(err)
 		}

@@ -535,3 +535,25 @@ func TestPrintWIFSetupCI(t *testing.T) {
 		}
 	}
 }
+
+// --print-wif-setup --credential-provider: missing inputs are input errors
+// before any cluster is read, and the flag goes only with --print-wif-setup
+// and not with --ci.
+func TestPrintWIFSetupCredentialProviderRefuses(t *testing.T) {
+	t.Parallel()
+	const provider = "projects/123456/locations/global/workloadIdentityPools/k8s/providers/kubelet"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--print-wif-setup", "--credential-provider", "--namespaces", "team-a"}, `input "workload_identity_provider"`},
+		{[]string{"--print-wif-setup", "--credential-provider", "--workload-identity-provider", provider}, `input "namespaces"`},
+		{[]string{"--credential-provider", "--workload-identity-provider", provider, "--namespaces", "team-a"}, "only with --print-wif-setup"},
+		{[]string{"--print-wif-setup", "--credential-provider", "--ci", "gitlab", "--ci-project", "a/b", "--workload-identity-provider", provider}, "choose one"},
+	} {
+		code, stdout, stderr := mainIn(t, nil, tc.args...)
+		if code != ExitBadInput || !strings.Contains(stderr, tc.want) || stdout != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit %d naming %s", tc.args, code, stdout, stderr, ExitBadInput, tc.want)
+		}
+	}
+}

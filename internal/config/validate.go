@@ -292,3 +292,8 @@ func quoteJoin(names []string) string {
 	}
 	return strings.Join(q, ", ")
 }
+
+// ValidateRegistry checks one registries entry as Validate does (a bare
+// host, kubelet-style wildcards, never a public suffix), for commands that
+// print configuration for it without loading a whole Config.
+func ValidateRegistry(r string) error { return validateRegistry(r) }

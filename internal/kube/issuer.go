@@ -34,7 +34,10 @@ func ReadIssuer(ctx context.Context, rc rest.Interface) (*Issuer, error) {
 	if err := json.Unmarshal(raw, &doc); err != nil || doc.Issuer == "" {
 		return nil, fmt.Errorf("the cluster's OIDC discovery document names no issuer")
 	}
-	keys, err := rc.Get().AbsPath("/openid/v1/jwks").Do(ctx).Raw()
+	// The API server serves the keys as application/jwk-set+json and
+	// answers 406 to a client that accepts application/json only (the
+	// JSON client does).
+	keys, err := rc.Get().AbsPath("/openid/v1/jwks").SetHeader("Accept", "application/jwk-set+json, application/json").Do(ctx).Raw()
 	if err != nil {
 		return nil, fmt.Errorf("failed to read the cluster's signing keys (/openid/v1/jwks): %w", err)
 	}

@@ -2,10 +2,13 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -74,11 +77,13 @@ type Informer struct {
 // Inform starts an informer for spec. changed is called with the object's
 // namespace (its name, for a namespace) on every add, update and delete,
 // and again every resync period (0: never): the caller reconciles that
-// namespace. It stops with ctx or Stop.
-func (w *Watches) Inform(ctx context.Context, spec WatchSpec, resync time.Duration, changed func(namespace string)) (*Informer, error) {
+// namespace. failed is told why a list or watch failed (forbidden, the
+// server unreachable; the informer retries with backoff), not of the
+// ordinary ends of a watch. It stops with ctx or Stop.
+func (w *Watches) Inform(ctx context.Context, spec WatchSpec, resync time.Duration, changed func(namespace string), failed func(WatchSpec, error)) (*Informer, error) {
 	example, ok := examples[spec.Resource]
 	if !ok {
-		return nil, fmt.Errorf("cannot watch %q", spec.Resource)
+		panic("kube: no informer for " + spec.Resource) // a programming error
 	}
 	lw := cache.NewFilteredListWatchFromClient(w.core, spec.Resource, spec.Namespace, func(o *metav1.ListOptions) {
 		if spec.Name != "" {
@@ -104,6 +109,14 @@ func (w *Watches) Inform(ctx context.Context, spec WatchSpec, resync time.Durati
 		AddFunc:    func(obj any) { key(obj) },
 		UpdateFunc: func(_, obj any) { key(obj) },
 		DeleteFunc: key,
+	}); err != nil {
+		return nil, fmt.Errorf("failed to watch %s: %w", spec, err)
+	}
+	if err := inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, _ *cache.Reflector, err error) {
+		if ctx.Err() != nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
+			return
+		}
+		failed(spec, err)
 	}); err != nil {
 		return nil, fmt.Errorf("failed to watch %s: %w", spec, err)
 	}

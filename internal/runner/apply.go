@@ -118,6 +118,13 @@ func (w *writer) applyIn(ctx context.Context, c *kube.Client, t kube.Target, st 
 	if res.Secret, err = kube.ApplySecret(ctx, c, t.Name, w.spec, st.Secret); err != nil {
 		return res.failIn(ctx, c, fmt.Errorf("failed to apply secret %q: %w", cfg.SecretName, err))
 	}
+	return w.referenceIn(ctx, c, st, res)
+}
+
+// referenceIn adds the secret to st's ServiceAccounts' imagePullSecrets
+// (the secret is written).
+func (w *writer) referenceIn(ctx context.Context, c *kube.Client, st *kube.State, res NamespaceResult) NamespaceResult {
+	cfg := w.cfg
 	for _, sa := range st.ServiceAccounts {
 		changed, err := kube.UpdatePullSecrets(ctx, c, sa, cfg.DryRun, func(refs []corev1Ref) ([]corev1Ref, bool) {
 			return kube.AddPullSecret(refs, cfg.SecretName)

@@ -36,6 +36,10 @@ type RefresherArgs struct {
 	// Watch, when set, runs the watching refresher (refresh --watch):
 	// RunWatchingRefresher.
 	Watch *WatchArgs
+	// Credentials, when set, are credential inputs (credentials_json)
+	// the watching refresher mints with out of cluster instead of the
+	// installed identity.
+	Credentials map[string]string
 }
 
 // RunRefresher is one refresher run: identity, endpoints and registries

@@ -46,10 +46,15 @@ func RunWatchingRefresher(ctx context.Context, a *RefresherArgs, d Deps) error {
 	if err != nil {
 		return err
 	}
-	if a.Provider != "" {
-		if d, err = projectedTokenOutOfCluster(ctx, conn.Client, a, d); err != nil {
+	if a.Provider != "" && len(a.Credentials) == 0 {
+		tokenFile, cleanup, err := projectedTokenOutOfCluster(ctx, conn.Client, a, d)
+		if err != nil {
 			return err
 		}
+		defer cleanup()
+		copied := *a
+		copied.TokenFile = tokenFile
+		a = &copied
 	}
 	watches, err := kube.NewWatches(conn.Config)
 	if err != nil {
@@ -63,25 +68,23 @@ func RunWatchingRefresher(ctx context.Context, a *RefresherArgs, d Deps) error {
 	var rec watcher.PodRecoverer
 	if w.RecoverPods {
 		rec = podRecoverer(RecoverOptions{Client: conn.Client, SecretName: secretName, Registries: config.SplitList(a.Fixed[config.InRegistries]), Reporter: d.Reporter, Now: d.Now})
-		if rec == nil {
-			d.Reporter.Warningf("--recover-pods: stuck-pod recovery is not part of this build; pods are not recovered")
-		}
 	}
 	c := watcher.New(watcher.Config{
 		Namespace: a.Namespace, Name: a.Name, SecretName: secretName,
-		Client: conn.Client, Watches: watches, REST: conn.Config,
+		Client: conn.Client, Watches: watches,
 		Writer:      &watchWriter{a: a, d: d, c: conn.Client},
 		LeaderElect: w.LeaderElect, Identity: identity(d.Getenv),
 		Observer: obs, Recoverer: rec,
 		Infof: d.Reporter.Infof, Warnf: d.Reporter.Warningf, Redact: func(s string) string { return redact(d, s) },
-		Now: d.Now,
+		Now: d.Now, Workers: workers(a),
 	})
 	if w.MetricsAddress != "" {
-		stop, err := serveHealth(ctx, w.MetricsAddress, c, metrics)
+		bound, stop, err := serveHealth(ctx, w.MetricsAddress, c, metrics)
 		if err != nil {
 			return err
 		}
 		defer stop()
+		d.Reporter.Infof("Serving /healthz, /readyz and /metrics on %s", bound)
 	}
 	d.Reporter.Infof("Watching refresher %s/%s (secret %q) on %s", a.Namespace, a.Name, secretName, conn.Config.Host)
 	return c.Run(ctx)
@@ -145,24 +148,32 @@ type watchWriter struct {
 	w atomic.Pointer[writer]
 }
 
-func (ww *watchWriter) Mint(ctx context.Context) (expiry time.Time, err error) {
-	cfg, err := config.Load(func(n string) (string, bool) { v, ok := ww.a.Fixed[n]; return v, ok },
+func (ww *watchWriter) Mint(ctx context.Context) (time.Time, time.Duration, error) {
+	inputs := map[string]string{}
+	for k, v := range ww.a.Fixed {
+		inputs[k] = v
+	}
+	for k, v := range ww.a.Credentials {
+		inputs[k] = v
+	}
+	cfg, err := config.Load(func(n string) (string, bool) { v, ok := inputs[n]; return v, ok },
 		config.SkipMissingNamespaces(), config.SkipForeignSecrets(), config.AllowHTTPEndpoints(testrig.Getenv(ww.d.Getenv, config.EnvAllowHTTPEndpoints) == "true"))
 	if err != nil {
-		return time.Time{}, fmt.Errorf("the refresher %s/%s has invalid settings:\n%w", ww.a.Namespace, ww.a.Name, err)
+		return time.Time{}, 0, fmt.Errorf("the refresher %s/%s has invalid settings:\n%w", ww.a.Namespace, ww.a.Name, err)
 	}
 	d := ww.d
-	if ww.a.Provider != "" {
+	MaskInputs(cfg, d.Reporter)
+	if ww.a.Provider != "" && len(ww.a.Credentials) == 0 {
 		if d, err = withGeneratedCredentials(d, ww.a, cfg); err != nil {
-			return time.Time{}, err
+			return time.Time{}, 0, err
 		}
 	}
 	w, err := newWriter(ctx, cfg, d)
 	if err != nil {
-		return time.Time{}, err
+		return time.Time{}, 0, err
 	}
 	ww.w.Store(w)
-	return w.expiry, nil
+	return w.expiry, cfg.TokenLifetime, nil
 }
 
 func (ww *watchWriter) Current(s *corev1.Secret) bool {
@@ -173,9 +184,17 @@ func (ww *watchWriter) Current(s *corev1.Secret) bool {
 func (ww *watchWriter) Write(ctx context.Context, ns string, st *kube.State) (watcher.Written, error) {
 	w := ww.w.Load()
 	if w == nil {
-		return watcher.Written{}, errors.New("no token minted yet")
+		// The controller writes only after its first mint.
+		return watcher.Written{Skipped: "no token yet"}, nil
 	}
-	nr := w.applyIn(ctx, ww.c, kube.Target{Name: ns, Matched: true}, st)
+	t := kube.Target{Name: ns, Matched: true}
+	var nr NamespaceResult
+	if ww.Current(st.Secret) {
+		// Only references are missing: no secret write.
+		nr = w.referenceIn(ctx, ww.c, st, NamespaceResult{Namespace: ns, Secret: kube.SecretUnchanged, matched: true})
+	} else {
+		nr = w.applyIn(ctx, ww.c, t, st)
+	}
 	out := watcher.Written{Secret: nr.Secret, Patched: nr.Patched, Skipped: nr.Skipped}
 	if errors.Is(nr.Err, kube.ErrNotOurs) {
 		// As a cron run: never a retry storm over a secret pullsecret
@@ -184,4 +203,13 @@ func (ww *watchWriter) Write(ctx context.Context, ns string, st *kube.State) (wa
 		return out, nil
 	}
 	return out, nr.Err
+}
+
+// workers is how many namespaces the controller writes at once: the
+// installed concurrency (a refresh writes every namespace), 4 when unset.
+func workers(a *RefresherArgs) int {
+	if n, err := strconv.Atoi(a.Fixed[config.InConcurrency]); err == nil && n > 0 {
+		return n
+	}
+	return 4
 }

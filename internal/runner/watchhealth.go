@@ -13,8 +13,9 @@ type readiness interface{ Ready() bool }
 
 // serveHealth serves /healthz (the process answers), /readyz (the
 // controller has its coverage and its watches listed) and, when metrics
-// is set, /metrics, on addr until ctx ends or stop is called.
-func serveHealth(ctx context.Context, addr string, r readiness, metrics http.Handler) (stop func(), err error) {
+// is set, /metrics, on addr until ctx ends or stop is called. It returns
+// the address it listens on.
+func serveHealth(ctx context.Context, addr string, r readiness, metrics http.Handler) (bound string, stop func(), err error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
@@ -29,7 +30,7 @@ func serveHealth(ctx context.Context, addr string, r readiness, metrics http.Han
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("failed to listen on --metrics-address %q: %w", addr, err)
+		return "", nil, fmt.Errorf("failed to listen on --metrics-address %q: %w", addr, err)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
@@ -40,5 +41,5 @@ func serveHealth(ctx context.Context, addr string, r readiness, metrics http.Han
 		defer done()
 		_ = srv.Shutdown(sctx)
 	}()
-	return cancel, nil
+	return ln.Addr().String(), cancel, nil
 }

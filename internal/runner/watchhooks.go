@@ -4,7 +4,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/kube"
+	"github.com/pullsecret/pullsecret/internal/podrecovery"
 	"github.com/pullsecret/pullsecret/internal/watcher"
 )
 
@@ -29,9 +31,15 @@ type RecoverOptions struct {
 	Now        func() time.Time
 }
 
-// podRecoverer builds --recover-pods' PodRecoverer; nil: not part of this
-// build.
+// podRecoverer builds --recover-pods' PodRecoverer: package podrecovery,
+// logging through the reporter (its lines name pods, hosts and the secret,
+// never a credential).
 func podRecoverer(o RecoverOptions) watcher.PodRecoverer {
-	_ = o
-	return nil
+	if len(o.Registries) == 0 {
+		// The installer always passes registries; a hand-written
+		// invocation without gets the secret's default hosts.
+		o.Registries = config.SplitList(config.DefaultRegistries)
+	}
+	return podrecovery.New(podrecovery.Options{Client: o.Client, SecretName: o.SecretName, Registries: o.Registries,
+		Now: o.Now, Logf: o.Reporter.Infof})
 }

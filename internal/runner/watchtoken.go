@@ -5,7 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"sync"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/pullsecret/pullsecret/internal/kube"
@@ -16,54 +17,60 @@ import (
 // ServiceAccount token (the pod's volume). When a.TokenFile does not
 // exist, the token is requested as kubelet does it for the volume (the
 // TokenRequest API: the refresher's ServiceAccount, the volume's audience
-// and lifetime) and served in its place, requested again when 80% of its
-// life has passed (kubelet's rotation), so Google sees the same identity
-// as in cluster.
-func projectedTokenOutOfCluster(ctx context.Context, c *kube.Client, a *RefresherArgs, d Deps) (Deps, error) {
+// and lifetime) and written where kubelet would write it, to a private
+// directory of this process (the credential configuration's
+// credential_source is a file Google's client library opens itself),
+// requested again when 80% of its life has passed (kubelet's rotation),
+// so Google sees the same identity as in cluster. It returns the token
+// file to use and a cleanup that stops the rotation and removes it.
+func projectedTokenOutOfCluster(ctx context.Context, c *kube.Client, a *RefresherArgs, d Deps) (string, func(), error) {
 	if _, err := d.ReadFile(a.TokenFile); !errors.Is(err, fs.ErrNotExist) {
-		return d, nil
+		return a.TokenFile, func() {}, nil
 	}
-	src := &requestedToken{c: c, ctx: context.WithoutCancel(ctx), namespace: a.Namespace, name: a.Name,
-		audience: refresher.ProjectedTokenAudience(a.Provider), mask: d.Reporter.Mask, now: d.Now}
-	if _, err := src.get(); err != nil {
-		return d, fmt.Errorf("no projected token at %s (out of cluster?), and requesting one for the refresher's ServiceAccount %s/%s failed: %w", a.TokenFile, a.Namespace, a.Name, err)
+	dir, err := os.MkdirTemp("", "pullsecret-refresher-")
+	if err != nil {
+		return "", nil, fmt.Errorf("failed to create a directory for the refresher's ServiceAccount token: %w", err)
+	}
+	path := filepath.Join(dir, "token")
+	audience := refresher.ProjectedTokenAudience(a.Provider)
+	request := func(ctx context.Context) (time.Duration, error) {
+		tok, exp, err := c.ServiceAccountToken(ctx, a.Namespace, a.Name, audience, refresher.TokenExpirationSeconds*time.Second)
+		if err != nil {
+			return 0, err
+		}
+		d.Reporter.Mask(tok)
+		tmp := path + ".new"
+		if err := os.WriteFile(tmp, []byte(tok), 0o600); err != nil {
+			return 0, err
+		}
+		return time.Until(exp) * 8 / 10, os.Rename(tmp, path)
+	}
+	next, err := request(ctx)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return "", nil, fmt.Errorf("no projected token at %s (out of cluster?), and requesting one for the refresher's ServiceAccount %s/%s failed: %w", a.TokenFile, a.Namespace, a.Name, err)
 	}
 	d.Reporter.Infof("Out of cluster: the refresher's ServiceAccount token comes from the TokenRequest API (%s/%s)", a.Namespace, a.Name)
-	readFile, path := d.ReadFile, a.TokenFile
-	d.ReadFile = func(p string) ([]byte, error) {
-		if p == path {
-			return src.get()
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			t := time.NewTimer(max(next, time.Second))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			if next, err = request(ctx); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				d.Reporter.Warningf("failed to request the refresher's ServiceAccount token again (retrying in 10s): %v", err)
+				next = 10 * time.Second
+			}
 		}
-		return readFile(p)
-	}
-	return d, nil
-}
-
-type requestedToken struct {
-	c                         *kube.Client
-	ctx                       context.Context
-	namespace, name, audience string
-	mask                      func(string)
-	now                       func() time.Time
-
-	mu     sync.Mutex
-	token  string
-	issued time.Time
-	expiry time.Time
-}
-
-func (t *requestedToken) get() ([]byte, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
-	if t.token != "" && now.Before(t.issued.Add(t.expiry.Sub(t.issued)*8/10)) {
-		return []byte(t.token), nil
-	}
-	tok, exp, err := t.c.ServiceAccountToken(t.ctx, t.namespace, t.name, t.audience, refresher.TokenExpirationSeconds*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	t.mask(tok)
-	t.token, t.issued, t.expiry = tok, now, exp
-	return []byte(tok), nil
+	}()
+	return path, func() { cancel(); <-done; _ = os.RemoveAll(dir) }, nil
 }

@@ -69,7 +69,10 @@ func (c *Controller) setCoverage(ctx context.Context, cm *corev1.ConfigMap) {
 			cov = &got
 		}
 	}
-	c.cov = cov
+	c.cov, c.covErr = cov, nil
+	if covErr != nil {
+		c.covErr = fmt.Errorf("the refresher's ConfigMap %s/%s: %w", c.cfg.Namespace, c.cfg.Name, covErr)
+	}
 	specs := map[kube.WatchSpec]bool{}
 	if cov != nil {
 		for _, s := range plan(*cov, c.cfg.SecretName) {
@@ -87,7 +90,7 @@ func (c *Controller) setCoverage(ctx context.Context, cm *corev1.ConfigMap) {
 		if c.watching[s] != nil {
 			continue
 		}
-		inf, err := c.cfg.Watches.Inform(ctx, s, 0, c.queue.Add)
+		inf, err := c.cfg.Watches.Inform(ctx, s, 0, c.queue.Add, c.watchFailed)
 		if err != nil {
 			c.cfg.Warnf("%v", err)
 			continue
@@ -97,7 +100,7 @@ func (c *Controller) setCoverage(ctx context.Context, cm *corev1.ConfigMap) {
 	}
 	c.mu.Unlock()
 	if covErr != nil {
-		c.fail(ctx, ReasonConfig, fmt.Errorf("the refresher's ConfigMap %s/%s: %w", c.cfg.Namespace, c.cfg.Name, covErr))
+		c.fail(ctx, ReasonConfig, c.coverageErr())
 		return
 	}
 	if cov != nil {
@@ -154,8 +157,22 @@ func waitSynced(ctx context.Context, infs []*kube.Informer) bool {
 	return err == nil
 }
 
-// allSynced reports whether every watch has listed: until then a
-// namespace's state is not known.
+// syncedFor reports whether every watch that sees namespace ns has
+// listed: until then its state is not known. A watch of another namespace
+// that cannot list (its RBAC is missing) does not hold ns back.
+func (c *Controller) syncedFor(ns string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for s, i := range c.watching {
+		sees := s.Namespace == ns || (s.Namespace == "" && (s.Resource != "namespaces" || s.Name == "" || s.Name == ns))
+		if sees && !i.Synced() {
+			return false
+		}
+	}
+	return true
+}
+
+// allSynced reports whether every watch has listed.
 func (c *Controller) allSynced() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -276,3 +293,16 @@ func (c *Controller) state(ns string, cov refresher.Coverage) *kube.State {
 // Ready reports whether the controller has a usable coverage and every
 // watch has listed (the /readyz answer).
 func (c *Controller) Ready() bool { return c.coverage() != nil && c.allSynced() }
+
+// watchFailed logs why a watch cannot list or watch (its RBAC, most
+// likely): until it can, nothing is written, since a namespace's state is
+// unknown.
+func (c *Controller) watchFailed(s kube.WatchSpec, err error) {
+	c.cfg.Warnf("cannot watch %s (retrying): %v", s, err)
+}
+
+func (c *Controller) coverageErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.covErr
+}

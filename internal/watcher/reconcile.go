@@ -31,12 +31,17 @@ func (c *Controller) work() {
 			c.queue.Done(ns)
 			continue
 		}
-		err := c.reconcile(*ctx, ns)
+		err := c.reconcile(*ctx, ns, false)
 		switch {
-		case err == nil || errors.Is(err, errNoToken):
+		case err == nil:
 			c.queue.Forget(ns)
 		case (*ctx).Err() != nil:
 			c.queue.Forget(ns)
+		case errors.As(err, new(notListed)):
+			// A watch just started (it lists, then the namespace is
+			// looked at again), or cannot list (its warnings say why; a
+			// refresh reports the namespace failed): not a new failure.
+			c.queue.AddRateLimited(ns)
 		default:
 			c.fail(*ctx, ReasonKubernetes, fmt.Errorf("%s: %w", ns, err))
 			c.queue.AddRateLimited(ns)
@@ -57,13 +62,16 @@ func (c *Controller) leading() *context.Context {
 // is not there: the secret with the current token, referenced by the
 // covered ServiceAccounts that exist (one created later is referenced
 // when it appears). It writes only what differs, after re-reading the
-// coverage.
-func (c *Controller) reconcile(ctx context.Context, ns string) error {
+// coverage (in a refresh cycle, a re-read of the last second serves).
+func (c *Controller) reconcile(ctx context.Context, ns string, cycle bool) error {
 	unlock := c.lockNamespace(ns)
 	defer unlock()
 	cov := c.coverage()
-	if cov == nil || !c.allSynced() {
+	if cov == nil {
 		return nil
+	}
+	if !c.syncedFor(ns) {
+		return notListed(ns)
 	}
 	obj := c.namespace(ns)
 	if obj == nil || !live(obj) || !cov.Covers(ns, obj.Labels) {
@@ -73,13 +81,15 @@ func (c *Controller) reconcile(ctx context.Context, ns string) error {
 	minted := c.minted
 	c.mu.Unlock()
 	if !minted {
-		return errNoToken
+		// The leader's first refresh, right after its mint, writes every
+		// covered namespace.
+		return nil
 	}
 	st := c.state(ns, *cov)
 	if c.cfg.Writer.Current(st.Secret) && !slices.ContainsFunc(st.ServiceAccounts, c.lacksReference) {
 		return nil
 	}
-	if err := c.stillCovered(ctx, ns, obj.Labels); err != nil {
+	if err := c.stillCovered(ctx, ns, obj.Labels, cycle); err != nil {
 		if errors.Is(err, errNoLongerCovered) {
 			return nil
 		}
@@ -90,6 +100,9 @@ func (c *Controller) reconcile(ctx context.Context, ns string) error {
 		return err
 	}
 	c.report(ns, w)
+	if w.Secret == kube.SecretCreated {
+		c.obs.NamespacesCovered(len(c.covered()))
+	}
 	if len(w.Patched) > 0 {
 		c.recover(ctx, ns)
 	}
@@ -105,12 +118,17 @@ func (c *Controller) report(ns string, w Written) {
 		c.cfg.Warnf("%s: %s", ns, w.Skipped)
 		return
 	}
+	wroteSecret := false
 	switch w.Secret {
 	case kube.SecretCreated, kube.SecretUpdated, kube.SecretReplaced:
+		wroteSecret = true
 		c.obs.Wrote(KindSecret, 1)
 	}
 	if len(w.Patched) > 0 {
 		c.obs.Wrote(KindServiceAccount, len(w.Patched))
+	}
+	if !wroteSecret && len(w.Patched) == 0 {
+		return
 	}
 	c.cfg.Infof("%s: secret %q %s; referenced by ServiceAccount(s) %q", ns, c.cfg.SecretName, w.Secret, w.Patched)
 }
@@ -130,19 +148,25 @@ func (c *Controller) recover(ctx context.Context, ns string) {
 	}
 }
 
+// notListed: a watch namespace notListed needs has not listed.
+type notListed string
+
+func (ns notListed) Error() string {
+	return fmt.Sprintf("the watches of namespace %q have not listed yet, so nothing is written there; the warnings that start with cannot watch say why", string(ns))
+}
+
 // errNoLongerCovered: the ConfigMap no longer covers the namespace.
 var errNoLongerCovered = errors.New("no longer covered")
 
 // stillCovered re-reads the coverage right before a namespace is written
 // (as a cron run does): a teardown that just removed the namespace from
 // the ConfigMap is honoured even when this controller's poll has not seen
-// it yet. One read serves the writes of the next second (a refresh cycle
-// writes every namespace at once); the namespace's labels are the
-// watch's.
-func (c *Controller) stillCovered(ctx context.Context, ns string, labels map[string]string) error {
+// it yet. In a refresh cycle (every namespace at once) one read serves
+// the writes of the next second; the namespace's labels are the watch's.
+func (c *Controller) stillCovered(ctx context.Context, ns string, labels map[string]string, cycle bool) error {
 	c.recheckMu.Lock()
 	defer c.recheckMu.Unlock()
-	if c.recheck == nil || c.cfg.Now().Sub(c.recheckAt) > time.Second {
+	if !cycle || c.recheck == nil || c.cfg.Now().Sub(c.recheckAt) > time.Second {
 		cm, err := c.cfg.Client.ConfigMap(ctx, c.cfg.Namespace, c.cfg.Name)
 		if err != nil {
 			return fmt.Errorf("failed to re-read the refresher's ConfigMap %s/%s: %w", c.cfg.Namespace, c.cfg.Name, err)

@@ -44,7 +44,7 @@ func (c *Controller) leadWhile(ctx context.Context) {
 			return
 		}
 		start := c.cfg.Now()
-		expiry, err := c.cfg.Writer.Mint(ctx)
+		expiry, lifetime, err := c.cfg.Writer.Mint(ctx)
 		if ctx.Err() != nil {
 			return
 		}
@@ -57,29 +57,64 @@ func (c *Controller) leadWhile(ctx context.Context) {
 			continue
 		}
 		backoff = backoffBase
-		interval := defaultInterval
-		if !expiry.IsZero() {
-			interval = expiry.Sub(start) / 2
-		}
+		interval, next := schedule(start, expiry, lifetime)
 		c.mu.Lock()
-		c.minted, c.expiry = true, expiry
+		c.minted = true
 		c.mu.Unlock()
 		c.obs.TokenMinted(expiry)
 		c.obs.Interval(interval)
 		c.refreshAll(ctx, expiry)
-		if !sleep(ctx, time.Until(start.Add(interval))) {
+		if !sleep(ctx, next.Sub(c.cfg.Now())) {
 			return
 		}
 	}
 }
 
-// waitReady waits until the coverage is usable and every watch listed.
+// minInterval is the shortest time between two mints, whatever the token
+// says: never a hot loop, even on a token that came expired.
+const minInterval = 10 * time.Second
+
+// schedule is when to mint again after a mint that started at start and
+// got a token until expiry, asked for lifetime: when half of the lifetime
+// has passed since Google issued it (expiry - lifetime, not when this
+// replica asked). A token whose life is not the one asked for (the GKE
+// metadata server's own, which token_lifetime does not govern) is
+// refreshed when half of what was left at the mint has passed.
+func schedule(start, expiry time.Time, lifetime time.Duration) (interval time.Duration, next time.Time) {
+	switch left := expiry.Sub(start); {
+	case expiry.IsZero():
+		interval, next = defaultInterval, start.Add(defaultInterval)
+	case lifetime > 0 && (left-lifetime).Abs() < time.Minute:
+		interval, next = lifetime/2, expiry.Add(-lifetime/2)
+	default:
+		interval, next = left/2, start.Add(left/2)
+	}
+	if next.Before(start.Add(minInterval)) {
+		next = start.Add(minInterval)
+	}
+	return max(interval, minInterval), next
+}
+
+// waitReady records a coverage that is not usable (a bad ConfigMap) when
+// this replica starts to lead, then waits until the coverage is usable and every watch listed,
+// or readyWait passed: a watch that cannot list (a namespace's RBAC is
+// missing) then fails that namespace, not every other.
 func (c *Controller) waitReady(ctx context.Context) bool {
+	c.mu.Lock()
+	covErr := c.covErr
+	c.mu.Unlock()
+	if covErr != nil {
+		c.fail(ctx, ReasonConfig, covErr)
+	}
+	deadline := time.Now().Add(readyWait)
 	err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(context.Context) (bool, error) {
-		return c.coverage() != nil && c.allSynced(), nil
+		return c.coverage() != nil && (c.allSynced() || time.Now().After(deadline)), nil
 	})
 	return err == nil
 }
+
+// readyWait bounds the wait for the watches' first lists.
+const readyWait = 30 * time.Second
 
 func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
@@ -106,7 +141,7 @@ func (c *Controller) refreshAll(ctx context.Context, expiry time.Time) {
 	for range min(c.cfg.Workers, max(len(nss), 1)) {
 		wg.Go(func() {
 			for ns := range work {
-				if err := c.reconcile(ctx, ns); err != nil && ctx.Err() == nil {
+				if err := c.reconcile(ctx, ns, true); err != nil && ctx.Err() == nil {
 					mu.Lock()
 					errs = append(errs, fmt.Errorf("%s: %w", ns, err))
 					mu.Unlock()
@@ -150,8 +185,8 @@ func (c *Controller) succeed(ctx context.Context, n int, expiry time.Time) {
 
 // fail reports a failure: always to the Observer and the log; on the
 // ConfigMap (status and a RefreshFailed Event) when leading, and at most
-// once per 10 s, or per recordEvery for the same message, so a failure
-// that persists is recorded without flooding the API server.
+// once per recordAtMost, or per recordEvery for the same message, so a
+// failure that persists is recorded without flooding the API server.
 func (c *Controller) fail(ctx context.Context, reason string, err error) {
 	c.obs.RefreshFailed(reason)
 	msg := c.cfg.Redact(err.Error())
@@ -165,7 +200,7 @@ func (c *Controller) fail(ctx context.Context, reason string, err error) {
 	now := c.cfg.Now().UTC()
 	c.mu.Lock()
 	since := now.Sub(c.lastFailureAt)
-	if (msg == c.lastFailure && since < recordEvery) || since < 10*time.Second {
+	if (msg == c.lastFailure && since < recordEvery) || since < recordAtMost {
 		c.mu.Unlock()
 		return
 	}

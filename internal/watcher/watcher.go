@@ -11,14 +11,12 @@ package watcher
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/pullsecret/pullsecret/internal/kube"
@@ -29,8 +27,9 @@ import (
 // Writer mints the token and writes namespaces with it.
 type Writer interface {
 	// Mint mints one token, the one later Writes use, and returns its
-	// expiry. It is the controller's only call to Google.
-	Mint(ctx context.Context) (expiry time.Time, err error)
+	// expiry and the lifetime it was asked for (token_lifetime; zero:
+	// unknown). It is the controller's only call to Google.
+	Mint(ctx context.Context) (expiry time.Time, lifetime time.Duration, err error)
 	// Current reports whether secret already holds the current token's
 	// pull secret.
 	Current(secret *corev1.Secret) bool
@@ -59,9 +58,7 @@ type Config struct {
 
 	Client  *kube.Client
 	Watches *kube.Watches
-	// REST is the cluster's configuration, for the Lease.
-	REST   *rest.Config
-	Writer Writer
+	Writer  Writer
 
 	// LeaderElect runs the Lease election; without it this replica leads.
 	LeaderElect bool
@@ -88,9 +85,10 @@ type Config struct {
 // doubling to 5 min; a failed mint likewise. The same failure is recorded
 // (Event and status) at most once per recordEvery.
 const (
-	backoffBase = time.Second
-	backoffMax  = 5 * time.Minute
-	recordEvery = 5 * time.Minute
+	backoffBase  = time.Second
+	backoffMax   = 5 * time.Minute
+	recordEvery  = 5 * time.Minute
+	recordAtMost = 30 * time.Second
 )
 
 // Controller is a running watching refresher.
@@ -103,11 +101,11 @@ type Controller struct {
 	cov      *refresher.Coverage // nil: none usable (ConfigMap gone or invalid)
 	covData  map[string]string
 	covRead  bool
+	covErr   error // why the ConfigMap's coverage is not usable
 	cm       *corev1.ConfigMap
 	watching map[kube.WatchSpec]*kube.Informer
 	// minted is set once a token was minted in this leadership term.
 	minted bool
-	expiry time.Time
 	// last success and failure recorded on the ConfigMap
 	lastSuccess, lastExpiry string
 	lastFailure             string
@@ -180,9 +178,8 @@ func (c *Controller) Run(ctx context.Context) error {
 		wg.Go(func() { c.work() })
 	}
 	wg.Go(func() { c.pollCoverage(ctx) })
-	var err2 error
 	if c.cfg.LeaderElect {
-		err2 = kube.Elect(ctx, c.cfg.REST, kube.Election{
+		kube.Elect(ctx, c.cfg.Client, kube.Election{
 			Namespace: c.cfg.Namespace, Name: c.cfg.Name, Identity: c.cfg.Identity,
 			Lead: c.leadWhile, Leading: c.obs.Leading,
 		})
@@ -191,14 +188,8 @@ func (c *Controller) Run(ctx context.Context) error {
 		c.leadWhile(ctx)
 		c.obs.Leading(false)
 	}
-	if err2 == nil {
-		<-ctx.Done()
-	}
 	cancel()
 	c.queue.ShutDown()
 	wg.Wait()
-	return err2
+	return nil
 }
-
-// errNoToken: nothing is written before this leadership's first mint.
-var errNoToken = errors.New("no token minted yet")

@@ -53,3 +53,4 @@ complete -c pullsecret -l print-wif-setup -d 'Print the gcloud commands that let
 complete -c pullsecret -l ci -x -a 'gitlab circleci buildkite' -d 'With --print-wif-setup: print the provider for another CI\'s OIDC tokens instead: gitlab, circleci or buildkite'
 complete -c pullsecret -l ci-project -x -d 'With --ci: the project the provider admits (GitLab GROUP/PROJECT, CircleCI ORG_ID/PROJECT_ID, Buildkite ORG_SLUG/PIPELINE_SLUG)'
 complete -c pullsecret -l ci-issuer -x -d 'With --ci gitlab: a self-managed GitLab\'s URL (default https://gitlab.com)'
+complete -c pullsecret -l credential-provider -d 'With --print-wif-setup: print the kubelet credential provider setup instead (Kubernetes 1.34+ nodes you configure pull with the pods\' own ServiceAccount tokens, no pull secret): the provider, the CredentialProviderConfig for registries, the nodes\' RBAC'
