@@ -18,6 +18,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/labels"
@@ -461,12 +462,17 @@ func TestWatchRefusesBadConfigMap(t *testing.T) {
 	until(t, "the namespace holds the refresher's token", func(ctx context.Context) bool {
 		return holdsRefresherToken(t, ctx, cs, ns, refreshNS)
 	}, w)
-	cm, err := cs.CoreV1().ConfigMaps(refreshNS).Get(t.Context(), pullerRefresher, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	injectConfigMap(cm, map[string]string{config.InRegistries: "evil.example.com"})
-	if _, err := cs.CoreV1().ConfigMaps(refreshNS).Update(t.Context(), cm, metav1.UpdateOptions{}); err != nil {
+	// The running controller records its status on the same ConfigMap:
+	// the edit retries on a conflict with it, as kubectl edit would.
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cm, err := cs.CoreV1().ConfigMaps(refreshNS).Get(t.Context(), pullerRefresher, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		injectConfigMap(cm, map[string]string{config.InRegistries: "evil.example.com"})
+		_, err = cs.CoreV1().ConfigMaps(refreshNS).Update(t.Context(), cm, metav1.UpdateOptions{})
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	until(t, "the refused ConfigMap is recorded (status and Event)", func(ctx context.Context) bool {
