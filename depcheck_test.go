@@ -16,13 +16,13 @@ import (
 // here, naming the package and what it reached.
 //
 //	flow:    main → cli → runner → {googleauth, watcher, refresher, kube, registry, dockerconfig, container} → leaves
-//	leaves:  version, labels (keys only), actions, httplog, container, dockerconfig, registry, sakey
+//	leaves:  version, labels (keys only), actions, httplog, container, dockerconfig, registry, sakey, metrics
 //
 // Package                                          | may import (internal)           | must never reach
 // -------------------------------------------------|---------------------------------|-----------------
 // kube                                             | labels (a leaf of constants)    | anything else
 // dockerconfig, registry, httplog, container,      | nothing                         | any internal package
-// labels, version, actions, sakey                  |                                 |
+// labels, version, actions, sakey, metrics         |                                 |
 // googleauth                                       | sakey (it takes its own Input)  | config, runner, cli
 // refresher                                        | (anything below runner)         | runner, cli
 // watcher                                          | kube, labels, refresher, config | runner, cli, googleauth
@@ -42,7 +42,7 @@ type layerRule struct {
 var layerRules = []layerRule{
 	{pkgs: []string{"internal/kube"}, allowed: []string{"internal/labels"}},
 	{pkgs: []string{"internal/dockerconfig", "internal/registry", "internal/httplog", "internal/container",
-		"internal/labels", "internal/version", "internal/actions", "internal/sakey"}, allowed: []string{}},
+		"internal/labels", "internal/version", "internal/actions", "internal/sakey", "internal/metrics"}, allowed: []string{}},
 	{pkgs: []string{"internal/googleauth"}, allowed: []string{"internal/sakey"}},
 	{pkgs: []string{"internal/refresher"}, forbidden: []string{"internal/runner", "internal/cli"}},
 	// The controller decides; kube sends, and the Writer it is given

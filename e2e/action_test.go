@@ -374,7 +374,7 @@ func parseOutputs(s string) map[string]string {
 }
 
 // transcripts is every action run of the suite, scanned for secrets at the
-// end (scenario 11).
+// end (scenario 12).
 var transcripts []actionRun
 
 // credentials builds the inputs for a credential setup, with every endpoint

@@ -486,5 +486,11 @@ func refresherLeft(t *testing.T, ns string) []string {
 	check("ConfigMap", err)
 	_, err = e.client.BatchV1().CronJobs(ns).Get(ctx, refresherName, metav1.GetOptions{})
 	check("CronJob", err)
+	_, err = e.client.AppsV1().Deployments(ns).Get(ctx, refresherName, metav1.GetOptions{})
+	check("Deployment", err)
+	_, err = e.client.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, refresherName, metav1.GetOptions{})
+	check("PodDisruptionBudget", err)
+	_, err = e.client.CoordinationV1().Leases(ns).Get(ctx, refresherName, metav1.GetOptions{})
+	check("Lease", err)
 	return left
 }

@@ -35,7 +35,8 @@ func TestScenarios(t *testing.T) {
 	t.Run("8 kubeconfigs where earlier steps leave them", kubeconfigLocations)
 	t.Run("9 verify_image: an unreadable repository fails the step before anything is written", verifyImageBeforeWriting)
 	t.Run("10 refresher: installed by the action, a Job from its CronJob rotates every secret keylessly, teardown removes it", refresherOnKind)
-	t.Run("11 nothing the container printed or wrote holds a secret", noSecretsInTranscripts)
+	t.Run("11 watching refresher: a new namespace is covered within seconds, a stuck pod recovered, the leader's loss survived", watchingRefresherOnKind)
+	t.Run("12 nothing the container printed or wrote holds a secret", noSecretsInTranscripts)
 }
 
 func controlNoSecret(t *testing.T) {
@@ -225,7 +226,7 @@ func verifyImageBeforeWriting(t *testing.T) {
 	requireRunning(t, startPod(t, ns, "default", arImage), "after verify_image passed")
 }
 
-// Scenario 11: every line printed (except the ::add-mask:: commands, which
+// Scenario 12: every line printed (except the ::add-mask:: commands, which
 // GitHub's runner consumes — they ARE the masking), every output and every
 // summary of every run above, searched for every token the fake Google
 // issued, the key and its lines, each secret payload, its base64 and its

@@ -109,6 +109,9 @@ func Main(ctx context.Context, e Env) int {
 	if len(e.Args) > 0 && e.Args[0] == RefreshCommand {
 		return refreshCommand(ctx, e)
 	}
+	if len(e.Args) > 0 && e.Args[0] == StatusCommand {
+		return statusCommand(ctx, e)
+	}
 	if len(e.Args) > 0 && e.Args[0] == RefresherCommand {
 		return refresherCommand(e)
 	}

@@ -111,7 +111,7 @@ _pullsecret() {
         %s) return ;;
     esac
     if [[ $COMP_CWORD -eq 1 && $cur != -* ]]; then
-        COMPREPLY=($(compgen -W completion -- "$cur"))
+        COMPREPLY=($(compgen -W "completion status" -- "$cur"))
         return
     fi
     COMPREPLY=($(compgen -W %q -- "$cur"))
@@ -160,7 +160,7 @@ _pullsecret() {
 		}
 		fmt.Fprintf(&b, "    '%s[%s]%s' \\\n", spec, zshQuote.Replace(f.summary), action)
 	}
-	b.WriteString(`    '1: :(completion)'
+	b.WriteString(`    '1: :(completion status)'
 }
 if [[ ${funcstack[1]} == _pullsecret ]]; then _pullsecret "$@"; fi
 `)
@@ -177,6 +177,7 @@ func fishCompletion(fs *pflag.FlagSet) string {
 # or save it as ~/.config/fish/completions/pullsecret.fish.
 complete -c pullsecret -f
 complete -c pullsecret -n __fish_use_subcommand -a completion -d 'Print a shell completion script'
+complete -c pullsecret -n __fish_use_subcommand -a status -d 'Show the pull secrets and refreshers in the cluster'
 complete -c pullsecret -n '__fish_seen_subcommand_from completion' -a '` + strings.Join(shells, " ") + `'
 `)
 	for _, f := range completionFlags(fs) {

@@ -32,6 +32,7 @@ imagePullSecrets (keeping everyone else's entries).
 
 Usage:
   pullsecret [flags]
+  pullsecret status [--output json]     (what the cluster holds; status --help)
   pullsecret completion bash|zsh|fish
   pullsecret refresher render [flags]   # the refresher's manifests, for GitOps
 

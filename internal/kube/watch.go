@@ -42,7 +42,8 @@ func NewWatches(rc *rest.Config) (*Watches, error) {
 
 // WatchSpec says what one informer lists and watches.
 type WatchSpec struct {
-	// Resource is "namespaces", "secrets" or "serviceaccounts".
+	// Resource is "namespaces", "secrets", "serviceaccounts" or
+	// "configmaps" (WatchConfigMap).
 	Resource string
 	// Namespace is "" for every namespace (always for namespaces).
 	Namespace string
@@ -65,6 +66,7 @@ var examples = map[string]func() runtime.Object{
 	"namespaces":      func() runtime.Object { return &corev1.Namespace{} },
 	"secrets":         func() runtime.Object { return &corev1.Secret{} },
 	"serviceaccounts": func() runtime.Object { return &corev1.ServiceAccount{} },
+	"configmaps":      func() runtime.Object { return &corev1.ConfigMap{} },
 }
 
 // Informer is one running list/watch with its cache.
@@ -81,6 +83,39 @@ type Informer struct {
 // server unreachable; the informer retries with backoff), not of the
 // ordinary ends of a watch. It stops with ctx or Stop.
 func (w *Watches) Inform(ctx context.Context, spec WatchSpec, resync time.Duration, changed func(namespace string), failed func(WatchSpec, error)) (*Informer, error) {
+	return w.inform(ctx, spec, resync, func(obj any, _ bool) {
+		m, err := meta.Accessor(obj)
+		if err != nil {
+			return
+		}
+		if spec.Resource == "namespaces" {
+			changed(m.GetName())
+		} else {
+			changed(m.GetNamespace())
+		}
+	}, failed)
+}
+
+// WatchConfigMap watches the one ConfigMap namespace/name (by name: RBAC
+// may grant list and watch on that name alone) and calls changed with it
+// on every add and update, and with nil once it is deleted. Calls come
+// one at a time, in the order the API server sent the changes; failed is
+// as for Inform.
+func (w *Watches) WatchConfigMap(ctx context.Context, namespace, name string, changed func(*corev1.ConfigMap), failed func(WatchSpec, error)) (*Informer, error) {
+	return w.inform(ctx, WatchSpec{Resource: "configmaps", Namespace: namespace, Name: name}, 0, func(obj any, deleted bool) {
+		cm, ok := obj.(*corev1.ConfigMap)
+		switch {
+		case deleted:
+			changed(nil)
+		case ok:
+			changed(cm)
+		}
+	}, failed)
+}
+
+// inform starts an informer for spec that hands every change to handle
+// (a deleted object's last known state, with deleted set).
+func (w *Watches) inform(ctx context.Context, spec WatchSpec, resync time.Duration, handle func(obj any, deleted bool), failed func(WatchSpec, error)) (*Informer, error) {
 	example, ok := examples[spec.Resource]
 	if !ok {
 		panic("kube: no informer for " + spec.Resource) // a programming error
@@ -91,24 +126,15 @@ func (w *Watches) Inform(ctx context.Context, spec WatchSpec, resync time.Durati
 		}
 	})
 	inf := cache.NewSharedIndexInformer(lw, example(), resync, cache.Indexers{})
-	key := func(obj any) {
-		if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-			obj = t.Obj
-		}
-		m, err := meta.Accessor(obj)
-		if err != nil {
-			return
-		}
-		if spec.Resource == "namespaces" {
-			changed(m.GetName())
-		} else {
-			changed(m.GetNamespace())
-		}
-	}
 	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { key(obj) },
-		UpdateFunc: func(_, obj any) { key(obj) },
-		DeleteFunc: key,
+		AddFunc:    func(obj any) { handle(obj, false) },
+		UpdateFunc: func(_, obj any) { handle(obj, false) },
+		DeleteFunc: func(obj any) {
+			if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = t.Obj
+			}
+			handle(obj, true)
+		},
 	}); err != nil {
 		return nil, fmt.Errorf("failed to watch %s: %w", spec, err)
 	}

@@ -37,6 +37,11 @@ const (
 	// ExpiresAt tells humans and refresh jobs when a secret's token dies;
 	// the refresher's ConfigMap carries the last run's value too.
 	ExpiresAt = "pullsecret.dev/expires-at"
+	// WrittenBy says which run wrote a secret's current token, for
+	// `pullsecret status`: "ci:OWNER/REPO#RUN_ID" (a GitHub Actions run),
+	// "refresher:NAMESPACE/NAME" (an in-cluster refresher) or "cli".
+	// Never anything secret.
+	WrittenBy = "pullsecret.dev/written-by"
 
 	// Status annotations a refresher run writes on its ConfigMap.
 	LastSuccess = "pullsecret.dev/last-success"

@@ -350,14 +350,20 @@ func (s Settings) writeRules() []rbacv1.PolicyRule {
 }
 
 // ownRules are the refresher's permissions in refresh_namespace: its own
-// coverage (the watching refresher re-reads it, no watch) and the status
-// it records on it, Events on failure, and for the watching refresher its
-// leader election Lease. A create carries no name in its URL, so resourceNames
-// cannot narrow the Event's or the Lease's (the admission policy holds
-// the Lease to its name).
+// coverage and the status it records on it, Events on failure, and for
+// the watching refresher a watch on its ConfigMap (list and watch by
+// name: a metadata.name field selector, which RBAC authorizes as that
+// name, so no other ConfigMap is visible) and its leader election Lease.
+// A create carries no name in its URL, so resourceNames cannot narrow the
+// Event's or the Lease's (the admission policy holds the Lease to its
+// name).
 func (s Settings) ownRules() []rbacv1.PolicyRule {
 	name := s.Name()
-	rules := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{name}, Verbs: []string{"get", "patch"}}, {APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create"}}}
+	cm := rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{name}, Verbs: []string{"get", "patch"}}
+	if s.Watch() {
+		cm.Verbs = []string{"get", "list", "watch", "patch"}
+	}
+	rules := []rbacv1.PolicyRule{cm, {APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create"}}}
 	if s.Watch() {
 		rules = append(rules,
 			rbacv1.PolicyRule{APIGroups: []string{coordinationGroup}, Resources: []string{"leases"}, Verbs: []string{"create"}},

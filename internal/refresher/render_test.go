@@ -301,6 +301,11 @@ func TestWatchRules(t *testing.T) {
 		if d := cmp.Diff(want, s.CoveredNamespaceObjects()[0].Body.(*rbacv1.Role).Rules); d != "" {
 			t.Errorf("recover=%v: Role in a (-want +got):\n%s", recover, d)
 		}
+		// Its own ConfigMap, watched by name and nothing else.
+		cm := rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{s.Name()}, Verbs: []string{"get", "list", "watch", "patch"}}
+		if d := cmp.Diff(cm, s.ownRules()[0]); d != "" {
+			t.Errorf("recover=%v: ConfigMap rule (-want +got):\n%s", recover, d)
+		}
 		ns := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"namespaces"}, ResourceNames: []string{"a", "b"}, Verbs: []string{"get", "list", "watch"}}}
 		if d := cmp.Diff(ns, s.clusterRules()); d != "" {
 			t.Errorf("recover=%v: cluster rules (-want +got):\n%s", recover, d)
@@ -328,6 +333,9 @@ func TestWatchRules(t *testing.T) {
 		}
 	}
 	cron := testSettings(t, nil)
+	if got := cron.ownRules()[0].Verbs; !cmp.Equal(got, []string{"get", "patch"}) {
+		t.Errorf("cron mode's ConfigMap verbs %v, want get and patch", got)
+	}
 	if got := kinds(Retired(cron)); !cmp.Equal(got, []string{"PodDisruptionBudget", "Deployment", "Lease"}) {
 		t.Errorf("cron mode retires %v", got)
 	}

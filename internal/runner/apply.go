@@ -60,7 +60,10 @@ func newWriter(ctx context.Context, cfg *config.Config, d Deps) (*writer, error)
 		annotations[k] = v
 	}
 	if !expiry.IsZero() {
+		// Only beside a token: a key's secret must stay byte-identical
+		// across runs (unchanged, not rewritten with each run's ID).
 		annotations[labels.ExpiresAt] = expiry.UTC().Format(time.RFC3339)
+		annotations[labels.WrittenBy] = writtenBy(d)
 	}
 	r.Infof("Credential: %s as %s", tok.Method, tok.Principal)
 	if len(tok.Scopes) > 0 {
@@ -78,6 +81,19 @@ func newWriter(ctx context.Context, cfg *config.Config, d Deps) (*writer, error)
 		expiry: expiry, principal: tok.Principal, method: tok.Method,
 		cred: registry.Credential{Username: user, Password: pass, Principal: tok.Principal},
 	}, nil
+}
+
+// writtenBy names the run writing (labels.WrittenBy): a refresher says
+// so itself (Deps.WrittenBy), a GitHub Actions run is its repository and
+// run ID (what finds its log), anything else the command line.
+func writtenBy(d Deps) string {
+	if d.WrittenBy != "" {
+		return d.WrittenBy
+	}
+	if repo, run := d.Getenv("GITHUB_REPOSITORY"), d.Getenv("GITHUB_RUN_ID"); d.Getenv("GITHUB_ACTIONS") == "true" && repo != "" {
+		return "ci:" + repo + "#" + run
+	}
+	return "cli"
 }
 
 type corev1Ref = corev1.LocalObjectReference

@@ -90,6 +90,62 @@ func TestRefresherWatchAttackReadsOtherSecrets(t *testing.T) {
 	}
 }
 
+// Attack: the watching refresher's identity lists or watches ConfigMaps
+// of refresh_namespace other than its own (another refresher's coverage,
+// whatever else lives there), or any ConfigMap across the cluster: it may
+// list and watch its own by name (a metadata.name field selector), nothing
+// else.
+func TestRefresherWatchAttackReadsOtherConfigMaps(t *testing.T) {
+	t.Parallel()
+	cp := controlplanetest.Shared(t)
+	cs := clientFor(t, cp)
+	refreshNS := freshName("ps-watk4")
+	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), refreshNS, metav1.DeleteOptions{}) })
+	prefix := freshName("watk4")
+	newNamespace(t, cs, prefix+"-a")
+	installRefresherFor(t, cp, refreshNS, prefix+"-*", map[string]string{config.InRefreshMode: config.RefreshWatch})
+	other := refresherObjectName(fakestack.ImpersonatedSA, "other-pull-secret")
+	installRefresherFor(t, cp, refreshNS, prefix+"-*", map[string]string{config.InRefreshMode: config.RefreshWatch, config.InSecretName: "other-pull-secret"})
+	if _, err := cs.CoreV1().ConfigMaps(refreshNS).Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "unrelated"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	as := impersonate(t, cp, saUser(refreshNS, pullerRefresher))
+	ctx := t.Context()
+	byName := func(name string) metav1.ListOptions {
+		return metav1.ListOptions{FieldSelector: "metadata.name=" + name}
+	}
+	attempts := map[string]metav1.ListOptions{"every ConfigMap": {}, "another refresher's": byName(other), "an unrelated one": byName("unrelated")}
+	for _, ns := range []string{refreshNS, metav1.NamespaceAll} {
+		for what, opts := range attempts {
+			if _, err := as.CoreV1().ConfigMaps(ns).List(ctx, opts); !apierrors.IsForbidden(err) {
+				t.Errorf("list %s in %q: %v, want Forbidden", what, ns, err)
+			}
+			w, err := as.CoreV1().ConfigMaps(ns).Watch(ctx, opts)
+			if err == nil {
+				w.Stop()
+			}
+			if !apierrors.IsForbidden(err) {
+				t.Errorf("watch %s in %q: %v, want Forbidden", what, ns, err)
+			}
+		}
+	}
+	for _, name := range []string{other, "unrelated"} {
+		if _, err := as.CoreV1().ConfigMaps(refreshNS).Get(ctx, name, metav1.GetOptions{}); !apierrors.IsForbidden(err) {
+			t.Errorf("get ConfigMap %s: %v, want Forbidden", name, err)
+		}
+	}
+	// What it needs still works: its own ConfigMap, by name.
+	list, err := as.CoreV1().ConfigMaps(refreshNS).List(ctx, byName(pullerRefresher))
+	if err != nil || len(list.Items) != 1 {
+		t.Fatalf("the refresher cannot list its own ConfigMap by name: %v", err)
+	}
+	w, err := as.CoreV1().ConfigMaps(refreshNS).Watch(ctx, byName(pullerRefresher))
+	if err != nil {
+		t.Fatalf("the refresher cannot watch its own ConfigMap by name: %v", err)
+	}
+	w.Stop()
+}
+
 // Attack: a refresher's identity takes another refresher's Lease (in the
 // same refresh_namespace) to stop it from leading: it may neither create
 // it first, nor read or renew it once it exists, nor hold a Lease

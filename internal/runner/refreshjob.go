@@ -132,8 +132,13 @@ func runCovered(ctx context.Context, a *RefresherArgs, data map[string]string, d
 		}
 	}
 	d.BeforeWrite = func(ctx context.Context, ns string) error { return stillCovered(ctx, c, a, ns) }
+	d.WrittenBy = RefresherWriter(a.Namespace, a.Name)
 	return Run(ctx, cfg, d)
 }
+
+// RefresherWriter is what a refresher records as a secret's writer
+// (labels.WrittenBy).
+func RefresherWriter(namespace, name string) string { return "refresher:" + namespace + "/" + name }
 
 // credentialsPath names the generated credential configuration; it is
 // never a file: ReadFile serves it from memory.

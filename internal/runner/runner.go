@@ -59,6 +59,9 @@ type Deps struct {
 	// (apply mode); an error leaves the namespace alone, skipped. The
 	// refresher re-checks its coverage with it.
 	BeforeWrite func(ctx context.Context, namespace string) error
+	// WrittenBy, when set, is the writer recorded on every secret
+	// (labels.WrittenBy); empty: the run's own (see writtenBy).
+	WrittenBy string
 }
 
 func (d *Deps) defaults() {

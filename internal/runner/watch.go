@@ -64,6 +64,8 @@ func RunWatchingRefresher(ctx context.Context, a *RefresherArgs, d Deps) error {
 	if secretName == "" {
 		secretName = config.DefaultSecretName
 	}
+	// Every secret it writes names it as the writer (pullsecret status).
+	d.WrittenBy = RefresherWriter(a.Namespace, a.Name)
 	obs, metrics := metricsObserver(a.Name)
 	var rec watcher.PodRecoverer
 	if w.RecoverPods {

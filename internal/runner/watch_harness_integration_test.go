@@ -38,6 +38,66 @@ type watchRun struct {
 	log    *syncBuffer
 	// googleRequests counts the requests it sent to the fake Google.
 	googleRequests *atomic.Int64
+	// api lists the requests it sent to the API server.
+	api *apiLog
+}
+
+// apiLog records requests to the API server: method, path and query
+// (never a header or body).
+type apiLog struct {
+	mu  sync.Mutex
+	got []apiRequest
+}
+
+type apiRequest struct {
+	Method, Path string
+	Query        url.Values
+}
+
+func (l *apiLog) add(r *http.Request) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.got = append(l.got, apiRequest{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query()})
+}
+
+// since returns the requests after the first n.
+func (l *apiLog) since(n int) []apiRequest {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.got[n:])
+}
+
+func (l *apiLog) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.got)
+}
+
+// String is "GET /path?watch=true&fieldSelector=…" (the query keys that
+// say what a request reads).
+func (r apiRequest) String() string {
+	out := r.Method + " " + r.Path
+	var q []string
+	for _, k := range []string{"watch", "fieldSelector"} {
+		if v := r.Query.Get(k); v != "" {
+			q = append(q, k+"="+v)
+		}
+	}
+	if len(q) > 0 {
+		out += "?" + strings.Join(q, "&")
+	}
+	return out
+}
+
+// reads reports whether r is a GET of the one object at path (not a
+// list, not a watch).
+func (r apiRequest) reads(path string) bool {
+	return r.Method == http.MethodGet && r.Path == path && r.Query.Get("watch") == ""
+}
+
+// writes reports whether r writes a secret or a ServiceAccount.
+func (r apiRequest) writes() bool {
+	return r.Method != http.MethodGet && (strings.Contains(r.Path, "/secrets") || strings.Contains(r.Path, "/serviceaccounts"))
 }
 
 // startWatcher runs the watching refresher as the refresher's
@@ -69,7 +129,7 @@ func startWatcherWith(t *testing.T, a *RefresherArgs, podName string) *watchRun 
 	t.Helper()
 	getenv := check.Getenv(map[string]string{"POD_NAME": podName})
 	ctx, cancel := context.WithCancel(controlplanetest.Context(t))
-	w := &watchRun{cancel: cancel, done: make(chan error, 1), log: &syncBuffer{}, googleRequests: &atomic.Int64{}}
+	w := &watchRun{cancel: cancel, done: make(chan error, 1), log: &syncBuffer{}, googleRequests: &atomic.Int64{}, api: &apiLog{}}
 	google, err := url.Parse(fakes(t).GoogleURL)
 	if err != nil {
 		t.Fatal(err)
@@ -78,6 +138,8 @@ func startWatcherWith(t *testing.T, a *RefresherArgs, podName string) *watchRun 
 		return roundTripperFunc(func(r *http.Request) (*http.Response, error) {
 			if r.URL.Host == google.Host {
 				w.googleRequests.Add(1)
+			} else {
+				w.api.add(r)
 			}
 			return rt.RoundTrip(r)
 		})

@@ -5,6 +5,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"path/filepath"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/labels"
@@ -350,13 +352,29 @@ func TestWatchNamedCoverage(t *testing.T) {
 		return err == nil && s.UID != old.UID
 	}, w)
 
+	cmPath := "/api/v1/namespaces/" + refreshNS + "/configmaps/" + pullerRefresher
+	steadyState(t, w, cmPath)
+
 	// An install adds namespace c: the ConfigMap's coverage grows, and
 	// the controller watches c too (the install itself wrote c with the
-	// CI's token; the controller rewrites it with its own).
+	// CI's token; the controller rewrites it with its own). The change
+	// arrives by the ConfigMap's watch: the controller starts watching c
+	// before it reads the ConfigMap again (a poll would read it first).
+	mark := w.api.len()
 	install(c)
 	until(t, "a namespace added to the coverage holds the refresher's token", func(ctx context.Context) bool {
 		return holdsRefresherToken(t, ctx, cs, c, refreshNS) && covered(ctx, cs, c, "default")
 	}, w)
+	after := w.api.since(mark)
+	first := slices.IndexFunc(after, func(r apiRequest) bool {
+		return strings.Contains(r.Path, "/namespaces/"+c+"/") || r.Query.Get("fieldSelector") == "metadata.name="+c
+	})
+	if first < 0 {
+		t.Fatalf("the controller never sent a request about %s: %v", c, after)
+	}
+	if i := slices.IndexFunc(after[:first], func(r apiRequest) bool { return r.reads(cmPath) }); i >= 0 {
+		t.Errorf("the controller polled its ConfigMap (%s) before it followed the install's change: %v", after[i], after[:first+1])
+	}
 	if n := len(refresherMints(t, refreshNS)); n != 1 {
 		t.Errorf("%d mints, want 1 for both namespaces", n)
 	}
@@ -444,12 +462,17 @@ func TestWatchRefusesBadConfigMap(t *testing.T) {
 	until(t, "the namespace holds the refresher's token", func(ctx context.Context) bool {
 		return holdsRefresherToken(t, ctx, cs, ns, refreshNS)
 	}, w)
-	cm, err := cs.CoreV1().ConfigMaps(refreshNS).Get(t.Context(), pullerRefresher, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	injectConfigMap(cm, map[string]string{config.InRegistries: "evil.example.com"})
-	if _, err := cs.CoreV1().ConfigMaps(refreshNS).Update(t.Context(), cm, metav1.UpdateOptions{}); err != nil {
+	// The running controller records its status on the same ConfigMap:
+	// the edit retries on a conflict with it, as kubectl edit would.
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cm, err := cs.CoreV1().ConfigMaps(refreshNS).Get(t.Context(), pullerRefresher, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		injectConfigMap(cm, map[string]string{config.InRegistries: "evil.example.com"})
+		_, err = cs.CoreV1().ConfigMaps(refreshNS).Update(t.Context(), cm, metav1.UpdateOptions{})
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	until(t, "the refused ConfigMap is recorded (status and Event)", func(ctx context.Context) bool {
@@ -501,4 +524,142 @@ func TestWatchTakesOverAnAbandonedLease(t *testing.T) {
 		t.Errorf("took the Lease after %s, before the abandoned claim's 15 s ran out", took)
 	}
 	t.Logf("abandoned Lease taken over after %s", took)
+}
+
+// steadyWindow is longer than the 10 s the ConfigMap was once polled at.
+const steadyWindow = 15 * time.Second
+
+// steadyState checks that at steady state (nothing changes) w does not
+// poll its ConfigMap at cmPath: over steadyWindow every GET of it comes
+// with a write (the coverage is re-read right before each write). It logs
+// the requests the controller sent, per hour. A busy machine sends fewer,
+// never more.
+func steadyState(t *testing.T, w *watchRun, cmPath string) {
+	t.Helper()
+	mark := w.api.len()
+	time.Sleep(steadyWindow)
+	window := w.api.since(mark)
+	gets, writes := 0, 0
+	kinds := map[string]int{}
+	for _, r := range window {
+		switch {
+		case r.reads(cmPath):
+			gets++
+		case r.writes():
+			writes++
+		}
+		kind := r.Method
+		if r.Query.Get("watch") != "" {
+			kind = "WATCH"
+		}
+		switch {
+		case strings.Contains(r.Path, "/leases/"):
+			kind += " lease"
+		case strings.HasPrefix(r.Path, cmPath):
+			kind += " configmap"
+		default:
+			kind += " other"
+		}
+		kinds[kind]++
+	}
+	if gets > writes {
+		t.Errorf("in %s at steady state the controller read its ConfigMap %d time(s) with %d write(s): it polls it\n%v", steadyWindow, gets, writes, window)
+	}
+	perHour := func(n int) int { return int(float64(n) * float64(time.Hour) / float64(steadyWindow)) }
+	var sum []string
+	for _, k := range slices.Sorted(maps.Keys(kinds)) {
+		sum = append(sum, fmt.Sprintf("%s %d/h", k, perHour(kinds[k])))
+	}
+	t.Logf("steady state: %d requests in %s (%d/h): %s", len(window), steadyWindow, perHour(len(window)), strings.Join(sum, ", "))
+}
+
+// The ConfigMap deleted (the refresher removed by hand, or a teardown
+// that deleted it first): its watch tells the controller at once, without
+// a poll, and it writes nothing more, neither a restored secret nor a new
+// namespace matching the glob.
+func TestWatchStopsWhenItsConfigMapIsDeleted(t *testing.T) {
+	t.Parallel()
+	cp := controlplanetest.Shared(t)
+	cs := pollClient(t, cp)
+	prefix := freshName("pwd")
+	first := newNamespace(t, cs, prefix+"-1")
+	refreshNS, tokenPath := installWatched(t, cp, map[string]string{config.InNamespaces: prefix + "-*"})
+	w := startWatcher(t, cp, refreshNS, tokenPath, "replica-a")
+	until(t, "the installed namespace holds the refresher's token", func(ctx context.Context) bool {
+		return holdsRefresherToken(t, ctx, cs, first, refreshNS) && covered(ctx, cs, first, "default")
+	}, w)
+
+	cmPath := "/api/v1/namespaces/" + refreshNS + "/configmaps/" + pullerRefresher
+	mark := w.api.len()
+	if err := cs.CoreV1().ConfigMaps(refreshNS).Delete(t.Context(), pullerRefresher, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	gone := fmt.Sprintf("the refresher's ConfigMap %s/%s is gone", refreshNS, pullerRefresher)
+	until(t, "the controller sees its ConfigMap deleted", func(context.Context) bool { return strings.Contains(w.log.String(), gone) }, w)
+	seen := w.api.len()
+	if polled := slices.IndexFunc(w.api.since(mark), func(r apiRequest) bool { return r.reads(cmPath) }); polled >= 0 {
+		t.Errorf("the controller polled its ConfigMap to see it deleted: %v", w.api.since(mark))
+	}
+	// Drift and a new namespace, after the controller saw the deletion
+	// (it logs it holding the lock its writes take the coverage under).
+	if err := cs.CoreV1().Secrets(first).Delete(t.Context(), config.DefaultSecretName, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	later := newNamespace(t, cs, prefix+"-2")
+	w.stop(t)
+	for _, ns := range []string{first, later} {
+		if _, err := cs.CoreV1().Secrets(ns).Get(t.Context(), config.DefaultSecretName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("%s: the secret is there (err %v) after the ConfigMap was deleted:\n%s", ns, err, w.log)
+		}
+	}
+	for _, r := range w.api.since(seen) {
+		if r.writes() {
+			t.Errorf("the controller wrote after its ConfigMap was deleted: %s", r)
+		}
+	}
+}
+
+// A refresher whose Role predates the watch on its ConfigMap (no list or
+// watch on it) says so once and falls back to re-reading it: it still
+// covers its namespaces, and sees the ConfigMap deleted.
+func TestWatchFallsBackToReadingItsConfigMap(t *testing.T) {
+	t.Parallel()
+	cp := controlplanetest.Shared(t)
+	cs := pollClient(t, cp)
+	prefix := freshName("pwf")
+	first := newNamespace(t, cs, prefix+"-1")
+	refreshNS, tokenPath := installWatched(t, cp, map[string]string{config.InNamespaces: prefix + "-*"})
+	roles, err := cs.RbacV1().Roles(refreshNS).List(t.Context(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropped := false
+	for _, role := range roles.Items {
+		for i, r := range role.Rules {
+			if slices.Contains(r.Resources, "configmaps") {
+				role.Rules[i].Verbs = slices.DeleteFunc(r.Verbs, func(v string) bool { return v == "list" || v == "watch" })
+				dropped = true
+			}
+		}
+		if _, err := cs.RbacV1().Roles(refreshNS).Update(t.Context(), &role, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !dropped {
+		t.Fatalf("no Role in %s grants anything on ConfigMaps", refreshNS)
+	}
+	w := startWatcher(t, cp, refreshNS, tokenPath, "replica-a")
+	until(t, "the installed namespace holds the refresher's token", func(ctx context.Context) bool {
+		return holdsRefresherToken(t, ctx, cs, first, refreshNS) && covered(ctx, cs, first, "default")
+	}, w)
+	warning := fmt.Sprintf("cannot watch the refresher's ConfigMap %s/%s (re-reading it every 30s while it cannot)", refreshNS, pullerRefresher)
+	until(t, "the controller says it cannot watch its ConfigMap", func(context.Context) bool { return strings.Contains(w.log.String(), warning) }, w)
+	if err := cs.CoreV1().ConfigMaps(refreshNS).Delete(t.Context(), pullerRefresher, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	gone := fmt.Sprintf("the refresher's ConfigMap %s/%s is gone", refreshNS, pullerRefresher)
+	until(t, "the controller, re-reading, sees its ConfigMap deleted", func(context.Context) bool { return strings.Contains(w.log.String(), gone) }, w)
+	if n := strings.Count(w.log.String(), "cannot watch the refresher's ConfigMap"); n != 1 {
+		t.Errorf("the fallback was logged %d times, want once:\n%s", n, w.log)
+	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/pullsecret/pullsecret/internal/config"
 	"github.com/pullsecret/pullsecret/internal/kube"
+	"github.com/pullsecret/pullsecret/internal/metrics"
 	"github.com/pullsecret/pullsecret/internal/podrecovery"
 	"github.com/pullsecret/pullsecret/internal/watcher"
 )
@@ -16,10 +17,11 @@ import (
 
 // metricsObserver is the watching refresher's Observer and the /metrics
 // handler for refresher name (its object name, the metrics' refresher
-// label). Without metrics: a no-op Observer and no handler.
+// label): internal/metrics, on a registry of its own. Returning it as a
+// watcher.Observer is the compile-time check that it has the method set.
 func metricsObserver(name string) (watcher.Observer, http.Handler) {
-	_ = name
-	return watcher.NopObserver{}, nil
+	m := metrics.New(map[string]string{metrics.ConstLabel: name})
+	return m, m.Handler()
 }
 
 // RecoverOptions are what stuck-pod recovery needs.

@@ -14,16 +14,46 @@ import (
 	"github.com/pullsecret/pullsecret/internal/refresher"
 )
 
-// pollCoverage re-reads the ConfigMap every CoveragePoll and re-plans the
-// watches when its coverage changed.
-func (c *Controller) pollCoverage(ctx context.Context) {
-	t := time.NewTicker(c.cfg.CoveragePoll)
+// watchCoverage watches the ConfigMap (by name): a coverage change (an
+// install run adding a namespace, a teardown narrowing it, the ConfigMap
+// deleted) is re-planned as soon as the API server sends it.
+func (c *Controller) watchCoverage(ctx context.Context) {
+	_, err := c.cfg.Watches.WatchConfigMap(ctx, c.cfg.Namespace, c.cfg.Name, func(cm *corev1.ConfigMap) {
+		c.cmFailing.Store(false)
+		c.cmMu.Lock()
+		defer c.cmMu.Unlock()
+		c.setCoverage(ctx, cm)
+	}, c.coverageWatchFailed)
+	if err != nil {
+		c.coverageWatchFailed(kube.WatchSpec{Resource: "configmaps", Namespace: c.cfg.Namespace, Name: c.cfg.Name}, err)
+	}
+}
+
+// coverageWatchFailed turns the fallback on: while the ConfigMap cannot
+// be watched (its Role predates the watch, the API server is
+// unreachable), it is re-read every CoverageResync. Logged once.
+func (c *Controller) coverageWatchFailed(_ kube.WatchSpec, err error) {
+	c.cmFailing.Store(true)
+	c.cmWarned.Do(func() {
+		c.cfg.Warnf("cannot watch the refresher's ConfigMap %s/%s (re-reading it every %s while it cannot): %v",
+			c.cfg.Namespace, c.cfg.Name, c.cfg.CoverageResync, err)
+	})
+}
+
+// resyncCoverage is the fallback: every CoverageResync, while the
+// ConfigMap's watch fails, it re-reads the ConfigMap and re-plans the
+// watches when its coverage changed. A healthy watch costs no request.
+func (c *Controller) resyncCoverage(ctx context.Context) {
+	t := time.NewTicker(c.cfg.CoverageResync)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if !c.cmFailing.Load() {
+			continue
 		}
 		cm, err := c.cfg.Client.ConfigMap(ctx, c.cfg.Namespace, c.cfg.Name)
 		if err != nil {
@@ -32,7 +62,11 @@ func (c *Controller) pollCoverage(ctx context.Context) {
 			}
 			continue
 		}
-		c.setCoverage(ctx, cm)
+		c.cmMu.Lock()
+		if c.cmFailing.Load() {
+			c.setCoverage(ctx, cm)
+		}
+		c.cmMu.Unlock()
 	}
 }
 

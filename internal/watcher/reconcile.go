@@ -160,8 +160,8 @@ var errNoLongerCovered = errors.New("no longer covered")
 
 // stillCovered re-reads the coverage right before a namespace is written
 // (as a cron run does): a teardown that just removed the namespace from
-// the ConfigMap is honoured even when this controller's poll has not seen
-// it yet. In a refresh cycle (every namespace at once) one read serves
+// the ConfigMap is honoured even when the ConfigMap's watch has not
+// delivered that change yet. In a refresh cycle (every namespace at once) one read serves
 // the writes of the next second; the namespace's labels are the watch's.
 func (c *Controller) stillCovered(ctx context.Context, ns string, labels map[string]string, cycle bool) error {
 	c.recheckMu.Lock()

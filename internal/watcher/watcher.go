@@ -76,9 +76,10 @@ type Config struct {
 
 	// Workers write namespaces concurrently (0: 4).
 	Workers int
-	// CoveragePoll is how often the ConfigMap is re-read (0: 10 s): the
-	// refresher may get it, not watch it.
-	CoveragePoll time.Duration
+	// CoverageResync is how often the ConfigMap is re-read while it cannot
+	// be watched (0: 30 s): a refresher whose Role predates the watch on
+	// its ConfigMap still follows its coverage, slowly.
+	CoverageResync time.Duration
 }
 
 // Timings of failure handling: a failed namespace is retried after 1 s,
@@ -104,6 +105,12 @@ type Controller struct {
 	covErr   error // why the ConfigMap's coverage is not usable
 	cm       *corev1.ConfigMap
 	watching map[kube.WatchSpec]*kube.Informer
+	// cmMu orders the coverage the ConfigMap's watch and the fallback's
+	// re-reads deliver; cmFailing is set while its watch fails (then the
+	// fallback re-reads it), cmWarned once that was logged.
+	cmMu      sync.Mutex
+	cmFailing atomic.Bool
+	cmWarned  sync.Once
 	// minted is set once a token was minted in this leadership term.
 	minted bool
 	// last success and failure recorded on the ConfigMap
@@ -143,8 +150,8 @@ func New(cfg Config) *Controller {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 4
 	}
-	if cfg.CoveragePoll <= 0 {
-		cfg.CoveragePoll = 10 * time.Second
+	if cfg.CoverageResync <= 0 {
+		cfg.CoverageResync = 30 * time.Second
 	}
 	return &Controller{
 		cfg: cfg, obs: cfg.Observer,
@@ -177,7 +184,8 @@ func (c *Controller) Run(ctx context.Context) error {
 	for range c.cfg.Workers {
 		wg.Go(func() { c.work() })
 	}
-	wg.Go(func() { c.pollCoverage(ctx) })
+	c.watchCoverage(ctx)
+	wg.Go(func() { c.resyncCoverage(ctx) })
 	if c.cfg.LeaderElect {
 		kube.Elect(ctx, c.cfg.Client, kube.Election{
 			Namespace: c.cfg.Namespace, Name: c.cfg.Name, Identity: c.cfg.Identity,

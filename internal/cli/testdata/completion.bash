@@ -18,7 +18,7 @@ _pullsecret() {
         --workload-identity-provider|--service-account|--audience|--oidc-token-file|--oidc-token-env|--credentials-json|--access-token|--token-lifetime|--scopes|--sts-endpoint|--iam-credentials-endpoint|--oauth-token-endpoint|--metadata-endpoint|--context|--namespaces|--namespace-selector|--exclude-namespaces|--secret-name|--secret-labels|--secret-annotations|--service-accounts|--registries|--verify-image|--concurrency|--wait-timeout|--refresh-interval|--refresh-namespace|--refresh-image|--refresh-workload-identity-provider|--ci-project|--ci-issuer) return ;;
     esac
     if [[ $COMP_CWORD -eq 1 && $cur != -* ]]; then
-        COMPREPLY=($(compgen -W completion -- "$cur"))
+        COMPREPLY=($(compgen -W "completion status" -- "$cur"))
         return
     fi
     COMPREPLY=($(compgen -W "--workload-identity-provider --service-account --audience --oidc-token-file --oidc-token-env --credentials-json --access-token --token-lifetime --scopes --credential-mode --sts-endpoint --iam-credentials-endpoint --oauth-token-endpoint --metadata-endpoint --kubeconfig --context --api-server-host --namespaces --namespace-selector --exclude-namespaces --create-namespaces --secret-name --secret-labels --secret-annotations --service-accounts --registries --verify-image --mode --dry-run --force --concurrency --wait-timeout --refresh --refresh-interval --refresh-namespace --refresh-namespace-adopt --refresh-image --refresh-workload-identity-provider --refresh-mode --refresh-recover-pods --credentials-json-file --output -o --debug --version --help -h --print-wif-setup --ci --ci-project --ci-issuer --credential-provider" -- "$cur"))

@@ -3,6 +3,7 @@
 # or save it as ~/.config/fish/completions/pullsecret.fish.
 complete -c pullsecret -f
 complete -c pullsecret -n __fish_use_subcommand -a completion -d 'Print a shell completion script'
+complete -c pullsecret -n __fish_use_subcommand -a status -d 'Show the pull secrets and refreshers in the cluster'
 complete -c pullsecret -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'
 complete -c pullsecret -l workload-identity-provider -x -d 'Full resource name of the Workload Identity Provider, e.g. \'projects/123456/locations/global/workloadIdentityPools/gh/providers/gh\''
 complete -c pullsecret -l service-account -x -d 'Service account to impersonate after federation (recommended), e.g. \'puller@my-project.iam.gserviceaccount.com\''

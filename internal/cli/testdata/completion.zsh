@@ -59,6 +59,6 @@ _pullsecret() {
     '--ci-project[With --ci: the project the provider admits (GitLab GROUP/PROJECT, CircleCI ORG_ID/PROJECT_ID, Buildkite ORG_SLUG/PIPELINE_SLUG)]:ci-project: ' \
     '--ci-issuer[With --ci gitlab: a self-managed GitLab'\''s URL (default https://gitlab.com)]:ci-issuer: ' \
     '--credential-provider[With --print-wif-setup: print the kubelet credential provider setup instead (Kubernetes 1.34+ nodes you configure pull with the pods'\'' own ServiceAccount tokens, no pull secret): the provider, the CredentialProviderConfig for registries, the nodes'\'' RBAC]' \
-    '1: :(completion)'
+    '1: :(completion status)'
 }
 if [[ ${funcstack[1]} == _pullsecret ]]; then _pullsecret "$@"; fi
