@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pullsecret/pullsecret/internal/testing/fakegithub"
 )
 
 // TestGenerateAccessToken covers iamcredentials' authentication,
@@ -18,8 +20,15 @@ func TestGenerateAccessToken(t *testing.T) {
 		noKeys   = "nobody@my-project.iam.gserviceaccount.com"
 		self     = "self@my-project.iam.gserviceaccount.com"
 	)
+	// One frozen clock for both fakes: GitHub's iat must not pass
+	// Google's "now" (it did on a busy machine when the second turned
+	// between the two clocks' reads, "ID Token issued at … is in the future").
 	clock := time.Now()
-	w := newWorld(t, nil, func(c *Config) {
+	gh, err := fakegithub.NewOIDC(fakegithub.OIDCConfig{Now: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWorld(t, gh, func(c *Config) {
 		c.Now = func() time.Time { return clock }
 		c.ServiceAccounts = append(c.ServiceAccounts,
 			ServiceAccount{Email: other},
