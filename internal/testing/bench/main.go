@@ -52,7 +52,17 @@ func main() {
 	out := flag.String("out", "bench/results", "directory for results.md and chart.svg")
 	concurrency := flag.String("concurrency", "", "pullsecret's concurrency input (default: its default)")
 	check := flag.Bool("check", false, "fail unless every N keeps the request and token-mint budget (what CI runs, at -n 10)")
+	watch := flag.Bool("watch", false, "benchmark the watching refresher instead (see watch.go); -n then names the covered-namespace counts of its memory and steady-state runs")
+	w := watchFlags()
 	flag.Parse()
+	if *watch {
+		w.scales, w.out, w.check = *ns, *out, *check
+		if err := runWatch(w); err != nil {
+			fmt.Fprintln(os.Stderr, "bench -watch:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*ns, *runs, *kubectlMax, *out, *concurrency, *check); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -355,13 +365,25 @@ type auditReader struct {
 }
 
 type auditEvent struct {
+	AuditID   string `json:"auditID"`
+	Stage     string `json:"stage"`
 	Verb      string `json:"verb"`
 	UserAgent string `json:"userAgent"`
-	ObjectRef *struct {
-		Resource  string `json:"resource"`
-		Namespace string `json:"namespace"`
-	} `json:"objectRef"`
-	Received time.Time `json:"requestReceivedTimestamp"`
+	User      struct {
+		Username string `json:"username"`
+	} `json:"user"`
+	ObjectRef *auditObject `json:"objectRef"`
+	Received  time.Time    `json:"requestReceivedTimestamp"`
+	Response  *struct {
+		Code int `json:"code"`
+	} `json:"responseStatus"`
+}
+
+type auditObject struct {
+	Resource    string `json:"resource"`
+	Subresource string `json:"subresource"`
+	Namespace   string `json:"namespace"`
+	Name        string `json:"name"`
 }
 
 func (a *auditReader) measure(do func() (*os.ProcessState, time.Time, error), agent string) (measure, error) {
