@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -145,9 +144,7 @@ func createSecret(ctx context.Context, secrets secrets, ns string, spec SecretSp
 // an apply can drop a label it no longer sets. It is conditional on s's
 // resourceVersion, and costs no request when there is nothing to move.
 func adoptFields(ctx context.Context, secrets secrets, s *corev1.Secret) (*corev1.Secret, error) {
-	if !slices.ContainsFunc(s.ManagedFields, func(e metav1.ManagedFieldsEntry) bool {
-		return e.Manager == FieldManager && e.Operation == metav1.ManagedFieldsOperationUpdate
-	}) {
+	if !hasLegacyCreate(s.ManagedFields) {
 		return s, nil
 	}
 	patch, err := csaupgrade.UpgradeManagedFieldsPatch(s, sets.New(FieldManager), FieldManager)

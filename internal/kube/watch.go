@@ -126,6 +126,9 @@ func (w *Watches) inform(ctx context.Context, spec WatchSpec, resync time.Durati
 		}
 	})
 	inf := cache.NewSharedIndexInformer(lw, example(), resync, cache.Indexers{})
+	if err := inf.SetTransform(trimForCache); err != nil {
+		return nil, fmt.Errorf("failed to watch %s: %w", spec, err)
+	}
 	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { handle(obj, false) },
 		UpdateFunc: func(_, obj any) { handle(obj, false) },
