@@ -76,6 +76,7 @@ func refresh(ctx context.Context, e Env, d runner.Deps) error {
 		got.TokenFile, got.Watch, got.Credentials = a.TokenFile, a.Watch, a.Credentials
 		a = got
 	}
+	softMemoryLimit(e.Getenv)
 	return runner.RunWatchingRefresher(ctx, a, d)
 }
 
