@@ -3,7 +3,6 @@
 package runner
 
 import (
-	"context"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -28,14 +27,7 @@ func TestRecovererWithinInstalledPermissions(t *testing.T) {
 	for _, kind := range []string{"named", "glob"} {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
-			refreshNS := freshName("ps-recperm")
-			t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), refreshNS, metav1.DeleteOptions{}) })
-			prefix := freshName("recperm")
-			covered := newNamespace(t, cs, prefix+"-a")
-			coverage := covered
-			if kind == "glob" {
-				coverage = prefix + "-*"
-			}
+			refreshNS, covered, coverage := coverageOfKind(t, cs, kind, "recperm")
 			// Stuck before the reference exists: created before the install.
 			stuck := stuckPod(t, cs, covered, true, true)
 			bare := stuckPod(t, cs, covered, false, true)

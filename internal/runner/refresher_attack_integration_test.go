@@ -64,6 +64,23 @@ func installRefresherFor(t *testing.T, cp *controlplane.ControlPlane, refreshNS,
 	}
 }
 
+// coverageOfKind is the setup of a test run for named and for glob
+// coverage: a fresh refresh_namespace (deleted at the end), a covered
+// namespace PREFIX-a, and the coverage naming it ("named") or PREFIX-*
+// ("glob").
+func coverageOfKind(t *testing.T, cs kubernetes.Interface, kind, tag string) (refreshNS, covered, coverage string) {
+	t.Helper()
+	refreshNS = freshName("ps-" + tag)
+	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), refreshNS, metav1.DeleteOptions{}) })
+	prefix := freshName(tag)
+	covered = newNamespace(t, cs, prefix+"-a")
+	coverage = covered
+	if kind == "glob" {
+		coverage = prefix + "-*"
+	}
+	return refreshNS, covered, coverage
+}
+
 func newNamespace(t *testing.T, cs kubernetes.Interface, name string) string {
 	t.Helper()
 	if _, err := cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
@@ -86,15 +103,8 @@ func TestRefresherAttackServiceAccountTokenSecret(t *testing.T) {
 	for _, kind := range []string{"named", "glob"} {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
-			refreshNS := freshName("ps-atk1")
-			t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), refreshNS, metav1.DeleteOptions{}) })
-			prefix := freshName("atk1")
-			covered := newNamespace(t, cs, prefix+"-a")
+			refreshNS, covered, coverage := coverageOfKind(t, cs, kind, "atk1")
 			uncovered := controlplanetest.Namespace(t, cp)
-			coverage := covered
-			if kind == "glob" {
-				coverage = prefix + "-*"
-			}
 			installRefresherFor(t, cp, refreshNS, coverage, nil)
 			as := impersonate(t, cp, saUser(refreshNS, refresherObjectName(fakestack.ImpersonatedSA, config.DefaultSecretName)))
 			for _, ns := range []string{"kube-system", uncovered, covered} {

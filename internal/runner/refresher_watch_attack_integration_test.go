@@ -48,14 +48,7 @@ func TestRefresherWatchAttackReadsOtherSecrets(t *testing.T) {
 	for _, kind := range []string{"named", "glob"} {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
-			refreshNS := freshName("ps-watk1")
-			t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), refreshNS, metav1.DeleteOptions{}) })
-			prefix := freshName("watk1")
-			covered := newNamespace(t, cs, prefix+"-a")
-			coverage := covered
-			if kind == "glob" {
-				coverage = prefix + "-*"
-			}
+			refreshNS, covered, coverage := coverageOfKind(t, cs, kind, "watk1")
 			installRefresherFor(t, cp, refreshNS, coverage, map[string]string{config.InRefreshMode: config.RefreshWatch, config.InRefreshRecoverPods: "true"})
 			as := impersonate(t, cp, saUser(refreshNS, pullerRefresher))
 			ctx := t.Context()
@@ -246,15 +239,8 @@ func TestRefresherWatchAttackDeletesPods(t *testing.T) {
 		name := tc.kind + map[bool]string{true: ", recover pods", false: ", no pod recovery"}[tc.recover]
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			refreshNS := freshName("ps-watk3")
-			t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), refreshNS, metav1.DeleteOptions{}) })
-			prefix := freshName("watk3")
-			covered := newNamespace(t, cs, prefix+"-a")
+			refreshNS, covered, coverage := coverageOfKind(t, cs, tc.kind, "watk3")
 			uncovered := controlplanetest.Namespace(t, cp)
-			coverage := covered
-			if tc.kind == "glob" {
-				coverage = prefix + "-*"
-			}
 			installRefresherFor(t, cp, refreshNS, coverage, map[string]string{config.InRefreshMode: config.RefreshWatch,
 				config.InRefreshRecoverPods: map[bool]string{true: "true", false: "false"}[tc.recover]})
 			as := impersonate(t, cp, saUser(refreshNS, pullerRefresher))
